@@ -1,0 +1,284 @@
+#include "bindings/model_wrap.h"
+
+#include <torch/types.h>
+
+#include "common/js_object.h"
+#include "common/promise_worker.h"
+#include "tensor/tensor_wrap.h"
+#include "tensor/typed_array.h"
+#include "train/causal_lm_loss.h"
+#include "train/sampling.h"
+#include "train/trainer.h"
+
+namespace maskmix {
+
+namespace {
+Napi::FunctionReference* constructor = nullptr;
+Napi::Reference<Napi::Value>* internalToken = nullptr;
+thread_local std::shared_ptr<ModelHandle> pendingHandle;
+
+ModelConfig configFromJs(const Napi::Object& obj) {
+  ModelConfig c;
+  c.kind = stringField(obj, "kind", c.kind);
+  c.vocabSize = integerField(obj, "vocabSize", 0);
+  c.dModel = integerField(obj, "dModel", 0);
+  c.nLayers = integerField(obj, "nLayers", 0);
+  c.context = integerField(obj, "context", 0);
+  c.ffMultiplier = integerField(obj, "ffMultiplier", c.ffMultiplier);
+  c.padId = integerField(obj, "padId", c.padId);
+  double seed = numberField(obj, "seed", 0);
+  require(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer", "CONFIG_INVALID");
+  c.seed = static_cast<uint64_t>(seed);
+  c.device = stringField(obj, "device", c.device);
+  return c;
+}
+
+Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", c.kind);
+  o.Set("vocabSize", static_cast<double>(c.vocabSize));
+  o.Set("dModel", static_cast<double>(c.dModel));
+  o.Set("nLayers", static_cast<double>(c.nLayers));
+  o.Set("context", static_cast<double>(c.context));
+  o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+  o.Set("padId", static_cast<double>(c.padId));
+  o.Set("seed", static_cast<double>(c.seed));
+  o.Set("device", c.device);
+  return o;
+}
+
+// Reads the token batch argument (Int32Array, batch) and checks it fits the model. JS thread, model lock held.
+at::Tensor tokenBatch(const Napi::CallbackInfo& info, LanguageModel& model, bool needTargets) {
+  int64_t batch = positiveIntegerArg(info, 1, "batch");
+  at::Tensor tokens = tokensFromJs(info[0], batch, model.config().vocabSize, "tokens");
+  int64_t t = tokens.size(1);
+  require(t <= model.config().context,
+          "sequences of " + std::to_string(t) + " tokens are longer than the model's context of " +
+              std::to_string(model.config().context) + " (its mixing matrices are context×context)",
+          "SHAPE_MISMATCH");
+  require(!needTargets || t >= 2, "sequences need at least 2 tokens to have a next-token target", "SHAPE_MISMATCH");
+  return tokens;
+}
+
+// Validate the arguments on the JS thread (cheap, and errors come back synchronously as rejected promises).
+template <typename Fn>
+Napi::Value withLiveModel(const Napi::CallbackInfo& info, std::shared_ptr<ModelHandle>& handle, Fn&& fn) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLock lock(*handle);
+    return fn(handle->live());
+  });
+}
+
+Napi::Promise rejected(Napi::Env env) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
+  return deferred.Promise();
+}
+}  // namespace
+
+Napi::Function ModelWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "Model",
+                                   {
+                                       InstanceMethod<&ModelWrap::forward>("forward"),
+                                       InstanceMethod<&ModelWrap::logProbs>("logProbs"),
+                                       InstanceMethod<&ModelWrap::evalLoss>("evalLoss"),
+                                       InstanceMethod<&ModelWrap::nextToken>("nextToken"),
+                                       InstanceMethod<&ModelWrap::stateDict>("stateDict"),
+                                       InstanceMethod<&ModelWrap::loadStateDict>("loadStateDict"),
+                                       InstanceMethod<&ModelWrap::dispose>("dispose"),
+                                       InstanceAccessor<&ModelWrap::numParameters>("numParameters"),
+                                       InstanceAccessor<&ModelWrap::config>("config"),
+                                   });
+  constructor = new Napi::FunctionReference(Napi::Persistent(cls));
+  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
+  return cls;
+}
+
+Napi::Object ModelWrap::wrap(Napi::Env env, std::shared_ptr<ModelHandle> handle) {
+  pendingHandle = std::move(handle);
+  return constructor->New({internalToken->Value()});
+}
+
+std::shared_ptr<ModelHandle> ModelWrap::unwrap(const Napi::Value& value, const char* what) {
+  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor->Value()), std::string(what) + " must be a Model");
+  return Unwrap(value.As<Napi::Object>())->handle_;
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  guard(info.Env(), [&] {
+    require(info.Length() == 1 && info[0].StrictEquals(internalToken->Value()), "use createModel(config) to make a Model");
+    handle_ = std::move(pendingHandle);
+  });
+}
+
+Napi::Value ModelWrap::create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    ModelConfig config = configFromJs(objectArg(info, 0, "config"));
+    auto handle = std::make_shared<ModelHandle>();
+    return PromiseWorker::start(
+        env, [handle, config] { handle->model = buildModel(config); },
+        [handle](Napi::Env e) -> Napi::Value { return wrap(e, handle); });
+  } catch (...) {
+    return rejected(env);
+  }
+}
+
+// forward(tokens: Int32Array, batch): Promise<Tensor> — logits [batch, t, vocab], float32.
+Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
+  try {
+    at::Tensor tokens;
+    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), false); }
+    auto handle = handle_;
+    auto out = std::make_shared<at::Tensor>();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, tokens, out] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          LanguageModel& model = handle->live();
+          torch::NoGradGuard noGrad;
+          model.eval();
+          *out = model.forward(tokens.to(at::Device(model.config().device))).to(at::kFloat);
+        },
+        [out](Napi::Env e) -> Napi::Value { return TensorWrap::wrap(e, *out); });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// logProbs(tokens, batch): Promise<Float32Array> — [batch, t-1]: log p(token[i+1] | tokens[..i]).
+Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
+  try {
+    at::Tensor tokens;
+    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), true); }
+    auto handle = handle_;
+    auto out = std::make_shared<at::Tensor>();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, tokens, out] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          LanguageModel& model = handle->live();
+          torch::NoGradGuard noGrad;
+          model.eval();
+          at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+          *out = nextTokenLogProbs(model.forward(onDevice), onDevice).cpu();
+        },
+        [out](Napi::Env e) -> Napi::Value { return typedArrayFromTensor(e, *out); });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// evalLoss(tokens, batch): Promise<{ loss, targets }>
+Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
+  try {
+    at::Tensor tokens;
+    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), true); }
+    auto handle = handle_;
+    auto out = std::make_shared<EvalResult>();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, tokens, out] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          LanguageModel& model = handle->live();
+          *out = maskmix::evalLoss(model, tokens.to(at::Device(model.config().device)));
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("loss", out->loss);
+          o.Set("targets", static_cast<double>(out->targets));
+          return o;
+        });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// nextToken(tokens: Int32Array, { temperature, topK, topP, uniform }): Promise<{ token, logProb }>
+// Runs the model over the last ≤ context tokens and samples the token that follows.
+Napi::Value ModelWrap::nextToken(const Napi::CallbackInfo& info) {
+  try {
+    at::Tensor tokens;
+    SamplingOptions options;
+    {
+      TryLock lock(*handle_);
+      LanguageModel& model = handle_->live();
+      tokens = tokensFromJs(info[0], 1, model.config().vocabSize, "tokens");
+      if (tokens.size(1) > model.config().context) tokens = tokens.narrow(1, tokens.size(1) - model.config().context, model.config().context);
+      Napi::Object o = objectArg(info, 1, "options");
+      options.temperature = numberField(o, "temperature", options.temperature);
+      options.topK = integerField(o, "topK", options.topK);
+      options.topP = numberField(o, "topP", options.topP);
+      options.uniform = numberField(o, "uniform", options.uniform);
+    }
+    auto handle = handle_;
+    auto out = std::make_shared<SampledToken>();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, tokens, options, out] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          LanguageModel& model = handle->live();
+          c10::InferenceMode inference;
+          model.eval();
+          at::Tensor logits = model.forward(tokens.to(at::Device(model.config().device)));
+          at::Tensor last = logits.select(1, logits.size(1) - 1).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
+          *out = sampleToken(last.data_ptr<float>(), last.size(0), options);
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("token", static_cast<double>(out->token));
+          o.Set("logProb", out->logProb);
+          return o;
+        });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// stateDict(): Record<string, Tensor> — detached views of the live parameters and buffers (no copy).
+Napi::Value ModelWrap::stateDict(const Napi::CallbackInfo& info) {
+  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value {
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (const auto& item : model.named_parameters(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
+    for (const auto& item : model.named_buffers(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
+    return out;
+  });
+}
+
+// loadStateDict(tensors: Record<string, Tensor>): void — strict: names and shapes must match exactly.
+Napi::Value ModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
+  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value {
+    Napi::Object obj = objectArg(info, 0, "tensors");
+    std::map<std::string, at::Tensor> tensors;
+    Napi::Array names = obj.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      tensors[name] = TensorWrap::unwrap(obj.Get(name), name.c_str());
+    }
+    maskmix::loadStateDict(model, tensors);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ModelWrap::numParameters(const Napi::CallbackInfo& info) {
+  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value {
+    double count = 0;
+    for (const auto& p : model.parameters()) count += static_cast<double>(p.numel());
+    return Napi::Number::New(info.Env(), count);
+  });
+}
+
+Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {
+  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
+}
+
+// dispose(): frees the weights now. Waits for an async call in flight (the lock), which is short-lived.
+Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLock lock(*handle_);
+    handle_->model.reset();
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace maskmix

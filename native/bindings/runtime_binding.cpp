@@ -1,0 +1,75 @@
+#include "bindings/runtime_binding.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include "common/js_object.h"
+#include "common/napi_guard.h"
+
+#ifdef MASKMIX_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <cuda_runtime_api.h>
+#endif
+
+namespace maskmix {
+
+namespace {
+
+Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("torchVersion", TORCH_VERSION);
+    o.Set("numThreads", at::get_num_threads());
+#ifdef MASKMIX_WITH_CUDA
+    o.Set("builtWithCuda", true);
+#else
+    o.Set("builtWithCuda", false);
+#endif
+    o.Set("cudaAvailable", torch::cuda::is_available());
+    Napi::Array devices = Napi::Array::New(env);
+#ifdef MASKMIX_WITH_CUDA
+    if (torch::cuda::is_available()) {
+      int count = static_cast<int>(torch::cuda::device_count());
+      for (int i = 0; i < count; ++i) {
+        const cudaDeviceProp* p = at::cuda::getDeviceProperties(i);
+        size_t freeBytes = 0, totalBytes = 0;
+        cudaSetDevice(i);
+        cudaMemGetInfo(&freeBytes, &totalBytes);
+        Napi::Object d = Napi::Object::New(env);
+        d.Set("index", i);
+        d.Set("name", p->name);
+        d.Set("sm", std::to_string(p->major) + "." + std::to_string(p->minor));
+        d.Set("totalMemory", static_cast<double>(totalBytes));
+        d.Set("freeMemory", static_cast<double>(freeBytes));
+        devices.Set(static_cast<uint32_t>(i), d);
+      }
+    }
+    int runtime = 0, driver = 0;
+    cudaRuntimeGetVersion(&runtime);
+    cudaDriverGetVersion(&driver);
+    o.Set("cudaRuntimeVersion", runtime);
+    o.Set("cudaDriverVersion", driver);
+#endif
+    o.Set("devices", devices);
+    return o;
+  });
+}
+
+Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    int64_t n = positiveIntegerArg(info, 0, "threads");
+    at::set_num_threads(static_cast<int>(n));
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace
+
+void defineRuntime(Napi::Env env, Napi::Object exports) {
+  exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
+  exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads, "setNumThreads"));
+}
+
+}  // namespace maskmix

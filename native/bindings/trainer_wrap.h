@@ -1,0 +1,29 @@
+// The JavaScript `Trainer` class: AdamW state and the learning-rate schedule for one model.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "bindings/model_handle.h"
+#include "train/trainer.h"
+
+namespace maskmix {
+
+class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  // new Trainer(model, config)
+  explicit TrainerWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value step(const Napi::CallbackInfo& info);
+  Napi::Value learningRateAt(const Napi::CallbackInfo& info);
+  Napi::Value stepsTaken(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<ModelHandle> handle_;
+  std::shared_ptr<Trainer> trainer_;
+};
+
+}  // namespace maskmix

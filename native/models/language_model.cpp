@@ -1,0 +1,83 @@
+#include "models/language_model.h"
+
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <sstream>
+
+#include "common/error.h"
+#include "models/masked_mixer.h"
+
+namespace maskmix {
+
+namespace {
+// libtorch draws initial weights from its global generator; holding this while seeding and building makes a
+// model's weights depend on its seed alone even when several are built at once on different threads.
+std::mutex& initMutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::string shapeString(at::IntArrayRef s) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < s.size(); ++i) out << (i ? ", " : "") << s[i];
+  out << "]";
+  return out.str();
+}
+}  // namespace
+
+std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
+  require(config.vocabSize > 0 && config.dModel > 0 && config.nLayers > 0 && config.context > 0 && config.ffMultiplier > 0,
+          "vocabSize, dModel, nLayers, context and ffMultiplier must be positive", "CONFIG_INVALID");
+  require(config.padId >= 0 && config.padId < config.vocabSize, "padId must be a token id inside the vocabulary", "CONFIG_INVALID");
+  at::Device device(config.device);
+  std::shared_ptr<LanguageModel> model;
+  {
+    std::lock_guard<std::mutex> lock(initMutex());
+    torch::manual_seed(config.seed);
+    if (config.kind == "mixer") {
+      model = std::make_shared<MaskedMixerLM>(config);
+    } else {
+      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer)");
+    }
+  }
+  model->to(device);
+  return model;
+}
+
+void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors) {
+  std::vector<std::string> problems;
+  std::map<std::string, at::Tensor> targets;
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) targets[item.key()] = item.value();
+  for (const auto& item : model.named_buffers(/*recurse=*/true)) targets[item.key()] = item.value();
+  for (const auto& [name, target] : targets) {
+    auto found = tensors.find(name);
+    if (found == tensors.end()) {
+      problems.push_back("missing tensor " + name + " " + shapeString(target.sizes()));
+    } else if (found->second.sizes() != target.sizes()) {
+      problems.push_back(name + " has shape " + shapeString(found->second.sizes()) + ", the model needs " + shapeString(target.sizes()));
+    } else if (!at::isFloatingType(found->second.scalar_type()) && at::isFloatingType(target.scalar_type())) {
+      problems.push_back(name + " holds " + std::string(c10::toString(found->second.scalar_type())) + ", not floating point");
+    }
+  }
+  for (const auto& [name, tensor] : tensors)
+    if (!targets.count(name)) problems.push_back("unexpected tensor " + name + " " + shapeString(tensor.sizes()));
+  if (!problems.empty()) {
+    std::string message = "checkpoint does not fit the model:";
+    size_t shown = 0;
+    for (const auto& p : problems) {
+      if (++shown > 12) {
+        message += "\n  … and " + std::to_string(problems.size() - 12) + " more";
+        break;
+      }
+      message += "\n  " + p;
+    }
+    fail("CHECKPOINT_INVALID", message);
+  }
+  torch::NoGradGuard noGrad;
+  for (auto& [name, target] : targets) target.copy_(tensors.at(name).to(target.device(), target.scalar_type()));
+  model.afterLoad();
+}
+
+}  // namespace maskmix

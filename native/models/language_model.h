@@ -1,0 +1,40 @@
+// The interface every model the trainer, scorer and sampler drive implements: tokens in, next-token logits out.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "models/model_config.h"
+
+namespace maskmix {
+
+class LanguageModel : public torch::nn::Module {
+ public:
+  explicit LanguageModel(ModelConfig config) : config_(std::move(config)) {}
+  ~LanguageModel() override = default;
+
+  // tokens: [batch, t] int64 with t ≤ context → logits [batch, t, vocab]; logits[:, i] predict token i+1.
+  virtual at::Tensor forward(const at::Tensor& tokens) = 0;
+
+  // Restores the model's invariants after weights were written from outside (e.g. zeroes masked entries a
+  // foreign checkpoint may hold).
+  virtual void afterLoad() {}
+
+  const ModelConfig& config() const { return config_; }
+
+ protected:
+  ModelConfig config_;
+};
+
+// Builds the model a config names, with its initial weights drawn from config.seed, on config.device.
+std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config);
+
+// Checked load of named tensors into a model's parameters and buffers: every name must be present with the exact
+// shape, no extra names; values are cast to each parameter's dtype and device. Fails with CHECKPOINT_INVALID,
+// naming each problem, before anything is written.
+void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors);
+
+}  // namespace maskmix

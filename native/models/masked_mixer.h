@@ -1,0 +1,54 @@
+// The flat masked mixer of SPEC §1, with parameter names matching the paper's PyTorch checkpoints:
+// wte → mixerblocks.i.{seq_layernorm, conv, patch_layernorm, patch_ff.{0,2}} → lm_head.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "models/language_model.h"
+
+namespace maskmix {
+
+// The token-mixing layer, stored as the reference stores Conv1d(n, n, 1): weight [n, n, 1], bias [n].
+class MaskedConvImpl : public torch::nn::Module {
+ public:
+  explicit MaskedConvImpl(int64_t context);
+  // x: [b, t, d] with t ≤ n; uses the top-left t×t corner, which by causality is what a length-n input would
+  // compute at its first t positions.
+  at::Tensor forward(const at::Tensor& x);
+  // Zeroes the upper triangle so stored weights say what the model computes.
+  void zeroMaskedEntries();
+
+  at::Tensor weight, bias;
+};
+TORCH_MODULE(MaskedConv);
+
+class MixerBlockImpl : public torch::nn::Module {
+ public:
+  MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultiplier);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::LayerNorm seq_layernorm{nullptr};
+  MaskedConv conv{nullptr};
+  torch::nn::LayerNorm patch_layernorm{nullptr};
+  torch::nn::Sequential patch_ff{nullptr};
+};
+TORCH_MODULE(MixerBlock);
+
+class MaskedMixerLM : public LanguageModel {
+ public:
+  explicit MaskedMixerLM(const ModelConfig& config);
+  at::Tensor forward(const at::Tensor& tokens) override;
+  void afterLoad() override;
+
+ private:
+  torch::nn::Embedding wte{nullptr};
+  torch::nn::ModuleList mixerblocks{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+};
+
+}  // namespace maskmix

@@ -1,0 +1,22 @@
+// What a model is, as the TypeScript layer describes it (lib/model-config.ts validates and fills defaults; the
+// binding re-checks the ranges that would otherwise crash libtorch).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace maskmix {
+
+struct ModelConfig {
+  std::string kind = "mixer";  // "mixer" (masked mixer)
+  int64_t vocabSize = 0;
+  int64_t dModel = 0;
+  int64_t nLayers = 0;
+  int64_t context = 0;        // n: the mixing matrices are n×n, so this is the longest input the model takes
+  int64_t ffMultiplier = 4;   // feed-forward width = ffMultiplier·dModel
+  int64_t padId = 0;          // targets equal to padId are ignored by the loss (the end-of-text token)
+  uint64_t seed = 0;          // initial weights are a function of the config and this seed alone
+  std::string device = "cpu";
+};
+
+}  // namespace maskmix

@@ -1,0 +1,56 @@
+#include "ops/masked_mixing.h"
+
+#include <torch/autograd.h>
+
+#include "common/error.h"
+
+namespace maskmix {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+// Backward by hand rather than through autograd of tril+matmul, so that the weight gradient is one GEMM over
+// the folded (batch·channel) axis and arrives already masked.
+struct MaskedMixingFunction : public torch::autograd::Function<MaskedMixingFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+    at::Tensor masked = weight.tril();
+    ctx->save_for_backward({x, masked});
+    // [t,t] @ [b,t,d] broadcasts to one strided-batched GEMM over b.
+    return at::matmul(masked, x).add_(bias.view({-1, 1}));
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const at::Tensor& masked = saved[1];
+    at::Tensor gy = grads[0];
+    int64_t b = x.size(0), t = x.size(1), d = x.size(2);
+    at::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(0)) gx = at::matmul(masked.t(), gy);
+    if (ctx->needs_input_grad(1)) {
+      // dL/dW[t,s] = Σ_{b,c} gy[b,t,c]·x[b,s,c]: fold batch into the reduction axis.
+      at::Tensor gyFolded = gy.transpose(0, 1).reshape({t, b * d});
+      at::Tensor xFolded = x.transpose(0, 1).reshape({t, b * d});
+      gw = at::mm(gyFolded, xFolded.t()).tril_();
+    }
+    if (ctx->needs_input_grad(2)) gb = gy.sum(at::IntArrayRef{0, 2});
+    return {gx, gw, gb};
+  }
+};
+
+}  // namespace
+
+at::Tensor maskedMixing(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  require(x.dim() == 3, "masked mixing expects x of shape [batch, tokens, channels]", "SHAPE_MISMATCH");
+  int64_t t = x.size(1);
+  require(weight.dim() == 2 && weight.size(0) == t && weight.size(1) == t,
+          "masked mixing weight must be [" + std::to_string(t) + ", " + std::to_string(t) + "]", "SHAPE_MISMATCH");
+  require(bias.dim() == 1 && bias.size(0) == t, "masked mixing bias must be [" + std::to_string(t) + "]", "SHAPE_MISMATCH");
+  require(x.scalar_type() == weight.scalar_type() && x.scalar_type() == bias.scalar_type(),
+          "masked mixing inputs must share one dtype", "DTYPE_MISMATCH");
+  return MaskedMixingFunction::apply(x, weight, bias);
+}
+
+}  // namespace maskmix

@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// Finds the libtorch that maskmix builds against and loads at run time. One implementation serves CMake
+// (execute_process), node-gyp (<!@(...) commands in binding.gyp) and lib/native.ts (`maskmix doctor`), so the
+// three can never disagree about which libtorch they use.
+//
+// Order: MASKMIX_LIBTORCH or LIBTORCH → the `torch` package of python3 → the system (Debian's libtorch-dev).
+// Every attempt is recorded, so a failure can say what was looked for and where.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * @typedef {object} LibtorchAttempt
+ * @property {string} source  where we looked ('env:MASKMIX_LIBTORCH', 'python3', 'system')
+ * @property {string} path    the folder we looked in ('' when there was none to look in)
+ * @property {string} result  'found' or why not
+ *
+ * @typedef {object} LibtorchInfo
+ * @property {string} source      which attempt succeeded
+ * @property {string} root        the libtorch folder (include/, lib/ inside; '/usr' for the system)
+ * @property {string[]} includeDirs
+ * @property {string} libDir      folder of libtorch.so, libc10.so ...
+ * @property {string} cmakeDir    folder of TorchConfig.cmake
+ * @property {string} version     e.g. '1.13.0'
+ * @property {boolean} cuda       whether libtorch_cuda is present
+ * @property {string|null} cudaVersion  CUDA runtime version libtorch was built with, when known
+ * @property {0|1} cxx11Abi       the _GLIBCXX_USE_CXX11_ABI libtorch was built with
+ * @property {string[]} libraries shared libraries to link, in load order (absolute paths)
+ * @property {LibtorchAttempt[]} attempts
+ */
+
+const SYSTEM_CMAKE_DIRS = [
+  '/usr/lib/x86_64-linux-gnu/cmake/Torch',
+  '/usr/lib/aarch64-linux-gnu/cmake/Torch',
+  '/usr/lib64/cmake/Torch',
+  '/usr/lib/cmake/Torch',
+  '/usr/share/cmake/Torch',
+];
+
+/** Reads TORCH_VERSION_{MAJOR,MINOR,PATCH} from torch/version.h under one of the include dirs. */
+function readVersion(includeDirs) {
+  for (const dir of includeDirs) {
+    const file = join(dir, 'torch', 'version.h');
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const part = (name) => text.match(new RegExp(`#define TORCH_VERSION_${name}\\s+(\\d+)`))?.[1];
+    const [major, minor, patch] = [part('MAJOR'), part('MINOR'), part('PATCH')];
+    if (major && minor) return `${major}.${minor}.${patch ?? 0}`;
+  }
+  return null;
+}
+
+/** The C++ ABI flag libtorch was built with, as its CMake config records it (default 1: both 1.13 and 2.x use it). */
+function readCxx11Abi(cmakeDir) {
+  const file = join(cmakeDir, 'TorchConfig.cmake');
+  if (!existsSync(file)) return 1;
+  const m = readFileSync(file, 'utf8').match(/_GLIBCXX_USE_CXX11_ABI=([01])/);
+  return m ? /** @type {0|1} */ (Number(m[1])) : 1;
+}
+
+/** CUDA runtime version recorded in the Caffe2 CMake config of a CUDA build, when present. */
+function readCudaVersion(cmakeDir) {
+  const candidates = [join(cmakeDir, '..', 'Caffe2', 'Caffe2Config.cmake')];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    const m = readFileSync(file, 'utf8').match(/set\(CAFFE2_USE_CUDA (ON|1)\)[\s\S]*?set\(CUDA_VERSION "?([0-9.]+)"?\)/);
+    if (m) return m[2];
+  }
+  return null;
+}
+
+/** Shared libraries of one libtorch, absolute paths; the unversioned .so first, else the newest versioned one. */
+function findLibraries(libDir) {
+  const names = ['c10', 'torch_cpu', 'c10_cuda', 'torch_cuda', 'torch'];
+  let entries = [];
+  try {
+    entries = readdirSync(libDir);
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const name of names) {
+    const plain = `lib${name}.so`;
+    if (entries.includes(plain)) {
+      out.push(join(libDir, plain));
+      continue;
+    }
+    const versioned = entries.filter((e) => e.startsWith(`${plain}.`)).sort((a, b) => a.length - b.length);
+    if (versioned.length) out.push(join(libDir, versioned[0]));
+  }
+  return out;
+}
+
+/** Describes a libtorch laid out as the zip or the python package ships it: include/, lib/, share/cmake/Torch. */
+function fromRoot(source, root, attempts) {
+  const abs = resolve(root);
+  const includeDirs = [join(abs, 'include'), join(abs, 'include', 'torch', 'csrc', 'api', 'include')];
+  const libDir = join(abs, 'lib');
+  const cmakeDir = join(abs, 'share', 'cmake', 'Torch');
+  if (!existsSync(join(cmakeDir, 'TorchConfig.cmake'))) {
+    attempts.push({ source, path: abs, result: 'no share/cmake/Torch/TorchConfig.cmake there' });
+    return null;
+  }
+  return describe(source, abs, includeDirs, libDir, cmakeDir, attempts);
+}
+
+function describe(source, root, includeDirs, libDir, cmakeDir, attempts) {
+  const version = readVersion(includeDirs);
+  if (!version) {
+    attempts.push({ source, path: root, result: 'no torch/version.h in its include folders' });
+    return null;
+  }
+  const libraries = findLibraries(libDir);
+  if (!libraries.some((l) => l.includes('libtorch_cpu'))) {
+    attempts.push({ source, path: root, result: `no libtorch_cpu.so in ${libDir}` });
+    return null;
+  }
+  attempts.push({ source, path: root, result: 'found' });
+  const cuda = libraries.some((l) => l.includes('libtorch_cuda'));
+  return {
+    source,
+    root,
+    includeDirs,
+    libDir,
+    cmakeDir,
+    version,
+    cuda,
+    cudaVersion: cuda ? readCudaVersion(cmakeDir) : null,
+    cxx11Abi: readCxx11Abi(cmakeDir),
+    libraries,
+    attempts,
+  };
+}
+
+function fromPython(attempts) {
+  const python = process.env.MASKMIX_PYTHON || 'python3';
+  let folder;
+  try {
+    folder = execFileSync(python, ['-c', 'import os, torch; print(os.path.dirname(torch.__file__))'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60_000,
+    }).trim();
+  } catch {
+    attempts.push({ source: 'python3', path: '', result: `\`${python} -c "import torch"\` failed (no torch package)` });
+    return null;
+  }
+  return fromRoot('python3', folder, attempts);
+}
+
+function fromSystem(attempts) {
+  for (const cmakeDir of SYSTEM_CMAKE_DIRS) {
+    if (!existsSync(join(cmakeDir, 'TorchConfig.cmake'))) continue;
+    const libDir = resolve(cmakeDir, '..', '..');
+    const includeDirs = ['/usr/include', '/usr/include/torch/csrc/api/include'];
+    return describe('system', '/usr', includeDirs, libDir, cmakeDir, attempts);
+  }
+  attempts.push({ source: 'system', path: SYSTEM_CMAKE_DIRS.join(', '), result: 'no TorchConfig.cmake (apt-get install libtorch-dev)' });
+  return null;
+}
+
+/**
+ * Finds libtorch. Returns the description, or null with `attempts` filled in so the caller can explain.
+ * @param {{ attempts?: LibtorchAttempt[], skipPython?: boolean }} [options]
+ * @returns {LibtorchInfo|null}
+ */
+export function findLibtorch(options = {}) {
+  const attempts = options.attempts ?? [];
+  for (const name of ['MASKMIX_LIBTORCH', 'LIBTORCH']) {
+    const value = process.env[name];
+    if (!value) continue;
+    // An explicit setting is final: falling through to another libtorch would build against the wrong one.
+    return fromRoot(`env:${name}`, value, attempts);
+  }
+  if (!options.skipPython && process.env.MASKMIX_SKIP_PYTHON_TORCH !== '1') {
+    const found = fromPython(attempts);
+    if (found) return found;
+  }
+  return fromSystem(attempts);
+}
+
+/** One line per attempt, for error messages. */
+export function describeAttempts(attempts) {
+  return attempts.map((a) => `  - ${a.source}${a.path ? ` (${a.path})` : ''}: ${a.result}`).join('\n');
+}
+
+// Command-line use by CMakeLists.txt and binding.gyp.
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const attempts = [];
+  const info = findLibtorch({ attempts });
+  const flag = process.argv[2] ?? '--json';
+  if (!info) {
+    process.stderr.write(`maskmix: libtorch not found. Looked in:\n${describeAttempts(attempts)}\n` +
+      'Fix: apt-get install libtorch-dev libopenblas0-pthread, or set MASKMIX_LIBTORCH to a libtorch folder.\n');
+    process.exit(1);
+  }
+  const print = (s) => process.stdout.write(`${s}\n`);
+  switch (flag) {
+    case '--json': print(JSON.stringify(info, null, 2)); break;
+    case '--cmake-dir': print(info.cmakeDir); break;
+    case '--include-dirs': print(info.includeDirs.join(' ')); break;
+    case '--lib-dir': print(info.libDir); break;
+    case '--cflags': print(`-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`); break;
+    // node-gyp: link the libraries by path and record libtorch's folder as RPATH of this source build.
+    case '--ldflags': print([`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...info.libraries.map((l) => `-l:${l.split('/').pop()}`)].join(' ')); break;
+    case '--cuda': print(info.cuda ? '1' : '0'); break;
+    default:
+      process.stderr.write(`unknown flag ${flag}; use --json, --cmake-dir, --include-dirs, --lib-dir, --cflags, --ldflags, --cuda\n`);
+      process.exit(2);
+  }
+}
