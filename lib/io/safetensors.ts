@@ -91,8 +91,11 @@ const DTYPES: Record<SafetensorsDtype, TypedArrayClass> = {
   BOOL: Uint8Array,
 };
 
-/** Every dtype maskmix supports, in the order they are written (largest elements first; see {@link writeSafetensors}). */
-export const SAFETENSORS_DTYPES: readonly SafetensorsDtype[] = ['F64', 'I64', 'F32', 'I32', 'F16', 'BF16', 'I16', 'I8', 'U8', 'BOOL'];
+/**
+ * Every dtype maskmix supports, in the order {@link writeSafetensors} lays them out: largest elements first, and
+ * within one size the Python library's order, so files match the ones it writes.
+ */
+export const SAFETENSORS_DTYPES: readonly SafetensorsDtype[] = ['I64', 'F64', 'F32', 'I32', 'BF16', 'F16', 'I16', 'I8', 'U8', 'BOOL'];
 
 /** Bytes per element of `dtype`. */
 export function dtypeByteSize(dtype: SafetensorsDtype): number {
@@ -135,8 +138,9 @@ function requireLittleEndian(): void {
  * Writes tensors (and optional string metadata) to `path` as safetensors, atomically (see `writeFileAtomic`).
  *
  * Tensor data is streamed straight from the given arrays, so a large model is never concatenated in memory.
- * Tensors are laid out by element size, largest first, then by name (the order the Python library uses); with the
- * header padded with spaces to a multiple of 8 this keeps every tensor aligned for zero-copy reading.
+ * Tensors are laid out by dtype, largest elements first (see {@link SAFETENSORS_DTYPES}), then by name: the order
+ * the Python library uses. With the header padded with spaces to a multiple of 8 this keeps every tensor aligned
+ * for zero-copy reading.
  *
  * @param path - The file to create or replace.
  * @param tensors - Tensors by name, as a record or a map (e.g. the `tensors` of {@link readSafetensors}).
@@ -153,8 +157,8 @@ export async function writeSafetensors(
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const items = entries.map(([name, tensor]) => ({ name, tensor, bytes: validateInput(name, tensor) }));
   items.sort((a, b) => {
-    const bySize = dtypeByteSize(b.tensor.dtype) - dtypeByteSize(a.tensor.dtype);
-    if (bySize !== 0) return bySize;
+    const byDtype = SAFETENSORS_DTYPES.indexOf(a.tensor.dtype) - SAFETENSORS_DTYPES.indexOf(b.tensor.dtype);
+    if (byDtype !== 0) return byDtype;
     return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   });
 

@@ -169,6 +169,48 @@ describe('writeSafetensors / readSafetensors', () => {
   });
 });
 
+/**
+ * Written by the Python library (safetensors 0.8.0, `save_file`, via `scripts/reference/selftest.py --py-out`):
+ * one small tensor of every dtype, values as in that script, metadata { note: 'from python' }.
+ */
+const PYTHON_FILE_BASE64 =
+  'YAIAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJub3RlIjoiZnJvbSBweXRob24ifSwiaTY0Ijp7ImR0eXBlIjoiSTY0Iiwic2hhcGUi' +
+  'OlsyXSwiZGF0YV9vZmZzZXRzIjpbMCwxNl19LCJmNjQiOnsiZHR5cGUiOiJGNjQiLCJzaGFwZSI6WzJdLCJkYXRhX29mZnNldHMi' +
+  'OlsxNiwzMl19LCJmMzIiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzNdLCJkYXRhX29mZnNldHMiOlszMiw0NF19LCJpMzIiOnsi' +
+  'ZHR5cGUiOiJJMzIiLCJzaGFwZSI6WzJdLCJkYXRhX29mZnNldHMiOls0NCw1Ml19LCJiZjE2Ijp7ImR0eXBlIjoiQkYxNiIsInNo' +
+  'YXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzUyLDU2XX0sImYxNiI6eyJkdHlwZSI6IkYxNiIsInNoYXBlIjpbMl0sImRhdGFfb2Zm' +
+  'c2V0cyI6WzU2LDYwXX0sImkxNiI6eyJkdHlwZSI6IkkxNiIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzYwLDY0XX0sImk4' +
+  'Ijp7ImR0eXBlIjoiSTgiLCJzaGFwZSI6WzJdLCJkYXRhX29mZnNldHMiOls2NCw2Nl19LCJ1OCI6eyJkdHlwZSI6IlU4Iiwic2hh' +
+  'cGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbNjYsNjhdfSwiYm9vbCI6eyJkdHlwZSI6IkJPT0wiLCJzaGFwZSI6WzJdLCJkYXRhX29m' +
+  'ZnNldHMiOls2OCw3MF19fQAAAAAA////BwAAAAAAAAAAAAAAAAD4PwAAAAAAAADAAACAPgAAgL8AAEBA+////wYAAACAPwDAADwA' +
+  'wNT+LAH5B8gBAQA=';
+
+describe('interchange with the Python safetensors library', () => {
+  it('reads a file the Python library wrote, and writes it back byte for byte', async () => {
+    const original = Buffer.from(PYTHON_FILE_BASE64, 'base64');
+    const path = join(dir, 'python.safetensors');
+    await writeFile(path, original);
+    const { metadata, tensors } = await readSafetensors(path);
+    expect(metadata).toEqual({ note: 'from python' });
+    const values = Object.fromEntries([...tensors].map(([name, t]) => [name, [t.dtype, t.shape, Array.from(t.data as ArrayLike<number | bigint>)]]));
+    expect(values).toEqual({
+      i64: ['I64', [2], [-(2n ** 40n), 7n]],
+      f64: ['F64', [2], [1.5, -2]],
+      f32: ['F32', [3], [0.25, -1, 3]],
+      i32: ['I32', [2], [-5, 6]],
+      bf16: ['BF16', [2], [0x3f80, 0xc000]],
+      f16: ['F16', [2], [0x3c00, 0xc000]],
+      i16: ['I16', [2], [-300, 300]],
+      i8: ['I8', [2], [-7, 7]],
+      u8: ['U8', [2], [200, 1]],
+      bool: ['BOOL', [2], [1, 0]],
+    });
+    const copy = join(dir, 'copy.safetensors');
+    await writeSafetensors(copy, tensors, metadata);
+    expect((await readFile(copy)).equals(original)).toBe(true);
+  });
+});
+
 describe('reading files made by hand', () => {
   it('reads an unpadded file with unaligned tensors, byte by byte as specified', async () => {
     const header =
