@@ -40,13 +40,14 @@ def causal_lm_loss(logits: torch.Tensor, tokens: torch.Tensor, pad_id: int = PAD
 class MixerBlock(nn.Module):
     """One flat masked-mixer block: x += causal_mix(LN(x)); x += FF(LN(x))."""
 
-    def __init__(self, d_model: int, context: int):
+    def __init__(self, d_model: int, context: int, ff_multiplier: int = 4):
         super().__init__()
         self.seq_layernorm = nn.LayerNorm(d_model)
         # Token axis as channels: weight [n, n, 1] mixes positions, shared by every feature.
         self.conv = nn.Conv1d(context, context, 1)
         self.patch_layernorm = nn.LayerNorm(d_model)
-        self.patch_ff = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+        width = ff_multiplier * d_model
+        self.patch_ff = nn.Sequential(nn.Linear(d_model, width), nn.GELU(), nn.Linear(width, d_model))
         # Non-persistent: the mask is derived, not a checkpoint entry, so strict loads see only real parameters.
         self.register_buffer("causal_mask", torch.tril(torch.ones(context, context)).unsqueeze(-1), persistent=False)
 
@@ -65,15 +66,15 @@ class MaskedMixerLM(nn.Module):
     """Masked mixer language model: `wte` → `mixerblocks` → `lm_head` (SPEC section 1).
 
     `forward(tokens)` takes int64 tokens [batch, n] with n ≤ context and returns logits [batch, n, vocab];
-    `loss(tokens)` is the shifted, pad-masked cross-entropy.
+    `loss(tokens)` is the shifted, pad-masked cross-entropy. The paper's feed-forward width is 4·d.
     """
 
-    def __init__(self, vocab_size: int, d_model: int, n_layers: int, context: int, pad_id: int = PAD_ID):
+    def __init__(self, vocab_size: int, d_model: int, n_layers: int, context: int, pad_id: int = PAD_ID, ff_multiplier: int = 4):
         super().__init__()
         self.context = context
         self.pad_id = pad_id
         self.wte = nn.Embedding(vocab_size, d_model)
-        self.mixerblocks = nn.ModuleList(MixerBlock(d_model, context) for _ in range(n_layers))
+        self.mixerblocks = nn.ModuleList(MixerBlock(d_model, context, ff_multiplier) for _ in range(n_layers))
         self.lm_head = nn.Linear(d_model, vocab_size, bias=False)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
