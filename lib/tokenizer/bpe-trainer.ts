@@ -10,6 +10,7 @@ import { byteLevelPreTokenizer, type PreTokenizer } from 'tokenizers';
 import { check, MaskmixError } from '../errors.js';
 import { BYTE_TO_CHAR, CHAR_TO_BYTE, splitPreTokens, toByteLevel } from './byte-level.js';
 import { PairHeap } from './pair-heap.js';
+import { toTokenizerJson, type HfTokenizerJson } from './tokenizer-json.js';
 
 /** The one special token maskmix uses by default: it ends every document and pads short sequences. */
 export const END_OF_TEXT = '<|endoftext|>';
@@ -44,6 +45,8 @@ export interface TrainedBpe {
  * supply enough distinct merges.
  */
 export function trainBpe(documents: Iterable<string>, options: BpeTrainOptions): TrainedBpe {
+  check(options != null && typeof options === 'object', 'trainBpe needs options { vocabSize }');
+  check(options.specialTokens === undefined || Array.isArray(options.specialTokens), 'specialTokens must be an array of strings');
   const specialTokens = [...(options.specialTokens ?? [END_OF_TEXT])];
   checkSpecialTokens(specialTokens);
   const { vocabSize } = options;
@@ -60,6 +63,14 @@ export function trainBpe(documents: Iterable<string>, options: BpeTrainOptions):
   const idOf = new Map<string, number>(tokens.map((t, id) => [t, id]));
   const merges = learnMerges(wordCounts, tokens, idOf, specialTokens.length, vocabSize);
   return { tokens, merges, specialTokens };
+}
+
+/**
+ * Trains with {@link trainBpe} and returns the finished `tokenizer.json` object; `JSON.stringify` it to save it,
+ * or pass it to `Tokenizer.fromJSON`.
+ */
+export function trainBpeTokenizer(documents: Iterable<string>, options: BpeTrainOptions): HfTokenizerJson {
+  return toTokenizerJson(trainBpe(documents, options));
 }
 
 function checkSpecialTokens(specialTokens: string[]): void {
@@ -82,7 +93,10 @@ const FAST_SPLIT_SAFE = /^[\u0000-\u087f]*$/;
  * own pre-tokenizer, because newer Unicode letters are classified differently by the two regex engines.
  */
 function countWords(documents: Iterable<string>, specialTokens: string[]): Map<string, number> {
-  check(documents != null && typeof (documents as Iterable<string>)[Symbol.iterator] === 'function', 'documents must be an iterable of strings');
+  check(
+    documents != null && typeof documents !== 'string' && typeof documents[Symbol.iterator] === 'function',
+    'documents must be an iterable of strings (an array, a Set, a generator …), not a single string',
+  );
   const specialsPattern = new RegExp(
     [...specialTokens]
       .sort((a, b) => b.length - a.length)

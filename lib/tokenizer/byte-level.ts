@@ -14,7 +14,7 @@ const WS = String.raw`\t\n\v\f\r\u0085\p{Zs}\p{Zl}\p{Zp}`;
  * The GPT-2 split pattern: English contractions, optionally space-led runs of letters, of digits, or of other
  * symbols, then whitespace (a whitespace run gives its last character to the word that follows it).
  */
-export const BYTE_LEVEL_SPLIT_PATTERN = new RegExp(
+const SPLIT_PATTERN = new RegExp(
   String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^${WS}\p{L}\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`,
   'gu',
 );
@@ -42,7 +42,7 @@ function buildByteToChar(): string[] {
 
 /** Splits `text` into pre-tokens (still as ordinary strings, before the byte mapping). */
 export function splitPreTokens(text: string): string[] {
-  return text.match(BYTE_LEVEL_SPLIT_PATTERN) ?? [];
+  return text.match(SPLIT_PATTERN) ?? [];
 }
 
 const utf8 = new TextEncoder();
