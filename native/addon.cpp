@@ -5,11 +5,23 @@
 #include "bindings/ops_binding.h"
 #include "bindings/runtime_binding.h"
 #include "bindings/trainer_wrap.h"
+#include "common/napi_guard.h"
 #include "tensor/tensor_wrap.h"
 
 namespace maskmix {
 
+// setErrorClass(cls): native failures are thrown as `new cls(code, message)` from then on.
+Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(info.Length() == 1 && info[0].IsFunction(), "setErrorClass(cls: Function)");
+    info.Env().GetInstanceData<AddonData>()->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("setErrorClass", Napi::Function::New(env, setErrorClass, "setErrorClass"));
   exports.Set("Tensor", TensorWrap::define(env));
   exports.Set("Model", ModelWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));

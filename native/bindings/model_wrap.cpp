@@ -1,5 +1,6 @@
 #include "bindings/model_wrap.h"
 
+#include <torch/utils.h>
 #include <torch/types.h>
 
 #include "common/js_object.h"

@@ -1,5 +1,6 @@
 #include "bindings/ops_binding.h"
 
+#include <torch/utils.h>
 #include <torch/autograd.h>
 
 #include "common/napi_guard.h"

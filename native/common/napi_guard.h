@@ -7,7 +7,19 @@
 
 namespace maskmix {
 
+// The JS class errors are made of (lib/errors.ts registers MaskmixError through setErrorClass), kept per
+// environment so worker threads each have their own.
+struct AddonData {
+  Napi::FunctionReference errorClass;
+};
+
 inline Napi::Error makeJsError(Napi::Env env, const ErrorInfo& info) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data != nullptr && !data->errorClass.IsEmpty()) {
+    Napi::Value made = data->errorClass.New({Napi::String::New(env, info.code), Napi::String::New(env, info.message)});
+    if (!env.IsExceptionPending() && made.IsObject()) return Napi::Error(env, made);
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+  }
   Napi::Error error = Napi::Error::New(env, info.message);
   error.Set("code", Napi::String::New(env, info.code));
   return error;

@@ -1,5 +1,6 @@
 #include "models/masked_mixer.h"
 
+#include <torch/utils.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 

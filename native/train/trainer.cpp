@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <torch/utils.h>
 #include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+
+import { MaskmixError } from '../../errors.js';
+import { generateTokens } from '../../generate.js';
+import { openRun } from '../../run-loader.js';
+import { END_OF_TEXT } from '../../tokenizer/bpe-trainer.js';
+import { parseNumber, printJson } from '../output.js';
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('Continue a prompt with a trained model, streaming the text as it is produced.')
+    .argument('<run-dir>', 'a run directory (config.json, model.safetensors, tokenizer.json)')
+    .requiredOption('--prompt <text>', 'text to continue')
+    .option('--max-tokens <n>', 'tokens to generate at most', parseNumber('--max-tokens', { integer: true, min: 0 }), 60)
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy', parseNumber('--temperature', { min: 0 }), 0.8)
+    .option('--top-k <k>', 'sample among the k most likely tokens (0 = all)', parseNumber('--top-k', { integer: true, min: 0 }), 40)
+    .option('--top-p <p>', 'nucleus sampling mass', parseNumber('--top-p', { min: 1e-9, max: 1 }), 1)
+    .option('--seed <s>', 'seed of the sampling draws', parseNumber('--seed', { integer: true, min: 0 }), 0)
+    .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+    .option('--json', 'print { prompt, text, tokens } once done instead of streaming')
+    .addHelpText('after', '\nExample:\n  maskmix generate runs/quickstart --prompt "The jury said" --max-tokens 40 --seed 1')
+    .action(async (runDir: string, opts) => {
+      if (opts.prompt.length === 0) throw new MaskmixError('INVALID_ARGUMENT', '--prompt is empty: give text to continue');
+      const run = await openRun(runDir, { device: opts.device });
+      const promptIds = await run.tokenizer.encode(opts.prompt);
+      const stopToken = run.tokenizer.tokenToId(END_OF_TEXT);
+      const ids: number[] = [];
+      let printed = '';
+      if (!opts.json) process.stdout.write(opts.prompt);
+      for await (const t of generateTokens(run.model, promptIds, {
+        maxNewTokens: opts.maxTokens,
+        temperature: opts.temperature,
+        topK: opts.topK,
+        topP: opts.topP,
+        seed: opts.seed,
+        stopToken,
+      })) {
+        if (t.token === stopToken) break;
+        ids.push(t.token);
+        if (opts.json) continue;
+        // Decode the whole continuation and print what is new, holding back a split multi-byte character.
+        const text = await run.tokenizer.decode(ids);
+        if (!text.endsWith('\uFFFD')) {
+          process.stdout.write(text.slice(printed.length));
+          printed = text;
+        }
+      }
+      const text = await run.tokenizer.decode(ids);
+      if (opts.json) printJson({ prompt: opts.prompt, text, tokens: ids });
+      else process.stdout.write(text.slice(printed.length) + '\n');
+      run.model.dispose();
+    });
+}

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+
+import { QUICKSTART_DEFAULTS, quickstart } from '../../quickstart.js';
+import { log, parseNumber, printJson } from '../output.js';
+import { trainingProgress } from '../progress.js';
+
+export function registerQuickstart(program: Command): void {
+  const d = QUICKSTART_DEFAULTS;
+  program
+    .command('quickstart')
+    .description(
+      'Train a byte-level BPE tokenizer and a small masked mixer on the embedded Brown corpus (CPU, a few minutes),\n' +
+        'print train/validation loss and a sample, and write a run directory you can score and generate from.',
+    )
+    .option('--steps <n>', 'training steps', parseNumber('--steps', { integer: true, min: 1 }), d.steps)
+    .option('--width <d>', 'model width d', parseNumber('--width', { integer: true, min: 1 }), d.dModel)
+    .option('--depth <L>', 'number of mixer blocks', parseNumber('--depth', { integer: true, min: 1 }), d.nLayers)
+    .option('--context <n>', 'tokens per sequence (the mixing matrices are n×n)', parseNumber('--context', { integer: true, min: 2 }), d.context)
+    .option('--batch <b>', 'sequences per step', parseNumber('--batch', { integer: true, min: 1 }), d.batchSize)
+    .option('--vocab <V>', 'tokenizer vocabulary size', parseNumber('--vocab', { integer: true, min: 258 }), d.vocabSize)
+    .option('--lr <rate>', 'peak learning rate (linear warm-up, then linear decay)', parseNumber('--lr', { min: 0 }), d.learningRate)
+    .option('--seed <s>', 'seed of the split, tokenizer data order, weights and sampling', parseNumber('--seed', { integer: true, min: 0 }), d.seed)
+    .option('--documents <k>', 'use only the first k of the 500 Brown documents', parseNumber('--documents', { integer: true, min: 2 }))
+    .option('--out <dir>', `run directory (default ${d.outDir}, or ${d.outDir}-N if taken)`)
+    .option('--prompt <text>', 'prompt of the sample', d.prompt)
+    .option('--json', 'print a summary object on stdout (logs stay on stderr)')
+    .option('--no-progress', 'no progress bar')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  maskmix quickstart\n  maskmix quickstart --steps 100 --width 128 --out runs/tiny --json\n' +
+        '\nThen:\n  maskmix generate runs/quickstart --prompt "The jury said"\n  maskmix score runs/quickstart --text "The jury said it was fair."',
+    )
+    .action(async (opts) => {
+      const progress = trainingProgress({ enabled: opts.progress });
+      const controller = new AbortController();
+      // Ctrl-C stops training after the current step; the run is still saved with what was learned.
+      const onSigint = () => {
+        log('\nstopping after this step (Ctrl-C again to quit at once)…');
+        controller.abort();
+        process.once('SIGINT', () => process.exit(130));
+      };
+      process.once('SIGINT', onSigint);
+      const summary = await quickstart(
+        {
+          outDir: opts.out,
+          steps: opts.steps,
+          dModel: opts.width,
+          nLayers: opts.depth,
+          context: opts.context,
+          batchSize: opts.batch,
+          vocabSize: opts.vocab,
+          learningRate: opts.lr,
+          seed: opts.seed,
+          documents: opts.documents,
+          prompt: opts.prompt,
+          signal: controller.signal,
+        },
+        {
+          onPhase: (phase, detail) => {
+            if (phase === 'sample' || phase === 'save') progress.stop();
+            log(`[${phase}] ${detail}`);
+          },
+          onStep: (p) => progress.update(p),
+        },
+      );
+      process.off('SIGINT', onSigint);
+      progress.stop();
+      if (opts.json) {
+        printJson(summary);
+        return;
+      }
+      const lines = [
+        '',
+        `run directory   ${summary.runDir}`,
+        `parameters      ${(summary.parameters / 1e6).toFixed(2)}M`,
+        `steps           ${summary.steps} (${summary.tokensSeen.toLocaleString('en-US')} tokens)`,
+        `train loss      ${summary.trainLoss.toFixed(3)} nats/token`,
+        `val loss        ${summary.valLoss.toFixed(3)} nats/token (unigram entropy ${summary.valUnigramEntropy.toFixed(3)})`,
+        `throughput      ${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s`,
+        `wall time       ${summary.wallSeconds.toFixed(1)} s (training ${summary.trainSeconds.toFixed(1)} s)`,
+        `sample          ${summary.prompt}${summary.sample}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

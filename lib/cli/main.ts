@@ -1,0 +1,45 @@
+/** The `maskmix` command line. Each command lives in lib/cli/commands/ and calls the library API. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Command, CommanderError } from 'commander';
+
+import { MaskmixError } from '../errors.js';
+import { packageRoot } from '../native.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerQuickstart } from './commands/quickstart.js';
+import { registerScore } from './commands/score.js';
+import { exitWithError } from './output.js';
+
+export function buildProgram(): Command {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  const program = new Command('maskmix')
+    .description('Train, evaluate and sample masked mixer language models on libtorch, from Node.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nStart here:\n  maskmix quickstart        train a small model on the embedded Brown corpus\n  maskmix doctor            check libtorch, the addon and GPUs');
+  registerQuickstart(program);
+  registerGenerate(program);
+  registerScore(program);
+  registerDoctor(program);
+  // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
+  program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander; they printed already and succeed.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(0);
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    }
+    if (error instanceof MaskmixError || error instanceof Error) exitWithError(error);
+    exitWithError(new Error(String(error)));
+  }
+}

@@ -1,0 +1,22 @@
+/** maskmix: masked mixer language models on libtorch, from TypeScript. */
+export { MaskmixError, type MaskmixErrorCode } from './errors.js';
+export { Tensor, type DType, type TypedArray } from './tensor.js';
+export { LanguageModel, type TokenBatch, type SamplingOptions } from './model.js';
+export { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
+export { Trainer, type TrainConfig, type TrainConfigInput, type StepResult } from './trainer.js';
+export { trainLoop, evaluate, type TrainLoopOptions, type TrainLoopResult, type StepProgress } from './train-loop.js';
+export { generate, generateTokens, type GenerateOptions, type GeneratedToken } from './generate.js';
+export { scoreTokens, type TokenScores } from './score.js';
+export { saveModel, loadModel, saveWeights, loadWeights, readWeights, readModelConfig } from './checkpoint.js';
+export { openRun, type OpenRun } from './run-loader.js';
+export { quickstart, QUICKSTART_DEFAULTS, type QuickstartOptions, type QuickstartSummary } from './quickstart.js';
+export { doctor, type DoctorReport } from './doctor.js';
+export { native, type RuntimeInfo } from './native.js';
+export { Tokenizer } from './tokenizer/tokenizer.js';
+export { trainBpe, END_OF_TEXT, type BpeTrainOptions, type TrainedBpe } from './tokenizer/bpe-trainer.js';
+export { toTokenizerJson } from './tokenizer/tokenizer-json.js';
+export { loadBrownCorpus } from './data/brown.js';
+export { loadTextCorpus } from './data/text-corpus.js';
+export { splitDocuments, packSequences, unigramEntropy, type PackedSequences } from './data/corpus.js';
+export { batches, BatchIterator, type BatchPosition } from './data/batches.js';
+export { mulberry32 } from './data/random.js';

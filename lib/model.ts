@@ -1,0 +1,100 @@
+/**
+ * `LanguageModel`: a masked mixer (or, later, another architecture) living in libtorch. Every method that runs
+ * the network is async and runs off the event loop; calls on one model run one after another.
+ */
+import { check } from './errors.js';
+import { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
+import { native, type NativeModel } from './native.js';
+import { Tensor } from './tensor.js';
+
+/** Token ids of `batch` sequences of equal length, row after row. */
+export interface TokenBatch {
+  tokens: Int32Array;
+  batch: number;
+}
+
+/** How the next token is chosen. */
+export interface SamplingOptions {
+  /** 0 picks the most likely token (greedy). Default 1. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = all). */
+  topK?: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches p (1 = all). */
+  topP?: number;
+}
+
+function asTokens(tokens: Int32Array | readonly number[]): Int32Array {
+  return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+}
+
+export class LanguageModel {
+  /** @internal */
+  constructor(readonly handle: NativeModel) {}
+
+  /** Builds a model with fresh weights drawn from `config.seed`. @throws MaskmixError CONFIG_INVALID */
+  static async create(config: ModelConfigInput): Promise<LanguageModel> {
+    const resolved = resolveModelConfig(config);
+    return new LanguageModel(await native().createModel(resolved));
+  }
+
+  /** The complete configuration the model was built from. */
+  get config(): ModelConfig {
+    return this.handle.config as ModelConfig;
+  }
+
+  get numParameters(): number {
+    return this.handle.numParameters;
+  }
+
+  /** Logits [batch, t, vocab] (float32) for `batch` sequences of t ≤ context tokens each. */
+  async forward(tokens: Int32Array | readonly number[], batch = 1): Promise<Tensor> {
+    return new Tensor(await this.handle.forward(asTokens(tokens), batch));
+  }
+
+  /**
+   * log p(token[i+1] | tokens[..i]) for i = 0 … t-2 of each sequence: a Float32Array of [batch, t-1].
+   */
+  async logProbs(tokens: Int32Array | readonly number[], batch = 1): Promise<Float32Array> {
+    return this.handle.logProbs(asTokens(tokens), batch);
+  }
+
+  /** Mean next-token cross-entropy (nats) over the non-pad targets of a batch, without gradients. */
+  async evalLoss(batch: TokenBatch): Promise<{ loss: number; targets: number }> {
+    return this.handle.evalLoss(batch.tokens, batch.batch);
+  }
+
+  /**
+   * Chooses the token after `prefix` (the last `context` tokens of it are used). `uniform` is the random draw in
+   * [0, 1) that drives sampling; generation code supplies it from a seeded generator.
+   */
+  async nextToken(
+    prefix: Int32Array | readonly number[],
+    options: SamplingOptions & { uniform?: number } = {},
+  ): Promise<{ token: number; logProb: number }> {
+    check(prefix.length > 0, 'the prefix must hold at least one token');
+    return this.handle.nextToken(asTokens(prefix), options);
+  }
+
+  /** Views of the parameters by checkpoint name (SPEC §1 layout). They share memory with the model. */
+  stateDict(): Record<string, Tensor> {
+    const raw = this.handle.stateDict();
+    return Object.fromEntries(Object.entries(raw).map(([name, t]) => [name, new Tensor(t)]));
+  }
+
+  /**
+   * Copies named tensors into the model. Strict: every parameter must be given with its exact shape and nothing
+   * else. @throws MaskmixError CHECKPOINT_INVALID listing what is missing, extra or mis-shaped.
+   */
+  loadStateDict(tensors: Record<string, Tensor>): void {
+    this.handle.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.handle])));
+  }
+
+  /** Frees the weights now; later calls fail with DISPOSED. */
+  dispose(): void {
+    this.handle.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

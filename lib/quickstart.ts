@@ -1,0 +1,171 @@
+/**
+ * The main job, end to end on the embedded Brown corpus: train a BPE tokenizer, pack the text, train a small
+ * masked mixer, measure train and validation loss, generate a sample, and leave a complete run directory.
+ * `maskmix quickstart` is a thin CLI over this function.
+ */
+import { join } from 'node:path';
+
+import { saveModel } from './checkpoint.js';
+import { batches } from './data/batches.js';
+import { loadBrownCorpus } from './data/brown.js';
+import { packSequences, splitDocuments, unigramEntropy } from './data/corpus.js';
+import { generate } from './generate.js';
+import { writeJsonAtomic } from './io/atomic-file.js';
+import { LanguageModel } from './model.js';
+import { createRunDir, runEnvironment } from './run-dir.js';
+import { END_OF_TEXT, trainBpe } from './tokenizer/bpe-trainer.js';
+import { toTokenizerJson } from './tokenizer/tokenizer-json.js';
+import { Tokenizer } from './tokenizer/tokenizer.js';
+import { trainLoop, type StepProgress } from './train-loop.js';
+import { Trainer } from './trainer.js';
+
+export interface QuickstartOptions {
+  /** Run directory (default `runs/quickstart`, made unique if it already holds a run). */
+  outDir?: string;
+  steps?: number;
+  dModel?: number;
+  nLayers?: number;
+  context?: number;
+  batchSize?: number;
+  vocabSize?: number;
+  learningRate?: number;
+  seed?: number;
+  /** Use only the first N Brown documents (of 500); for quick tests. */
+  documents?: number;
+  evalEvery?: number;
+  /** Prompt of the sample printed at the end. */
+  prompt?: string;
+  sampleTokens?: number;
+  signal?: AbortSignal;
+}
+
+export interface QuickstartEvents {
+  /** A phase began; `detail` says what it is doing. */
+  onPhase?: (phase: 'corpus' | 'tokenizer' | 'model' | 'train' | 'sample' | 'save', detail: string) => void;
+  onStep?: (progress: StepProgress) => void;
+}
+
+export interface QuickstartSummary {
+  runDir: string;
+  parameters: number;
+  steps: number;
+  tokensSeen: number;
+  trainLoss: number;
+  valLoss: number;
+  /** Entropy (nats) of the validation tokens' unigram distribution: the loss of a model that ignores context. */
+  valUnigramEntropy: number;
+  tokensPerSecond: number;
+  trainSeconds: number;
+  wallSeconds: number;
+  prompt: string;
+  sample: string;
+}
+
+export const QUICKSTART_DEFAULTS = {
+  outDir: 'runs/quickstart',
+  steps: 400,
+  dModel: 256,
+  nLayers: 4,
+  context: 128,
+  batchSize: 16,
+  vocabSize: 4096,
+  learningRate: 2e-3,
+  seed: 0,
+  evalEvery: 100,
+  prompt: 'The jury said',
+  sampleTokens: 40,
+} as const;
+
+export async function quickstart(options: QuickstartOptions = {}, events: QuickstartEvents = {}): Promise<QuickstartSummary> {
+  const o = { ...QUICKSTART_DEFAULTS, ...options };
+  const wallStart = performance.now();
+  const runDir = createRunDir(o.outDir, { unique: options.outDir === undefined });
+
+  events.onPhase?.('corpus', 'loading the Brown corpus');
+  let documents = loadBrownCorpus();
+  if (o.documents !== undefined) documents = documents.slice(0, o.documents);
+  const split = splitDocuments(documents, { valFraction: 0.05, seed: o.seed });
+
+  events.onPhase?.('tokenizer', `training a ${o.vocabSize}-token byte-level BPE on ${split.train.length} documents`);
+  const tokenizerJson = toTokenizerJson(trainBpe(split.train, { vocabSize: o.vocabSize }));
+  const tokenizer = Tokenizer.fromJSON(tokenizerJson);
+  tokenizer.save(join(runDir, 'tokenizer.json'));
+  const eosId = tokenizer.tokenToId(END_OF_TEXT) ?? 0;
+  const trainData = packSequences(await tokenizer.encodeBatch(split.train), { context: o.context, eosId });
+  const valData = packSequences(await tokenizer.encodeBatch(split.val), { context: o.context, eosId });
+
+  const modelConfig = {
+    kind: 'mixer' as const,
+    vocabSize: tokenizer.vocabSize,
+    dModel: o.dModel,
+    nLayers: o.nLayers,
+    context: o.context,
+    padId: eosId,
+    seed: o.seed,
+  };
+  const model = await LanguageModel.create(modelConfig);
+  events.onPhase?.(
+    'model',
+    `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters; ` +
+      `${trainData.numSequences} train / ${valData.numSequences} validation sequences`,
+  );
+  const trainConfig = {
+    learningRate: o.learningRate,
+    warmupSteps: Math.min(50, Math.floor(o.steps / 10)),
+    totalSteps: o.steps,
+    gradClip: 1,
+  };
+  const trainer = new Trainer(model, trainConfig);
+  await writeJsonAtomic(join(runDir, 'run.json'), {
+    command: 'quickstart',
+    data: { corpus: 'brown', documents: documents.length, trainDocuments: split.train.length, valDocuments: split.val.length },
+    training: { ...trainConfig, batchSize: o.batchSize, steps: o.steps, seed: o.seed },
+    environment: runEnvironment(),
+  });
+
+  events.onPhase?.('train', `${o.steps} steps of ${o.batchSize}×${o.context} tokens`);
+  const result = await trainLoop({
+    trainer,
+    batches: batches(trainData, o.batchSize, { seed: o.seed }),
+    steps: o.steps,
+    validation: valData,
+    evalEvery: o.evalEvery,
+    evalBatchSize: o.batchSize,
+    evalSequences: 128,
+    metricsFile: join(runDir, 'metrics.jsonl'),
+    onStep: events.onStep,
+    signal: o.signal,
+  });
+
+  events.onPhase?.('save', runDir);
+  await saveModel(model, runDir);
+
+  events.onPhase?.('sample', `${o.sampleTokens} tokens after "${o.prompt}"`);
+  const promptIds = await tokenizer.encode(o.prompt);
+  const sampleIds = await generate(model, promptIds, {
+    maxNewTokens: o.sampleTokens,
+    temperature: 0.8,
+    topK: 40,
+    seed: o.seed,
+    stopToken: eosId,
+  });
+  const sample = await tokenizer.decode(sampleIds, { skipSpecialTokens: true });
+  const summary: QuickstartSummary = {
+    runDir,
+    parameters: model.numParameters,
+    steps: result.steps,
+    tokensSeen: result.tokensSeen,
+    trainLoss: result.finalTrainLoss,
+    valLoss: result.finalValLoss ?? Number.NaN,
+    valUnigramEntropy: unigramEntropy(valData.data.subarray(0, valData.realTokens), tokenizer.vocabSize),
+    tokensPerSecond: result.tokensPerSecond,
+    trainSeconds: result.elapsedSeconds,
+    wallSeconds: (performance.now() - wallStart) / 1000,
+    prompt: o.prompt,
+    sample,
+  };
+  await writeJsonAtomic(join(runDir, 'summary.json'), summary);
+  trainer.dispose();
+  model.dispose();
+  return summary;
+}

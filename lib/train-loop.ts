@@ -1,0 +1,144 @@
+/**
+ * The training loop: batches in, steps out, evaluation now and then, metrics to a JSONL file, progress to a
+ * callback. The step itself is one native call (Trainer.step); this loop only decides what runs when.
+ */
+import { appendFileSync } from 'node:fs';
+
+import type { BatchIterator } from './data/batches.js';
+import type { PackedSequences } from './data/corpus.js';
+import { trainingFlops } from './flops.js';
+import type { LanguageModel } from './model.js';
+import type { StepResult, Trainer } from './trainer.js';
+
+/** Progress after each step. */
+export interface StepProgress extends StepResult {
+  totalSteps: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+  /** Training throughput: tokens over the time spent in training steps (evaluation excluded). */
+  tokensPerSecond: number;
+  /** Set on steps where the validation loss was measured. */
+  valLoss?: number;
+}
+
+export interface TrainLoopOptions {
+  trainer: Trainer;
+  batches: BatchIterator;
+  steps: number;
+  /** Validation sequences; evaluated every `evalEvery` steps and at the end. */
+  validation?: PackedSequences;
+  evalEvery?: number;
+  /** Cap on validation sequences per periodic evaluation (default: all); the final one uses all. */
+  evalSequences?: number;
+  evalBatchSize?: number;
+  /** Append one JSON line per step here. */
+  metricsFile?: string;
+  onStep?: (progress: StepProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainLoopResult {
+  steps: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+  /** Tokens over the time spent in training steps. */
+  tokensPerSecond: number;
+  /** Mean training loss over the last 10% of steps (at least one step). */
+  finalTrainLoss: number;
+  finalValLoss?: number;
+  /** True when stopped early through the abort signal. */
+  aborted: boolean;
+}
+
+/** Mean next-token loss over validation sequences (target-weighted), in fixed order. */
+export async function evaluate(
+  model: LanguageModel,
+  data: PackedSequences,
+  options: { batchSize?: number; maxSequences?: number } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 8;
+  const count = Math.min(data.numSequences, options.maxSequences ?? data.numSequences);
+  let weighted = 0;
+  let targets = 0;
+  for (let start = 0; start < count; start += batchSize) {
+    const rows = Math.min(batchSize, count - start);
+    const tokens = data.data.subarray(start * data.context, (start + rows) * data.context);
+    try {
+      const r = await model.evalLoss({ tokens, batch: rows });
+      weighted += r.loss * r.targets;
+      targets += r.targets;
+    } catch (error) {
+      // A batch made only of padding has no targets; it carries no information, so it is skipped.
+      if ((error as { code?: string }).code !== 'INVALID_ARGUMENT') throw error;
+    }
+  }
+  return targets > 0 ? weighted / targets : Number.NaN;
+}
+
+export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopResult> {
+  const { trainer, batches, steps } = options;
+  const model = trainer.model;
+  const tokensPerStep = batches.batchSize * batches.context;
+  const start = performance.now();
+  const losses: number[] = [];
+  let tokensSeen = 0;
+  let stepSeconds = 0;
+  let finalValLoss: number | undefined;
+  let aborted = false;
+  // Periodic evaluations may use a subset (evalSequences); the final one uses every validation sequence.
+  const runEval = (final: boolean) =>
+    evaluate(model, options.validation!, { batchSize: options.evalBatchSize, maxSequences: final ? undefined : options.evalSequences });
+
+  for (let i = 0; i < steps; i++) {
+    if (options.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    const { value } = batches.next();
+    const stepStart = performance.now();
+    const result = await trainer.step({ tokens: value, batch: batches.batchSize });
+    stepSeconds += (performance.now() - stepStart) / 1000;
+    tokensSeen += tokensPerStep;
+    losses.push(result.loss);
+    const elapsedSeconds = (performance.now() - start) / 1000;
+    const progress: StepProgress = {
+      ...result,
+      totalSteps: steps,
+      tokensSeen,
+      elapsedSeconds,
+      tokensPerSecond: tokensSeen / stepSeconds,
+    };
+    const last = i === steps - 1;
+    if (options.validation && ((options.evalEvery && result.step % options.evalEvery === 0) || last)) {
+      progress.valLoss = await runEval(last);
+      finalValLoss = progress.valLoss;
+    }
+    if (options.metricsFile) {
+      const line = {
+        step: result.step,
+        tokens: tokensSeen,
+        wallSeconds: Number(elapsedSeconds.toFixed(3)),
+        flops: trainingFlops(model.config, tokensSeen),
+        loss: result.loss,
+        lr: result.learningRate,
+        gradNorm: result.gradNorm,
+        tokensPerSecond: Math.round(progress.tokensPerSecond),
+        ...(progress.valLoss !== undefined ? { valLoss: progress.valLoss } : {}),
+      };
+      appendFileSync(options.metricsFile, JSON.stringify(line) + '\n');
+    }
+    options.onStep?.(progress);
+  }
+  if (aborted && options.validation && losses.length > 0) finalValLoss = await runEval(true);
+  const elapsedSeconds = (performance.now() - start) / 1000;
+  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+  return {
+    steps: losses.length,
+    tokensSeen,
+    elapsedSeconds,
+    tokensPerSecond: stepSeconds > 0 ? tokensSeen / stepSeconds : 0,
+    finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
+    finalValLoss,
+    aborted,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * `Trainer`: AdamW and a linear warm-up/decay schedule for one model. `step` runs a whole training step —
+ * forward, next-token loss, backward, gradient clipping, update — as one native call.
+ */
+import { z } from 'zod';
+
+import { configError } from './model-config.js';
+import type { LanguageModel, TokenBatch } from './model.js';
+import { native, type NativeTrainer } from './native.js';
+
+export const trainConfigSchema = z
+  .object({
+    /** Peak learning rate (paper: 5e-4 for mixers). */
+    learningRate: z.number().positive('learningRate must be positive').default(5e-4),
+    /** Steps of linear warm-up from 0 to learningRate. */
+    warmupSteps: z.number().int().nonnegative().default(0),
+    /** Step at which linear decay reaches minLrRatio·learningRate (0: no decay). */
+    totalSteps: z.number().int().nonnegative().default(0),
+    minLrRatio: z.number().min(0).max(1).default(0),
+    weightDecay: z.number().min(0).default(0),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    epsilon: z.number().positive().default(1e-8),
+    /** Clip the global gradient L2 norm to this (0: no clipping). */
+    gradClip: z.number().min(0).default(1),
+  })
+  .strict();
+
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** What one step did. */
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  learningRate: number;
+  /** Steps taken so far, this one included. */
+  step: number;
+  /** Target tokens the loss averaged over. */
+  targets: number;
+}
+
+export class Trainer {
+  private readonly handle: NativeTrainer;
+  readonly config: TrainConfig;
+
+  constructor(readonly model: LanguageModel, config: TrainConfigInput = {}) {
+    const parsed = trainConfigSchema.safeParse(config);
+    if (!parsed.success) throw configError('training config', parsed.error);
+    this.config = parsed.data;
+    this.handle = new (native().Trainer)(model.handle, this.config);
+  }
+
+  /** One optimisation step on a batch. @throws MaskmixError NON_FINITE (the update is then skipped). */
+  async step(batch: TokenBatch): Promise<StepResult> {
+    return this.handle.step(batch.tokens, batch.batch);
+  }
+
+  /** Learning rate the schedule gives the step with this 0-based index. */
+  learningRateAt(step: number): number {
+    return this.handle.learningRateAt(step);
+  }
+
+  get stepsTaken(): number {
+    return this.handle.stepsTaken;
+  }
+
+  dispose(): void {
+    this.handle.dispose();
+  }
+}
