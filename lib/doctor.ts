@@ -9,13 +9,13 @@ import { join } from 'node:path';
 
 import { describeAttempts, findLibtorch, type LibtorchAttempt, type LibtorchInfo } from '../scripts/find-libtorch.mjs';
 import { LanguageModel } from './model.js';
-import { native, packageRoot, type RuntimeInfo } from './native.js';
+import { loadedAddonPath, native, packageRoot, type RuntimeInfo } from './native.js';
 import { Trainer } from './trainer.js';
 
 export interface DoctorReport {
   system: { os: string; arch: string; glibc?: string; node: string; maskmix: string };
   libtorch: { found: boolean; info?: Omit<LibtorchInfo, 'attempts'>; attempts: LibtorchAttempt[] };
-  addon: { loaded: boolean; error?: string; runtime?: RuntimeInfo };
+  addon: { loaded: boolean; path?: string; error?: string; runtime?: RuntimeInfo };
   smokeTest: { device: string; ok: boolean; loss?: number; milliseconds?: number; error?: string };
   ok: boolean;
 }
@@ -39,6 +39,7 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   try {
     report.addon.runtime = native().runtimeInfo();
     report.addon.loaded = true;
+    report.addon.path = loadedAddonPath();
   } catch (error) {
     report.addon.error = (error as Error).message;
     return report;
@@ -75,7 +76,8 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   if (r.addon.runtime) {
     const rt = r.addon.runtime;
-    lines.push(`addon       loaded; libtorch ${rt.torchVersion}, ${rt.numThreads} CPU threads, built ${rt.builtWithCuda ? 'with' : 'without'} CUDA`);
+    lines.push(`addon       ${r.addon.path}`);
+    lines.push(`            libtorch ${rt.torchVersion}, ${rt.numThreads} CPU threads, built ${rt.builtWithCuda ? 'with' : 'without'} CUDA`);
     lines.push(`cuda        ${rt.cudaAvailable ? `available (runtime ${rt.cudaRuntimeVersion}, driver ${rt.cudaDriverVersion})` : 'not available'}`);
     for (const d of rt.devices) {
       lines.push(`  gpu ${d.index}     ${d.name}, SM ${d.sm}, ${(d.freeMemory / 2 ** 30).toFixed(1)} / ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB free`);

@@ -140,6 +140,12 @@ export function addonCandidates(): string[] {
 }
 
 let loaded: NativeAddon | undefined;
+let loadedPath: string | undefined;
+
+/** Path of the addon file that was loaded, once `native()` succeeded. */
+export function loadedAddonPath(): string | undefined {
+  return loadedPath;
+}
 
 /** Loads the addon once and returns it; throws NATIVE_UNAVAILABLE naming every place tried and why. */
 export function native(): NativeAddon {
@@ -157,6 +163,7 @@ export function native(): NativeAddon {
       // libtorch's intra-op pool otherwise starts at whatever its OpenMP runtime guessed (1 on Debian's build).
       if (!process.env.OMP_NUM_THREADS) addon.setNumThreads(availableParallelism());
       loaded = addon;
+      loadedPath = candidate;
       return addon;
     } catch (error) {
       failures.push(`  - ${candidate}: ${(error as Error).message.split('\n')[0]}`);

@@ -77,7 +77,9 @@ export const QUICKSTART_DEFAULTS = {
 } as const;
 
 export async function quickstart(options: QuickstartOptions = {}, events: QuickstartEvents = {}): Promise<QuickstartSummary> {
-  const o = { ...QUICKSTART_DEFAULTS, ...options };
+  // Options left undefined keep their defaults (a plain spread would overwrite them with undefined).
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...QUICKSTART_DEFAULTS, ...given } as typeof QUICKSTART_DEFAULTS & QuickstartOptions;
   const wallStart = performance.now();
   const runDir = createRunDir(o.outDir, { unique: options.outDir === undefined });
 
