@@ -66,18 +66,22 @@ export interface NativeTrainConfig {
   beta2?: number;
   epsilon?: number;
   gradClip?: number;
+  precision?: 'auto' | 'bf16' | 'fp32';
 }
 
 export interface NativeStepResult {
-  loss: number;
-  gradNorm: number;
-  learningRate: number;
   step: number;
-  targets: number;
+  learningRate: number;
+  /** The rest is present when the step read its results back from the device (always on the CPU). */
+  loss?: number;
+  lastLoss?: number;
+  gradNorm?: number;
+  stepsInMean?: number;
+  deviceMilliseconds?: number;
 }
 
 export interface NativeTrainer {
-  step(tokens: Int32Array, batch: number): Promise<NativeStepResult>;
+  step(tokens: Int32Array, batch: number, options?: { readBack?: boolean }): Promise<NativeStepResult>;
   learningRateAt(step: number): number;
   readonly stepsTaken: number;
   dispose(): void;
@@ -113,6 +117,13 @@ export interface NativeAddon {
     bias: NativeTensor,
     gradOutput: NativeTensor,
   ): { x: NativeTensor; weight: NativeTensor; bias: NativeTensor };
+  linearCrossEntropy(
+    hidden: NativeTensor,
+    weight: NativeTensor,
+    targets: NativeTensor,
+    ignoreIndex: number,
+    chunkRows?: number,
+  ): { loss: number; targets: number; gradHidden: NativeTensor; gradWeight: NativeTensor };
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
   setErrorClass(cls: new (code: string, message: string) => Error): void;

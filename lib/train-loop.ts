@@ -10,8 +10,9 @@ import { trainingFlops } from './flops.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
 
-/** Progress after each step. */
+/** Progress after each step that read its loss back (every step on the CPU, every `readEvery` on a GPU). */
 export interface StepProgress extends StepResult {
+  loss: number;
   totalSteps: number;
   tokensSeen: number;
   elapsedSeconds: number;
@@ -31,8 +32,10 @@ export interface TrainLoopOptions {
   /** Cap on validation sequences per periodic evaluation (default: all); the final one uses all. */
   evalSequences?: number;
   evalBatchSize?: number;
-  /** Append one JSON line per step here. */
+  /** Append one JSON line per read-back step here. */
   metricsFile?: string;
+  /** Read the loss back every this many steps (default 1). On a GPU a larger value lets it run ahead of the host. */
+  readEvery?: number;
   onStep?: (progress: StepProgress) => void;
   signal?: AbortSignal;
 }
@@ -96,19 +99,22 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
     }
     const { value } = batches.next();
     const stepStart = performance.now();
-    const result = await trainer.step({ tokens: value, batch: batches.batchSize });
+    const last = i === steps - 1;
+    const readBack = last || (i + 1) % (options.readEvery ?? 1) === 0 || !!(options.evalEvery && (i + 1) % options.evalEvery === 0);
+    const result = await trainer.step({ tokens: value, batch: batches.batchSize }, { readBack });
     stepSeconds += (performance.now() - stepStart) / 1000;
     tokensSeen += tokensPerStep;
+    if (result.loss === undefined) continue;
     losses.push(result.loss);
     const elapsedSeconds = (performance.now() - start) / 1000;
     const progress: StepProgress = {
       ...result,
+      loss: result.loss,
       totalSteps: steps,
       tokensSeen,
       elapsedSeconds,
       tokensPerSecond: tokensSeen / stepSeconds,
     };
-    const last = i === steps - 1;
     if (options.validation && ((options.evalEvery && result.step % options.evalEvery === 0) || last)) {
       progress.valLoss = await runEval(last);
       finalValLoss = progress.valLoss;

@@ -23,22 +23,29 @@ export const trainConfigSchema = z
     epsilon: z.number().positive().default(1e-8),
     /** Clip the global gradient L2 norm to this (0: no clipping). */
     gradClip: z.number().min(0).default(1),
+    /** 'auto': bf16 autocast with float32 master weights on CUDA, float32 on the CPU. */
+    precision: z.enum(['auto', 'bf16', 'fp32'], { error: "precision must be 'auto', 'bf16' or 'fp32'" }).default('auto'),
   })
   .strict();
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
-/** What one step did. */
+/** What one step did. Loss values are present when the step read them back (always on the CPU). */
 export interface StepResult {
-  loss: number;
-  /** Global gradient norm before clipping. */
-  gradNorm: number;
-  learningRate: number;
   /** Steps taken so far, this one included. */
   step: number;
-  /** Target tokens the loss averaged over. */
-  targets: number;
+  learningRate: number;
+  /** Mean loss over the steps since the previous read-back, this one included. */
+  loss?: number;
+  /** This step's loss. */
+  lastLoss?: number;
+  /** This step's global gradient norm before clipping. */
+  gradNorm?: number;
+  /** How many steps `loss` averages. */
+  stepsInMean?: number;
+  /** Device time of those steps (CUDA events on a GPU, host clock on the CPU). */
+  deviceMilliseconds?: number;
 }
 
 export class Trainer {
@@ -52,9 +59,14 @@ export class Trainer {
     this.handle = new (native().Trainer)(model.handle, this.config);
   }
 
-  /** One optimisation step on a batch. @throws MaskmixError NON_FINITE (the update is then skipped). */
-  async step(batch: TokenBatch): Promise<StepResult> {
-    return this.handle.step(batch.tokens, batch.batch);
+  /**
+   * One optimisation step on a batch. With `readBack: false` a GPU runs ahead without waiting for the loss; a
+   * later step that reads back reports the mean over the steps in between.
+   * @throws MaskmixError NON_FINITE when a step read back (or, on the CPU, this step) had a non-finite loss or
+   *   gradient; those updates were skipped.
+   */
+  async step(batch: TokenBatch, options: { readBack?: boolean } = {}): Promise<StepResult> {
+    return this.handle.step(batch.tokens, batch.batch, options);
   }
 
   /** Learning rate the schedule gives the step with this 0-based index. */

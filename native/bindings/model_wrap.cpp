@@ -7,7 +7,7 @@
 #include "common/promise_worker.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
-#include "train/causal_lm_loss.h"
+#include "train/log_probs.h"
 #include "train/sampling.h"
 #include "train/trainer.h"
 

@@ -5,6 +5,7 @@
 
 #include "common/napi_guard.h"
 #include "ops/masked_mixing.h"
+#include "train/linear_cross_entropy.h"
 #include "tensor/tensor_wrap.h"
 
 namespace maskmix {
@@ -38,11 +39,34 @@ Napi::Value maskedMixingBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// linearCrossEntropy(hidden, weight, targets, ignoreIndex, chunkRows?): { loss, targets, gradHidden, gradWeight }
+// — the fused output projection + cross-entropy and its gradients, on small tensors (tests compare it with a
+// plain computation and with finite differences).
+Napi::Value linearCrossEntropyOp(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    at::Tensor h = TensorWrap::unwrap(info[0], "hidden").detach().requires_grad_(true);
+    at::Tensor w = TensorWrap::unwrap(info[1], "weight").detach().requires_grad_(true);
+    at::Tensor t = TensorWrap::unwrap(info[2], "targets").to(at::kLong);
+    require(info.Length() > 3 && info[3].IsNumber(), "ignoreIndex must be a number");
+    int64_t ignore = info[3].As<Napi::Number>().Int64Value();
+    int64_t chunk = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int64Value() : 0;
+    LinearCrossEntropy out = linearCrossEntropy(h, w, t, ignore, chunk);
+    auto grads = torch::autograd::grad({out.loss}, {h, w});
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("loss", out.loss.item<double>());
+    o.Set("targets", static_cast<double>(out.targets.item<int64_t>()));
+    o.Set("gradHidden", TensorWrap::wrap(info.Env(), grads[0]));
+    o.Set("gradWeight", TensorWrap::wrap(info.Env(), grads[1]));
+    return o;
+  });
+}
+
 }  // namespace
 
 void defineOps(Napi::Env env, Napi::Object exports) {
   exports.Set("maskedMixing", Napi::Function::New(env, maskedMixingForward, "maskedMixing"));
   exports.Set("maskedMixingBackward", Napi::Function::New(env, maskedMixingBackward, "maskedMixingBackward"));
+  exports.Set("linearCrossEntropy", Napi::Function::New(env, linearCrossEntropyOp, "linearCrossEntropy"));
 }
 
 }  // namespace maskmix

@@ -19,6 +19,7 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.beta2 = numberField(o, "beta2", c.beta2);
   c.epsilon = numberField(o, "epsilon", c.epsilon);
   c.gradClip = numberField(o, "gradClip", c.gradClip);
+  c.precision = stringField(o, "precision", c.precision);
   return c;
 }
 }  // namespace
@@ -44,11 +45,18 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
   });
 }
 
-// step(tokens: Int32Array, batch): Promise<{ loss, gradNorm, learningRate, step, targets }>
+// True when some row has a target (positions 1..t-1) other than the pad id: a batch without one teaches nothing
+// and would divide by zero. Checked here, on the host copy, so the answer is the same on every device.
+bool hasTargets(const at::Tensor& tokens, int64_t padId) {
+  return tokens.narrow(1, 1, tokens.size(1) - 1).ne(padId).any().item<bool>();
+}
+
+// step(tokens: Int32Array, batch, { readBack }): Promise<StepResult>; see TrainStepResult in lib/native.ts.
 Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
   try {
     require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
     at::Tensor tokens;
+    bool readBack = true;
     {
       TryLock lock(*handle_);
       LanguageModel& model = handle_->live();
@@ -58,24 +66,33 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
               "training sequences must hold 2.." + std::to_string(model.config().context) + " tokens, got " +
                   std::to_string(tokens.size(1)),
               "SHAPE_MISMATCH");
+      require(hasTargets(tokens, model.config().padId), "the batch has no target tokens (every target is the pad id)");
+      readBack = booleanField(objectArg(info, 2, "options"), "readBack", true);
     }
     auto handle = handle_;
     auto trainer = trainer_;
     auto out = std::make_shared<StepResult>();
     return PromiseWorker::start(
         info.Env(),
-        [handle, trainer, tokens, out] {
+        [handle, trainer, tokens, readBack, out] {
           std::lock_guard<std::mutex> lock(handle->mutex);
           LanguageModel& model = handle->live();
-          *out = trainer->step(tokens.to(at::Device(model.config().device)));
+          at::Device device(model.config().device);
+          // Pinned host memory lets the copy to the GPU run asynchronously with the host.
+          at::Tensor source = device.is_cuda() ? tokens.pin_memory() : tokens;
+          *out = trainer->step(source.to(device, /*non_blocking=*/true), readBack);
         },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);
-          o.Set("loss", out->loss);
-          o.Set("gradNorm", out->gradNorm);
-          o.Set("learningRate", out->learningRate);
           o.Set("step", static_cast<double>(out->step));
-          o.Set("targets", static_cast<double>(out->targets));
+          o.Set("learningRate", out->learningRate);
+          if (out->read) {
+            o.Set("loss", out->loss);
+            o.Set("lastLoss", out->lastLoss);
+            o.Set("gradNorm", out->gradNorm);
+            o.Set("stepsInMean", static_cast<double>(out->stepsInMean));
+            o.Set("deviceMilliseconds", out->deviceMilliseconds);
+          }
           return o;
         });
   } catch (...) {

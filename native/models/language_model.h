@@ -16,8 +16,12 @@ class LanguageModel : public torch::nn::Module {
   explicit LanguageModel(ModelConfig config) : config_(std::move(config)) {}
   ~LanguageModel() override = default;
 
-  // tokens: [batch, t] int64 with t ≤ context → logits [batch, t, vocab]; logits[:, i] predict token i+1.
-  virtual at::Tensor forward(const at::Tensor& tokens) = 0;
+  // tokens: [batch, t] int64 with t ≤ context → final hidden states [batch, t, d] (before the output projection).
+  virtual at::Tensor hidden(const at::Tensor& tokens) = 0;
+  // The output projection's weight [vocab, d]: logits = hidden · weightᵀ (no bias).
+  virtual at::Tensor outputWeight() = 0;
+  // tokens → logits [batch, t, vocab]; logits[:, i] predict token i+1.
+  at::Tensor forward(const at::Tensor& tokens) { return at::matmul(hidden(tokens), outputWeight().t()); }
 
   // Restores the model's invariants after weights were written from outside (e.g. zeroes masked entries a
   // foreign checkpoint may hold).

@@ -50,10 +50,10 @@ MaskedMixerLM::MaskedMixerLM(const ModelConfig& config) : LanguageModel(config) 
   lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
 }
 
-at::Tensor MaskedMixerLM::forward(const at::Tensor& tokens) {
+at::Tensor MaskedMixerLM::hidden(const at::Tensor& tokens) {
   at::Tensor x = wte->forward(tokens);
   for (const auto& block : *mixerblocks) x = block->as<MixerBlock>()->forward(x);
-  return lm_head->forward(x);
+  return x;
 }
 
 void MaskedMixerLM::afterLoad() {

@@ -42,7 +42,8 @@ TORCH_MODULE(MixerBlock);
 class MaskedMixerLM : public LanguageModel {
  public:
   explicit MaskedMixerLM(const ModelConfig& config);
-  at::Tensor forward(const at::Tensor& tokens) override;
+  at::Tensor hidden(const at::Tensor& tokens) override;
+  at::Tensor outputWeight() override { return lm_head->weight; }
   void afterLoad() override;
 
  private:

@@ -3,6 +3,7 @@
 #include <torch/autograd.h>
 
 #include "common/error.h"
+#include "common/torch_compat.h"
 
 namespace maskmix {
 
@@ -48,8 +49,10 @@ at::Tensor maskedMixing(const at::Tensor& x, const at::Tensor& weight, const at:
   require(weight.dim() == 2 && weight.size(0) == t && weight.size(1) == t,
           "masked mixing weight must be [" + std::to_string(t) + ", " + std::to_string(t) + "]", "SHAPE_MISMATCH");
   require(bias.dim() == 1 && bias.size(0) == t, "masked mixing bias must be [" + std::to_string(t) + "]", "SHAPE_MISMATCH");
-  require(x.scalar_type() == weight.scalar_type() && x.scalar_type() == bias.scalar_type(),
+  require(compat::autocastDtypeFor(x) || (x.scalar_type() == weight.scalar_type() && x.scalar_type() == bias.scalar_type()),
           "masked mixing inputs must share one dtype", "DTYPE_MISMATCH");
+  // A custom function is invisible to autocast, so apply its policy here: run the GEMMs in the autocast dtype.
+  if (auto dtype = compat::autocastDtypeFor(x)) return MaskedMixingFunction::apply(x.to(*dtype), weight.to(*dtype), bias.to(*dtype));
   return MaskedMixingFunction::apply(x, weight, bias);
 }
 

@@ -1,25 +1,47 @@
 #include "train/trainer.h"
 
 #include <torch/utils.h>
-#include <torch/nn/utils/clip_grad.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
-#include "train/causal_lm_loss.h"
+#include "common/torch_compat.h"
 
 namespace maskmix {
+
+namespace {
+bool useAutocast(const TrainConfig& config, const at::Device& device) {
+  if (config.precision == "fp32") return false;
+  if (config.precision == "bf16") {
+    require(device.is_cuda(), "precision 'bf16' needs a CUDA device; use 'fp32' or 'auto' on the CPU", "CONFIG_INVALID");
+    return true;
+  }
+  require(config.precision == "auto", "precision must be 'auto', 'bf16' or 'fp32'", "CONFIG_INVALID");
+  return device.is_cuda();
+}
+}  // namespace
+
+LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens) {
+  int64_t t = tokens.size(1);
+  require(t >= 2, "a sequence needs at least 2 tokens to have a next-token target", "SHAPE_MISMATCH");
+  at::Tensor h = model.hidden(tokens);
+  at::Tensor predictors = h.narrow(1, 0, t - 1).reshape({-1, h.size(2)});
+  at::Tensor targets = tokens.narrow(1, 1, t - 1).reshape({-1});
+  return linearCrossEntropy(predictors, model.outputWeight(), targets, model.config().padId);
+}
 
 Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : model_(std::move(model)), config_(config) {
   require(config_.learningRate > 0, "learningRate must be positive", "CONFIG_INVALID");
   require(config_.warmupSteps >= 0 && config_.totalSteps >= 0, "warmupSteps and totalSteps must be ≥ 0", "CONFIG_INVALID");
   require(config_.gradClip >= 0, "gradClip must be ≥ 0", "CONFIG_INVALID");
-  auto options = torch::optim::AdamWOptions(config_.learningRate)
-                     .betas({config_.beta1, config_.beta2})
-                     .eps(config_.epsilon)
-                     .weight_decay(config_.weightDecay);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), options);
+  at::Device device(model_->config().device);
+  autocast_ = useAutocast(config_, device);
+  params_ = model_->parameters();
+  optimizer_ = std::make_unique<AdamW>(params_, AdamWOptions{config_.beta1, config_.beta2, config_.epsilon, config_.weightDecay});
+  auto scalar = at::TensorOptions().dtype(at::kFloat).device(device);
+  lossSum_ = at::zeros({}, scalar);
+  nonFiniteSteps_ = at::zeros({}, scalar);
 }
 
 double Trainer::learningRateAt(int64_t step) const {
@@ -32,34 +54,62 @@ double Trainer::learningRateAt(int64_t step) const {
   return floor + (peak - floor) * (1.0 - progress);
 }
 
-StepResult Trainer::step(const at::Tensor& tokens) {
+StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   model_->train();
+  timer_.begin(tokens.device());
   double lr = learningRateAt(steps_);
-  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  for (auto& p : params_) p.mutable_grad() = at::Tensor();  // set to none: the first backward writes, not adds
 
-  optimizer_->zero_grad();
-  at::Tensor logits = model_->forward(tokens);
-  LossResult loss = causalLmLoss(logits, tokens, model_->config().padId);
-  loss.loss.backward();
-  double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.gradClip > 0 ? config_.gradClip : INFINITY);
-  double lossValue = loss.loss.item<double>();
-  if (!std::isfinite(lossValue) || !std::isfinite(norm)) {
-    // Skip the update so the weights stay the last good ones; the caller decides whether to stop.
-    optimizer_->zero_grad();
-    fail("NON_FINITE", "non-finite " + std::string(std::isfinite(lossValue) ? "gradient norm" : "loss") + " at step " +
-                           std::to_string(steps_ + 1) + "; the update was skipped");
+  LinearCrossEntropy loss;
+  {
+    compat::CudaAutocast autocast(autocast_, at::kBFloat16);
+    loss = nextTokenLoss(*model_, tokens);
   }
-  optimizer_->step();
+  loss.loss.backward();
+  at::Tensor norm = clipGradNorm(params_, config_.gradClip);
+  // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
+  at::Tensor nonFinite = at::logical_not(at::logical_and(loss.loss.isfinite(), norm.isfinite())).to(at::kFloat);
+  optimizer_->step(lr, nonFinite);
   ++steps_;
-  return {lossValue, norm, lr, steps_, loss.targets};
+  timer_.end();
+
+  at::Tensor detached = loss.loss.detach();
+  lossSum_.add_(detached);
+  nonFiniteSteps_.add_(nonFinite);
+  lastLoss_ = detached;
+  lastNorm_ = norm;
+  ++pendingSteps_;
+
+  StepResult result;
+  result.step = steps_;
+  result.learningRate = lr;
+  // On the CPU reading costs nothing, and checking every step keeps a NaN from going unnoticed.
+  if (!readBack && tokens.device().is_cuda()) return result;
+  result.read = true;
+  result.stepsInMean = pendingSteps_;
+  result.loss = lossSum_.item<double>() / static_cast<double>(pendingSteps_);
+  result.lastLoss = lastLoss_.item<double>();
+  result.gradNorm = lastNorm_.item<double>();
+  result.deviceMilliseconds = timer_.take().first;
+  double nonFiniteCount = nonFiniteSteps_.item<double>();
+  lossSum_.zero_();
+  nonFiniteSteps_.zero_();
+  pendingSteps_ = 0;
+  if (nonFiniteCount > 0) {
+    fail("NON_FINITE", "non-finite loss or gradient in " + std::to_string(static_cast<int64_t>(nonFiniteCount)) +
+                           " of the steps up to step " + std::to_string(steps_) + "; their updates were skipped");
+  }
+  return result;
 }
 
 EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens) {
   torch::NoGradGuard noGrad;
   model.eval();
-  at::Tensor logits = model.forward(tokens);
-  LossResult loss = causalLmLoss(logits, tokens, model.config().padId);
-  return {loss.loss.item<double>(), loss.targets};
+  compat::CudaAutocast autocast(tokens.is_cuda(), at::kBFloat16);
+  LinearCrossEntropy loss = nextTokenLoss(model, tokens);
+  EvalResult out{loss.loss.item<double>(), loss.targets.item<int64_t>()};
+  require(out.targets > 0, "the batch has no target tokens (every target is the pad id)", "INVALID_ARGUMENT");
+  return out;
 }
 
 }  // namespace maskmix

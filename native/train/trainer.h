@@ -1,12 +1,15 @@
-// One training step as one native call: forward, next-token loss, backward, gradient clipping, AdamW with a
-// linear warm-up then linear decay of the learning rate.
+// One training step as one native call: forward, next-token loss (fused with the output projection), backward,
+// gradient clipping, AdamW with a linear warm-up then linear decay of the learning rate. On a GPU the step runs
+// under bf16 autocast with float32 master weights and never waits for the host unless the loss is read back.
 #pragma once
 
-#include <torch/optim/adamw.h>
-
 #include <memory>
+#include <optional>
 
 #include "models/language_model.h"
+#include "train/adamw.h"
+#include "train/linear_cross_entropy.h"
+#include "train/step_timer.h"
 
 namespace maskmix {
 
@@ -20,29 +23,41 @@ struct TrainConfig {
   double beta2 = 0.999;
   double epsilon = 1e-8;
   double gradClip = 1.0;      // max global L2 norm; 0 disables clipping
+  std::string precision = "auto";  // "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16" or "fp32"
 };
 
 struct StepResult {
-  double loss = 0;
-  double gradNorm = 0;  // before clipping
+  int64_t step = 0;             // steps taken, this one included
   double learningRate = 0;
-  int64_t step = 0;     // steps taken, this one included
-  int64_t targets = 0;
+  bool read = false;            // whether the values below were read back for this call
+  double loss = 0;              // mean loss of the steps since the last read-back (this one included)
+  double lastLoss = 0;          // loss of this step
+  double gradNorm = 0;          // this step's gradient norm before clipping
+  int64_t stepsInMean = 0;
+  double deviceMilliseconds = 0; // device time of those steps
 };
 
 class Trainer {
  public:
   Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config);
-  StepResult step(const at::Tensor& tokens);
+  // `readBack` false lets a GPU run ahead of the host: loss and norm stay on the device until a later step reads.
+  StepResult step(const at::Tensor& tokens, bool readBack = true);
   double learningRateAt(int64_t step) const;  // lr used for the step with this 0-based index
   int64_t stepsTaken() const { return steps_; }
   const TrainConfig& config() const { return config_; }
+  AdamW& optimizer() { return *optimizer_; }
 
  private:
   std::shared_ptr<LanguageModel> model_;
   TrainConfig config_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::vector<at::Tensor> params_;
+  std::unique_ptr<AdamW> optimizer_;
+  bool autocast_ = false;
   int64_t steps_ = 0;
+  // Device-side accumulators between read-backs.
+  at::Tensor lossSum_, nonFiniteSteps_, lastLoss_, lastNorm_;
+  int64_t pendingSteps_ = 0;
+  StepTimer timer_;
 };
 
 // Mean next-token loss without gradients (an eval batch).
@@ -51,5 +66,8 @@ struct EvalResult {
   int64_t targets = 0;
 };
 EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens);
+
+// The same loss the trainer optimises, for a model and batch (used by evalLoss and by tests).
+LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens);
 
 }  // namespace maskmix

@@ -1,0 +1,77 @@
+// Differences between the libtorch versions maskmix builds against (Debian's 1.13 CPU build and 2.x with CUDA),
+// guarded at compile time in this one header.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#define MASKMIX_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace maskmix::compat {
+
+// Whether CUDA autocast is on for the calling thread, and its dtype.
+inline bool cudaAutocastEnabled() {
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(at::kCUDA);
+#else
+  return at::autocast::is_enabled();
+#endif
+}
+
+inline at::ScalarType cudaAutocastDtype() {
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(at::kCUDA);
+#else
+  return at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+// Turns CUDA autocast on with `dtype` for this thread's lifetime of the guard, and drops the cast-weight cache
+// on exit (autocast caches the low-precision copies of weights until told otherwise).
+class CudaAutocast {
+ public:
+  CudaAutocast(bool enabled, at::ScalarType dtype) : enabled_(enabled) {
+    if (!enabled_) return;
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+    previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    previousDtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+    previous_ = at::autocast::is_enabled();
+    previousDtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CudaAutocast() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, previous_);
+    at::autocast::set_autocast_dtype(at::kCUDA, previousDtype_);
+#else
+    at::autocast::set_enabled(previous_);
+    at::autocast::set_autocast_gpu_dtype(previousDtype_);
+#endif
+  }
+  CudaAutocast(const CudaAutocast&) = delete;
+  CudaAutocast& operator=(const CudaAutocast&) = delete;
+
+ private:
+  bool enabled_;
+  bool previous_ = false;
+  at::ScalarType previousDtype_ = at::kFloat;
+};
+
+// The dtype a custom op should compute in for tensors on `device`: the autocast dtype when CUDA autocast is on,
+// else the tensors' own.
+inline c10::optional<at::ScalarType> autocastDtypeFor(const at::Tensor& t) {
+  if (t.is_cuda() && at::isFloatingType(t.scalar_type()) && cudaAutocastEnabled()) return cudaAutocastDtype();
+  return c10::nullopt;
+}
+
+}  // namespace maskmix::compat

@@ -1,0 +1,96 @@
+#include "train/adamw.h"
+
+#include <cmath>
+
+#include "common/error.h"
+#include "common/torch_compat.h"
+
+namespace maskmix {
+
+AdamW::AdamW(std::vector<at::Tensor> params, AdamWOptions options) : params_(std::move(params)), options_(options) {
+  for (const auto& p : params_) {
+    expAvg_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
+    expAvgSq_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
+    stepTensors_.push_back(at::zeros({}, p.options().dtype(at::kFloat)));
+  }
+}
+
+void AdamW::step(double lr, const at::Tensor& skip) {
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> params, grads, avgs, avgSqs, steps;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].grad().defined()) continue;
+    params.push_back(params_[i]);
+    grads.push_back(params_[i].grad());
+    avgs.push_back(expAvg_[i]);
+    avgSqs.push_back(expAvgSq_[i]);
+    steps.push_back(stepTensors_[i]);
+  }
+  ++steps_;
+  if (params.empty()) return;
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+  // The fused kernel reads the step counters but does not advance them (PyTorch's Python side does). Advance by
+  // 1 - skip, so a skipped step (found_inf set: params and moments untouched) leaves bias correction unchanged.
+  at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
+  at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, options_.beta1, options_.beta2,
+                    options_.weightDecay, options_.epsilon, /*amsgrad=*/false, /*maximize=*/false,
+                    /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
+#else
+  if (skip.item<float>() != 0.0f) return;  // 1.13 path runs on CPU, where reading the flag costs nothing
+  for (size_t i = 0; i < params.size(); ++i) {
+    double t = steps[i].add_(1).item<double>();
+    double bias1 = 1.0 - std::pow(options_.beta1, t);
+    double bias2 = 1.0 - std::pow(options_.beta2, t);
+    params[i].mul_(1.0 - lr * options_.weightDecay);
+    avgs[i].lerp_(grads[i], 1.0 - options_.beta1);
+    avgSqs[i].mul_(options_.beta2).addcmul_(grads[i], grads[i], 1.0 - options_.beta2);
+    at::Tensor denom = avgSqs[i].sqrt().div_(std::sqrt(bias2)).add_(options_.epsilon);
+    params[i].addcdiv_(avgs[i], denom, -lr / bias1);
+  }
+#endif
+}
+
+std::vector<at::Tensor> AdamW::stateTensors() const {
+  std::vector<at::Tensor> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.push_back(expAvg_[i]);
+    out.push_back(expAvgSq_[i]);
+  }
+  return out;
+}
+
+void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps) {
+  require(tensors.size() == 2 * params_.size(), "optimizer state holds " + std::to_string(tensors.size()) + " tensors, expected " +
+                                                    std::to_string(2 * params_.size()), "CHECKPOINT_INVALID");
+  at::NoGradGuard noGrad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    require(tensors[2 * i].sizes() == params_[i].sizes() && tensors[2 * i + 1].sizes() == params_[i].sizes(),
+            "optimizer state tensor " + std::to_string(i) + " does not match its parameter's shape", "CHECKPOINT_INVALID");
+    expAvg_[i].copy_(tensors[2 * i]);
+    expAvgSq_[i].copy_(tensors[2 * i + 1]);
+    stepTensors_[i].fill_(static_cast<double>(steps));
+  }
+  steps_ = steps;
+}
+
+at::Tensor clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return at::zeros({});
+  std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
+  at::Tensor total = at::stack(norms).to(at::kFloat).norm(2);
+  if (maxNorm > 0) {
+    // Scale by min(1, maxNorm / norm) as a tensor, so the GPU never waits on the host for it.
+    at::Tensor coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+#if MASKMIX_TORCH_AT_LEAST(2, 1)
+    at::_foreach_mul_(grads, coefficient);
+#else
+    at::_foreach_mul_(grads, at::Scalar(coefficient.item<double>()));
+#endif
+  }
+  return total;
+}
+
+}  // namespace maskmix

@@ -1,0 +1,47 @@
+// AdamW (decoupled weight decay), as torch.optim.AdamW computes it. On libtorch 2.x the update is PyTorch's
+// fused multi-tensor kernel (one launch per dtype group on CUDA, vectorised on CPU); on 1.13 it is the same
+// arithmetic written as per-tensor in-place ops.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+namespace maskmix {
+
+struct AdamWOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-8;
+  double weightDecay = 0.0;
+};
+
+class AdamW {
+ public:
+  AdamW(std::vector<at::Tensor> params, AdamWOptions options);
+
+  // One update with learning rate `lr` from the parameters' current .grad(). When `skip` (a 0-dim float tensor
+  // on the parameters' device) is non-zero the update is skipped without a host sync: how non-finite gradients
+  // leave the weights untouched on a GPU.
+  void step(double lr, const at::Tensor& skip);
+
+  int64_t stepsTaken() const { return steps_; }
+
+  // State for checkpoints: exp_avg and exp_avg_sq of every parameter, in parameter order.
+  std::vector<at::Tensor> stateTensors() const;
+  void loadState(const std::vector<at::Tensor>& tensors, int64_t steps);
+
+ private:
+  std::vector<at::Tensor> params_;
+  std::vector<at::Tensor> expAvg_;
+  std::vector<at::Tensor> expAvgSq_;
+  std::vector<at::Tensor> stepTensors_;  // float32 step count per parameter, as the fused kernel wants it
+  AdamWOptions options_;
+  int64_t steps_ = 0;
+};
+
+// Global L2 norm of the gradients, and (if maxNorm > 0) scaling of the gradients so it is at most maxNorm.
+// Returns the norm before clipping as a 0-dim float tensor on the gradients' device; no host sync.
+at::Tensor clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm);
+
+}  // namespace maskmix
