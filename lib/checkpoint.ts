@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { MaskmixError } from './errors.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { readSafetensors, writeSafetensors, type SafetensorsDtype, type SafetensorsTensorInput } from './io/safetensors.js';
+import { fromHfLlamaConfig, isHfLlamaConfig, toHfLlamaConfig } from './hf-llama-config.js';
 import { resolveModelConfig, type ModelConfig } from './model-config.js';
 import { LanguageModel } from './model.js';
 import { Tensor, type DType } from './tensor.js';
@@ -59,10 +60,13 @@ export async function loadWeights(model: LanguageModel, path: string): Promise<v
   }
 }
 
-/** Saves `config.json` and `model.safetensors` into `dir` (which must exist). */
+/**
+ * Saves `config.json` and `model.safetensors` into `dir` (which must exist). A Llama model's config is Hugging
+ * Face's, so `transformers` loads the directory as a LlamaForCausalLM.
+ */
 export async function saveModel(model: LanguageModel, dir: string): Promise<void> {
   const { device: _device, ...config } = model.config;
-  await writeJsonAtomic(join(dir, CONFIG_FILE), config);
+  await writeJsonAtomic(join(dir, CONFIG_FILE), model.config.kind === 'llama' ? toHfLlamaConfig(model.config) : config);
   await saveWeights(model, join(dir, WEIGHTS_FILE));
 }
 
@@ -77,7 +81,7 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   } catch (error) {
     throw new MaskmixError('CHECKPOINT_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return resolveModelConfig(raw);
+  return resolveModelConfig(isHfLlamaConfig(raw) ? fromHfLlamaConfig(raw) : raw);
 }
 
 /** Builds the model a checkpoint directory describes and loads its weights. */

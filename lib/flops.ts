@@ -1,21 +1,29 @@
 /**
  * Training FLOPs estimates, so runs can be compared at equal compute (paper appendix, "fixed compute").
- * Counted as multiply-adds × 2 of the matrix products; training costs 3× the forward pass (forward + two
+ * Counted as 2 × multiply-adds of the matrix products; training costs 3× the forward pass (forward + two
  * backward products). Norms, activations and the optimizer are left out.
  */
 import type { ModelConfig } from './model-config.js';
 
-/** Forward FLOPs per token of the masked mixer at full context. */
-export function mixerForwardFlopsPerToken(config: Pick<ModelConfig, 'vocabSize' | 'dModel' | 'nLayers' | 'context' | 'ffMultiplier'>): number {
-  const { vocabSize: v, dModel: d, nLayers: l, context: n, ffMultiplier: f } = config;
-  const feedForward = 2 * 2 * d * (f * d);
-  // Causal mixing: position t sums over t+1 positions on d channels; averaged over the sequence ≈ (n+1)/2.
-  const mixing = 2 * d * ((n + 1) / 2);
+/** Forward FLOPs per token at full context. */
+export function forwardFlopsPerToken(config: ModelConfig): number {
+  const { vocabSize: v, dModel: d, nLayers: l, context: n } = config;
   const head = 2 * d * v;
+  // Causal token mixing (mixing matrix or attention scores and values): position t reads t+1 positions,
+  // on average (n+1)/2.
+  const mean = (n + 1) / 2;
+  if (config.kind === 'llama') {
+    const projections = 2 * 4 * d * d;
+    const mlp = 2 * 3 * d * (config.intermediateSize ?? 4 * d);
+    const attention = 2 * 2 * d * mean;
+    return l * (projections + mlp + attention) + head;
+  }
+  const feedForward = 2 * 2 * d * (config.ffMultiplier * d);
+  const mixing = 2 * d * mean;
   return l * (feedForward + mixing) + head;
 }
 
 /** Training FLOPs for `tokens` tokens. */
-export function trainingFlops(config: Parameters<typeof mixerForwardFlopsPerToken>[0], tokens: number): number {
-  return 3 * mixerForwardFlopsPerToken(config) * tokens;
+export function trainingFlops(config: ModelConfig, tokens: number): number {
+  return 3 * forwardFlopsPerToken(config) * tokens;
 }

@@ -1,6 +1,7 @@
 /**
  * Model configurations: what a user writes (`ModelConfigInput`, most fields optional) and the complete form the
- * native layer receives (`ModelConfig`). Validation errors name the field and what it accepts.
+ * native layer receives (`ModelConfig`). Two architectures: the masked mixer ('mixer', SPEC §1) and the
+ * Llama-style transformer baseline ('llama', SPEC §2). Validation errors name the field and what it accepts.
  */
 import { z } from 'zod';
 
@@ -9,37 +10,70 @@ import { MaskmixError } from './errors.js';
 const positiveInt = (what: string) =>
   z.number({ error: `${what} must be a number` }).int(`${what} must be an integer`).positive(`${what} must be positive`);
 
-export const modelConfigSchema = z
+/** Fields every architecture has. */
+const common = {
+  /** Vocabulary size V: embedding rows and output logits. */
+  vocabSize: positiveInt('vocabSize'),
+  /** Model width d. */
+  dModel: positiveInt('dModel'),
+  /** Number of blocks L. */
+  nLayers: positiveInt('nLayers'),
+  /** Context n: the longest input. For the mixer the mixing matrices are n×n, so it is also fixed by training. */
+  context: positiveInt('context'),
+  /** Token id ignored as a training target (the end-of-text token, which also pads). */
+  padId: z.number().int('padId must be an integer').nonnegative('padId must be ≥ 0').default(0),
+  /** Seed of the initial weights. */
+  seed: z.number().int('seed must be an integer').nonnegative('seed must be ≥ 0').default(0),
+  /** 'cpu', 'cuda' or 'cuda:N'. */
+  device: z
+    .string()
+    .regex(/^(cpu|cuda(:\d+)?)$/, "device must be 'cpu', 'cuda' or 'cuda:N'")
+    .default('cpu'),
+};
+
+export const mixerConfigSchema = z
   .object({
-    /** Architecture: 'mixer' is the flat masked mixer of SPEC §1. */
-    kind: z.enum(['mixer'], { error: "kind must be 'mixer'" }).default('mixer'),
-    /** Vocabulary size V: embedding rows and output logits. */
-    vocabSize: positiveInt('vocabSize'),
-    /** Model width d. */
-    dModel: positiveInt('dModel'),
-    /** Number of blocks L. */
-    nLayers: positiveInt('nLayers'),
-    /** Context n: the mixing matrices are n×n, so inputs hold at most n tokens. */
-    context: positiveInt('context'),
+    kind: z.literal('mixer'),
+    ...common,
     /** Feed-forward width as a multiple of dModel. */
     ffMultiplier: positiveInt('ffMultiplier').default(4),
-    /** Token id ignored as a training target (the end-of-text token, which also pads). */
-    padId: z.number().int('padId must be an integer').nonnegative('padId must be ≥ 0').default(0),
-    /** Seed of the initial weights. */
-    seed: z.number().int('seed must be an integer').nonnegative('seed must be ≥ 0').default(0),
-    /** 'cpu', 'cuda' or 'cuda:N'. */
-    device: z
-      .string()
-      .regex(/^(cpu|cuda(:\d+)?)$/, "device must be 'cpu', 'cuda' or 'cuda:N'")
-      .default('cpu'),
+  })
+  .strict();
+
+export const llamaConfigSchema = z
+  .object({
+    kind: z.literal('llama'),
+    ...common,
+    /** Attention heads; dModel / nHeads must be even (rotary positions rotate pairs). */
+    nHeads: positiveInt('nHeads').default(4),
+    /** SwiGLU width (default 4·dModel). */
+    intermediateSize: positiveInt('intermediateSize').optional(),
+    ropeTheta: z.number().positive('ropeTheta must be positive').default(10000),
+    /** RMSNorm epsilon. */
+    normEps: z.number().positive('normEps must be positive').default(1e-5),
   })
   .strict()
-  .refine((c) => c.padId < c.vocabSize, { message: 'padId must be smaller than vocabSize', path: ['padId'] });
+  .refine((c) => c.dModel % c.nHeads === 0 && (c.dModel / c.nHeads) % 2 === 0, {
+    message: 'nHeads must divide dModel into heads of even width',
+    path: ['nHeads'],
+  });
+
+export const modelConfigSchema = z.preprocess(
+  // `kind` may be left out: the masked mixer is the default architecture.
+  (raw) => (raw && typeof raw === 'object' && !('kind' in raw) ? { ...raw, kind: 'mixer' } : raw),
+  z
+    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema], { error: "kind must be 'mixer' or 'llama'" })
+    .refine((c) => c.padId < c.vocabSize, { message: 'padId must be smaller than vocabSize', path: ['padId'] }),
+);
 
 /** A complete model configuration. */
 export type ModelConfig = z.output<typeof modelConfigSchema>;
+export type MixerConfig = z.output<typeof mixerConfigSchema>;
+export type LlamaConfig = z.output<typeof llamaConfigSchema>;
 /** What a caller may pass: required sizes, optional everything else. */
-export type ModelConfigInput = z.input<typeof modelConfigSchema>;
+export type ModelConfigInput =
+  | (Omit<z.input<typeof mixerConfigSchema>, 'kind'> & { kind?: 'mixer' })
+  | z.input<typeof llamaConfigSchema>;
 
 /** Turns a zod failure into one CONFIG_INVALID error naming every bad field. */
 export function configError(what: string, error: z.ZodError): MaskmixError {
@@ -51,5 +85,7 @@ export function configError(what: string, error: z.ZodError): MaskmixError {
 export function resolveModelConfig(input: unknown): ModelConfig {
   const parsed = modelConfigSchema.safeParse(input);
   if (!parsed.success) throw configError('model config', parsed.error);
-  return parsed.data;
+  const config = parsed.data;
+  if (config.kind === 'llama' && config.intermediateSize === undefined) return { ...config, intermediateSize: 4 * config.dModel };
+  return config;
 }

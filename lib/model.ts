@@ -58,9 +58,12 @@ export class LanguageModel {
     return this.handle.logProbs(asTokens(tokens), batch);
   }
 
-  /** Mean next-token cross-entropy (nats) over the non-pad targets of a batch, without gradients. */
-  async evalLoss(batch: TokenBatch): Promise<{ loss: number; targets: number }> {
-    return this.handle.evalLoss(batch.tokens, batch.batch);
+  /**
+   * Mean next-token cross-entropy (nats) over the non-pad targets of a batch, without gradients. On a GPU it runs
+   * under bf16 autocast unless `precision: 'fp32'`.
+   */
+  async evalLoss(batch: TokenBatch, options: { precision?: 'auto' | 'fp32' } = {}): Promise<{ loss: number; targets: number }> {
+    return this.handle.evalLoss(batch.tokens, batch.batch, options);
   }
 
   /**

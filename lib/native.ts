@@ -30,10 +30,14 @@ export interface NativeModelConfig {
   dModel: number;
   nLayers: number;
   context: number;
-  ffMultiplier: number;
   padId: number;
   seed: number;
   device: string;
+  ffMultiplier?: number;
+  nHeads?: number;
+  intermediateSize?: number;
+  ropeTheta?: number;
+  normEps?: number;
 }
 
 export interface NativeSampling {
@@ -47,7 +51,7 @@ export interface NativeSampling {
 export interface NativeModel {
   forward(tokens: Int32Array, batch: number): Promise<NativeTensor>;
   logProbs(tokens: Int32Array, batch: number): Promise<Float32Array>;
-  evalLoss(tokens: Int32Array, batch: number): Promise<{ loss: number; targets: number }>;
+  evalLoss(tokens: Int32Array, batch: number, options?: { precision?: 'auto' | 'fp32' }): Promise<{ loss: number; targets: number }>;
   nextToken(tokens: Int32Array, options: NativeSampling): Promise<{ token: number; logProb: number }>;
   stateDict(): Record<string, NativeTensor>;
   loadStateDict(tensors: Record<string, NativeTensor>): void;
@@ -77,7 +81,8 @@ export interface NativeStepResult {
   lastLoss?: number;
   gradNorm?: number;
   stepsInMean?: number;
-  deviceMilliseconds?: number;
+  /** Device time of each of those steps, in order (CUDA events on a GPU, host clock on the CPU). */
+  deviceMilliseconds?: number[];
 }
 
 export interface NativeTrainer {
@@ -126,6 +131,8 @@ export interface NativeAddon {
   ): { loss: number; targets: number; gradHidden: NativeTensor; gradWeight: NativeTensor };
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
+  cudaMemory(device: number, options?: { resetPeak?: boolean }): { allocated: number; peakAllocated: number; reserved: number };
+  synchronize(): void;
   setErrorClass(cls: new (code: string, message: string) => Error): void;
   addonVersion: string;
 }

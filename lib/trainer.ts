@@ -44,8 +44,8 @@ export interface StepResult {
   gradNorm?: number;
   /** How many steps `loss` averages. */
   stepsInMean?: number;
-  /** Device time of those steps (CUDA events on a GPU, host clock on the CPU). */
-  deviceMilliseconds?: number;
+  /** Device time of each of those steps (CUDA events on a GPU, host clock on the CPU). */
+  deviceMilliseconds?: number[];
 }
 
 export class Trainer {

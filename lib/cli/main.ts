@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 
 import { MaskmixError } from '../errors.js';
 import { packageRoot } from '../native.js';
+import { registerBench } from './commands/bench.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerQuickstart } from './commands/quickstart.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerGenerate(program);
   registerScore(program);
+  registerBench(program);
   registerDoctor(program);
   // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
   program.exitOverride();

@@ -30,6 +30,10 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   double seed = numberField(obj, "seed", 0);
   require(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer", "CONFIG_INVALID");
   c.seed = static_cast<uint64_t>(seed);
+  c.nHeads = integerField(obj, "nHeads", c.nHeads);
+  c.intermediateSize = integerField(obj, "intermediateSize", c.intermediateSize);
+  c.ropeTheta = numberField(obj, "ropeTheta", c.ropeTheta);
+  c.normEps = numberField(obj, "normEps", c.normEps);
   c.device = stringField(obj, "device", c.device);
   return c;
 }
@@ -41,10 +45,17 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   o.Set("dModel", static_cast<double>(c.dModel));
   o.Set("nLayers", static_cast<double>(c.nLayers));
   o.Set("context", static_cast<double>(c.context));
-  o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
   o.Set("padId", static_cast<double>(c.padId));
   o.Set("seed", static_cast<double>(c.seed));
   o.Set("device", c.device);
+  if (c.kind == "llama") {
+    o.Set("nHeads", static_cast<double>(c.nHeads));
+    o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
+    o.Set("ropeTheta", c.ropeTheta);
+    o.Set("normEps", c.normEps);
+  } else {
+    o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+  }
   return o;
 }
 
@@ -170,19 +181,24 @@ Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
   }
 }
 
-// evalLoss(tokens, batch): Promise<{ loss, targets }>
+// evalLoss(tokens, batch, { precision }): Promise<{ loss, targets }>
 Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
   try {
     at::Tensor tokens;
-    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), true); }
+    bool fp32 = false;
+    {
+      TryLock lock(*handle_);
+      tokens = tokenBatch(info, handle_->live(), true);
+      fp32 = stringField(objectArg(info, 2, "options"), "precision", "auto") == "fp32";
+    }
     auto handle = handle_;
     auto out = std::make_shared<EvalResult>();
     return PromiseWorker::start(
         info.Env(),
-        [handle, tokens, out] {
+        [handle, tokens, fp32, out] {
           std::lock_guard<std::mutex> lock(handle->mutex);
           LanguageModel& model = handle->live();
-          *out = maskmix::evalLoss(model, tokens.to(at::Device(model.config().device)));
+          *out = maskmix::evalLoss(model, tokens.to(at::Device(model.config().device)), fp32);
         },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);

@@ -9,6 +9,7 @@
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
 #endif
 
@@ -57,6 +58,41 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
   });
 }
 
+// cudaMemory(device, { resetPeak }): { allocated, peakAllocated, reserved } bytes of libtorch's caching allocator
+// on that GPU (index 0 of the stat arrays is the aggregate over pools in every libtorch version).
+Napi::Value cudaMemory(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(info.Length() > 0 && info[0].IsNumber(), "cudaMemory(deviceIndex: number, options?)");
+    int index = info[0].As<Napi::Number>().Int32Value();
+    bool resetPeak = booleanField(objectArg(info, 1, "options"), "resetPeak", false);
+#ifdef MASKMIX_WITH_CUDA
+    require(torch::cuda::is_available() && index >= 0 && index < static_cast<int>(torch::cuda::device_count()),
+            "no CUDA device " + std::to_string(index), "CUDA_UNAVAILABLE");
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("allocated", static_cast<double>(stats.allocated_bytes[0].current));
+    o.Set("peakAllocated", static_cast<double>(stats.allocated_bytes[0].peak));
+    o.Set("reserved", static_cast<double>(stats.reserved_bytes[0].current));
+    if (resetPeak) c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
+    return o;
+#else
+    (void)index;
+    (void)resetPeak;
+    fail("CUDA_UNAVAILABLE", "this maskmix addon was built without CUDA");
+#endif
+  });
+}
+
+// synchronize(): waits for all queued GPU work (a no-op without CUDA).
+Napi::Value synchronizeDevices(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+#ifdef MASKMIX_WITH_CUDA
+    if (torch::cuda::is_available()) torch::cuda::synchronize();
+#endif
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     int64_t n = positiveIntegerArg(info, 0, "threads");
@@ -70,6 +106,8 @@ Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
 void defineRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads, "setNumThreads"));
+  exports.Set("cudaMemory", Napi::Function::New(env, cudaMemory, "cudaMemory"));
+  exports.Set("synchronize", Napi::Function::New(env, synchronizeDevices, "synchronize"));
 }
 
 }  // namespace maskmix

@@ -91,7 +91,9 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
             o.Set("lastLoss", out->lastLoss);
             o.Set("gradNorm", out->gradNorm);
             o.Set("stepsInMean", static_cast<double>(out->stepsInMean));
-            o.Set("deviceMilliseconds", out->deviceMilliseconds);
+            Napi::Array times = Napi::Array::New(e, out->deviceMilliseconds.size());
+            for (size_t i = 0; i < out->deviceMilliseconds.size(); ++i) times.Set(static_cast<uint32_t>(i), out->deviceMilliseconds[i]);
+            o.Set("deviceMilliseconds", times);
           }
           return o;
         });

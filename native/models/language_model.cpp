@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "models/llama.h"
 #include "models/masked_mixer.h"
 
 namespace maskmix {
@@ -38,8 +39,10 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
     torch::manual_seed(config.seed);
     if (config.kind == "mixer") {
       model = std::make_shared<MaskedMixerLM>(config);
+    } else if (config.kind == "llama") {
+      model = std::make_shared<LlamaLM>(config);
     } else {
-      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer)");
+      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer or llama)");
     }
   }
   model->to(device);

@@ -8,12 +8,17 @@
 namespace maskmix {
 
 struct ModelConfig {
-  std::string kind = "mixer";  // "mixer" (masked mixer)
+  std::string kind = "mixer";  // "mixer" (masked mixer, SPEC §1) or "llama" (the transformer baseline, SPEC §2)
   int64_t vocabSize = 0;
   int64_t dModel = 0;
   int64_t nLayers = 0;
   int64_t context = 0;        // n: the mixing matrices are n×n, so this is the longest input the model takes
-  int64_t ffMultiplier = 4;   // feed-forward width = ffMultiplier·dModel
+  int64_t ffMultiplier = 4;   // mixer: feed-forward width = ffMultiplier·dModel
+  // llama only
+  int64_t nHeads = 4;
+  int64_t intermediateSize = 0;  // SwiGLU width; 0 → 4·dModel
+  double ropeTheta = 10000.0;
+  double normEps = 1e-5;
   int64_t padId = 0;          // targets equal to padId are ignored by the loss (the end-of-text token)
   uint64_t seed = 0;          // initial weights are a function of the config and this seed alone
   std::string device = "cpu";

@@ -33,7 +33,6 @@ void StepTimer::begin(const at::Device& device) {
 }
 
 void StepTimer::end() {
-  ++count_;
 #ifdef MASKMIX_WITH_CUDA
   if (onCuda_) {
     auto stop = std::make_unique<at::cuda::CUDAEvent>(cudaEventDefault);
@@ -42,22 +41,20 @@ void StepTimer::end() {
     return;
   }
 #endif
-  hostMs_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hostStart_).count();
+  hostMs_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hostStart_).count());
 }
 
-std::pair<double, int64_t> StepTimer::take() {
-  double ms = hostMs_;
+std::vector<double> StepTimer::take() {
+  std::vector<double> out;
+  out.swap(hostMs_);
 #ifdef MASKMIX_WITH_CUDA
   for (auto& [start, stop] : cuda_->pending) {
     if (!stop) continue;
     stop->synchronize();
-    ms += start->elapsed_time(*stop);
+    out.push_back(start->elapsed_time(*stop));
   }
   cuda_->pending.clear();
 #endif
-  std::pair<double, int64_t> out{ms, count_};
-  hostMs_ = 0;
-  count_ = 0;
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 namespace maskmix {
 
@@ -15,16 +16,15 @@ class StepTimer {
   ~StepTimer();
   void begin(const at::Device& device);
   void end();
-  // Total milliseconds of the steps timed since the last call, and how many; waits for the device.
-  std::pair<double, int64_t> take();
+  // Milliseconds of each step timed since the last call, in order; waits for the device.
+  std::vector<double> take();
 
  private:
   struct CudaEvents;
   std::unique_ptr<CudaEvents> cuda_;
   bool onCuda_ = false;
   std::chrono::steady_clock::time_point hostStart_;
-  double hostMs_ = 0;
-  int64_t count_ = 0;
+  std::vector<double> hostMs_;
 };
 
 }  // namespace maskmix

@@ -90,7 +90,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   result.loss = lossSum_.item<double>() / static_cast<double>(pendingSteps_);
   result.lastLoss = lastLoss_.item<double>();
   result.gradNorm = lastNorm_.item<double>();
-  result.deviceMilliseconds = timer_.take().first;
+  result.deviceMilliseconds = timer_.take();
   double nonFiniteCount = nonFiniteSteps_.item<double>();
   lossSum_.zero_();
   nonFiniteSteps_.zero_();
@@ -102,10 +102,10 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   return result;
 }
 
-EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens) {
+EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens, bool fp32) {
   torch::NoGradGuard noGrad;
   model.eval();
-  compat::CudaAutocast autocast(tokens.is_cuda(), at::kBFloat16);
+  compat::CudaAutocast autocast(tokens.is_cuda() && !fp32, at::kBFloat16);
   LinearCrossEntropy loss = nextTokenLoss(model, tokens);
   EvalResult out{loss.loss.item<double>(), loss.targets.item<int64_t>()};
   require(out.targets > 0, "the batch has no target tokens (every target is the pad id)", "INVALID_ARGUMENT");

@@ -34,7 +34,7 @@ struct StepResult {
   double lastLoss = 0;          // loss of this step
   double gradNorm = 0;          // this step's gradient norm before clipping
   int64_t stepsInMean = 0;
-  double deviceMilliseconds = 0; // device time of those steps
+  std::vector<double> deviceMilliseconds;  // device time of each of those steps
 };
 
 class Trainer {
@@ -65,7 +65,8 @@ struct EvalResult {
   double loss = 0;
   int64_t targets = 0;
 };
-EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens);
+// `fp32` turns off bf16 autocast on a GPU (for exact comparisons with a float32 reference).
+EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens, bool fp32 = false);
 
 // The same loss the trainer optimises, for a model and batch (used by evalLoss and by tests).
 LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens);

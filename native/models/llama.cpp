@@ -1,0 +1,112 @@
+#include "models/llama.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+#include <torch/utils.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "common/torch_compat.h"
+
+namespace maskmix {
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) { weight = register_parameter("weight", torch::ones({dim})); }
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  // In float32 whatever the input dtype, as Hugging Face's LlamaRMSNorm does; back to the input dtype after.
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  return weight * normed.to(x.scalar_type());
+}
+
+std::pair<at::Tensor, at::Tensor> rotaryTables(int64_t length, int64_t headDim, double theta, const at::TensorOptions& options) {
+  auto f32 = options.dtype(at::kFloat);
+  at::Tensor invFreq = at::pow(theta, at::arange(0, headDim, 2, f32).div(static_cast<double>(headDim))).reciprocal();
+  at::Tensor freqs = at::outer(at::arange(length, f32), invFreq);
+  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  return {emb.cos(), emb.sin()};
+}
+
+at::Tensor applyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  int64_t half = x.size(-1) / 2;
+  at::Tensor rotated = at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
+  return (x * cos.to(x.scalar_type()) + rotated * sin.to(x.scalar_type()));
+}
+
+LlamaAttentionImpl::LlamaAttentionImpl(int64_t dModel, int64_t nHeads) : nHeads_(nHeads), headDim_(dModel / nHeads) {
+  auto linear = [&](const char* name) { return register_module(name, torch::nn::Linear(torch::nn::LinearOptions(dModel, dModel).bias(false))); };
+  q_proj = linear("q_proj");
+  k_proj = linear("k_proj");
+  v_proj = linear("v_proj");
+  o_proj = linear("o_proj");
+}
+
+at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  int64_t b = x.size(0), t = x.size(1);
+  auto heads = [&](const at::Tensor& y) { return y.view({b, t, nHeads_, headDim_}).transpose(1, 2); };
+  at::Tensor q = applyRotary(heads(q_proj->forward(x)), cos, sin);
+  at::Tensor k = applyRotary(heads(k_proj->forward(x)), cos, sin);
+  at::Tensor v = heads(v_proj->forward(x));
+#if MASKMIX_TORCH_AT_LEAST(2, 0)
+  // Flash / memory-efficient attention where the GPU and dtype allow.
+  at::Tensor out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
+#else
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).div(std::sqrt(static_cast<double>(headDim_)));
+  at::Tensor future = at::ones({t, t}, x.options().dtype(at::kBool)).triu(1);
+  at::Tensor out = at::matmul(at::softmax(scores.masked_fill(future, -INFINITY), -1), v);
+#endif
+  return o_proj->forward(out.transpose(1, 2).reshape({b, t, nHeads_ * headDim_}));
+}
+
+LlamaMlpImpl::LlamaMlpImpl(int64_t dModel, int64_t intermediate) {
+  gate_proj = register_module("gate_proj", torch::nn::Linear(torch::nn::LinearOptions(dModel, intermediate).bias(false)));
+  up_proj = register_module("up_proj", torch::nn::Linear(torch::nn::LinearOptions(dModel, intermediate).bias(false)));
+  down_proj = register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(intermediate, dModel).bias(false)));
+}
+
+at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
+  return down_proj->forward(torch::nn::functional::silu(gate_proj->forward(x)) * up_proj->forward(x));
+}
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) {
+  int64_t intermediate = c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel;
+  self_attn = register_module("self_attn", LlamaAttention(c.dModel, c.nHeads));
+  mlp = register_module("mlp", LlamaMlp(c.dModel, intermediate));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.dModel, c.normEps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dModel, c.normEps));
+}
+
+at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
+  at::Tensor x = input + self_attn->forward(input_layernorm->forward(input), cos, sin);
+  return x + mlp->forward(post_attention_layernorm->forward(x));
+}
+
+LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocabSize, c.dModel));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.nLayers; ++i) layers->push_back(LlamaDecoderLayer(c));
+  norm = register_module("norm", RMSNorm(c.dModel, c.normEps));
+}
+
+LlamaLM::LlamaLM(const ModelConfig& config) : LanguageModel(config) {
+  require(config.nHeads > 0 && config.dModel % config.nHeads == 0 && (config.dModel / config.nHeads) % 2 == 0,
+          "llama needs nHeads dividing dModel into heads of even width", "CONFIG_INVALID");
+  model = register_module("model", LlamaBody(config));
+  lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
+  // Hugging Face's Llama initialisation: N(0, 0.02) for every projection and the embedding; norms start at 1.
+  torch::NoGradGuard noGrad;
+  for (auto& item : named_parameters(true)) {
+    if (item.key().find("layernorm") == std::string::npos && item.key().find("norm.weight") == std::string::npos) item.value().normal_(0.0, 0.02);
+  }
+}
+
+at::Tensor LlamaLM::hidden(const at::Tensor& tokens) {
+  at::Tensor x = model->embed_tokens->forward(tokens);
+  int64_t headDim = config_.dModel / config_.nHeads;
+  auto [cos, sin] = rotaryTables(tokens.size(1), headDim, config_.ropeTheta, x.options());
+  for (const auto& layer : *model->layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
+  return model->norm->forward(x);
+}
+
+}  // namespace maskmix

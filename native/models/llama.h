@@ -1,0 +1,82 @@
+// The transformer baseline of SPEC §2: a Llama-style decoder (RMSNorm, rotary positions, causal multi-head
+// attention, SwiGLU MLP, untied head), with parameter names of Hugging Face's LlamaForCausalLM so checkpoints
+// load in `transformers`.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include "models/language_model.h"
+
+namespace maskmix {
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps);
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+class LlamaAttentionImpl : public torch::nn::Module {
+ public:
+  LlamaAttentionImpl(int64_t dModel, int64_t nHeads);
+  // cos/sin: [t, headDim] rotary tables for positions 0..t-1.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  int64_t nHeads_, headDim_;
+};
+TORCH_MODULE(LlamaAttention);
+
+class LlamaMlpImpl : public torch::nn::Module {
+ public:
+  LlamaMlpImpl(int64_t dModel, int64_t intermediate);
+  at::Tensor forward(const at::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(LlamaMlp);
+
+class LlamaDecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit LlamaDecoderLayerImpl(const ModelConfig& config);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  LlamaAttention self_attn{nullptr};
+  LlamaMlp mlp{nullptr};
+};
+TORCH_MODULE(LlamaDecoderLayer);
+
+// The "model." prefix of the Hugging Face names.
+class LlamaBodyImpl : public torch::nn::Module {
+ public:
+  explicit LlamaBodyImpl(const ModelConfig& config);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaBody);
+
+class LlamaLM : public LanguageModel {
+ public:
+  explicit LlamaLM(const ModelConfig& config);
+  at::Tensor hidden(const at::Tensor& tokens) override;
+  at::Tensor outputWeight() override { return lm_head->weight; }
+
+ private:
+  LlamaBody model{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+};
+
+// Rotary tables (Hugging Face's convention: the two halves of each head are rotated as pairs).
+std::pair<at::Tensor, at::Tensor> rotaryTables(int64_t length, int64_t headDim, double theta, const at::TensorOptions& options);
+// x: [b, h, t, headDim] → x rotated by position.
+at::Tensor applyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+}  // namespace maskmix
