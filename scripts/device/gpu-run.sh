@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# On a GPU machine (device tool), from the repository root, with carry [".device", "dist"]:
+#   bash scripts/device/gpu-run.sh build            build the CUDA addon, run doctor on the GPU
+#   bash scripts/device/gpu-run.sh bench W1 W2 ...  then `maskmix bench` per workload (results in $OUT)
+#   bash scripts/device/gpu-run.sh script FILE ...  then run a node script
+# TypeScript is compiled here (dist/) and carried; the addon is built there against the machine's PyTorch.
+set -uo pipefail
+source .device/enter.sh
+export PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+what=${1:-build}
+shift || true
+
+start=$(date +%s)
+npx cmake-js compile --out build > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+echo "build: $(( $(date +%s) - start )) s"
+./bin/maskmix.js doctor --device cuda | tee "$OUT/doctor.txt"
+
+case "$what" in
+  bench)
+    for w in "$@"; do
+      ./bin/maskmix.js bench --workload "$w" --json > "$OUT/bench-$w.json" 2>> "$OUT/bench.log"
+      node -e "
+        const r = JSON.parse(require('fs').readFileSync('$OUT/bench-$w.json', 'utf8'));
+        for (const x of r.results) for (const s of x.sides)
+          console.log([x.workload, s.implementation, s.msPerStep.toFixed(2) + ' ms', Math.round(s.tokensPerSecond) + ' tok/s',
+            (s.peakMemoryBytes / 2 ** 30).toFixed(2) + ' GiB', 'loss0 ' + s.lossFirst.toFixed(4),
+            s.loopOverhead !== undefined ? 'loop ' + (100 * s.loopOverhead).toFixed(2) + '%' : '', s.error || ''].join('  '));
+      " || tail -20 "$OUT/bench.log"
+    done
+    ;;
+  script)
+    for f in "$@"; do node "$f" 2>&1 | tee -a "$OUT/script.log"; done
+    ;;
+esac
