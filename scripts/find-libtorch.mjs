@@ -38,10 +38,13 @@ const SYSTEM_CMAKE_DIRS = [
   '/usr/share/cmake/Torch',
 ];
 
-/** Reads TORCH_VERSION_{MAJOR,MINOR,PATCH} from torch/version.h under one of the include dirs. */
+/**
+ * Reads TORCH_VERSION_{MAJOR,MINOR,PATCH} from torch/version.h (1.x) or torch/headeronly/version.h (2.9+, where
+ * torch/version.h only includes it) under one of the include dirs.
+ */
 function readVersion(includeDirs) {
-  for (const dir of includeDirs) {
-    const file = join(dir, 'torch', 'version.h');
+  const files = includeDirs.flatMap((dir) => [join(dir, 'torch', 'version.h'), join(dir, 'torch', 'headeronly', 'version.h')]);
+  for (const file of files) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');
     const part = (name) => text.match(new RegExp(`#define TORCH_VERSION_${name}\\s+(\\d+)`))?.[1];
