@@ -16,10 +16,22 @@ class LanguageModel : public torch::nn::Module {
   explicit LanguageModel(ModelConfig config) : config_(std::move(config)) {}
   ~LanguageModel() override = default;
 
-  // tokens: [batch, t] int64 with t ≤ context → final hidden states [batch, t, d] (before the output projection).
-  virtual at::Tensor hidden(const at::Tensor& tokens) = 0;
+  // Final hidden states (before the output projection) in the layout the model computes in: token-major
+  // [t, batch, d] (the masked mixer: its token mixing is then one plain GEMM over [t, batch·d]) or batch-major
+  // [batch, t, d]. tokens: [batch, t] int64 with t ≤ context.
+  struct Hidden {
+    at::Tensor states;
+    bool tokenMajor = false;
+  };
+  virtual Hidden hiddenStates(const at::Tensor& tokens) = 0;
   // The output projection's weight [vocab, d]: logits = hidden · weightᵀ (no bias).
   virtual at::Tensor outputWeight() = 0;
+
+  // Final hidden states as [batch, t, d] (a view when the model computes token-major).
+  at::Tensor hidden(const at::Tensor& tokens) {
+    Hidden h = hiddenStates(tokens);
+    return h.tokenMajor ? h.states.transpose(0, 1) : h.states;
+  }
   // tokens → logits [batch, t, vocab]; logits[:, i] predict token i+1.
   at::Tensor forward(const at::Tensor& tokens) { return at::matmul(hidden(tokens), outputWeight().t()); }
 

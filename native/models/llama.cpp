@@ -101,12 +101,12 @@ LlamaLM::LlamaLM(const ModelConfig& config) : LanguageModel(config) {
   }
 }
 
-at::Tensor LlamaLM::hidden(const at::Tensor& tokens) {
+LanguageModel::Hidden LlamaLM::hiddenStates(const at::Tensor& tokens) {
   at::Tensor x = model->embed_tokens->forward(tokens);
   int64_t headDim = config_.dModel / config_.nHeads;
   auto [cos, sin] = rotaryTables(tokens.size(1), headDim, config_.ropeTheta, x.options());
   for (const auto& layer : *model->layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
-  return model->norm->forward(x);
+  return {model->norm->forward(x), false};
 }
 
 }  // namespace maskmix

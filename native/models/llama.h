@@ -66,7 +66,7 @@ TORCH_MODULE(LlamaBody);
 class LlamaLM : public LanguageModel {
  public:
   explicit LlamaLM(const ModelConfig& config);
-  at::Tensor hidden(const at::Tensor& tokens) override;
+  Hidden hiddenStates(const at::Tensor& tokens) override;
   at::Tensor outputWeight() override { return lm_head->weight; }
 
  private:

@@ -19,7 +19,7 @@ MaskedConvImpl::MaskedConvImpl(int64_t context) {
 }
 
 at::Tensor MaskedConvImpl::forward(const at::Tensor& x) {
-  int64_t t = x.size(1);
+  int64_t t = x.size(0);
   at::Tensor w = weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t);
   return maskedMixing(x, w, bias.narrow(0, 0, t));
 }
@@ -50,10 +50,11 @@ MaskedMixerLM::MaskedMixerLM(const ModelConfig& config) : LanguageModel(config) 
   lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
 }
 
-at::Tensor MaskedMixerLM::hidden(const at::Tensor& tokens) {
-  at::Tensor x = wte->forward(tokens);
+LanguageModel::Hidden MaskedMixerLM::hiddenStates(const at::Tensor& tokens) {
+  // Token-major from the embedding on: every op but the mixing is per token, and the mixing becomes one GEMM.
+  at::Tensor x = wte->forward(tokens.t());
   for (const auto& block : *mixerblocks) x = block->as<MixerBlock>()->forward(x);
-  return x;
+  return {x, true};
 }
 
 void MaskedMixerLM::afterLoad() {

@@ -17,8 +17,8 @@ namespace maskmix {
 class MaskedConvImpl : public torch::nn::Module {
  public:
   explicit MaskedConvImpl(int64_t context);
-  // x: [b, t, d] with t ≤ n; uses the top-left t×t corner, which by causality is what a length-n input would
-  // compute at its first t positions.
+  // x: token-major [t, b, d] with t ≤ n; uses the top-left t×t corner, which by causality is what a length-n
+  // input would compute at its first t positions.
   at::Tensor forward(const at::Tensor& x);
   // Zeroes the upper triangle so stored weights say what the model computes.
   void zeroMaskedEntries();
@@ -42,7 +42,7 @@ TORCH_MODULE(MixerBlock);
 class MaskedMixerLM : public LanguageModel {
  public:
   explicit MaskedMixerLM(const ModelConfig& config);
-  at::Tensor hidden(const at::Tensor& tokens) override;
+  Hidden hiddenStates(const at::Tensor& tokens) override;
   at::Tensor outputWeight() override { return lm_head->weight; }
   void afterLoad() override;
 

@@ -17,26 +17,21 @@ using torch::autograd::tensor_list;
 struct MaskedMixingFunction : public torch::autograd::Function<MaskedMixingFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
     at::Tensor masked = weight.tril();
-    ctx->save_for_backward({x, masked});
-    // [t,t] @ [b,t,d] broadcasts to one strided-batched GEMM over b.
-    return at::matmul(masked, x).add_(bias.view({-1, 1}));
+    at::Tensor flat = x.contiguous().view({x.size(0), -1});
+    ctx->save_for_backward({flat, masked});
+    return at::addmm(bias.view({-1, 1}), masked, flat).view(x.sizes());
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto saved = ctx->get_saved_variables();
-    const at::Tensor& x = saved[0];
+    const at::Tensor& flat = saved[0];  // x as [t, b·d]
     const at::Tensor& masked = saved[1];
-    at::Tensor gy = grads[0];
-    int64_t b = x.size(0), t = x.size(1), d = x.size(2);
+    at::Tensor gy = grads[0].contiguous().view(flat.sizes());
     at::Tensor gx, gw, gb;
-    if (ctx->needs_input_grad(0)) gx = at::matmul(masked.t(), gy);
-    if (ctx->needs_input_grad(1)) {
-      // dL/dW[t,s] = Σ_{b,c} gy[b,t,c]·x[b,s,c]: fold batch into the reduction axis.
-      at::Tensor gyFolded = gy.transpose(0, 1).reshape({t, b * d});
-      at::Tensor xFolded = x.transpose(0, 1).reshape({t, b * d});
-      gw = at::mm(gyFolded, xFolded.t()).tril_();
-    }
-    if (ctx->needs_input_grad(2)) gb = gy.sum(at::IntArrayRef{0, 2});
+    if (ctx->needs_input_grad(0)) gx = at::mm(masked.t(), gy).view(grads[0].sizes());
+    // dL/dW[t,s] = Σ_{b,c} gy[t,(b,c)]·x[s,(b,c)]: one GEMM reducing over batch and channels, then masked.
+    if (ctx->needs_input_grad(1)) gw = at::mm(gy, flat.t()).tril_();
+    if (ctx->needs_input_grad(2)) gb = gy.sum(1);
     return {gx, gw, gb};
   }
 };
@@ -44,8 +39,8 @@ struct MaskedMixingFunction : public torch::autograd::Function<MaskedMixingFunct
 }  // namespace
 
 at::Tensor maskedMixing(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  require(x.dim() == 3, "masked mixing expects x of shape [batch, tokens, channels]", "SHAPE_MISMATCH");
-  int64_t t = x.size(1);
+  require(x.dim() == 3, "masked mixing expects token-major x of shape [tokens, batch, channels]", "SHAPE_MISMATCH");
+  int64_t t = x.size(0);
   require(weight.dim() == 2 && weight.size(0) == t && weight.size(1) == t,
           "masked mixing weight must be [" + std::to_string(t) + ", " + std::to_string(t) + "]", "SHAPE_MISMATCH");
   require(bias.dim() == 1 && bias.size(0) == t, "masked mixing bias must be [" + std::to_string(t) + "]", "SHAPE_MISMATCH");

@@ -10,22 +10,22 @@ const B = 2;
 const T = 5;
 const D = 3;
 
-/** y[b,t,c] = Σ_{s≤t} W[t,s]·x[b,s,c] + β[t], written out. */
+/** y[t,b,c] = Σ_{s≤t} W[t,s]·x[s,b,c] + β[t], written out (token-major layout, as the op takes it). */
 function referenceForward(x: Float64Array, w: Float64Array, bias: Float64Array): Float64Array {
-  const y = new Float64Array(B * T * D);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++)
+  const y = new Float64Array(T * B * D);
+  for (let t = 0; t < T; t++)
+    for (let b = 0; b < B; b++)
       for (let c = 0; c < D; c++) {
         let sum = bias[t];
-        for (let s = 0; s <= t; s++) sum += w[t * T + s] * x[(b * T + s) * D + c];
-        y[(b * T + t) * D + c] = sum;
+        for (let s = 0; s <= t; s++) sum += w[t * T + s] * x[(s * B + b) * D + c];
+        y[(t * B + b) * D + c] = sum;
       }
   return y;
 }
 
 function forward(x: Float64Array, w: Float64Array, bias: Float64Array): Float64Array {
   const out = native().maskedMixing(
-    Tensor.from(x, [B, T, D]).handle,
+    Tensor.from(x, [T, B, D]).handle,
     Tensor.from(w, [T, T]).handle,
     Tensor.from(bias, [T]).handle,
   );
@@ -48,10 +48,10 @@ describe('masked mixing op', () => {
 
   it('has gradients equal to central finite differences in fp64', () => {
     const grads = native().maskedMixingBackward(
-      Tensor.from(x, [B, T, D]).handle,
+      Tensor.from(x, [T, B, D]).handle,
       Tensor.from(w, [T, T]).handle,
       Tensor.from(bias, [T]).handle,
-      Tensor.from(gradOut, [B, T, D]).handle,
+      Tensor.from(gradOut, [T, B, D]).handle,
     );
     // loss(x, w, b) = <forward(x, w, b), gradOut>, so d loss / d input = the op's backward applied to gradOut.
     const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array) => dot(forward(xx, ww, bb), gradOut);
@@ -77,7 +77,7 @@ describe('masked mixing op', () => {
   });
 
   it('rejects mismatched shapes and dtypes with typed errors', () => {
-    const xs = Tensor.from(x, [B, T, D]).handle;
+    const xs = Tensor.from(x, [T, B, D]).handle;
     expect(() => native().maskedMixing(xs, Tensor.from(randomFloat64(16, 5), [4, 4]).handle, Tensor.from(bias, [T]).handle)).toThrow(
       expect.objectContaining({ code: 'SHAPE_MISMATCH' }),
     );
