@@ -29,6 +29,8 @@ const common = {
     .string()
     .regex(/^(cpu|cuda(:\d+)?)$/, "device must be 'cpu', 'cuda' or 'cuda:N'")
     .default('cpu'),
+  /** Parameter dtype: float32 (training; bf16 autocast on GPUs), or float64 for exact numerical checks. */
+  dtype: z.enum(['float32', 'float64'], { error: "dtype must be 'float32' or 'float64'" }).default('float32'),
 };
 
 export const mixerConfigSchema = z
@@ -37,6 +39,11 @@ export const mixerConfigSchema = z
     ...common,
     /** Feed-forward width as a multiple of dModel. */
     ffMultiplier: positiveInt('ffMultiplier').default(4),
+    /**
+     * Run each block as two fused sublayer functions that recompute LayerNorm and GELU outputs in backward (less
+     * memory, fewer passes). false runs the same math through separate libtorch modules (the checked reference).
+     */
+    fused: z.boolean().default(true),
   })
   .strict();
 

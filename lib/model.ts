@@ -67,6 +67,15 @@ export class LanguageModel {
   }
 
   /**
+   * The training loss of a batch and its gradient with respect to every parameter (by checkpoint name), without
+   * updating anything.
+   */
+  async lossGradients(batch: TokenBatch): Promise<{ loss: number; gradients: Record<string, Tensor> }> {
+    const r = await this.handle.lossGradients(batch.tokens, batch.batch);
+    return { loss: r.loss, gradients: Object.fromEntries(Object.entries(r.gradients).map(([k, v]) => [k, new Tensor(v)])) };
+  }
+
+  /**
    * Chooses the token after `prefix` (the last `context` tokens of it are used). `uniform` is the random draw in
    * [0, 1) that drives sampling; generation code supplies it from a seeded generator.
    */

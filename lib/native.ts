@@ -33,7 +33,9 @@ export interface NativeModelConfig {
   padId: number;
   seed: number;
   device: string;
+  dtype?: string;
   ffMultiplier?: number;
+  fused?: boolean;
   nHeads?: number;
   intermediateSize?: number;
   ropeTheta?: number;
@@ -52,6 +54,7 @@ export interface NativeModel {
   forward(tokens: Int32Array, batch: number): Promise<NativeTensor>;
   logProbs(tokens: Int32Array, batch: number): Promise<Float32Array>;
   evalLoss(tokens: Int32Array, batch: number, options?: { precision?: 'auto' | 'fp32' }): Promise<{ loss: number; targets: number }>;
+  lossGradients(tokens: Int32Array, batch: number): Promise<{ loss: number; gradients: Record<string, NativeTensor> }>;
   nextToken(tokens: Int32Array, options: NativeSampling): Promise<{ token: number; logProb: number }>;
   stateDict(): Record<string, NativeTensor>;
   loadStateDict(tensors: Record<string, NativeTensor>): void;

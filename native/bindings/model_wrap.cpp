@@ -35,6 +35,8 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.ropeTheta = numberField(obj, "ropeTheta", c.ropeTheta);
   c.normEps = numberField(obj, "normEps", c.normEps);
   c.device = stringField(obj, "device", c.device);
+  c.dtype = stringField(obj, "dtype", c.dtype);
+  c.fused = booleanField(obj, "fused", c.fused);
   return c;
 }
 
@@ -48,6 +50,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   o.Set("padId", static_cast<double>(c.padId));
   o.Set("seed", static_cast<double>(c.seed));
   o.Set("device", c.device);
+  o.Set("dtype", c.dtype);
   if (c.kind == "llama") {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
@@ -55,6 +58,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("normEps", c.normEps);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    o.Set("fused", c.fused);
   }
   return o;
 }
@@ -94,6 +98,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceMethod<&ModelWrap::forward>("forward"),
                                        InstanceMethod<&ModelWrap::logProbs>("logProbs"),
                                        InstanceMethod<&ModelWrap::evalLoss>("evalLoss"),
+                                       InstanceMethod<&ModelWrap::lossGradients>("lossGradients"),
                                        InstanceMethod<&ModelWrap::nextToken>("nextToken"),
                                        InstanceMethod<&ModelWrap::stateDict>("stateDict"),
                                        InstanceMethod<&ModelWrap::loadStateDict>("loadStateDict"),
@@ -204,6 +209,47 @@ Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
           Napi::Object o = Napi::Object::New(e);
           o.Set("loss", out->loss);
           o.Set("targets", static_cast<double>(out->targets));
+          return o;
+        });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// lossGradients(tokens, batch): Promise<{ loss, gradients: Record<string, Tensor> }> — the training loss of a
+// batch and d loss / d parameter for every parameter, without updating anything (for checks and analyses).
+Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
+  try {
+    at::Tensor tokens;
+    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), true); }
+    auto handle = handle_;
+    struct Out {
+      double loss = 0;
+      std::vector<std::pair<std::string, at::Tensor>> grads;
+    };
+    auto out = std::make_shared<Out>();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, tokens, out] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          LanguageModel& model = handle->live();
+          model.train();
+          for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+          LinearCrossEntropy loss = nextTokenLoss(model, tokens.to(at::Device(model.config().device)));
+          loss.loss.backward();
+          out->loss = loss.loss.item<double>();
+          for (const auto& item : model.named_parameters(true)) {
+            at::Tensor g = item.value().grad();
+            out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
+            item.value().mutable_grad() = at::Tensor();
+          }
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("loss", out->loss);
+          Napi::Object g = Napi::Object::New(e);
+          for (const auto& [name, tensor] : out->grads) g.Set(name, TensorWrap::wrap(e, tensor));
+          o.Set("gradients", g);
           return o;
         });
   } catch (...) {

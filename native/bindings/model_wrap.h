@@ -23,6 +23,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value forward(const Napi::CallbackInfo& info);
   Napi::Value logProbs(const Napi::CallbackInfo& info);
   Napi::Value evalLoss(const Napi::CallbackInfo& info);
+  Napi::Value lossGradients(const Napi::CallbackInfo& info);
   Napi::Value nextToken(const Napi::CallbackInfo& info);
   Napi::Value stateDict(const Napi::CallbackInfo& info);
   Napi::Value loadStateDict(const Napi::CallbackInfo& info);

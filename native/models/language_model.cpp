@@ -45,7 +45,8 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
       fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer or llama)");
     }
   }
-  model->to(device);
+  require(config.dtype == "float32" || config.dtype == "float64", "dtype must be float32 or float64", "CONFIG_INVALID");
+  model->to(device, config.dtype == "float64" ? at::kDouble : at::kFloat);
   return model;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "ops/masked_mixing.h"
+#include "ops/prenorm_sublayers.h"
 
 namespace maskmix {
 
@@ -30,7 +31,7 @@ void MaskedConvImpl::zeroMaskedEntries() {
   w.copy_(w.tril());
 }
 
-MixerBlockImpl::MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultiplier) {
+MixerBlockImpl::MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultiplier, bool fused) : fused_(fused) {
   seq_layernorm = register_module("seq_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dModel})));
   conv = register_module("conv", MaskedConv(context));
   patch_layernorm = register_module("patch_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dModel})));
@@ -39,6 +40,18 @@ MixerBlockImpl::MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultip
 }
 
 at::Tensor MixerBlockImpl::forward(const at::Tensor& input) {
+  if (fused_) {
+    int64_t t = input.size(0);
+    auto& ln1 = seq_layernorm->options;
+    at::Tensor x = mixSublayer(input, seq_layernorm->weight, seq_layernorm->bias, ln1.eps(),
+                               conv->weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t), conv->bias.narrow(0, 0, t));
+    auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
+    auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
+    return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
+                               down->weight, down->bias);
+  }
+  // The same block through separate modules and libtorch's own autograd: the reference the fused path is
+  // tested against.
   at::Tensor x = input + conv->forward(seq_layernorm->forward(input));
   return x + patch_ff->forward(patch_layernorm->forward(x));
 }
@@ -46,7 +59,7 @@ at::Tensor MixerBlockImpl::forward(const at::Tensor& input) {
 MaskedMixerLM::MaskedMixerLM(const ModelConfig& config) : LanguageModel(config) {
   wte = register_module("wte", torch::nn::Embedding(config.vocabSize, config.dModel));
   mixerblocks = register_module("mixerblocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < config.nLayers; ++i) mixerblocks->push_back(MixerBlock(config.dModel, config.context, config.ffMultiplier));
+  for (int64_t i = 0; i < config.nLayers; ++i) mixerblocks->push_back(MixerBlock(config.dModel, config.context, config.ffMultiplier, config.fused));
   lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
 }
 

@@ -29,13 +29,16 @@ TORCH_MODULE(MaskedConv);
 
 class MixerBlockImpl : public torch::nn::Module {
  public:
-  MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultiplier);
+  MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultiplier, bool fused);
   at::Tensor forward(const at::Tensor& x);
 
   torch::nn::LayerNorm seq_layernorm{nullptr};
   MaskedConv conv{nullptr};
   torch::nn::LayerNorm patch_layernorm{nullptr};
   torch::nn::Sequential patch_ff{nullptr};
+
+ private:
+  bool fused_;
 };
 TORCH_MODULE(MixerBlock);
 

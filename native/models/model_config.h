@@ -22,6 +22,8 @@ struct ModelConfig {
   int64_t padId = 0;          // targets equal to padId are ignored by the loss (the end-of-text token)
   uint64_t seed = 0;          // initial weights are a function of the config and this seed alone
   std::string device = "cpu";
+  std::string dtype = "float32";  // parameter dtype: float32 (training), or float64 for exact numerical checks
+  bool fused = true;              // blocks as fused sublayer functions (ops/prenorm_sublayers); false = plain modules
 };
 
 }  // namespace maskmix

@@ -1,0 +1,111 @@
+#include "ops/prenorm_sublayers.h"
+
+#include <torch/autograd.h>
+
+#include "common/error.h"
+#include "common/torch_compat.h"
+
+namespace maskmix {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+// Products run in the autocast dtype when CUDA autocast is on, else in the input's dtype.
+at::ScalarType computeDtype(const at::Tensor& x) { return compat::autocastDtypeFor(x).value_or(x.scalar_type()); }
+
+// LayerNorm over the last axis: (output, mean, rstd).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNorm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps) {
+  return at::native_layer_norm(x, {x.size(-1)}, w, b, eps);
+}
+
+// d(LayerNorm)/d(x, w, b) given the gradient of its output.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNormBackward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& mean,
+                                                                 const at::Tensor& rstd, const at::Tensor& w, const at::Tensor& b) {
+  return at::native_layer_norm_backward(grad, x, {x.size(-1)}, mean, rstd, w, b, {true, true, true});
+}
+
+struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias,
+                            double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias) {
+    at::ScalarType dtype = computeDtype(x);
+    int64_t t = x.size(0);
+    auto [normed, mean, rstd] = layerNorm(x, lnWeight, lnBias, eps);
+    at::Tensor masked = mixWeight.tril().to(dtype);
+    at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, normed.to(dtype).view({t, -1}));
+    ctx->save_for_backward({x, mean, rstd, lnWeight, lnBias, masked});
+    ctx->saved_data["eps"] = eps;
+    return x + mixed.view(x.sizes());
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    const at::Tensor &x = s[0], &mean = s[1], &rstd = s[2], &lnWeight = s[3], &lnBias = s[4], &masked = s[5];
+    double eps = ctx->saved_data["eps"].toDouble();
+    at::ScalarType dtype = masked.scalar_type();
+    int64_t t = x.size(0);
+    at::Tensor gout = grads[0].contiguous();
+    at::Tensor normed = std::get<0>(layerNorm(x, lnWeight, lnBias, eps)).to(dtype).view({t, -1});
+    at::Tensor gy = gout.to(dtype).view({t, -1});
+    at::Tensor gMixWeight = at::mm(gy, normed.t()).tril_().to(x.scalar_type());
+    at::Tensor gMixBias = gout.view({t, -1}).sum(1);
+    at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes()).to(x.scalar_type());
+    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, mean, rstd, lnWeight, lnBias);
+    return {gx.add_(gout), gLnWeight, gLnBias, at::Tensor(), gMixWeight, gMixBias};
+  }
+};
+
+struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwardSublayerFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                            const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
+    at::ScalarType dtype = computeDtype(x);
+    int64_t d = x.size(-1);
+    auto [normed, mean, rstd] = layerNorm(x, lnWeight, lnBias, eps);
+    at::Tensor w1c = w1.to(dtype), w2c = w2.to(dtype);
+    at::Tensor pre = at::addmm(b1.to(dtype), normed.to(dtype).view({-1, d}), w1c.t());
+    at::Tensor y = at::addmm(b2.to(dtype), at::gelu(pre), w2c.t());
+    ctx->save_for_backward({x, mean, rstd, lnWeight, lnBias, w1c, w2c, pre});
+    ctx->saved_data["eps"] = eps;
+    return x + y.view(x.sizes());
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    const at::Tensor &x = s[0], &mean = s[1], &rstd = s[2], &lnWeight = s[3], &lnBias = s[4], &w1c = s[5], &w2c = s[6], &pre = s[7];
+    double eps = ctx->saved_data["eps"].toDouble();
+    at::ScalarType dtype = w1c.scalar_type(), master = x.scalar_type();
+    int64_t d = x.size(-1);
+    at::Tensor gout = grads[0].contiguous().view({-1, d});
+    at::Tensor normed = std::get<0>(layerNorm(x, lnWeight, lnBias, eps)).to(dtype).view({-1, d});
+    at::Tensor activated = at::gelu(pre);
+    at::Tensor gy = gout.to(dtype);
+    at::Tensor gW2 = at::mm(gy.t(), activated).to(master);
+    at::Tensor gB2 = gout.sum(0);
+    at::Tensor gPre = at::gelu_backward(at::mm(gy, w2c), pre);
+    at::Tensor gW1 = at::mm(gPre.t(), normed).to(master);
+    at::Tensor gB1 = at::sum(gPre, {0}, /*keepdim=*/false, master);
+    at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes()).to(master);
+    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, mean, rstd, lnWeight, lnBias);
+    return {gx.add_(gout.view(x.sizes())), gLnWeight, gLnBias, at::Tensor(), gW1, gB1, gW2, gB2};
+  }
+};
+
+}  // namespace
+
+at::Tensor mixSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                       const at::Tensor& mixWeight, const at::Tensor& mixBias) {
+  require(x.dim() == 3 && mixWeight.dim() == 2 && mixWeight.size(0) == x.size(0) && mixWeight.size(1) == x.size(0) &&
+              mixBias.dim() == 1 && mixBias.size(0) == x.size(0),
+          "mix sublayer expects token-major x [t, b, d] with a [t, t] mixing weight and [t] bias", "SHAPE_MISMATCH");
+  return MixSublayerFunction::apply(x, lnWeight, lnBias, eps, mixWeight, mixBias);
+}
+
+at::Tensor feedForwardSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                               const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
+  require(w1.dim() == 2 && w1.size(1) == x.size(-1) && w2.dim() == 2 && w2.size(0) == x.size(-1) && w2.size(1) == w1.size(0),
+          "feed-forward sublayer weights do not match the input width", "SHAPE_MISMATCH");
+  return FeedForwardSublayerFunction::apply(x, lnWeight, lnBias, eps, w1, b1, w2, b2);
+}
+
+}  // namespace maskmix

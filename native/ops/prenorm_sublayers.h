@@ -1,0 +1,22 @@
+// The two halves of a masked mixer block as single autograd functions:
+//   mixSublayer:         x + Mix(LayerNorm(x))
+//   feedForwardSublayer: x + W2·GELU(W1·LayerNorm(x) + b1) + b2
+// Each saves only its input, the LayerNorm statistics and (feed-forward) the GELU pre-activation; the normalised
+// input and the GELU output are recomputed in backward. That trades two cheap elementwise passes for two
+// activations of the block (the largest share of training memory), and lets every product run in the autocast
+// dtype with the residual stream kept in the input's dtype (float32), as PyTorch's autocast would.
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace maskmix {
+
+// x: token-major [t, b, d]; mixWeight: [t, t] (lower triangle used); mixBias: [t].
+at::Tensor mixSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                       const at::Tensor& mixWeight, const at::Tensor& mixBias);
+
+// x: [..., d]; w1: [f, d], b1: [f]; w2: [d, f], b2: [d].
+at::Tensor feedForwardSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                               const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2);
+
+}  // namespace maskmix
