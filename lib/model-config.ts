@@ -31,6 +31,12 @@ const common = {
     .default('cpu'),
   /** Parameter dtype: float32 (training; bf16 autocast on GPUs), or float64 for exact numerical checks. */
   dtype: z.enum(['float32', 'float64'], { error: "dtype must be 'float32' or 'float64'" }).default('float32'),
+  /**
+   * Fused blocks (default): the mixer's sublayers recompute LayerNorm and GELU outputs in backward; the
+   * transformer's RMSNorm, SwiGLU and rotary run as single kernels on CUDA. false runs the same math through
+   * separate libtorch modules and autograd: the reference the fused path is tested against.
+   */
+  fused: z.boolean().default(true),
 };
 
 export const mixerConfigSchema = z
@@ -39,11 +45,6 @@ export const mixerConfigSchema = z
     ...common,
     /** Feed-forward width as a multiple of dModel. */
     ffMultiplier: positiveInt('ffMultiplier').default(4),
-    /**
-     * Run each block as two fused sublayer functions that recompute LayerNorm and GELU outputs in backward (less
-     * memory, fewer passes). false runs the same math through separate libtorch modules (the checked reference).
-     */
-    fused: z.boolean().default(true),
   })
   .strict();
 

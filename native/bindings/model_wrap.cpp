@@ -51,6 +51,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   o.Set("seed", static_cast<double>(c.seed));
   o.Set("device", c.device);
   o.Set("dtype", c.dtype);
+  o.Set("fused", c.fused);
   if (c.kind == "llama") {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
@@ -58,7 +59,6 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("normEps", c.normEps);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
-    o.Set("fused", c.fused);
   }
   return o;
 }

@@ -8,14 +8,16 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "ops/llama_ops.h"
 
 namespace maskmix {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) { weight = register_parameter("weight", torch::ones({dim})); }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
-  // In float32 whatever the input dtype, as Hugging Face's LlamaRMSNorm does; back to the input dtype after.
-  at::Tensor xf = x.to(at::kFloat);
+  // In float32 whatever the input dtype, as Hugging Face's LlamaRMSNorm does (float64 stays float64), back to the
+  // input dtype after.
+  at::Tensor xf = x.to(x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
   return weight * normed.to(x.scalar_type());
 }
@@ -34,7 +36,8 @@ at::Tensor applyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Ten
   return (x * cos.to(x.scalar_type()) + rotated * sin.to(x.scalar_type()));
 }
 
-LlamaAttentionImpl::LlamaAttentionImpl(int64_t dModel, int64_t nHeads) : nHeads_(nHeads), headDim_(dModel / nHeads) {
+LlamaAttentionImpl::LlamaAttentionImpl(int64_t dModel, int64_t nHeads, bool fused)
+    : nHeads_(nHeads), headDim_(dModel / nHeads), fused_(fused) {
   auto linear = [&](const char* name) { return register_module(name, torch::nn::Linear(torch::nn::LinearOptions(dModel, dModel).bias(false))); };
   q_proj = linear("q_proj");
   k_proj = linear("k_proj");
@@ -44,10 +47,17 @@ LlamaAttentionImpl::LlamaAttentionImpl(int64_t dModel, int64_t nHeads) : nHeads_
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   int64_t b = x.size(0), t = x.size(1);
-  auto heads = [&](const at::Tensor& y) { return y.view({b, t, nHeads_, headDim_}).transpose(1, 2); };
-  at::Tensor q = applyRotary(heads(q_proj->forward(x)), cos, sin);
-  at::Tensor k = applyRotary(heads(k_proj->forward(x)), cos, sin);
-  at::Tensor v = heads(v_proj->forward(x));
+  auto split = [&](const at::Tensor& y) { return y.view({b, t, nHeads_, headDim_}); };
+  at::Tensor q, k;
+  if (fused_) {
+    // Rotate in the projections' own layout [b, t, h, hd] with one kernel; attention reads the transposed view.
+    q = rotary(split(q_proj->forward(x)), cos, sin).transpose(1, 2);
+    k = rotary(split(k_proj->forward(x)), cos, sin).transpose(1, 2);
+  } else {
+    q = applyRotary(split(q_proj->forward(x)).transpose(1, 2), cos, sin);
+    k = applyRotary(split(k_proj->forward(x)).transpose(1, 2), cos, sin);
+  }
+  at::Tensor v = split(v_proj->forward(x)).transpose(1, 2);
 #if MASKMIX_TORCH_AT_LEAST(2, 0)
   // Flash / memory-efficient attention where the GPU and dtype allow.
   at::Tensor out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
@@ -69,15 +79,22 @@ at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
   return down_proj->forward(torch::nn::functional::silu(gate_proj->forward(x)) * up_proj->forward(x));
 }
 
-LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) {
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) : fused_(c.fused), eps_(c.normEps) {
   int64_t intermediate = c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel;
-  self_attn = register_module("self_attn", LlamaAttention(c.dModel, c.nHeads));
+  self_attn = register_module("self_attn", LlamaAttention(c.dModel, c.nHeads, c.fused));
   mlp = register_module("mlp", LlamaMlp(c.dModel, intermediate));
   input_layernorm = register_module("input_layernorm", RMSNorm(c.dModel, c.normEps));
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dModel, c.normEps));
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
+  if (fused_) {
+    // Norms write the compute dtype directly; SwiGLU is one kernel each way.
+    at::ScalarType dtype = compat::autocastDtypeFor(input).value_or(input.scalar_type());
+    at::Tensor x = input + self_attn->forward(rmsNorm(input, input_layernorm->weight, eps_, dtype), cos, sin);
+    at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, dtype);
+    return x + mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
+  }
   at::Tensor x = input + self_attn->forward(input_layernorm->forward(input), cos, sin);
   return x + mlp->forward(post_attention_layernorm->forward(x));
 }
@@ -106,6 +123,7 @@ LanguageModel::Hidden LlamaLM::hiddenStates(const at::Tensor& tokens) {
   int64_t headDim = config_.dModel / config_.nHeads;
   auto [cos, sin] = rotaryTables(tokens.size(1), headDim, config_.ropeTheta, x.options());
   for (const auto& layer : *model->layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
+  if (config_.fused) return {rmsNorm(x, model->norm->weight, config_.normEps, compat::autocastDtypeFor(x).value_or(x.scalar_type())), false};
   return {model->norm->forward(x), false};
 }
 

@@ -25,13 +25,14 @@ TORCH_MODULE(RMSNorm);
 
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
-  LlamaAttentionImpl(int64_t dModel, int64_t nHeads);
+  LlamaAttentionImpl(int64_t dModel, int64_t nHeads, bool fused);
   // cos/sin: [t, headDim] rotary tables for positions 0..t-1.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
   int64_t nHeads_, headDim_;
+  bool fused_;
 };
 TORCH_MODULE(LlamaAttention);
 
@@ -50,6 +51,10 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};
+
+ private:
+  bool fused_;
+  double eps_;
 };
 TORCH_MODULE(LlamaDecoderLayer);
 

@@ -7,11 +7,37 @@ import { randomTokens } from '../helpers.js';
 
 const CONFIG = { vocabSize: 30, dModel: 12, nLayers: 2, context: 9, seed: 5, dtype: 'float64' as const };
 
+/** Loss and every parameter gradient of the fused and the module-by-module model agree to fp64 rounding. */
+async function expectSameGradients(fused: LanguageModel, plain: LanguageModel, batch: { tokens: Int32Array; batch: number }) {
+  const a = await fused.lossGradients(batch);
+  const b = await plain.lossGradients(batch);
+  expect(a.loss).toBeCloseTo(b.loss, 12);
+  expect(Object.keys(a.gradients).sort()).toEqual(Object.keys(b.gradients).sort());
+  for (const [name, g] of Object.entries(a.gradients)) {
+    const x = g.toTypedArray() as Float64Array;
+    const y = b.gradients[name].toTypedArray() as Float64Array;
+    const scale = Math.max(1e-12, ...Array.from(y, Math.abs));
+    for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i]) / scale, `${name}[${i}]`).toBeLessThan(1e-10);
+  }
+}
+
+describe('fused llama blocks (RMSNorm, SwiGLU, rotary as single functions)', () => {
+  it('give the same loss and parameter gradients as the module-by-module blocks (fp64)', async () => {
+    const config = { kind: 'llama' as const, vocabSize: 30, dModel: 16, nHeads: 2, nLayers: 2, context: 9, seed: 5, dtype: 'float64' as const };
+    const fused = await LanguageModel.create({ ...config, fused: true });
+    const plain = await LanguageModel.create({ ...config, fused: false });
+    await expectSameGradients(fused, plain, { tokens: randomTokens(3 * 9, 30, 8), batch: 3 });
+    fused.dispose();
+    plain.dispose();
+  });
+});
+
 describe('fused masked mixer blocks', () => {
   it('give the same loss and parameter gradients as the module-by-module block (fp64)', async () => {
     const fused = await LanguageModel.create({ ...CONFIG, fused: true });
     const plain = await LanguageModel.create({ ...CONFIG, fused: false });
     const batch = { tokens: randomTokens(3 * 9, 30, 8), batch: 3 };
+    await expectSameGradients(fused, plain, batch);
     const a = await fused.lossGradients(batch);
     const b = await plain.lossGradients(batch);
     expect(a.loss).toBeCloseTo(b.loss, 12);

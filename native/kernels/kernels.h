@@ -1,0 +1,37 @@
+// Launchers of maskmix's own CUDA kernels. This header and the .cu files depend on the CUDA runtime only (no
+// libtorch), so nvcc compiles them quickly and identically against any libtorch; the C++ ops pass raw pointers
+// and the current stream. Declared only in CUDA builds.
+#pragma once
+
+#ifdef MASKMIX_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace maskmix::kernels {
+
+enum class DType { Float32, BFloat16 };
+
+// out = silu(gate) · up, elementwise, n elements.
+void swigluForward(const void* gate, const void* up, void* out, int64_t n, DType dtype, cudaStream_t stream);
+// d/d(gate, up) of silu(gate) · up given d/d(out).
+void swigluBackward(const void* gradOut, const void* gate, const void* up, void* gradGate, void* gradUp, int64_t n, DType dtype,
+                    cudaStream_t stream);
+
+// y = x · rsqrt(mean(x²) + eps) · w per row of width d; x and w float32, y in `outDtype`, rstd [rows] float32.
+void rmsNormForward(const float* x, const float* w, void* y, float* rstd, int64_t rows, int64_t d, float eps, DType outDtype,
+                    cudaStream_t stream);
+// gx [rows, d] float32 (written); gw [d] float32 (accumulated into: zero it first).
+void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, float* gx, float* gw,
+                     int64_t rows, int64_t d, cudaStream_t stream);
+
+// Rotary positions on x [batch, positions, heads, headDim] (contiguous), pairs (i, i + headDim/2) rotated by the
+// angle whose cos/sin tables are [positions, headDim]; inverse rotates back (the backward pass).
+void rotary(const void* x, void* out, const float* cos, const float* sin, int64_t batch, int64_t positions, int64_t heads,
+            int64_t headDim, bool inverse, DType dtype, cudaStream_t stream);
+
+// The last launch's error, as text; empty when none.
+const char* lastError();
+
+}  // namespace maskmix::kernels
+#endif

@@ -1,0 +1,174 @@
+#include "ops/llama_ops.h"
+
+#include <torch/autograd.h>
+
+#include "common/error.h"
+
+#ifdef MASKMIX_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+
+#include "kernels/kernels.h"
+#endif
+
+namespace maskmix {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+#ifdef MASKMIX_WITH_CUDA
+bool kernelDtype(at::ScalarType t) { return t == at::kFloat || t == at::kBFloat16; }
+kernels::DType toKernel(at::ScalarType t) { return t == at::kBFloat16 ? kernels::DType::BFloat16 : kernels::DType::Float32; }
+cudaStream_t stream() { return at::cuda::getCurrentCUDAStream().stream(); }
+void checkLaunch(const char* what) {
+  const char* error = kernels::lastError();
+  if (error[0] != '\0') fail("INTERNAL", std::string(what) + " kernel failed: " + error);
+}
+#endif
+
+// Whether the CUDA kernels take these tensors (else the libtorch composite runs).
+bool useKernel(std::initializer_list<at::Tensor> tensors) {
+#ifdef MASKMIX_WITH_CUDA
+  for (const auto& t : tensors)
+    if (!t.is_cuda() || !t.is_contiguous() || !kernelDtype(t.scalar_type())) return false;
+  return true;
+#else
+  (void)tensors;
+  return false;
+#endif
+}
+
+struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
+    at::Tensor x = input.contiguous();
+    int64_t d = x.size(-1), rows = x.numel() / d;
+    at::Tensor y, rstd;
+#ifdef MASKMIX_WITH_CUDA
+    if (useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) && d <= 1024) {
+      y = at::empty(x.sizes(), x.options().dtype(outDtype));
+      rstd = at::empty({rows}, x.options().dtype(at::kFloat));
+      kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d,
+                              static_cast<float>(eps), toKernel(outDtype), stream());
+      checkLaunch("rms norm forward");
+    }
+#endif
+    if (!y.defined()) {
+      at::ScalarType accum = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+      at::Tensor xf = x.to(accum).view({rows, d});
+      rstd = at::rsqrt(xf.pow(2).mean(-1) + eps);
+      y = (xf * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes());
+    }
+    ctx->save_for_backward({x, weight, rstd});
+    return y;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    const at::Tensor &x = s[0], &weight = s[1], &rstd = s[2];
+    int64_t d = x.size(-1), rows = x.numel() / d;
+    at::Tensor gy = grads[0].contiguous();
+#ifdef MASKMIX_WITH_CUDA
+    if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && d <= 1024) {
+      at::Tensor gx = at::empty(x.sizes(), x.options());
+      at::Tensor gw = at::zeros({d}, x.options());
+      kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
+                               rstd.data_ptr<float>(), gx.data_ptr<float>(), gw.data_ptr<float>(), rows, d, stream());
+      checkLaunch("rms norm backward");
+      return {gx, gw.to(weight.scalar_type()), at::Tensor(), at::Tensor()};
+    }
+#endif
+    at::ScalarType accum = rstd.scalar_type();
+    at::Tensor xf = x.to(accum).view({rows, d});
+    at::Tensor g = gy.to(accum).view({rows, d});
+    at::Tensor r = rstd.unsqueeze(1);
+    at::Tensor wg = g * weight.to(accum);
+    at::Tensor dot = (wg * xf).sum(-1, /*keepdim=*/true);
+    at::Tensor gx = r * wg - xf * (r * r * r) * dot / static_cast<double>(d);
+    at::Tensor gw = (g * xf * r).sum(0);
+    return {gx.to(x.scalar_type()).view(x.sizes()), gw.to(weight.scalar_type()), at::Tensor(), at::Tensor()};
+  }
+};
+
+struct SwigluFunction : public torch::autograd::Function<SwigluFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gateIn, const at::Tensor& upIn) {
+    at::Tensor gate = gateIn.contiguous(), up = upIn.contiguous();
+    ctx->save_for_backward({gate, up});
+#ifdef MASKMIX_WITH_CUDA
+    if (useKernel({gate, up}) && gate.scalar_type() == up.scalar_type()) {
+      at::Tensor out = at::empty_like(gate);
+      kernels::swigluForward(gate.data_ptr(), up.data_ptr(), out.data_ptr(), gate.numel(), toKernel(gate.scalar_type()), stream());
+      checkLaunch("swiglu forward");
+      return out;
+    }
+#endif
+    return at::silu(gate) * up;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    const at::Tensor &gate = s[0], &up = s[1];
+    at::Tensor go = grads[0].contiguous();
+#ifdef MASKMIX_WITH_CUDA
+    if (useKernel({go, gate, up}) && go.scalar_type() == gate.scalar_type()) {
+      at::Tensor gg = at::empty_like(gate), gu = at::empty_like(up);
+      kernels::swigluBackward(go.data_ptr(), gate.data_ptr(), up.data_ptr(), gg.data_ptr(), gu.data_ptr(), gate.numel(),
+                              toKernel(gate.scalar_type()), stream());
+      checkLaunch("swiglu backward");
+      return {gg, gu};
+    }
+#endif
+    at::Tensor sig = at::sigmoid(gate);
+    return {go * up * sig * (1 + gate * (1 - sig)), go * gate * sig};
+  }
+};
+
+// Rotation by +angle (forward) or −angle (its transpose: the backward).
+at::Tensor rotate(const at::Tensor& xIn, const at::Tensor& cos, const at::Tensor& sin, bool inverse) {
+  at::Tensor x = xIn.contiguous();
+#ifdef MASKMIX_WITH_CUDA
+  if (useKernel({x}) && cos.is_cuda() && cos.scalar_type() == at::kFloat && cos.is_contiguous() && sin.is_contiguous()) {
+    at::Tensor out = at::empty_like(x);
+    kernels::rotary(x.data_ptr(), out.data_ptr(), cos.data_ptr<float>(), sin.data_ptr<float>(), x.size(0), x.size(1), x.size(2), x.size(3),
+                    inverse, toKernel(x.scalar_type()), stream());
+    checkLaunch("rotary");
+    return out;
+  }
+#endif
+  int64_t half = x.size(-1) / 2;
+  at::Tensor c = cos.unsqueeze(1).to(x.scalar_type());  // [t, 1, headDim] broadcasts over heads
+  at::Tensor s = (inverse ? -sin : sin).unsqueeze(1).to(x.scalar_type());
+  at::Tensor rotated = at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
+  return x * c + rotated * s;
+}
+
+struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    ctx->save_for_backward({cos, sin});
+    return rotate(x, cos, sin, false);
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    return {rotate(grads[0], s[0], s[1], true), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
+  require(weight.dim() == 1 && weight.size(0) == x.size(-1), "rms norm weight must be [d]", "SHAPE_MISMATCH");
+  return RmsNormFunction::apply(x, weight, eps, outDtype);
+}
+
+at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up) {
+  require(gate.sizes() == up.sizes(), "swiglu needs gate and up of one shape", "SHAPE_MISMATCH");
+  return SwigluFunction::apply(gate, up);
+}
+
+at::Tensor rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  require(x.dim() == 4 && x.size(-1) % 2 == 0 && cos.size(0) == x.size(1) && cos.size(1) == x.size(3),
+          "rotary expects x [batch, t, heads, headDim] and tables [t, headDim]", "SHAPE_MISMATCH");
+  return RotaryFunction::apply(x, cos, sin);
+}
+
+}  // namespace maskmix
