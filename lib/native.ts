@@ -91,6 +91,7 @@ export interface NativeStepResult {
 export interface NativeTrainer {
   step(tokens: Int32Array, batch: number, options?: { readBack?: boolean }): Promise<NativeStepResult>;
   learningRateAt(step: number): number;
+  profile(tokens: Int32Array, batch: number, steps: number, path: string): Promise<void>;
   readonly stepsTaken: number;
   dispose(): void;
 }

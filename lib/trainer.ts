@@ -69,6 +69,14 @@ export class Trainer {
     return this.handle.step(batch.tokens, batch.batch, options);
   }
 
+  /**
+   * Runs `steps` training steps on `batch` under libtorch's profiler and writes a Chrome trace (chrome://tracing,
+   * Perfetto) to `path`. CUDA builds only. The steps are real: they update the model.
+   */
+  async profile(batch: TokenBatch, steps: number, path: string): Promise<void> {
+    return this.handle.profile(batch.tokens, batch.batch, steps, path);
+  }
+
   /** Learning rate the schedule gives the step with this 0-based index. */
   learningRateAt(step: number): number {
     return this.handle.learningRateAt(step);

@@ -17,6 +17,7 @@ import { LanguageModel } from '../model.js';
 import { resolveModelConfig } from '../model-config.js';
 import { native, packageRoot } from '../native.js';
 import { Trainer } from '../trainer.js';
+import { formatKernelTimes, kernelTimes } from './trace-summary.js';
 import type { TrainWorkload } from './workloads.js';
 
 const run = promisify(execFile);
@@ -54,6 +55,8 @@ export interface BenchOptions {
   python?: string;
   learningRate?: number;
   log?: (line: string) => void;
+  /** Also profile 3 maskmix steps into this folder (trace + kernel summary); CUDA builds. */
+  profileDir?: string;
 }
 
 function median(values: number[]): number {
@@ -95,6 +98,13 @@ async function benchMaskmix(workload: TrainWorkload, tokens: Int32Array, dir: st
   const msPerStep = median(deviceMs);
   const meanDevice = deviceMs.reduce((a, b) => a + b, 0) / Math.max(1, deviceMs.length);
   const peak = gpu >= 0 ? native().cudaMemory(gpu).peakAllocated : Number.NaN;
+  if (options.profileDir) {
+    const trace = join(options.profileDir, `${workload.name}.trace.json`);
+    await trainer.profile(batch, 3, trace);
+    const summary = formatKernelTimes(kernelTimes(trace), 3);
+    writeFileSync(join(options.profileDir, `${workload.name}.kernels.txt`), summary + '\n');
+    options.log?.(summary);
+  }
   trainer.dispose();
   model.dispose();
   return {

@@ -4,6 +4,7 @@
 #include "common/js_object.h"
 #include "common/promise_worker.h"
 #include "tensor/typed_array.h"
+#include "train/step_profiler.h"
 
 namespace maskmix {
 
@@ -29,6 +30,7 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
                      {
                          InstanceMethod<&TrainerWrap::step>("step"),
                          InstanceMethod<&TrainerWrap::learningRateAt>("learningRateAt"),
+                         InstanceMethod<&TrainerWrap::profile>("profile"),
                          InstanceMethod<&TrainerWrap::dispose>("dispose"),
                          InstanceAccessor<&TrainerWrap::stepsTaken>("stepsTaken"),
                      });
@@ -97,6 +99,39 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
           }
           return o;
         });
+  } catch (...) {
+    auto deferred = Napi::Promise::Deferred::New(info.Env());
+    deferred.Reject(makeJsError(info.Env(), describeCurrentException()).Value());
+    return deferred.Promise();
+  }
+}
+
+// profile(tokens, batch, steps, path): Promise<void> — runs `steps` training steps under libtorch's profiler and
+// writes a Chrome trace (CUDA builds).
+Napi::Value TrainerWrap::profile(const Napi::CallbackInfo& info) {
+  try {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    at::Tensor tokens;
+    int64_t steps = 0;
+    std::string path;
+    {
+      TryLock lock(*handle_);
+      LanguageModel& model = handle_->live();
+      tokens = tokensFromJs(info[0], positiveIntegerArg(info, 1, "batch"), model.config().vocabSize, "tokens");
+      steps = positiveIntegerArg(info, 2, "steps");
+      require(info.Length() > 3 && info[3].IsString(), "path must be a string");
+      path = info[3].As<Napi::String>().Utf8Value();
+    }
+    auto handle = handle_;
+    auto trainer = trainer_;
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, trainer, tokens, steps, path] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          at::Tensor onDevice = tokens.to(at::Device(handle->live().config().device));
+          profileToFile([&] { for (int64_t i = 0; i < steps; ++i) trainer->step(onDevice, i == steps - 1); }, path);
+        },
+        [](Napi::Env e) -> Napi::Value { return e.Undefined(); });
   } catch (...) {
     auto deferred = Napi::Promise::Deferred::New(info.Env());
     deferred.Reject(makeJsError(info.Env(), describeCurrentException()).Value());

@@ -19,6 +19,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  private:
   Napi::Value step(const Napi::CallbackInfo& info);
   Napi::Value learningRateAt(const Napi::CallbackInfo& info);
+  Napi::Value profile(const Napi::CallbackInfo& info);
   Napi::Value stepsTaken(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 

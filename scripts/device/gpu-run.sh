@@ -20,7 +20,7 @@ echo "build: $(( $(date +%s) - start )) s"
 case "$what" in
   bench)
     for w in "$@"; do
-      ./bin/maskmix.js bench --workload "$w" --json > "$OUT/bench-$w.json" 2>> "$OUT/bench.log"
+      ./bin/maskmix.js bench --workload "$w" ${BENCH_ARGS:-} --json > "$OUT/bench-$w.json" 2>> "$OUT/bench.log"
       node -e "
         const r = JSON.parse(require('fs').readFileSync('$OUT/bench-$w.json', 'utf8'));
         for (const x of r.results) for (const s of x.sides)
@@ -29,6 +29,7 @@ case "$what" in
             s.loopOverhead !== undefined ? 'loop ' + (100 * s.loopOverhead).toFixed(2) + '%' : '', s.error || ''].join('  '));
       " || tail -20 "$OUT/bench.log"
     done
+    grep -h -A14 "GPU kernel time" "$OUT/bench.log" 2>/dev/null || true
     ;;
   script)
     for f in "$@"; do node "$f" 2>&1 | tee -a "$OUT/script.log"; done

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+
 import type { Command } from 'commander';
 
 import { MaskmixError } from '../../errors.js';
@@ -25,6 +27,7 @@ export function registerBench(program: Command): void {
     .option('--reference <mode...>', 'PyTorch modes to compare with: eager, compile', ['eager', 'compile'])
     .option('--no-reference', 'time maskmix alone')
     .option('--python <path>', 'python with torch for the reference', 'python3')
+    .option('--profile <dir>', 'also profile 3 maskmix steps per workload: Chrome trace and top kernels into <dir>')
     .option('--json', 'print the results as JSON on stdout')
     .addHelpText('after', '\nExamples:\n  maskmix bench\n  maskmix bench --workload mixer-d1024-L8-n512-b32 --reference compile --json\n  maskmix bench --device cpu --workload mixer-d64-L2-n64-b4 --no-reference')
     .action(async (opts) => {
@@ -37,7 +40,16 @@ export function registerBench(program: Command): void {
         : SPEC_WORKLOADS;
       const references = opts.reference === false ? [] : (opts.reference as string[]);
       for (const r of references) if (r !== 'eager' && r !== 'compile') throw new MaskmixError('INVALID_ARGUMENT', `--reference must be eager or compile, got '${r}'`);
-      const options: BenchOptions = { device: opts.device, warmup: opts.warmup, steps: opts.steps, references: references as BenchOptions['references'], python: opts.python, log };
+      if (opts.profile) mkdirSync(opts.profile, { recursive: true });
+      const options: BenchOptions = {
+        device: opts.device,
+        warmup: opts.warmup,
+        steps: opts.steps,
+        references: references as BenchOptions['references'],
+        python: opts.python,
+        log,
+        profileDir: opts.profile,
+      };
       requireGpuForReference(options);
       const results: WorkloadResult[] = [];
       for (const w of workloads) results.push(await benchWorkload(w, options));
