@@ -14,7 +14,12 @@ export function kernelTimes(tracePath: string): KernelTime[] {
   for (const e of trace.traceEvents ?? []) {
     if (e.cat !== 'kernel' || !e.name || e.dur === undefined) continue;
     // Template-heavy kernel names: keep the part that says what it is.
-    const name = e.name.replace(/<.*$/s, '').replace(/\(.*$/s, '').slice(0, 90);
+    const name = e.name
+      .replace(/^void /, '')
+      .replace(/\(anonymous namespace\)::/g, '')
+      .replace(/<.*$/s, '')
+      .replace(/\(.*$/s, '')
+      .slice(0, 90);
     const k = byName.get(name) ?? { name, totalUs: 0, calls: 0 };
     k.totalUs += e.dur;
     k.calls += 1;

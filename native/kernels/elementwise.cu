@@ -1,61 +1,76 @@
 // Fused elementwise kernels of the Llama baseline: SwiGLU forward/backward and rotary positions. Each reads its
-// inputs once and writes its outputs once (libtorch's composite versions take 3-5 passes each), in float32
-// arithmetic whatever the storage dtype.
-#include <cuda_bf16.h>
-#include <cuda_runtime.h>
-
+// inputs once and writes its outputs once in 16-byte chunks (libtorch's composite versions take 3-5 passes each),
+// in float32 arithmetic whatever the storage dtype. Callers ensure sizes divide into 8-element chunks.
 #include "kernels/kernels.h"
+#include "kernels/vector_access.cuh"
 
 namespace maskmix::kernels {
 
 namespace {
 
-__device__ __forceinline__ float load(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float load(const __nv_bfloat16* p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ __forceinline__ void store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16(v); }
-
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + __expf(-x)); }
 
-int blocksFor(int64_t n, int threads) {
-  int64_t blocks = (n + threads - 1) / threads;
-  return static_cast<int>(blocks < 65535 * 8 ? blocks : 65535 * 8);
+int blocksFor(int64_t work, int threads) {
+  int64_t blocks = (work + threads - 1) / threads;
+  return static_cast<int>(blocks < 132 * 32 ? blocks : 132 * 32);
 }
 
 template <typename T>
-__global__ void swigluForwardKernel(const T* gate, const T* up, T* out, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    float g = load(gate, i);
-    store(out, i, g * sigmoid(g) * load(up, i));
+__global__ void swigluForwardKernel(const T* gate, const T* up, T* out, int64_t chunks) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < chunks; i += int64_t(gridDim.x) * blockDim.x) {
+    float g[kChunk], u[kChunk], o[kChunk];
+    load8(gate + i * kChunk, g);
+    load8(up + i * kChunk, u);
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) o[k] = g[k] * sigmoid(g[k]) * u[k];
+    store8(out + i * kChunk, o);
   }
 }
 
 template <typename T>
-__global__ void swigluBackwardKernel(const T* gradOut, const T* gate, const T* up, T* gradGate, T* gradUp, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    float g = load(gate, i), u = load(up, i), go = load(gradOut, i);
-    float s = sigmoid(g);
-    float silu = g * s;
-    // d silu(g)/dg = s · (1 + g · (1 − s))
-    store(gradGate, i, go * u * s * (1.0f + g * (1.0f - s)));
-    store(gradUp, i, go * silu);
+__global__ void swigluBackwardKernel(const T* gradOut, const T* gate, const T* up, T* gradGate, T* gradUp, int64_t chunks) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < chunks; i += int64_t(gridDim.x) * blockDim.x) {
+    float g[kChunk], u[kChunk], go[kChunk], gg[kChunk], gu[kChunk];
+    load8(gate + i * kChunk, g);
+    load8(up + i * kChunk, u);
+    load8(gradOut + i * kChunk, go);
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) {
+      float s = sigmoid(g[k]);
+      // d silu(g)/dg = s · (1 + g · (1 − s))
+      gg[k] = go[k] * u[k] * s * (1.0f + g[k] * (1.0f - s));
+      gu[k] = go[k] * g[k] * s;
+    }
+    store8(gradGate + i * kChunk, gg);
+    store8(gradUp + i * kChunk, gu);
   }
 }
 
+// One thread per 8 consecutive pair indices j..j+7 of one (batch, position, head) row.
 template <typename T>
-__global__ void rotaryKernel(const T* x, T* out, const float* cosTable, const float* sinTable, int64_t pairs, int64_t positions,
-                             int64_t heads, int64_t headDim, float direction) {
-  int64_t half = headDim / 2;
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < pairs; p += int64_t(gridDim.x) * blockDim.x) {
-    int64_t j = p % half;
-    int64_t row = p / half;                    // (b, t, h) flattened
-    int64_t pos = (row / heads) % positions;   // t
-    int64_t base = row * headDim;
-    float c = cosTable[pos * headDim + j];
-    float s = direction * sinTable[pos * headDim + j];
-    float x1 = load(x, base + j), x2 = load(x, base + j + half);
-    store(out, base + j, x1 * c - x2 * s);
-    store(out, base + j + half, x2 * c + x1 * s);
+__global__ void rotaryKernel(const T* x, T* out, const float* cosTable, const float* sinTable, int64_t work, int64_t positions,
+                             int64_t heads, int headDim, float direction) {
+  int half = headDim / 2;
+  int chunksPerRow = half / kChunk;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < work; i += int64_t(gridDim.x) * blockDim.x) {
+    int j = (i % chunksPerRow) * kChunk;
+    int64_t row = i / chunksPerRow;          // (b, t, h) flattened
+    int64_t pos = (row / heads) % positions;  // t
+    const T* xr = x + row * headDim;
+    T* outr = out + row * headDim;
+    float x1[kChunk], x2[kChunk], c[kChunk], s[kChunk], o1[kChunk], o2[kChunk];
+    load8(xr + j, x1);
+    load8(xr + j + half, x2);
+    load8(cosTable + pos * headDim + j, c);
+    load8(sinTable + pos * headDim + j, s);
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) {
+      float sk = direction * s[k];
+      o1[k] = x1[k] * c[k] - x2[k] * sk;
+      o2[k] = x2[k] * c[k] + x1[k] * sk;
+    }
+    store8(outr + j, o1);
+    store8(outr + j + half, o2);
   }
 }
 
@@ -63,38 +78,44 @@ __global__ void rotaryKernel(const T* x, T* out, const float* cosTable, const fl
 
 void swigluForward(const void* gate, const void* up, void* out, int64_t n, DType dtype, cudaStream_t stream) {
   const int threads = 256;
+  int64_t chunks = n / kChunk;
   if (dtype == DType::BFloat16)
-    swigluForwardKernel<<<blocksFor(n, threads), threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(gate), static_cast<const __nv_bfloat16*>(up),
-                                                                       static_cast<__nv_bfloat16*>(out), n);
+    swigluForwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(gate),
+                                                                            static_cast<const __nv_bfloat16*>(up), static_cast<__nv_bfloat16*>(out), chunks);
   else
-    swigluForwardKernel<<<blocksFor(n, threads), threads, 0, stream>>>(static_cast<const float*>(gate), static_cast<const float*>(up),
-                                                                       static_cast<float*>(out), n);
+    swigluForwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(static_cast<const float*>(gate), static_cast<const float*>(up),
+                                                                            static_cast<float*>(out), chunks);
 }
 
 void swigluBackward(const void* gradOut, const void* gate, const void* up, void* gradGate, void* gradUp, int64_t n, DType dtype,
                     cudaStream_t stream) {
   const int threads = 256;
+  int64_t chunks = n / kChunk;
   if (dtype == DType::BFloat16)
-    swigluBackwardKernel<<<blocksFor(n, threads), threads, 0, stream>>>(
+    swigluBackwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(
         static_cast<const __nv_bfloat16*>(gradOut), static_cast<const __nv_bfloat16*>(gate), static_cast<const __nv_bfloat16*>(up),
-        static_cast<__nv_bfloat16*>(gradGate), static_cast<__nv_bfloat16*>(gradUp), n);
+        static_cast<__nv_bfloat16*>(gradGate), static_cast<__nv_bfloat16*>(gradUp), chunks);
   else
-    swigluBackwardKernel<<<blocksFor(n, threads), threads, 0, stream>>>(static_cast<const float*>(gradOut), static_cast<const float*>(gate),
-                                                                        static_cast<const float*>(up), static_cast<float*>(gradGate),
-                                                                        static_cast<float*>(gradUp), n);
+    swigluBackwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(static_cast<const float*>(gradOut), static_cast<const float*>(gate),
+                                                                             static_cast<const float*>(up), static_cast<float*>(gradGate),
+                                                                             static_cast<float*>(gradUp), chunks);
 }
 
 void rotary(const void* x, void* out, const float* cos, const float* sin, int64_t batch, int64_t positions, int64_t heads, int64_t headDim,
             bool inverse, DType dtype, cudaStream_t stream) {
   const int threads = 256;
-  int64_t pairs = batch * positions * heads * (headDim / 2);
+  int64_t work = batch * positions * heads * (headDim / 2 / kChunk);
   float direction = inverse ? -1.0f : 1.0f;
   if (dtype == DType::BFloat16)
-    rotaryKernel<<<blocksFor(pairs, threads), threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(out), cos, sin,
-                                                                    pairs, positions, heads, headDim, direction);
+    rotaryKernel<<<blocksFor(work, threads), threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(out), cos,
+                                                                   sin, work, positions, heads, int(headDim), direction);
   else
-    rotaryKernel<<<blocksFor(pairs, threads), threads, 0, stream>>>(static_cast<const float*>(x), static_cast<float*>(out), cos, sin, pairs,
-                                                                    positions, heads, headDim, direction);
+    rotaryKernel<<<blocksFor(work, threads), threads, 0, stream>>>(static_cast<const float*>(x), static_cast<float*>(out), cos, sin, work,
+                                                                   positions, heads, int(headDim), direction);
+}
+
+bool elementwiseTakes(int64_t n, const void* a, const void* b, const void* c) {
+  return n % kChunk == 0 && aligned16(a) && aligned16(b) && aligned16(c);
 }
 
 const char* lastError() {

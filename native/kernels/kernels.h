@@ -30,6 +30,18 @@ void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const f
 void rotary(const void* x, void* out, const float* cos, const float* sin, int64_t batch, int64_t positions, int64_t heads,
             int64_t headDim, bool inverse, DType dtype, cudaStream_t stream);
 
+// LayerNorm forward: y = (x − mean)·rstd·w + b in `outDtype`; mean and rstd [rows] (either may be null).
+void layerNormForward(const float* x, const float* w, const float* b, void* y, float* mean, float* rstd, int64_t rows, int64_t d,
+                      float eps, DType outDtype, cudaStream_t stream);
+// LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); gw, gb [d] accumulated into (zero them).
+void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
+                       const float* residualGrad, float* gx, float* gw, float* gb, int64_t rows, int64_t d, cudaStream_t stream);
+
+// Whether the row kernels (RMSNorm, LayerNorm) take width d: d % 8 == 0 and d ≤ 1024.
+bool rowKernelsTake(int64_t d);
+// Whether the elementwise kernels take n elements at these addresses: n % 8 == 0 and 16-byte alignment.
+bool elementwiseTakes(int64_t n, const void* a, const void* b, const void* c);
+
 // The last launch's error, as text; empty when none.
 const char* lastError();
 

@@ -45,7 +45,8 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
     int64_t d = x.size(-1), rows = x.numel() / d;
     at::Tensor y, rstd;
 #ifdef MASKMIX_WITH_CUDA
-    if (useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) && d <= 1024) {
+    if (useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
+        kernels::rowKernelsTake(d)) {
       y = at::empty(x.sizes(), x.options().dtype(outDtype));
       rstd = at::empty({rows}, x.options().dtype(at::kFloat));
       kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d,
@@ -69,7 +70,7 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
     int64_t d = x.size(-1), rows = x.numel() / d;
     at::Tensor gy = grads[0].contiguous();
 #ifdef MASKMIX_WITH_CUDA
-    if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && d <= 1024) {
+    if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && kernels::rowKernelsTake(d)) {
       at::Tensor gx = at::empty(x.sizes(), x.options());
       at::Tensor gw = at::zeros({d}, x.options());
       kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
@@ -95,8 +96,9 @@ struct SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     at::Tensor gate = gateIn.contiguous(), up = upIn.contiguous();
     ctx->save_for_backward({gate, up});
 #ifdef MASKMIX_WITH_CUDA
-    if (useKernel({gate, up}) && gate.scalar_type() == up.scalar_type()) {
-      at::Tensor out = at::empty_like(gate);
+    at::Tensor out = at::empty_like(gate);
+    if (useKernel({gate, up}) && gate.scalar_type() == up.scalar_type() &&
+        kernels::elementwiseTakes(gate.numel(), gate.data_ptr(), up.data_ptr(), out.data_ptr())) {
       kernels::swigluForward(gate.data_ptr(), up.data_ptr(), out.data_ptr(), gate.numel(), toKernel(gate.scalar_type()), stream());
       checkLaunch("swiglu forward");
       return out;
@@ -110,8 +112,9 @@ struct SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     const at::Tensor &gate = s[0], &up = s[1];
     at::Tensor go = grads[0].contiguous();
 #ifdef MASKMIX_WITH_CUDA
-    if (useKernel({go, gate, up}) && go.scalar_type() == gate.scalar_type()) {
-      at::Tensor gg = at::empty_like(gate), gu = at::empty_like(up);
+    at::Tensor gg = at::empty_like(gate), gu = at::empty_like(up);
+    if (useKernel({go, gate, up}) && go.scalar_type() == gate.scalar_type() &&
+        kernels::elementwiseTakes(gate.numel(), go.data_ptr(), gate.data_ptr(), up.data_ptr())) {
       kernels::swigluBackward(go.data_ptr(), gate.data_ptr(), up.data_ptr(), gg.data_ptr(), gu.data_ptr(), gate.numel(),
                               toKernel(gate.scalar_type()), stream());
       checkLaunch("swiglu backward");
@@ -127,8 +130,9 @@ struct SwigluFunction : public torch::autograd::Function<SwigluFunction> {
 at::Tensor rotate(const at::Tensor& xIn, const at::Tensor& cos, const at::Tensor& sin, bool inverse) {
   at::Tensor x = xIn.contiguous();
 #ifdef MASKMIX_WITH_CUDA
-  if (useKernel({x}) && cos.is_cuda() && cos.scalar_type() == at::kFloat && cos.is_contiguous() && sin.is_contiguous()) {
-    at::Tensor out = at::empty_like(x);
+  at::Tensor out = at::empty_like(x);
+  if (useKernel({x}) && cos.is_cuda() && cos.scalar_type() == at::kFloat && cos.is_contiguous() && sin.is_contiguous() &&
+      (x.size(3) / 2) % 8 == 0 && kernels::elementwiseTakes(x.numel(), x.data_ptr(), out.data_ptr(), cos.data_ptr())) {
     kernels::rotary(x.data_ptr(), out.data_ptr(), cos.data_ptr<float>(), sin.data_ptr<float>(), x.size(0), x.size(1), x.size(2), x.size(3),
                     inverse, toKernel(x.scalar_type()), stream());
     checkLaunch("rotary");

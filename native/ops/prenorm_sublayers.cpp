@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "ops/layer_norm.h"
 
 namespace maskmix {
 
@@ -15,15 +16,10 @@ using torch::autograd::tensor_list;
 // Products run in the autocast dtype when CUDA autocast is on, else in the input's dtype.
 at::ScalarType computeDtype(const at::Tensor& x) { return compat::autocastDtypeFor(x).value_or(x.scalar_type()); }
 
-// LayerNorm over the last axis: (output, mean, rstd).
-std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNorm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps) {
-  return at::native_layer_norm(x, {x.size(-1)}, w, b, eps);
-}
-
-// d(LayerNorm)/d(x, w, b) given the gradient of its output.
-std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNormBackward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& mean,
-                                                                 const at::Tensor& rstd, const at::Tensor& w, const at::Tensor& b) {
-  return at::native_layer_norm_backward(grad, x, {x.size(-1)}, mean, rstd, w, b, {true, true, true});
+// Statistics travel through saved tensors plus one flag of which implementation made them.
+void saveStats(AutogradContext* ctx, const NormStats& stats) { ctx->saved_data["kernel"] = stats.kernel; }
+NormStats loadStats(AutogradContext* ctx, const at::Tensor& mean, const at::Tensor& rstd) {
+  return NormStats{mean, rstd, ctx->saved_data["kernel"].toBool()};
 }
 
 struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
@@ -31,11 +27,12 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
                             double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias) {
     at::ScalarType dtype = computeDtype(x);
     int64_t t = x.size(0);
-    auto [normed, mean, rstd] = layerNorm(x, lnWeight, lnBias, eps);
+    auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
     at::Tensor masked = mixWeight.tril().to(dtype);
-    at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, normed.to(dtype).view({t, -1}));
-    ctx->save_for_backward({x, mean, rstd, lnWeight, lnBias, masked});
+    at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, normed.view({t, -1}));
+    ctx->save_for_backward({x, stats.mean, stats.rstd, lnWeight, lnBias, masked});
     ctx->saved_data["eps"] = eps;
+    saveStats(ctx, stats);
     return x + mixed.view(x.sizes());
   }
 
@@ -46,13 +43,15 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
     at::ScalarType dtype = masked.scalar_type();
     int64_t t = x.size(0);
     at::Tensor gout = grads[0].contiguous();
-    at::Tensor normed = std::get<0>(layerNorm(x, lnWeight, lnBias, eps)).to(dtype).view({t, -1});
+    NormStats stats = loadStats(ctx, mean, rstd);
+    at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({t, -1});
     at::Tensor gy = gout.to(dtype).view({t, -1});
     at::Tensor gMixWeight = at::mm(gy, normed.t()).tril_().to(x.scalar_type());
     at::Tensor gMixBias = gout.view({t, -1}).sum(1);
-    at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes()).to(x.scalar_type());
-    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, mean, rstd, lnWeight, lnBias);
-    return {gx.add_(gout), gLnWeight, gLnBias, at::Tensor(), gMixWeight, gMixBias};
+    at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes());
+    // The residual branch's gradient (gout) is added inside the LayerNorm backward.
+    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, gout);
+    return {gx, gLnWeight, gLnBias, at::Tensor(), gMixWeight, gMixBias};
   }
 };
 
@@ -61,12 +60,13 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
                             const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
     at::ScalarType dtype = computeDtype(x);
     int64_t d = x.size(-1);
-    auto [normed, mean, rstd] = layerNorm(x, lnWeight, lnBias, eps);
+    auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
     at::Tensor w1c = w1.to(dtype), w2c = w2.to(dtype);
-    at::Tensor pre = at::addmm(b1.to(dtype), normed.to(dtype).view({-1, d}), w1c.t());
+    at::Tensor pre = at::addmm(b1.to(dtype), normed.view({-1, d}), w1c.t());
     at::Tensor y = at::addmm(b2.to(dtype), at::gelu(pre), w2c.t());
-    ctx->save_for_backward({x, mean, rstd, lnWeight, lnBias, w1c, w2c, pre});
+    ctx->save_for_backward({x, stats.mean, stats.rstd, lnWeight, lnBias, w1c, w2c, pre});
     ctx->saved_data["eps"] = eps;
+    saveStats(ctx, stats);
     return x + y.view(x.sizes());
   }
 
@@ -77,7 +77,8 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::ScalarType dtype = w1c.scalar_type(), master = x.scalar_type();
     int64_t d = x.size(-1);
     at::Tensor gout = grads[0].contiguous().view({-1, d});
-    at::Tensor normed = std::get<0>(layerNorm(x, lnWeight, lnBias, eps)).to(dtype).view({-1, d});
+    NormStats stats = loadStats(ctx, mean, rstd);
+    at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({-1, d});
     at::Tensor activated = at::gelu(pre);
     at::Tensor gy = gout.to(dtype);
     at::Tensor gW2 = at::mm(gy.t(), activated).to(master);
@@ -85,9 +86,9 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::Tensor gPre = at::gelu_backward(at::mm(gy, w2c), pre);
     at::Tensor gW1 = at::mm(gPre.t(), normed).to(master);
     at::Tensor gB1 = at::sum(gPre, {0}, /*keepdim=*/false, master);
-    at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes()).to(master);
-    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, mean, rstd, lnWeight, lnBias);
-    return {gx.add_(gout.view(x.sizes())), gLnWeight, gLnBias, at::Tensor(), gW1, gB1, gW2, gB2};
+    at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes());
+    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, gout);
+    return {gx, gLnWeight, gLnBias, at::Tensor(), gW1, gB1, gW2, gB2};
   }
 };
 

@@ -1,0 +1,89 @@
+#include "ops/layer_norm.h"
+
+#include "common/error.h"
+
+#ifdef MASKMIX_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+
+#include "kernels/kernels.h"
+#endif
+
+namespace maskmix {
+
+namespace {
+
+#ifdef MASKMIX_WITH_CUDA
+bool kernelTakes(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::ScalarType outDtype) {
+  return x.is_cuda() && x.scalar_type() == at::kFloat && x.is_contiguous() && w.scalar_type() == at::kFloat &&
+         b.scalar_type() == at::kFloat && w.is_contiguous() && b.is_contiguous() && kernels::rowKernelsTake(x.size(-1)) &&
+         (outDtype == at::kFloat || outDtype == at::kBFloat16);
+}
+kernels::DType toKernel(at::ScalarType t) { return t == at::kBFloat16 ? kernels::DType::BFloat16 : kernels::DType::Float32; }
+void checkLaunch(const char* what) {
+  const char* error = kernels::lastError();
+  if (error[0] != '\0') fail("INTERNAL", std::string(what) + " kernel failed: " + error);
+}
+#endif
+
+}  // namespace
+
+std::pair<at::Tensor, NormStats> layerNormForward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps,
+                                                  at::ScalarType outDtype) {
+  int64_t d = x.size(-1);
+#ifdef MASKMIX_WITH_CUDA
+  if (kernelTakes(x, w, b, outDtype)) {
+    int64_t rows = x.numel() / d;
+    at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
+    at::Tensor mean = at::empty({rows}, x.options()), rstd = at::empty({rows}, x.options());
+    kernels::layerNormForward(x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), mean.data_ptr<float>(),
+                              rstd.data_ptr<float>(), rows, d, static_cast<float>(eps), toKernel(outDtype),
+                              at::cuda::getCurrentCUDAStream().stream());
+    checkLaunch("layer norm forward");
+    return {y, NormStats{mean, rstd, true}};
+  }
+#endif
+  auto [y, mean, rstd] = at::native_layer_norm(x, {d}, w, b, eps);
+  return {y.to(outDtype), NormStats{mean, rstd, false}};
+}
+
+at::Tensor layerNormRecompute(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps, const NormStats& stats,
+                              at::ScalarType outDtype) {
+#ifdef MASKMIX_WITH_CUDA
+  if (stats.kernel) {
+    int64_t d = x.size(-1), rows = x.numel() / d;
+    at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
+    kernels::layerNormForward(x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), nullptr, nullptr, rows, d,
+                              static_cast<float>(eps), toKernel(outDtype), at::cuda::getCurrentCUDAStream().stream());
+    checkLaunch("layer norm recompute");
+    return y;
+  }
+#endif
+  return ((x - stats.mean) * stats.rstd * w + b).to(outDtype);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& w,
+                                                                 const at::Tensor& b, const NormStats& stats,
+                                                                 const at::Tensor& residualGrad) {
+  int64_t d = x.size(-1);
+#ifdef MASKMIX_WITH_CUDA
+  if (stats.kernel) {
+    int64_t rows = x.numel() / d;
+    at::Tensor gy = gradY.contiguous();
+    at::Tensor residual = residualGrad.defined() ? residualGrad.contiguous().to(at::kFloat) : at::Tensor();
+    at::Tensor gx = at::empty(x.sizes(), x.options());
+    at::Tensor gw = at::zeros({d}, x.options()), gb = at::zeros({d}, x.options());
+    kernels::layerNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), stats.mean.data_ptr<float>(),
+                               stats.rstd.data_ptr<float>(), w.data_ptr<float>(), residual.defined() ? residual.data_ptr<float>() : nullptr,
+                               gx.data_ptr<float>(), gw.data_ptr<float>(), gb.data_ptr<float>(), rows, d,
+                               at::cuda::getCurrentCUDAStream().stream());
+    checkLaunch("layer norm backward");
+    return {gx, gw, gb};
+  }
+#endif
+  auto [gx, gw, gb] =
+      at::native_layer_norm_backward(gradY.to(x.scalar_type()), x, {d}, stats.mean, stats.rstd, w, b, {true, true, true});
+  if (residualGrad.defined()) gx.add_(residualGrad.view(gx.sizes()));
+  return {gx, gw, gb};
+}
+
+}  // namespace maskmix
