@@ -21,8 +21,15 @@ void swigluBackward(const void* gradOut, const void* gate, const void* up, void*
 // y = x · rsqrt(mean(x²) + eps) · w per row of width d; x and w float32, y in `outDtype`, rstd [rows] float32.
 void rmsNormForward(const float* x, const float* w, void* y, float* rstd, int64_t rows, int64_t d, float eps, DType outDtype,
                     cudaStream_t stream);
-// gx [rows, d] float32 (written); gw [d] float32 (accumulated into: zero it first).
-void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, float* gx, float* gw,
+// The backward row kernels write the weight gradient as one partial row per block, [blocks, d] float32, for the
+// caller to sum over blocks; these say how many blocks (rows of partials) a launch uses.
+constexpr int kBackwardThreads = 128;
+constexpr int64_t kBackwardBlockCap = 528;  // 4 blocks per multiprocessor of an H100
+int rmsNormBackwardBlocks(int64_t rows);
+int layerNormBackwardBlocks(int64_t rows);
+
+// gx [rows, d] float32; partialW [rmsNormBackwardBlocks(rows), d].
+void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, float* gx, float* partialW,
                      int64_t rows, int64_t d, cudaStream_t stream);
 
 // Rotary positions on x [batch, positions, heads, headDim] (contiguous), pairs (i, i + headDim/2) rotated by the
@@ -33,9 +40,10 @@ void rotary(const void* x, void* out, const float* cos, const float* sin, int64_
 // LayerNorm forward: y = (x − mean)·rstd·w + b in `outDtype`; mean and rstd [rows] (either may be null).
 void layerNormForward(const float* x, const float* w, const float* b, void* y, float* mean, float* rstd, int64_t rows, int64_t d,
                       float eps, DType outDtype, cudaStream_t stream);
-// LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); gw, gb [d] accumulated into (zero them).
+// LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); partialW, partialB
+// [layerNormBackwardBlocks(rows), d].
 void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
-                       const float* residualGrad, float* gx, float* gw, float* gb, int64_t rows, int64_t d, cudaStream_t stream);
+                       const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream);
 
 // Whether the row kernels (RMSNorm, LayerNorm) take width d: d % 8 == 0 and d ≤ 1024.
 bool rowKernelsTake(int64_t d);

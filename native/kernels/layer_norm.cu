@@ -2,7 +2,8 @@
 // (d ≤ 1024, d % 8 == 0). The forward reads the float32 residual stream once and writes the normalised row
 // directly in the compute dtype (no separate cast pass). The backward takes the gradient of that output in its
 // own dtype, adds the residual branch's gradient in the same pass (x + f(LN(x)) has d/dx = upstream + LN's), and
-// accumulates γ/β gradients per lane, adding them once per warp.
+// accumulates γ/β gradients per lane, then per block in shared memory, writing one partial row per block (the
+// caller sums the partials): global atomics from every warp onto the same d addresses serialised badly.
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
 
@@ -12,10 +13,10 @@ namespace {
 
 constexpr int kMaxChunks = 4;
 
-int warpBlocks(int64_t rows, int threads) {
+int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
   int64_t warpsPerBlock = threads / 32;
   int64_t blocks = (rows + warpsPerBlock - 1) / warpsPerBlock;
-  return static_cast<int>(blocks < 1056 ? blocks : 1056);
+  return static_cast<int>(blocks < cap ? blocks : cap);
 }
 
 template <typename Out>
@@ -66,7 +67,10 @@ __global__ void layerNormForwardKernel(const float* x, const float* w, const flo
 
 template <typename G>
 __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float* mean, const float* rstd, const float* w,
-                                        const float* residualGrad, float* gx, float* gw, float* gb, int64_t rows, int d) {
+                                        const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int d) {
+  extern __shared__ float blockSums[];  // [2·d]: γ then β gradient of this block
+  for (int i = threadIdx.x; i < 2 * d; i += blockDim.x) blockSums[i] = 0;
+  __syncthreads();
   int lane = threadIdx.x % 32;
   int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
@@ -118,9 +122,14 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
     if (chunk < chunks)
 #pragma unroll
       for (int k = 0; k < kChunk; ++k) {
-        atomicAdd(&gw[chunk * kChunk + k], gwLocal[c][k]);
-        atomicAdd(&gb[chunk * kChunk + k], gbLocal[c][k]);
+        atomicAdd(&blockSums[chunk * kChunk + k], gwLocal[c][k]);
+        atomicAdd(&blockSums[d + chunk * kChunk + k], gbLocal[c][k]);
       }
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < d; i += blockDim.x) {
+    partialW[blockIdx.x * int64_t(d) + i] = blockSums[i];
+    partialB[blockIdx.x * int64_t(d) + i] = blockSums[d + i];
   }
 }
 
@@ -136,15 +145,18 @@ void layerNormForward(const float* x, const float* w, const float* b, void* y, f
     layerNormForwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(x, w, b, static_cast<float*>(y), mean, rstd, rows, int(d), eps);
 }
 
+int layerNormBackwardBlocks(int64_t rows) { return warpBlocks(rows, kBackwardThreads, kBackwardBlockCap); }
+
 void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
-                       const float* residualGrad, float* gx, float* gw, float* gb, int64_t rows, int64_t d, cudaStream_t stream) {
-  const int threads = 256;
+                       const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream) {
+  int blocks = layerNormBackwardBlocks(rows);
+  size_t shared = 2 * d * sizeof(float);
   if (gradDtype == DType::BFloat16)
-    layerNormBackwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(gradY), x, mean, rstd, w,
-                                                                               residualGrad, gx, gw, gb, rows, int(d));
+    layerNormBackwardKernel<<<blocks, kBackwardThreads, shared, stream>>>(static_cast<const __nv_bfloat16*>(gradY), x, mean, rstd, w,
+                                                                          residualGrad, gx, partialW, partialB, rows, int(d));
   else
-    layerNormBackwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(static_cast<const float*>(gradY), x, mean, rstd, w,
-                                                                               residualGrad, gx, gw, gb, rows, int(d));
+    layerNormBackwardKernel<<<blocks, kBackwardThreads, shared, stream>>>(static_cast<const float*>(gradY), x, mean, rstd, w, residualGrad,
+                                                                          gx, partialW, partialB, rows, int(d));
 }
 
 }  // namespace maskmix::kernels

@@ -1,6 +1,7 @@
 // RMSNorm forward and backward, one warp per row, 8-element 16-byte chunks per lane held in registers (d ≤ 1024,
 // d % 8 == 0): the forward writes the normalised row straight in the compute dtype (bf16 under autocast) and keeps
-// rstd; the backward accumulates the weight gradient per lane and adds it once per warp.
+// rstd; the backward accumulates the weight gradient per lane, then per block in shared memory, and writes one
+// partial row per block for the caller to sum (no global atomics).
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
 
@@ -10,11 +11,10 @@ namespace {
 
 constexpr int kMaxChunks = 4;  // per lane: 4 · 8 · 32 lanes = 1024 = largest d
 
-int warpBlocks(int64_t rows, int threads) {
+int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
   int64_t warpsPerBlock = threads / 32;
   int64_t blocks = (rows + warpsPerBlock - 1) / warpsPerBlock;
-  // Enough warps to fill the GPU several times; more would only multiply the weight-gradient atomics.
-  return static_cast<int>(blocks < 1056 ? blocks : 1056);
+  return static_cast<int>(blocks < cap ? blocks : cap);
 }
 
 template <typename Out>
@@ -52,8 +52,11 @@ __global__ void rmsNormForwardKernel(const float* x, const float* w, Out* y, flo
 }
 
 template <typename G>
-__global__ void rmsNormBackwardKernel(const G* gy, const float* x, const float* w, const float* rstd, float* gx, float* gw, int64_t rows,
-                                      int d) {
+__global__ void rmsNormBackwardKernel(const G* gy, const float* x, const float* w, const float* rstd, float* gx, float* partialW,
+                                      int64_t rows, int d) {
+  extern __shared__ float blockSums[];  // [d]
+  for (int i = threadIdx.x; i < d; i += blockDim.x) blockSums[i] = 0;
+  __syncthreads();
   int lane = threadIdx.x % 32;
   int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
@@ -100,8 +103,10 @@ __global__ void rmsNormBackwardKernel(const G* gy, const float* x, const float* 
     int chunk = lane + 32 * c;
     if (chunk < chunks)
 #pragma unroll
-      for (int k = 0; k < kChunk; ++k) atomicAdd(&gw[chunk * kChunk + k], gwLocal[c][k]);
+      for (int k = 0; k < kChunk; ++k) atomicAdd(&blockSums[chunk * kChunk + k], gwLocal[c][k]);
   }
+  __syncthreads();
+  for (int i = threadIdx.x; i < d; i += blockDim.x) partialW[blockIdx.x * int64_t(d) + i] = blockSums[i];
 }
 
 }  // namespace
@@ -117,14 +122,18 @@ void rmsNormForward(const float* x, const float* w, void* y, float* rstd, int64_
     rmsNormForwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(x, w, static_cast<float*>(y), rstd, rows, int(d), eps);
 }
 
-void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, float* gx, float* gw,
+int rmsNormBackwardBlocks(int64_t rows) { return warpBlocks(rows, kBackwardThreads, kBackwardBlockCap); }
+
+void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, float* gx, float* partialW,
                      int64_t rows, int64_t d, cudaStream_t stream) {
-  const int threads = 256;
+  int blocks = rmsNormBackwardBlocks(rows);
+  size_t shared = d * sizeof(float);
   if (gradDtype == DType::BFloat16)
-    rmsNormBackwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(static_cast<const __nv_bfloat16*>(gradY), x, w, rstd, gx, gw,
-                                                                             rows, int(d));
+    rmsNormBackwardKernel<<<blocks, kBackwardThreads, shared, stream>>>(static_cast<const __nv_bfloat16*>(gradY), x, w, rstd, gx, partialW,
+                                                                        rows, int(d));
   else
-    rmsNormBackwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(static_cast<const float*>(gradY), x, w, rstd, gx, gw, rows, int(d));
+    rmsNormBackwardKernel<<<blocks, kBackwardThreads, shared, stream>>>(static_cast<const float*>(gradY), x, w, rstd, gx, partialW, rows,
+                                                                        int(d));
 }
 
 }  // namespace maskmix::kernels

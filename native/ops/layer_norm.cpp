@@ -71,13 +71,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNormBackward(const at::Tenso
     at::Tensor gy = gradY.contiguous();
     at::Tensor residual = residualGrad.defined() ? residualGrad.contiguous().to(at::kFloat) : at::Tensor();
     at::Tensor gx = at::empty(x.sizes(), x.options());
-    at::Tensor gw = at::zeros({d}, x.options()), gb = at::zeros({d}, x.options());
+    int64_t blocks = kernels::layerNormBackwardBlocks(rows);
+    at::Tensor partialW = at::empty({blocks, d}, x.options()), partialB = at::empty({blocks, d}, x.options());
     kernels::layerNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), stats.mean.data_ptr<float>(),
                                stats.rstd.data_ptr<float>(), w.data_ptr<float>(), residual.defined() ? residual.data_ptr<float>() : nullptr,
-                               gx.data_ptr<float>(), gw.data_ptr<float>(), gb.data_ptr<float>(), rows, d,
+                               gx.data_ptr<float>(), partialW.data_ptr<float>(), partialB.data_ptr<float>(), rows, d,
                                at::cuda::getCurrentCUDAStream().stream());
     checkLaunch("layer norm backward");
-    return {gx, gw, gb};
+    return {gx, partialW.sum(0), partialB.sum(0)};
   }
 #endif
   auto [gx, gw, gb] =

@@ -72,11 +72,11 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 #ifdef MASKMIX_WITH_CUDA
     if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && kernels::rowKernelsTake(d)) {
       at::Tensor gx = at::empty(x.sizes(), x.options());
-      at::Tensor gw = at::zeros({d}, x.options());
+      at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, x.options());
       kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
-                               rstd.data_ptr<float>(), gx.data_ptr<float>(), gw.data_ptr<float>(), rows, d, stream());
+                               rstd.data_ptr<float>(), gx.data_ptr<float>(), partial.data_ptr<float>(), rows, d, stream());
       checkLaunch("rms norm backward");
-      return {gx, gw.to(weight.scalar_type()), at::Tensor(), at::Tensor()};
+      return {gx, partial.sum(0).to(weight.scalar_type()), at::Tensor(), at::Tensor()};
     }
 #endif
     at::ScalarType accum = rstd.scalar_type();
