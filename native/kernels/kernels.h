@@ -45,6 +45,12 @@ void layerNormForward(const float* x, const float* w, const float* b, void* y, f
 void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
                        const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream);
 
+// Cross-entropy over logit rows [rows, vocab] (vocab % 8 == 0, 16-byte aligned), in place: adds Σ over counted
+// rows of (logsumexp − logit[target]) to *lossSum and, with writeGrad, overwrites the logits with
+// (softmax − onehot) · *scale (0 for rows whose target is ignoreIndex).
+void crossEntropyRows(void* logits, const int64_t* targets, int64_t ignoreIndex, const float* scale, float* lossSum, int64_t rows,
+                      int64_t vocab, bool writeGrad, DType dtype, cudaStream_t stream);
+
 // Whether the row kernels (RMSNorm, LayerNorm) take width d: d % 8 == 0 and d ≤ 1024.
 bool rowKernelsTake(int64_t d);
 // Whether the elementwise kernels take n elements at these addresses: n % 8 == 0 and 16-byte alignment.

@@ -7,6 +7,12 @@
 #include "common/error.h"
 #include "common/torch_compat.h"
 
+#ifdef MASKMIX_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+
+#include "kernels/kernels.h"
+#endif
+
 namespace maskmix {
 
 namespace {
@@ -37,10 +43,32 @@ struct LinearCrossEntropyFunction : public torch::autograd::Function<LinearCross
       gradHidden = at::empty_like(hidden);
       gradWeight = at::zeros(weight.sizes(), weight.options().dtype(accum));
     }
+#ifdef MASKMIX_WITH_CUDA
+    // On a GPU one kernel turns each chunk of logits into its loss and gradient in place (kernels/cross_entropy).
+    bool kernel = hidden.is_cuda() && (dtype == at::kBFloat16 || dtype == at::kFloat) && vocab % 8 == 0;
+#else
+    bool kernel = false;
+#endif
     for (int64_t start = 0; start < n; start += chunkRows) {
       int64_t rows = std::min(chunkRows, n - start);
       at::Tensor h = hidden.narrow(0, start, rows).to(dtype);
       at::Tensor t = targets.narrow(0, start, rows);
+#ifdef MASKMIX_WITH_CUDA
+      if (kernel) {
+        at::Tensor logits = at::mm(h, w.t()).contiguous();
+        at::Tensor tc = t.contiguous();
+        kernels::crossEntropyRows(logits.data_ptr(), tc.data_ptr<int64_t>(), ignoreIndex, scale.data_ptr<float>(), lossSum.data_ptr<float>(),
+                                  rows, vocab, wantGrad, dtype == at::kBFloat16 ? kernels::DType::BFloat16 : kernels::DType::Float32,
+                                  at::cuda::getCurrentCUDAStream().stream());
+        const char* error = kernels::lastError();
+        if (error[0] != '\0') fail("INTERNAL", std::string("cross-entropy kernel failed: ") + error);
+        if (wantGrad) {
+          gradHidden.narrow(0, start, rows).copy_(at::mm(logits, w));
+          gradWeight.add_(at::mm(logits.t(), h));
+        }
+        continue;
+      }
+#endif
       at::Tensor v = valid.narrow(0, start, rows);
       at::Tensor logits = at::mm(h, w.t()).to(accum);
       at::Tensor lse = logits.logsumexp(1);
