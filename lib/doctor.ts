@@ -9,13 +9,23 @@ import { join } from 'node:path';
 
 import { describeAttempts, findLibtorch, type LibtorchAttempt, type LibtorchInfo } from '../scripts/find-libtorch.mjs';
 import { LanguageModel } from './model.js';
-import { loadedAddonPath, native, packageRoot, type RuntimeInfo } from './native.js';
+import { knownPrebuilds, loadReport, native, packageRoot, type AddonAttempt, type RuntimeInfo } from './native.js';
 import { Trainer } from './trainer.js';
 
 export interface DoctorReport {
   system: { os: string; arch: string; glibc?: string; node: string; maskmix: string };
   libtorch: { found: boolean; info?: Omit<LibtorchInfo, 'attempts'>; attempts: LibtorchAttempt[] };
-  addon: { loaded: boolean; path?: string; error?: string; runtime?: RuntimeInfo };
+  addon: {
+    loaded: boolean;
+    path?: string;
+    /** 'prebuild', 'source' (a local build) or 'explicit' (MASKMIX_ADDON). */
+    kind?: string;
+    prebuildKey?: string;
+    prebuildsShipped: string[];
+    attempts?: AddonAttempt[];
+    error?: string;
+    runtime?: RuntimeInfo;
+  };
   smokeTest: { device: string; ok: boolean; loss?: number; milliseconds?: number; error?: string };
   ok: boolean;
 }
@@ -28,7 +38,7 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   const report: DoctorReport = {
     system: { os: `${platform()} ${release()}`, arch: arch(), glibc: header?.glibcVersionRuntime, node: process.version, maskmix: pkg.version },
     libtorch: { found: !!found, attempts },
-    addon: { loaded: false },
+    addon: { loaded: false, prebuildsShipped: knownPrebuilds() },
     smokeTest: { device: options.device ?? 'cpu', ok: false },
     ok: false,
   };
@@ -39,7 +49,11 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   try {
     report.addon.runtime = native().runtimeInfo();
     report.addon.loaded = true;
-    report.addon.path = loadedAddonPath();
+    const load = loadReport();
+    report.addon.path = load?.path;
+    report.addon.kind = load?.kind;
+    report.addon.prebuildKey = load?.prebuildKey;
+    report.addon.attempts = load?.attempts;
   } catch (error) {
     report.addon.error = (error as Error).message;
     return report;
@@ -76,7 +90,8 @@ export function formatDoctorReport(r: DoctorReport): string {
   }
   if (r.addon.runtime) {
     const rt = r.addon.runtime;
-    lines.push(`addon       ${r.addon.path}`);
+    lines.push(`addon       ${r.addon.kind === 'prebuild' ? 'prebuilt' : r.addon.kind === 'source' ? 'source build' : 'MASKMIX_ADDON'} ${r.addon.path}`);
+    lines.push(`            prebuild key ${r.addon.prebuildKey}; shipped: ${r.addon.prebuildsShipped.join(', ') || 'none'}`);
     lines.push(`            libtorch ${rt.torchVersion}, ${rt.numThreads} CPU threads, built ${rt.builtWithCuda ? 'with' : 'without'} CUDA`);
     lines.push(`cuda        ${rt.cudaAvailable ? `available (runtime ${rt.cudaRuntimeVersion}, driver ${rt.cudaDriverVersion})` : 'not available'}`);
     for (const d of rt.devices) {

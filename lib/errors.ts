@@ -14,17 +14,34 @@ export type MaskmixErrorCode =
   | 'CONFIG_INVALID'
   | 'NATIVE_UNAVAILABLE' // the addon or libtorch could not be loaded
   | 'CUDA_UNAVAILABLE'
-  | 'CUDA_OOM'
+  | 'CUDA_OOM' // out of GPU memory: bytesRequested / bytesFree say how much
+  | 'OUT_OF_MEMORY' // host allocation failed
   | 'NON_FINITE' // NaN or infinity in a loss or gradient
   | 'INTERNAL'; // a libtorch error we did not anticipate
 
 export class MaskmixError extends Error {
   readonly code: MaskmixErrorCode;
+  /** For CUDA_OOM: the bytes the failed allocation asked for and the bytes free on the GPU, when libtorch said. */
+  readonly bytesRequested?: number;
+  readonly bytesFree?: number;
+
   constructor(code: MaskmixErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'MaskmixError';
     this.code = code;
+    if (code === 'CUDA_OOM') {
+      // libtorch's message: "Tried to allocate 2.00 GiB. GPU 0 has a total capacity of … of which 1.5 GiB is free."
+      this.bytesRequested = parseBytes(message.match(/Tried to allocate ([\d.]+ [KMGT]?i?B)/)?.[1]);
+      this.bytesFree = parseBytes(message.match(/of which ([\d.]+ [KMGT]?i?B) is free/)?.[1]);
+    }
   }
+}
+
+function parseBytes(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const [value, unit] = text.split(' ');
+  const scale: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  return scale[unit] ? Math.round(Number(value) * scale[unit]) : undefined;
 }
 
 /** Throws `INVALID_ARGUMENT` unless `condition` holds; keeps argument checks one line each. */

@@ -1,15 +1,20 @@
 /**
  * The one place that loads the native addon. Everything else imports `native()` from here, so loading (and the
  * message when it fails) is decided once. The addon is loaded lazily: `maskmix doctor` and `--help` work even
- * when libtorch is missing.
+ * when libtorch is missing. There is no install script: a matching prebuild (prebuilds/<key>/) or an explicit
+ * source build (`maskmix build`) is found at run time.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { describeAttempts, findLibtorch, type LibtorchAttempt, type LibtorchInfo } from '../scripts/find-libtorch.mjs';
 import { MaskmixError } from './errors.js';
+import { prebuildDir, prebuildKey, readPrebuildInfo } from './loading/prebuild-key.js';
+import { preloadLibraries } from './loading/preload.js';
+import { probeAddon } from './loading/probe.js';
 import type { DType, TypedArray } from './tensor-types.js';
 
 /** The native Tensor handle (see native/tensor/tensor_wrap.h). */
@@ -152,49 +157,120 @@ export function packageRoot(): string {
   return dir;
 }
 
-/** Where the addon may be, in the order tried: an explicit MASKMIX_ADDON, then the local source build. */
-export function addonCandidates(): string[] {
+/** One place an addon was looked for, and what happened. */
+export interface AddonAttempt {
+  kind: 'explicit' | 'prebuild' | 'source';
+  path: string;
+  result: string;
+}
+
+/** How the addon in use was found. */
+export interface LoadReport {
+  kind: AddonAttempt['kind'];
+  path: string;
+  prebuildKey: string;
+  libtorch: LibtorchInfo;
+  attempts: AddonAttempt[];
+}
+
+/**
+ * Where the addon may be, in the order tried: MASKMIX_ADDON, a source build (only there if someone ran
+ * `maskmix build` or `npm run build`, so it is what they want), the shipped prebuild for this libtorch.
+ */
+export function addonCandidates(key: string): Array<Omit<AddonAttempt, 'result'>> {
   const root = packageRoot();
-  const list = [];
-  if (process.env.MASKMIX_ADDON) list.push(process.env.MASKMIX_ADDON);
-  list.push(join(root, 'build', 'Release', 'maskmix.node'));
+  const list: Array<Omit<AddonAttempt, 'result'>> = [];
+  if (process.env.MASKMIX_ADDON) list.push({ kind: 'explicit', path: process.env.MASKMIX_ADDON });
+  list.push({ kind: 'source', path: join(root, 'build', 'Release', 'maskmix.node') });
+  list.push({ kind: 'prebuild', path: join(prebuildDir(root, key), 'maskmix.node') });
   return list;
 }
 
 let loaded: NativeAddon | undefined;
-let loadedPath: string | undefined;
+let report: LoadReport | undefined;
+
+/** How the loaded addon was found, once `native()` succeeded. */
+export function loadReport(): LoadReport | undefined {
+  return report;
+}
 
 /** Path of the addon file that was loaded, once `native()` succeeded. */
 export function loadedAddonPath(): string | undefined {
-  return loadedPath;
+  return report?.path;
 }
 
-/** Loads the addon once and returns it; throws NATIVE_UNAVAILABLE naming every place tried and why. */
+function glibcVersion(): string | undefined {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime;
+}
+
+function unavailable(lines: string[], fix: string): MaskmixError {
+  return new MaskmixError('NATIVE_UNAVAILABLE', `${lines.join('\n')}\nFix: ${fix}`);
+}
+
+/**
+ * Loads the addon once and returns it. Finds libtorch (MASKMIX_LIBTORCH/LIBTORCH → python3's torch → the system),
+ * picks the addon for it (MASKMIX_ADDON, a source build, or the matching prebuild), test-loads that in a child
+ * process, loads libtorch's libraries by absolute path and then the addon. Never falls back silently: when nothing
+ * fits, throws NATIVE_UNAVAILABLE naming what was looked for, where, what was found and the command that fixes it.
+ */
 export function native(): NativeAddon {
   if (loaded) return loaded;
-  const require = createRequire(import.meta.url);
-  const failures: string[] = [];
-  for (const candidate of addonCandidates()) {
-    if (!existsSync(candidate)) {
-      failures.push(`  - ${candidate}: not built`);
+  const torchAttempts: LibtorchAttempt[] = [];
+  const torch = findLibtorch({ attempts: torchAttempts });
+  if (!torch) {
+    throw unavailable(
+      [`maskmix needs libtorch and found none. Looked in:`, describeAttempts(torchAttempts)],
+      'sudo apt-get install -y libtorch-dev libopenblas0-pthread (Debian/Ubuntu, CPU), or set MASKMIX_LIBTORCH to a libtorch folder (include/, lib/, share/cmake/Torch).',
+    );
+  }
+  const key = prebuildKey(torch);
+  const attempts: AddonAttempt[] = [];
+  for (const candidate of addonCandidates(key)) {
+    if (!existsSync(candidate.path)) {
+      attempts.push({ ...candidate, result: candidate.kind === 'source' ? 'not built' : 'not present' });
       continue;
     }
+    if (candidate.kind === 'prebuild') {
+      const info = readPrebuildInfo(dirname(candidate.path));
+      if (info && info.cxx11Abi !== torch.cxx11Abi) {
+        attempts.push({ ...candidate, result: `built for C++11 ABI ${info.cxx11Abi}, libtorch uses ${torch.cxx11Abi}` });
+        continue;
+      }
+    }
+    const verdict = probeAddon(candidate.path, torch);
+    if (!verdict.ok) {
+      attempts.push({ ...candidate, result: `test load failed: ${verdict.error}` });
+      continue;
+    }
+    const require = createRequire(import.meta.url);
     try {
-      const addon = require(candidate) as NativeAddon;
+      preloadLibraries(torch.libraries);
+      const addon = require(candidate.path) as NativeAddon;
       addon.setErrorClass(MaskmixError as unknown as new (code: string, message: string) => Error);
       // libtorch's intra-op pool otherwise starts at whatever its OpenMP runtime guessed (1 on Debian's build).
       if (!process.env.OMP_NUM_THREADS) addon.setNumThreads(availableParallelism());
+      attempts.push({ ...candidate, result: 'loaded' });
       loaded = addon;
-      loadedPath = candidate;
+      report = { kind: candidate.kind, path: candidate.path, prebuildKey: key, libtorch: torch, attempts };
       return addon;
     } catch (error) {
-      failures.push(`  - ${candidate}: ${(error as Error).message.split('\n')[0]}`);
+      attempts.push({ ...candidate, result: (error as Error).message.split('\n')[0] });
     }
   }
-  throw new MaskmixError(
-    'NATIVE_UNAVAILABLE',
-    `the maskmix native addon could not be loaded. Tried:\n${failures.join('\n')}\n` +
-      'Fix: install libtorch (apt-get install libtorch-dev libopenblas0-pthread) and run `npm run build` ' +
-      '(or `maskmix doctor` to see what was found).',
+  const found = `found libtorch ${torch.version} (${torch.cuda ? `CUDA ${torch.cudaVersion ?? '?'}` : 'CPU'}, C++11 ABI ${torch.cxx11Abi}) via ${torch.source} at ${torch.root}; ${process.platform}-${process.arch}, glibc ${glibcVersion() ?? '?'}, Node ${process.version}`;
+  throw unavailable(
+    [
+      `no maskmix addon loads with this libtorch. Looked for prebuild ${key} and a source build:`,
+      ...attempts.map((a) => `  - ${a.kind} ${a.path}: ${a.result}`),
+      found,
+    ],
+    `build the addon for this libtorch from source: npx maskmix build (needs cmake and a C++17 compiler), or point MASKMIX_LIBTORCH at a libtorch that has a prebuild (${knownPrebuilds().join(', ') || 'none shipped'}).`,
   );
+}
+
+/** Keys of the prebuilt addons this package ships. */
+export function knownPrebuilds(): string[] {
+  const dir = join(packageRoot(), 'prebuilds');
+  return existsSync(dir) ? readdirSync(dir).filter((k) => existsSync(join(dir, k, 'maskmix.node'))) : [];
 }

@@ -62,13 +62,25 @@ function readCxx11Abi(cmakeDir) {
   return m ? /** @type {0|1} */ (Number(m[1])) : 1;
 }
 
-/** CUDA runtime version recorded in the Caffe2 CMake config of a CUDA build, when present. */
-function readCudaVersion(cmakeDir) {
-  const candidates = [join(cmakeDir, '..', 'Caffe2', 'Caffe2Config.cmake')];
-  for (const file of candidates) {
-    if (!existsSync(file)) continue;
-    const m = readFileSync(file, 'utf8').match(/set\(CAFFE2_USE_CUDA (ON|1)\)[\s\S]*?set\(CUDA_VERSION "?([0-9.]+)"?\)/);
-    if (m) return m[2];
+/**
+ * CUDA version a CUDA build of libtorch was made with: the python package records it in version.py
+ * (`cuda = '13.0'`), a libtorch zip in build-version / its Caffe2 CMake config.
+ */
+function readCudaVersion(root, cmakeDir) {
+  const versionPy = join(root, 'version.py');
+  if (existsSync(versionPy)) {
+    const m = readFileSync(versionPy, 'utf8').match(/^cuda(?::\s*\S+)?\s*=\s*'([0-9.]+)'/m);
+    if (m) return m[1];
+  }
+  const buildVersion = join(root, 'build-version');
+  if (existsSync(buildVersion)) {
+    const m = readFileSync(buildVersion, 'utf8').match(/\+cu(\d+)(\d)\b/);
+    if (m) return `${m[1]}.${m[2]}`;
+  }
+  const caffe2 = join(cmakeDir, '..', 'Caffe2', 'Caffe2Config.cmake');
+  if (existsSync(caffe2)) {
+    const m = readFileSync(caffe2, 'utf8').match(/set\(CUDA_VERSION "?([0-9.]+)"?\)/);
+    if (m) return m[1];
   }
   return null;
 }
@@ -129,7 +141,7 @@ function describe(source, root, includeDirs, libDir, cmakeDir, attempts) {
     cmakeDir,
     version,
     cuda,
-    cudaVersion: cuda ? readCudaVersion(cmakeDir) : null,
+    cudaVersion: cuda ? readCudaVersion(root, cmakeDir) : null,
     cxx11Abi: readCxx11Abi(cmakeDir),
     libraries,
     attempts,

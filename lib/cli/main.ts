@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { MaskmixError } from '../errors.js';
 import { packageRoot } from '../native.js';
 import { registerBench } from './commands/bench.js';
+import { registerBuild } from './commands/build.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerQuickstart } from './commands/quickstart.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerBench(program);
   registerDoctor(program);
+  registerBuild(program);
   // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();

@@ -1,6 +1,7 @@
 #include "models/language_model.h"
 
 #include <torch/types.h>
+#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <sstream>
@@ -33,6 +34,15 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
           "vocabSize, dModel, nLayers, context and ffMultiplier must be positive", "CONFIG_INVALID");
   require(config.padId >= 0 && config.padId < config.vocabSize, "padId must be a token id inside the vocabulary", "CONFIG_INVALID");
   at::Device device(config.device);
+  // Asked-for CUDA that cannot be had is an error, never a silent CPU run.
+  if (device.is_cuda()) {
+    require(torch::cuda::is_available(), "device '" + config.device + "' asked for, but " +
+                                             (torch::cuda::device_count() == 0 ? std::string("this addon/libtorch sees no CUDA GPU") : std::string("CUDA is not available")) +
+                                             " (maskmix doctor shows what was found)",
+            "CUDA_UNAVAILABLE");
+    require(!device.has_index() || device.index() < static_cast<int>(torch::cuda::device_count()),
+            "device '" + config.device + "' does not exist: " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)", "CUDA_UNAVAILABLE");
+  }
   std::shared_ptr<LanguageModel> model;
   {
     std::lock_guard<std::mutex> lock(initMutex());
