@@ -85,6 +85,22 @@ describe('typed errors for bad input', () => {
     model.dispose();
   });
 
+  it('CUDA asked for where there is none is CUDA_UNAVAILABLE, never a silent CPU run', async () => {
+    await expect(LanguageModel.create({ vocabSize: 10, dModel: 4, nLayers: 1, context: 4, device: 'cuda' })).rejects.toMatchObject({
+      code: 'CUDA_UNAVAILABLE',
+      message: expect.stringMatching(/device 'cuda' asked for/),
+    });
+  });
+
+  it('an out-of-memory error carries the bytes asked for and free', () => {
+    const e = new MaskmixError(
+      'CUDA_OOM',
+      'CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.19 GiB of which 1.50 GiB is free.',
+    );
+    expect(e.bytesRequested).toBe(2 * 2 ** 30);
+    expect(e.bytesFree).toBe(1.5 * 2 ** 30);
+  });
+
   it('a sync call while an async call runs answers BUSY instead of blocking', async () => {
     const model = await tinyModel();
     const pending = model.forward(new Int32Array(12));
