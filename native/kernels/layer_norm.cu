@@ -13,12 +13,6 @@ namespace {
 
 constexpr int kMaxChunks = 4;
 
-int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
-  int64_t warpsPerBlock = threads / 32;
-  int64_t blocks = (rows + warpsPerBlock - 1) / warpsPerBlock;
-  return static_cast<int>(blocks < cap ? blocks : cap);
-}
-
 template <typename Out>
 __global__ void layerNormForwardKernel(const float* x, const float* w, const float* b, Out* y, float* mean, float* rstd, int64_t rows,
                                        int d, float eps) {

@@ -11,12 +11,6 @@ namespace {
 
 constexpr int kMaxChunks = 4;  // per lane: 4 · 8 · 32 lanes = 1024 = largest d
 
-int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
-  int64_t warpsPerBlock = threads / 32;
-  int64_t blocks = (rows + warpsPerBlock - 1) / warpsPerBlock;
-  return static_cast<int>(blocks < cap ? blocks : cap);
-}
-
 template <typename Out>
 __global__ void rmsNormForwardKernel(const float* x, const float* w, Out* y, float* rstd, int64_t rows, int d, float eps) {
   int lane = threadIdx.x % 32;

@@ -47,6 +47,14 @@ __device__ __forceinline__ float warpSum(float v) {
   return v;
 }
 
+// Blocks for a one-warp-per-row launch: enough warps to cover the rows, at most `cap` blocks (a grid-stride loop
+// covers the rest; fewer blocks also means fewer weight-gradient partials in the backward kernels).
+inline int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
+  int64_t warpsPerBlock = threads / 32;
+  int64_t blocks = (rows + warpsPerBlock - 1) / warpsPerBlock;
+  return static_cast<int>(blocks < cap ? blocks : cap);
+}
+
 // True when every pointer is 16-byte aligned (allocations are; views at odd offsets may not be).
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
