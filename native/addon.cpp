@@ -3,6 +3,7 @@
 
 #include "bindings/model_wrap.h"
 #include "bindings/ops_binding.h"
+#include "bindings/process_group_wrap.h"
 #include "bindings/runtime_binding.h"
 #include "bindings/trainer_wrap.h"
 #include "common/napi_guard.h"
@@ -26,6 +27,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", ModelWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));
   exports.Set("createModel", Napi::Function::New(env, ModelWrap::create, "createModel"));
+  exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
+  exports.Set("createProcessGroup", Napi::Function::New(env, ProcessGroupWrap::create, "createProcessGroup"));
   defineOps(env, exports);
   defineRuntime(env, exports);
   exports.Set("addonVersion", Napi::String::New(env, MASKMIX_VERSION));

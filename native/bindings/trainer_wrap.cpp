@@ -1,6 +1,7 @@
 #include "bindings/trainer_wrap.h"
 
 #include "bindings/model_wrap.h"
+#include "bindings/process_group_wrap.h"
 #include "common/js_object.h"
 #include "common/promise_worker.h"
 #include "tensor/typed_array.h"
@@ -32,6 +33,7 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
                          InstanceMethod<&TrainerWrap::learningRateAt>("learningRateAt"),
                          InstanceMethod<&TrainerWrap::profile>("profile"),
                          InstanceMethod<&TrainerWrap::dispose>("dispose"),
+                         InstanceMethod<&TrainerWrap::setProcessGroup>("setProcessGroup"),
                          InstanceAccessor<&TrainerWrap::stepsTaken>("stepsTaken"),
                      });
 }
@@ -159,6 +161,20 @@ Napi::Value TrainerWrap::dispose(const Napi::CallbackInfo& info) {
     TryLock lock(*handle_);
     trainer_.reset();
     return info.Env().Undefined();
+  });
+}
+
+// setProcessGroup(group | null, { bucketBytes }): number — data-parallel training over `group` (null turns it off).
+// Returns how many gradient buckets the parameters were split into (0 when off). No collective runs here: the
+// first step broadcasts rank 0's weights.
+Napi::Value TrainerWrap::setProcessGroup(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    TryLock lock(*handle_);
+    std::vector<at::Tensor> params = handle_->live().parameters();
+    std::shared_ptr<BucketedGradientSync> sync = makeGradientSync(info[0], info[1], std::move(params));
+    trainer_->setGradientSync(sync);
+    return Napi::Number::New(info.Env(), sync ? static_cast<double>(sync->numBuckets()) : 0.0);
   });
 }
 

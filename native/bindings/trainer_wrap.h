@@ -22,6 +22,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value profile(const Napi::CallbackInfo& info);
   Napi::Value stepsTaken(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value setProcessGroup(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModelHandle> handle_;
   std::shared_ptr<Trainer> trainer_;

@@ -61,6 +61,8 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   timer_.begin(tokens.device());
   double lr = learningRateAt(steps_);
   for (auto& p : params_) p.mutable_grad() = at::Tensor();  // set to none: the first backward writes, not adds
+  // Data parallel: the session may all-reduce gradient buckets while backward still runs.
+  std::unique_ptr<GradientSync::Session> sync = gradientSync_ ? gradientSync_->begin() : nullptr;
 
   LinearCrossEntropy loss;
   {
@@ -68,6 +70,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
     loss = nextTokenLoss(*model_, tokens);
   }
   loss.loss.backward();
+  if (sync) sync->finish();
   at::Tensor norm = clipGradNorm(params_, config_.gradClip);
   // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
   at::Tensor nonFinite = at::logical_not(at::logical_and(loss.loss.isfinite(), norm.isfinite())).to(at::kFloat);

@@ -8,6 +8,7 @@
 
 #include "models/language_model.h"
 #include "train/adamw.h"
+#include "train/gradient_sync.h"
 #include "train/linear_cross_entropy.h"
 #include "train/step_timer.h"
 
@@ -46,6 +47,8 @@ class Trainer {
   int64_t stepsTaken() const { return steps_; }
   const TrainConfig& config() const { return config_; }
   AdamW& optimizer() { return *optimizer_; }
+  // Data-parallel training: gradients are averaged across processes between backward and clipping (null: off).
+  void setGradientSync(std::shared_ptr<GradientSync> sync) { gradientSync_ = std::move(sync); }
 
  private:
   std::shared_ptr<LanguageModel> model_;
@@ -58,6 +61,7 @@ class Trainer {
   at::Tensor lossSum_, nonFiniteSteps_, lastLoss_, lastNorm_;
   int64_t pendingSteps_ = 0;
   StepTimer timer_;
+  std::shared_ptr<GradientSync> gradientSync_;
 };
 
 // Mean next-token loss without gradients (an eval batch).
