@@ -17,6 +17,8 @@ export type MaskmixErrorCode =
   | 'CUDA_OOM' // out of GPU memory: bytesRequested / bytesFree say how much
   | 'OUT_OF_MEMORY' // host allocation failed
   | 'NON_FINITE' // NaN or infinity in a loss or gradient
+  | 'DISTRIBUTED' // a rendezvous, collective or peer process failed
+  | 'DISTRIBUTED_TIMEOUT' // a rendezvous or collective waited longer than its timeout
   | 'INTERNAL'; // a libtorch error we did not anticipate
 
 export class MaskmixError extends Error {

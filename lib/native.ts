@@ -97,8 +97,34 @@ export interface NativeTrainer {
   step(tokens: Int32Array, batch: number, options?: { readBack?: boolean }): Promise<NativeStepResult>;
   learningRateAt(step: number): number;
   profile(tokens: Int32Array, batch: number, steps: number, path: string): Promise<void>;
+  /** Data-parallel training over `group` (null: off); returns the number of gradient buckets. */
+  setProcessGroup(group: NativeProcessGroup | null, options?: { bucketBytes?: number }): number;
   readonly stepsTaken: number;
   dispose(): void;
+}
+
+/** Options of createProcessGroup, as the addon reads them (lib/dist/process-group.ts validates them first). */
+export interface NativeProcessGroupOptions {
+  backend: 'gloo' | 'nccl';
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  timeoutMs: number;
+  device: string;
+  glooInterface?: string;
+}
+
+/** The native ProcessGroup handle (see native/bindings/process_group_wrap.h). */
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly backend: 'gloo' | 'nccl';
+  readonly device: string;
+  barrier(): Promise<void>;
+  allReduce(values: Float64Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<Float64Array>;
+  broadcastBytes(bytes: Uint8Array | null, root: number): Promise<Uint8Array>;
+  destroy(): void;
 }
 
 export interface NativeDevice {
@@ -124,6 +150,7 @@ export interface NativeAddon {
   Tensor: new (data: TypedArray, shape: number[], dtype?: DType) => NativeTensor;
   Trainer: new (model: NativeModel, config: NativeTrainConfig) => NativeTrainer;
   createModel(config: NativeModelConfig): Promise<NativeModel>;
+  createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
   maskedMixing(x: NativeTensor, weight: NativeTensor, bias: NativeTensor): NativeTensor;
   maskedMixingBackward(
     x: NativeTensor,

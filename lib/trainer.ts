@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 
+import type { ProcessGroup } from './dist/process-group.js';
+import { check } from './errors.js';
 import { configError } from './model-config.js';
 import type { LanguageModel, TokenBatch } from './model.js';
 import { native, type NativeTrainer } from './native.js';
@@ -48,15 +50,51 @@ export interface StepResult {
   deviceMilliseconds?: number[];
 }
 
+/** Data-parallel options of a {@link Trainer}. */
+export interface DataParallelOptions {
+  /**
+   * Train data-parallel over this group (see `initDistributed`): every step averages the gradients of all its
+   * processes between backward and clipping, all-reducing them in buckets while backward still runs. The first
+   * step copies rank 0's weights to every process.
+   */
+  processGroup?: ProcessGroup;
+  /** Size of a gradient bucket in bytes (default 25 MB). */
+  bucketBytes?: number;
+}
+
 export class Trainer {
   private readonly handle: NativeTrainer;
   readonly config: TrainConfig;
+  private group: ProcessGroup | undefined;
+  private buckets = 0;
 
-  constructor(readonly model: LanguageModel, config: TrainConfigInput = {}) {
+  constructor(readonly model: LanguageModel, config: TrainConfigInput = {}, options: DataParallelOptions = {}) {
     const parsed = trainConfigSchema.safeParse(config);
     if (!parsed.success) throw configError('training config', parsed.error);
     this.config = parsed.data;
     this.handle = new (native().Trainer)(model.handle, this.config);
+    if (options.processGroup) this.setProcessGroup(options.processGroup, options);
+  }
+
+  /**
+   * Turns data-parallel training on over `group`, or off with undefined. Call it between steps.
+   * @throws MaskmixError BUSY while a step runs; INVALID_ARGUMENT when the model lives on another device than the
+   *   group's.
+   */
+  setProcessGroup(group: ProcessGroup | undefined, options: { bucketBytes?: number } = {}): void {
+    check(options.bucketBytes === undefined || (Number.isInteger(options.bucketBytes) && options.bucketBytes > 0), 'bucketBytes must be a positive integer');
+    this.buckets = this.handle.setProcessGroup(group?.handle ?? null, { bucketBytes: options.bucketBytes });
+    this.group = group;
+  }
+
+  /** The group gradients are averaged over, if training is data-parallel. */
+  get processGroup(): ProcessGroup | undefined {
+    return this.group;
+  }
+
+  /** How many buckets the gradients are all-reduced in (0 without a process group). */
+  get gradientBuckets(): number {
+    return this.buckets;
   }
 
   /**
