@@ -1,12 +1,17 @@
 /**
  * The training loop: batches in, steps out, evaluation now and then, metrics to a JSONL file, progress to a
  * callback. The step itself is one native call (Trainer.step); this loop only decides what runs when.
+ *
+ * When the trainer is data-parallel (it has a process group), the same loop runs on every rank: reported losses
+ * are means over the ranks, token counts are global, validation is split between the ranks, only rank 0 writes
+ * the metrics file, and stopping through the abort signal is decided together at a read-back step.
  */
 import { appendFileSync } from 'node:fs';
 
 import type { BatchIterator } from './data/batches.js';
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
+import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
 
@@ -32,7 +37,7 @@ export interface TrainLoopOptions {
   /** Cap on validation sequences per periodic evaluation (default: all); the final one uses all. */
   evalSequences?: number;
   evalBatchSize?: number;
-  /** Append one JSON line per read-back step here. */
+  /** Append one JSON line per read-back step here (rank 0 only when data-parallel). */
   metricsFile?: string;
   /** Read the loss back every this many steps (default 1). On a GPU a larger value lets it run ahead of the host. */
   readEvery?: number;
@@ -53,17 +58,22 @@ export interface TrainLoopResult {
   aborted: boolean;
 }
 
-/** Mean next-token loss over validation sequences (target-weighted), in fixed order. */
+/**
+ * Mean next-token loss over validation sequences (target-weighted), in fixed order. With a process group the
+ * batches are dealt out round-robin to the ranks and every rank gets the mean over all of them.
+ */
 export async function evaluate(
   model: LanguageModel,
   data: PackedSequences,
-  options: { batchSize?: number; maxSequences?: number } = {},
+  options: { batchSize?: number; maxSequences?: number; processGroup?: ProcessGroup } = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 8;
   const count = Math.min(data.numSequences, options.maxSequences ?? data.numSequences);
+  const group = options.processGroup;
   let weighted = 0;
   let targets = 0;
-  for (let start = 0; start < count; start += batchSize) {
+  for (let start = 0, index = 0; start < count; start += batchSize, index++) {
+    if (group && index % group.worldSize !== group.rank) continue;
     const rows = Math.min(batchSize, count - start);
     const tokens = data.data.subarray(start * data.context, (start + rows) * data.context);
     try {
@@ -75,13 +85,17 @@ export async function evaluate(
       if ((error as { code?: string }).code !== 'INVALID_ARGUMENT') throw error;
     }
   }
+  if (group) [weighted, targets] = await group.allReduce([weighted, targets], 'sum');
   return targets > 0 ? weighted / targets : Number.NaN;
 }
 
 export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopResult> {
   const { trainer, batches, steps } = options;
   const model = trainer.model;
-  const tokensPerStep = batches.batchSize * batches.context;
+  const group = trainer.processGroup;
+  const worldSize = group?.worldSize ?? 1;
+  const writesFiles = (group?.rank ?? 0) === 0;
+  const tokensPerStep = batches.batchSize * batches.context * worldSize;
   const start = performance.now();
   const losses: number[] = [];
   let tokensSeen = 0;
@@ -90,10 +104,15 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   let aborted = false;
   // Periodic evaluations may use a subset (evalSequences); the final one uses every validation sequence.
   const runEval = (final: boolean) =>
-    evaluate(model, options.validation!, { batchSize: options.evalBatchSize, maxSequences: final ? undefined : options.evalSequences });
+    evaluate(model, options.validation!, {
+      batchSize: options.evalBatchSize,
+      maxSequences: final ? undefined : options.evalSequences,
+      processGroup: group,
+    });
 
   for (let i = 0; i < steps; i++) {
-    if (options.signal?.aborted) {
+    // Alone, stop at once; in a group, every rank must stop after the same step (decided below).
+    if (!group && options.signal?.aborted) {
       aborted = true;
       break;
     }
@@ -105,11 +124,21 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
     stepSeconds += (performance.now() - stepStart) / 1000;
     tokensSeen += tokensPerStep;
     if (result.loss === undefined) continue;
-    losses.push(result.loss);
+    let { loss, lastLoss } = result;
+    let stopHere = false;
+    if (group) {
+      // One tiny all-reduce per read-back: the mean loss over the ranks, and whether any rank was asked to stop.
+      const [lossSum, lastSum, stops] = await group.allReduce([loss, lastLoss ?? loss, options.signal?.aborted ? 1 : 0], 'sum');
+      loss = lossSum / worldSize;
+      lastLoss = lastSum / worldSize;
+      stopHere = stops > 0;
+    }
+    losses.push(loss);
     const elapsedSeconds = (performance.now() - start) / 1000;
     const progress: StepProgress = {
       ...result,
-      loss: result.loss,
+      loss,
+      lastLoss,
       totalSteps: steps,
       tokensSeen,
       elapsedSeconds,
@@ -119,13 +148,13 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       progress.valLoss = await runEval(last);
       finalValLoss = progress.valLoss;
     }
-    if (options.metricsFile) {
+    if (options.metricsFile && writesFiles) {
       const line = {
         step: result.step,
         tokens: tokensSeen,
         wallSeconds: Number(elapsedSeconds.toFixed(3)),
         flops: trainingFlops(model.config, tokensSeen),
-        loss: result.loss,
+        loss,
         lr: result.learningRate,
         gradNorm: result.gradNorm,
         tokensPerSecond: Math.round(progress.tokensPerSecond),
@@ -134,6 +163,10 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       appendFileSync(options.metricsFile, JSON.stringify(line) + '\n');
     }
     options.onStep?.(progress);
+    if (stopHere) {
+      aborted = true;
+      break;
+    }
   }
   if (aborted && options.validation && losses.length > 0) finalValLoss = await runEval(true);
   const elapsedSeconds = (performance.now() - start) / 1000;

@@ -21,6 +21,12 @@ export interface BatchIteratorOptions {
   seed?: number;
   /** Start here instead of at epoch 0, index 0. */
   start?: BatchPosition;
+  /**
+   * Data-parallel sharding: the stream is read in global batches of `batchSize * worldSize` sequences, of which
+   * this process gets rows `rank * batchSize …`. All ranks together see exactly the batches one process with
+   * `batchSize * worldSize` would, each rank a disjoint slice of every global batch.
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 /** Fixed-length sequences stored row after row; {@link PackedSequences} from corpus.ts has this shape. */
@@ -37,6 +43,8 @@ export class BatchIterator implements IterableIterator<Int32Array> {
   readonly numSequences: number;
   readonly shuffle: boolean;
   readonly seed: number;
+  /** This process's share of each global batch (rank 0 of 1 without sharding). */
+  readonly shard: { rank: number; worldSize: number };
   private readonly data: Int32Array;
   private epoch = 0;
   private index = 0;
@@ -59,12 +67,19 @@ export class BatchIterator implements IterableIterator<Int32Array> {
     this.shuffle = options.shuffle ?? true;
     this.seed = options.seed ?? 0;
     check(Number.isFinite(this.seed), `seed must be a finite number, got ${this.seed}`);
+    const shard = options.shard ?? { rank: 0, worldSize: 1 };
+    check(Number.isInteger(shard.worldSize) && shard.worldSize >= 1, `shard.worldSize must be a positive integer, got ${shard.worldSize}`);
+    check(
+      Number.isInteger(shard.rank) && shard.rank >= 0 && shard.rank < shard.worldSize,
+      `shard.rank must be an integer in [0, ${shard.worldSize}), got ${shard.rank}`,
+    );
+    this.shard = { rank: shard.rank, worldSize: shard.worldSize };
     if (options.start) this.seek(options.start);
   }
 
-  /** Sequences per epoch divided by the batch size: how many batches make one pass (may be fractional). */
+  /** Sequences per epoch divided by the (global) batch size: how many batches make one pass (may be fractional). */
   get batchesPerEpoch(): number {
-    return this.numSequences / this.batchSize;
+    return this.numSequences / (this.batchSize * this.shard.worldSize);
   }
 
   /** The current position, to be saved for resuming. */
@@ -93,14 +108,21 @@ export class BatchIterator implements IterableIterator<Int32Array> {
     return permutation(this.numSequences, mulberry32(deriveSeed(this.seed, epoch)));
   }
 
-  /** The next batch: `batchSize` rows, continuing into the next epoch when this one runs out. */
+  /**
+   * The next batch: `batchSize` rows, continuing into the next epoch when this one runs out. With a shard, the
+   * rows of the other ranks' shares of the global batch are skipped.
+   */
   nextBatch(): Int32Array {
     const { context } = this;
     const batch = new Int32Array(this.batchSize * context);
-    for (let row = 0; row < this.batchSize; row++) {
+    const first = this.shard.rank * this.batchSize;
+    for (let row = 0; row < this.batchSize * this.shard.worldSize; row++) {
       this.order ??= this.epochOrder(this.epoch);
-      const seq = this.order[this.index];
-      batch.set(this.data.subarray(seq * context, (seq + 1) * context), row * context);
+      const mine = row - first;
+      if (mine >= 0 && mine < this.batchSize) {
+        const seq = this.order[this.index];
+        batch.set(this.data.subarray(seq * context, (seq + 1) * context), mine * context);
+      }
       if (++this.index === this.numSequences) {
         this.epoch++;
         this.index = 0;
