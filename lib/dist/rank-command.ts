@@ -1,0 +1,57 @@
+/**
+ * How `maskmix launch` runs the command after `--` in each rank: a TypeScript script through the tsx loader, a
+ * JavaScript script or `maskmix …` with plain Node, anything else as given. Node commands also load the rank
+ * bootstrap (heartbeats to the launcher, exit when the launcher is gone); other commands run without it.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { MaskmixError, check } from '../errors.js';
+import { packageRoot } from '../native.js';
+
+/** A rank's process: executable, arguments, and whether it loads the rank bootstrap (and so talks over IPC). */
+export interface RankCommand {
+  file: string;
+  args: string[];
+  bootstrapped: boolean;
+}
+
+const TS = /\.(ts|mts|cts)$/;
+const JS = /\.(js|mjs|cjs)$/;
+
+function tsxLoader(): string {
+  try {
+    return import.meta.resolve('tsx');
+  } catch {
+    throw new MaskmixError(
+      'NOT_FOUND',
+      'running a TypeScript script needs the tsx loader: npm install --save-dev tsx (or compile the script and launch the .js)',
+    );
+  }
+}
+
+/** `--import` flags that load the bootstrap; from the sources (tests) that also needs tsx. */
+function bootstrapFlags(withTsx: boolean): string[] {
+  const compiled = fileURLToPath(new URL('./rank-bootstrap.js', import.meta.url));
+  if (existsSync(compiled)) return [...(withTsx ? ['--import', tsxLoader()] : []), '--import', new URL('./rank-bootstrap.js', import.meta.url).href];
+  const source = fileURLToPath(new URL('./rank-bootstrap.ts', import.meta.url));
+  return ['--import', tsxLoader(), '--import', pathToFileURL(source).href];
+}
+
+/** Turns the words after `--` into the process each rank runs. */
+export function resolveRankCommand(command: readonly string[]): RankCommand {
+  check(command.length > 0, 'no command to launch: put it after --, e.g. maskmix launch --nproc-per-node 2 -- train.ts');
+  const [first, ...rest] = command as [string, ...string[]];
+  const node = process.execPath;
+  if (first === 'maskmix') {
+    return { file: node, args: [...bootstrapFlags(false), join(packageRoot(), 'bin', 'maskmix.js'), ...rest], bootstrapped: true };
+  }
+  if (first === 'node' || first === process.execPath) {
+    const script = rest.find((a) => !a.startsWith('-'));
+    return { file: node, args: [...bootstrapFlags(script !== undefined && TS.test(script)), ...rest], bootstrapped: true };
+  }
+  if (TS.test(first)) return { file: node, args: [...bootstrapFlags(true), first, ...rest], bootstrapped: true };
+  if (JS.test(first)) return { file: node, args: [...bootstrapFlags(false), first, ...rest], bootstrapped: true };
+  return { file: first, args: rest, bootstrapped: false };
+}
