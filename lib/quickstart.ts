@@ -7,15 +7,12 @@ import { join } from 'node:path';
 
 import { saveModel } from './checkpoint.js';
 import { batches } from './data/batches.js';
-import { loadBrownCorpus } from './data/brown.js';
-import { packSequences, splitDocuments, unigramEntropy } from './data/corpus.js';
+import { prepareBrownDataset } from './data/brown-dataset.js';
+import { unigramEntropy } from './data/corpus.js';
 import { generate } from './generate.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
 import { createRunDir, runEnvironment } from './run-dir.js';
-import { END_OF_TEXT, trainBpe } from './tokenizer/bpe-trainer.js';
-import { toTokenizerJson } from './tokenizer/tokenizer-json.js';
-import { Tokenizer } from './tokenizer/tokenizer.js';
 import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
@@ -83,18 +80,15 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
   const wallStart = performance.now();
   const runDir = createRunDir(o.outDir, { unique: options.outDir === undefined });
 
-  events.onPhase?.('corpus', 'loading the Brown corpus');
-  let documents = loadBrownCorpus();
-  if (o.documents !== undefined) documents = documents.slice(0, o.documents);
-  const split = splitDocuments(documents, { valFraction: 0.05, seed: o.seed });
-
-  events.onPhase?.('tokenizer', `training a ${o.vocabSize}-token byte-level BPE on ${split.train.length} documents`);
-  const tokenizerJson = toTokenizerJson(trainBpe(split.train, { vocabSize: o.vocabSize }));
-  const tokenizer = Tokenizer.fromJSON(tokenizerJson);
+  const data = await prepareBrownDataset({
+    documents: o.documents,
+    vocabSize: o.vocabSize,
+    context: o.context,
+    seed: o.seed,
+    onPhase: events.onPhase,
+  });
+  const { tokenizer, eosId, trainData, valData } = data;
   tokenizer.save(join(runDir, 'tokenizer.json'));
-  const eosId = tokenizer.tokenToId(END_OF_TEXT) ?? 0;
-  const trainData = packSequences(await tokenizer.encodeBatch(split.train), { context: o.context, eosId });
-  const valData = packSequences(await tokenizer.encodeBatch(split.val), { context: o.context, eosId });
 
   const modelConfig = {
     kind: 'mixer' as const,
@@ -120,7 +114,7 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
   const trainer = new Trainer(model, trainConfig);
   await writeJsonAtomic(join(runDir, 'run.json'), {
     command: 'quickstart',
-    data: { corpus: 'brown', documents: documents.length, trainDocuments: split.train.length, valDocuments: split.val.length },
+    data: { corpus: 'brown', documents: data.documents, trainDocuments: data.trainDocuments, valDocuments: data.valDocuments },
     training: { ...trainConfig, batchSize: o.batchSize, steps: o.steps, seed: o.seed },
     environment: runEnvironment(),
   });

@@ -10,8 +10,10 @@ import { registerBench } from './commands/bench.js';
 import { registerBuild } from './commands/build.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerLaunch } from './commands/launch.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerScore } from './commands/score.js';
+import { registerTrain } from './commands/train.js';
 import { exitWithError } from './output.js';
 
 export function buildProgram(): Command {
@@ -20,8 +22,12 @@ export function buildProgram(): Command {
     .description('Train, evaluate and sample masked mixer language models on libtorch, from Node.')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nStart here:\n  maskmix quickstart        train a small model on the embedded Brown corpus\n  maskmix doctor            check libtorch, the addon and GPUs');
+    // `launch` hands everything after its command through to the ranks untouched.
+    .enablePositionalOptions()
+    .addHelpText('after', '\nStart here:\n  maskmix quickstart        train a small model on the embedded Brown corpus\n  maskmix train             train on Brown with your settings (--gpus N: data-parallel)\n  maskmix launch            run a script as data-parallel processes\n  maskmix doctor            check libtorch, the addon and GPUs');
   registerQuickstart(program);
+  registerTrain(program);
+  registerLaunch(program);
   registerGenerate(program);
   registerScore(program);
   registerBench(program);

@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+
+import { launch } from '../../dist/launch.js';
+import { MaskmixError } from '../../errors.js';
+import { native } from '../../native.js';
+import { TRAIN_DEFAULTS, trainBrown } from '../../train-brown.js';
+import { log, parseNumber, printJson } from '../output.js';
+import { trainingProgress } from '../progress.js';
+
+/** The options of a `train` command line, written back as arguments (for the ranks `--gpus` starts). */
+function asArguments(opts: Record<string, unknown>): string[] {
+  const args = ['--steps', opts.steps, '--width', opts.width, '--depth', opts.depth, '--context', opts.context, '--batch', opts.batch,
+    '--vocab', opts.vocab, '--lr', opts.lr, '--seed', opts.seed, '--eval-every', opts.evalEvery].map(String);
+  if (opts.documents !== undefined) args.push('--documents', String(opts.documents));
+  if (opts.out !== undefined) args.push('--out', String(opts.out));
+  if (opts.json) args.push('--json');
+  if (!opts.progress) args.push('--no-progress');
+  return args;
+}
+
+export function registerTrain(program: Command): void {
+  const d = TRAIN_DEFAULTS;
+  program
+    .command('train')
+    .description(
+      'Train a masked mixer on the embedded Brown corpus and write a run directory. Runs as one process, or\n' +
+        'data-parallel under `maskmix launch` (or with --gpus N); --batch is per process.',
+    )
+    .option('--steps <n>', 'training steps', parseNumber('--steps', { integer: true, min: 1 }), d.steps)
+    .option('--width <d>', 'model width d', parseNumber('--width', { integer: true, min: 1 }), d.dModel)
+    .option('--depth <L>', 'number of mixer blocks', parseNumber('--depth', { integer: true, min: 1 }), d.nLayers)
+    .option('--context <n>', 'tokens per sequence', parseNumber('--context', { integer: true, min: 2 }), d.context)
+    .option('--batch <b>', 'sequences per step and process (global batch: b × processes)', parseNumber('--batch', { integer: true, min: 1 }), d.batchSize)
+    .option('--vocab <V>', 'tokenizer vocabulary size', parseNumber('--vocab', { integer: true, min: 258 }), d.vocabSize)
+    .option('--lr <rate>', 'peak learning rate (linear warm-up, then linear decay)', parseNumber('--lr', { min: 0 }), d.learningRate)
+    .option('--seed <s>', 'seed of the split, data order and weights', parseNumber('--seed', { integer: true, min: 0 }), d.seed)
+    .option('--documents <k>', 'use only the first k of the 500 Brown documents', parseNumber('--documents', { integer: true, min: 2 }))
+    .option('--eval-every <n>', 'validation loss every n steps (and at the end)', parseNumber('--eval-every', { integer: true, min: 1 }), d.evalEvery)
+    .option('--device <device>', "'auto' (a GPU per process if any), 'cpu', 'cuda' or 'cuda:N'", d.device)
+    .option('--gpus <n>', 'train on n GPUs of this machine (starts n processes through maskmix launch)', parseNumber('--gpus', { integer: true, min: 1 }))
+    .option('--out <dir>', `run directory (default ${d.outDir}, or ${d.outDir}-N if taken)`)
+    .option('--json', 'print a summary object on stdout (rank 0)')
+    .option('--no-progress', 'no progress output')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  maskmix train --steps 200 --width 128 --device cpu\n  maskmix train --gpus 8 --width 1024 --depth 8 --batch 32\n' +
+        '  maskmix launch --nproc-per-node 2 -- maskmix train --steps 100 --device cpu',
+    )
+    .action(async (opts) => {
+      if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
+        const runtime = native().runtimeInfo();
+        const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
+        if (gpus < opts.gpus) {
+          throw new MaskmixError('CUDA_UNAVAILABLE', `--gpus ${opts.gpus} needs ${opts.gpus} GPUs; this machine has ${gpus}${runtime.builtWithCuda ? '' : ' (the addon was built without CUDA)'}`);
+        }
+        if (opts.gpus > 1) {
+          const controller = new AbortController();
+          process.once('SIGINT', () => controller.abort());
+          const result = await launch({ nprocPerNode: opts.gpus, command: ['maskmix', 'train', ...asArguments(opts), '--device', 'cuda'], signal: controller.signal });
+          process.exit(result.exitCode);
+        }
+        opts.device = 'cuda';
+      }
+      const launched = !!process.env.WORLD_SIZE;
+      const isRankZero = (process.env.RANK ?? '0') === '0';
+      const progress = trainingProgress({ enabled: opts.progress && isRankZero });
+      const controller = new AbortController();
+      // Alone, Ctrl-C stops after the current step and keeps what was learned; under launch the launcher stops us.
+      const onSigint = () => {
+        log('\nstopping after this step (Ctrl-C again to quit at once)…');
+        controller.abort();
+        process.once('SIGINT', () => process.exit(130));
+      };
+      if (!launched) process.once('SIGINT', onSigint);
+      const summary = await trainBrown(
+        {
+          outDir: opts.out,
+          steps: opts.steps,
+          dModel: opts.width,
+          nLayers: opts.depth,
+          context: opts.context,
+          batchSize: opts.batch,
+          vocabSize: opts.vocab,
+          learningRate: opts.lr,
+          seed: opts.seed,
+          documents: opts.documents,
+          evalEvery: opts.evalEvery,
+          device: opts.device,
+          signal: controller.signal,
+        },
+        {
+          onPhase: (phase, detail) => {
+            if (phase === 'save') progress.stop();
+            log(`[${phase}] ${detail}`);
+          },
+          onStep: (p) => progress.update(p),
+        },
+      );
+      process.off('SIGINT', onSigint);
+      progress.stop();
+      if (summary.rank !== 0) return;
+      if (opts.json) {
+        printJson(summary);
+        return;
+      }
+      const lines = [
+        '',
+        `run directory   ${summary.runDir}`,
+        `processes       ${summary.worldSize} × ${summary.device}`,
+        `parameters      ${(summary.parameters / 1e6).toFixed(2)}M`,
+        `steps           ${summary.steps} (${summary.tokensSeen.toLocaleString('en-US')} tokens)`,
+        `train loss      ${summary.trainLoss.toFixed(3)} nats/token`,
+        `val loss        ${summary.valLoss.toFixed(3)} nats/token`,
+        `throughput      ${Math.round(summary.tokensPerSecond).toLocaleString('en-US')} tokens/s`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

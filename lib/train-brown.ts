@@ -1,0 +1,152 @@
+/**
+ * `maskmix train`: a masked mixer trained on the embedded Brown corpus with the model size, steps, batch and
+ * device given — on one process, or data-parallel under `maskmix launch` (the same code: initDistributed gives a
+ * world of one when not launched). Rank 0 trains the tokenizer and hands it to the others, the batches are
+ * sharded by rank, and rank 0 alone writes the run directory.
+ */
+import { join } from 'node:path';
+
+import { prepareBrownDataset } from './data/brown-dataset.js';
+import { initDistributed } from './dist/init.js';
+import { saveModelOnRankZero } from './dist/rank-zero.js';
+import { distributedBatches } from './dist/sampler.js';
+import { writeJsonAtomic } from './io/atomic-file.js';
+import { LanguageModel } from './model.js';
+import { createRunDir, runEnvironment } from './run-dir.js';
+import { trainLoop, type StepProgress } from './train-loop.js';
+import { Trainer } from './trainer.js';
+
+/** Options of {@link trainBrown}; sizes are per rank where that matters (batchSize). */
+export interface TrainBrownOptions {
+  /** Run directory (default `runs/train`, made unique if it already holds a run). */
+  outDir?: string;
+  steps?: number;
+  dModel?: number;
+  nLayers?: number;
+  context?: number;
+  /** Sequences per step on each rank; the global batch is batchSize × world size. */
+  batchSize?: number;
+  vocabSize?: number;
+  learningRate?: number;
+  seed?: number;
+  /** Use only the first N Brown documents (of 500). */
+  documents?: number;
+  evalEvery?: number;
+  /** 'auto' (default: this rank's GPU if there is one, else the CPU), 'cpu', 'cuda' or 'cuda:N'. */
+  device?: string;
+  signal?: AbortSignal;
+}
+
+export interface TrainBrownEvents {
+  /** A phase began (reported on rank 0 only). */
+  onPhase?: (phase: 'corpus' | 'tokenizer' | 'model' | 'train' | 'save', detail: string) => void;
+  /** After each read-back step, on every rank (losses are means over the ranks). */
+  onStep?: (progress: StepProgress) => void;
+}
+
+export interface TrainBrownSummary {
+  runDir: string;
+  rank: number;
+  worldSize: number;
+  device: string;
+  parameters: number;
+  steps: number;
+  /** Tokens over all ranks. */
+  tokensSeen: number;
+  trainLoss: number;
+  valLoss: number;
+  tokensPerSecond: number;
+  trainSeconds: number;
+}
+
+export const TRAIN_DEFAULTS = {
+  outDir: 'runs/train',
+  steps: 400,
+  dModel: 256,
+  nLayers: 4,
+  context: 128,
+  batchSize: 16,
+  vocabSize: 4096,
+  learningRate: 2e-3,
+  seed: 0,
+  evalEvery: 100,
+  device: 'auto',
+} as const;
+
+export async function trainBrown(options: TrainBrownOptions = {}, events: TrainBrownEvents = {}): Promise<TrainBrownSummary> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...TRAIN_DEFAULTS, ...given } as typeof TRAIN_DEFAULTS & TrainBrownOptions;
+  const dist = await initDistributed({ device: o.device });
+  const group = dist.processGroup;
+  const onPhase = dist.isRankZero ? events.onPhase : undefined;
+
+  // Rank 0 picks the run directory and trains the tokenizer; the others take both from it.
+  const runDir = dist.isRankZero ? createRunDir(o.outDir, { unique: options.outDir === undefined }) : '';
+  const common = { documents: o.documents, vocabSize: o.vocabSize, context: o.context, seed: o.seed, onPhase };
+  const data = dist.isRankZero ? await prepareBrownDataset(common) : undefined;
+  const shared = group ? await group.broadcastJson(data ? { runDir, tokenizerJson: data.tokenizer.toJSON() } : undefined) : undefined;
+  const { tokenizer, eosId, trainData, valData, ...counts } = data ?? (await prepareBrownDataset({ ...common, tokenizerJson: shared!.tokenizerJson }));
+  if (dist.isRankZero) tokenizer.save(join(runDir, 'tokenizer.json'));
+
+  const model = await LanguageModel.create({
+    kind: 'mixer',
+    vocabSize: tokenizer.vocabSize,
+    dModel: o.dModel,
+    nLayers: o.nLayers,
+    context: o.context,
+    padId: eosId,
+    seed: o.seed,
+    device: dist.device,
+  });
+  onPhase?.(
+    'model',
+    `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters on ` +
+      `${dist.worldSize} × ${dist.device}${group ? ` (${group.backend})` : ''}; ${trainData.numSequences} train sequences`,
+  );
+  const trainConfig = { learningRate: o.learningRate, warmupSteps: Math.min(50, Math.floor(o.steps / 10)), totalSteps: o.steps, gradClip: 1 };
+  const trainer = new Trainer(model, trainConfig, dist.trainerOptions);
+  if (dist.isRankZero) {
+    await writeJsonAtomic(join(runDir, 'run.json'), {
+      command: 'train',
+      data: { corpus: 'brown', ...counts },
+      training: { ...trainConfig, batchSize: o.batchSize, globalBatchSize: o.batchSize * dist.worldSize, steps: o.steps, seed: o.seed },
+      distributed: { worldSize: dist.worldSize, backend: group?.backend ?? null, device: dist.device },
+      environment: runEnvironment(),
+    });
+  }
+
+  onPhase?.('train', `${o.steps} steps of ${dist.worldSize} × ${o.batchSize}×${o.context} tokens`);
+  const result = await trainLoop({
+    trainer,
+    batches: distributedBatches(trainData, o.batchSize, { seed: o.seed }),
+    steps: o.steps,
+    validation: valData,
+    evalEvery: o.evalEvery,
+    evalBatchSize: o.batchSize,
+    evalSequences: 128,
+    metricsFile: join(runDir, 'metrics.jsonl'),
+    onStep: events.onStep,
+    signal: o.signal,
+  });
+
+  onPhase?.('save', dist.isRankZero ? runDir : '');
+  await saveModelOnRankZero(model, runDir, group);
+  const summary: TrainBrownSummary = {
+    runDir: shared?.runDir ?? runDir,
+    rank: dist.rank,
+    worldSize: dist.worldSize,
+    device: dist.device,
+    parameters: model.numParameters,
+    steps: result.steps,
+    tokensSeen: result.tokensSeen,
+    trainLoss: result.finalTrainLoss,
+    valLoss: result.finalValLoss ?? Number.NaN,
+    tokensPerSecond: result.tokensPerSecond,
+    trainSeconds: result.elapsedSeconds,
+  };
+  if (dist.isRankZero) await writeJsonAtomic(join(runDir, 'summary.json'), summary);
+  trainer.dispose();
+  model.dispose();
+  await dist.shutdown();
+  return summary;
+}
