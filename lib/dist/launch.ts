@@ -175,8 +175,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     };
 
     const fail = (f: RankFailure, fromElsewhere = false) => {
+      // The earliest failure is the cause; the ones right after it are usually peers losing their connection.
+      if (!failure || f.at < failure.at) failure = f;
       if (stopping) return;
-      failure = f;
       log(`${describeFailure(f)}; stopping ${fromElsewhere ? 'this node\'s' : 'all'} ranks`);
       if (!fromElsewhere) control?.reportFailure(f);
       stop();
@@ -186,7 +187,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       const now = Date.now();
       for (const r of ranks) {
         if (r.running && r.lastBeat !== undefined && now - r.lastBeat > hangMs) {
-          fail({ rank: r.rank, nodeRank, localRank: r.localRank, reason: `stopped responding (no heartbeat for ${Math.round(hangMs / 1000)} s)` });
+          fail({ rank: r.rank, nodeRank, localRank: r.localRank, reason: `stopped responding (no heartbeat for ${Math.round(hangMs / 1000)} s)`, at: now });
         }
       }
     }, Math.min(1000, hangMs));
@@ -227,13 +228,14 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       r.child.on('error', (error) => {
         if (!r.running) return;
         r.running = false;
-        fail({ ...where, reason: `could not be started: ${error.message}` });
+        fail({ ...where, reason: `could not be started: ${error.message}`, at: Date.now() });
         void settle();
       });
       r.child.on('exit', (code, signal) => {
         if (!r.running) return;
         r.running = false;
-        if (code !== 0 && !stopping) fail({ ...where, reason: code !== null ? `exited with code ${code}` : `was killed by ${signal}` });
+        // Exits after we began stopping the job are our own doing, not failures.
+        if (code !== 0 && !stopping) fail({ ...where, reason: code !== null ? `exited with code ${code}` : `was killed by ${signal}`, at: Date.now() });
         void settle();
       });
     }

@@ -35,7 +35,7 @@ export interface NodeControl {
    * stopped the job); the other nodes resolve at once.
    */
   finish(): Promise<RankFailure | undefined>;
-  /** Set by the launcher: called once when another node failed or contact was lost. */
+  /** Set by the launcher: called for each failure on another node, and when contact is lost. */
   onAbort?: (failure: RankFailure) => void;
   close(): void;
 }
@@ -80,7 +80,7 @@ export function joinNodes(options: NodeControlOptions): Promise<NodeControl> {
 }
 
 function lostNode(node: number, why: string): RankFailure {
-  return { rank: -1, nodeRank: node, localRank: -1, reason: why };
+  return { rank: -1, nodeRank: node, localRank: -1, reason: why, at: Date.now() };
 }
 
 async function serve(o: NodeControlOptions): Promise<NodeControl> {
@@ -96,9 +96,9 @@ async function serve(o: NodeControlOptions): Promise<NodeControl> {
   const settleFinish = () => {
     if (finished && (failure || (localDone && [...peers.values()].every((p) => p.done)))) finished(failure);
   };
+  // Every failure is passed on, not just the first: each launcher names the earliest as the cause.
   const abort = (f: RankFailure, fromPeer: boolean) => {
-    if (failure) return;
-    failure = f;
+    if (!failure || f.at < failure.at) failure = f;
     for (const p of peers.values()) send(p.socket, { t: 'abort', failure: f });
     if (fromPeer) control?.onAbort?.(f);
     settleFinish();
@@ -222,12 +222,9 @@ async function attach(o: NodeControlOptions): Promise<NodeControl> {
   s.on('error', () => {});
   let lastSeen = Date.now();
   let finishing = false;
-  let aborted = false;
   let control: NodeControl | undefined;
   const abort = (f: RankFailure) => {
-    if (aborted || finishing) return;
-    aborted = true;
-    control?.onAbort?.(f);
+    if (!finishing) control?.onAbort?.(f);
   };
 
   const started = new Promise<void>((resolve, reject) => {

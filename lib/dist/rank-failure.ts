@@ -7,6 +7,8 @@ export interface RankFailure {
   localRank: number;
   /** E.g. 'exited with code 1', 'was killed by SIGKILL', 'stopped responding (no heartbeat for 300 s)'. */
   reason: string;
+  /** When it was noticed (ms since the epoch). A rank's failure makes its peers fail soon after, so the earliest is the cause. */
+  at: number;
 }
 
 /** One line naming the failure, e.g. "rank 3 (node 1, local rank 1) exited with code 1". */
