@@ -76,11 +76,11 @@ ProcessGroup::ProcessGroup(const ProcessGroupOptions& options) : options_(option
     fail("INVALID_ARGUMENT", "backend must be 'gloo' or 'nccl', got '" + o.backend + "'");
   }
 
-  std::string where = o.masterAddr + ":" + std::to_string(o.masterPort);
-  store_ = translateDistributedErrors("rendezvous at " + where + " (rank " + std::to_string(o.rank) + " of " +
-                                         std::to_string(o.worldSize) + ")",
-                                     [&] { return connectStore(o); });
-  translateDistributedErrors("creating the " + o.backend + " process group (rank " + std::to_string(o.rank) + ")", [&] {
+  std::string joining = "rendezvous at " + o.masterAddr + ":" + std::to_string(o.masterPort) + " (rank " + std::to_string(o.rank) +
+                        " of " + std::to_string(o.worldSize) + ")";
+  store_ = translateDistributedErrors(joining, [&] { return connectStore(o); });
+  // The backend's constructor finishes the rendezvous: Gloo connects to every peer here.
+  translateDistributedErrors(joining + ", connecting the " + o.backend + " backend,", [&] {
 #ifdef MASKMIX_WITH_GLOO
     if (o.backend == "gloo") backend_ = makeGloo(store_, o);
 #endif
