@@ -25,6 +25,8 @@ export interface DoctorReport {
     attempts?: AddonAttempt[];
     error?: string;
     runtime?: RuntimeInfo;
+    /** The c10d backends the addon was built with (data parallelism). */
+    distributedBackends?: string[];
   };
   smokeTest: { device: string; ok: boolean; loss?: number; milliseconds?: number; error?: string };
   ok: boolean;
@@ -48,6 +50,8 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   }
   try {
     report.addon.runtime = native().runtimeInfo();
+    // An addon built before data parallelism existed has no such export.
+    report.addon.distributedBackends = native().distributedBackends?.() ?? [];
     report.addon.loaded = true;
     const load = loadReport();
     report.addon.path = load?.path;
@@ -93,6 +97,11 @@ export function formatDoctorReport(r: DoctorReport): string {
     lines.push(`addon       ${r.addon.kind === 'prebuild' ? 'prebuilt' : r.addon.kind === 'source' ? 'source build' : 'MASKMIX_ADDON'} ${r.addon.path}`);
     lines.push(`            prebuild key ${r.addon.prebuildKey}; shipped: ${r.addon.prebuildsShipped.join(', ') || 'none'}`);
     lines.push(`            libtorch ${rt.torchVersion}, ${rt.numThreads} CPU threads, built ${rt.builtWithCuda ? 'with' : 'without'} CUDA`);
+    const backends = r.addon.distributedBackends ?? [];
+    lines.push(
+      `distributed ${backends.length ? `c10d backends: ${backends.join(', ')}` : 'no c10d backend'}` +
+        (backends.includes('gloo') ? '' : ' (CPU data parallelism needs Gloo: apt-get install libgloo-dev, then rebuild)'),
+    );
     lines.push(`cuda        ${rt.cudaAvailable ? `available (runtime ${rt.cudaRuntimeVersion}, driver ${rt.cudaDriverVersion})` : 'not available'}`);
     for (const d of rt.devices) {
       lines.push(`  gpu ${d.index}     ${d.name}, SM ${d.sm}, ${(d.freeMemory / 2 ** 30).toFixed(1)} / ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB free`);

@@ -151,6 +151,8 @@ export interface NativeAddon {
   Trainer: new (model: NativeModel, config: NativeTrainConfig) => NativeTrainer;
   createModel(config: NativeModelConfig): Promise<NativeModel>;
   createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
+  /** The c10d backends the addon was built with (absent from addons built before data parallelism). */
+  distributedBackends?(): Array<'gloo' | 'nccl'>;
   maskedMixing(x: NativeTensor, weight: NativeTensor, bias: NativeTensor): NativeTensor;
   maskedMixingBackward(
     x: NativeTensor,

@@ -29,6 +29,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("createModel", Napi::Function::New(env, ModelWrap::create, "createModel"));
   exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
   exports.Set("createProcessGroup", Napi::Function::New(env, ProcessGroupWrap::create, "createProcessGroup"));
+  exports.Set("distributedBackends", Napi::Function::New(env, distributedBackends, "distributedBackends"));
   defineOps(env, exports);
   defineRuntime(env, exports);
   exports.Set("addonVersion", Napi::String::New(env, MASKMIX_VERSION));

@@ -26,6 +26,8 @@ import { fileURLToPath } from 'node:url';
  * @property {boolean} cuda       whether libtorch_cuda is present
  * @property {string|null} cudaVersion  CUDA runtime version libtorch was built with, when known
  * @property {0|1} cxx11Abi       the _GLIBCXX_USE_CXX11_ABI libtorch was built with
+ * @property {string[]} defines   compile definitions libtorch's CMake targets hand to their users that our sources
+ *                                test (USE_DISTRIBUTED, USE_C10D_GLOO: which c10d backends exist)
  * @property {string[]} libraries shared libraries to link, in load order (absolute paths)
  * @property {LibtorchAttempt[]} attempts
  */
@@ -60,6 +62,18 @@ function readCxx11Abi(cmakeDir) {
   if (!existsSync(file)) return 1;
   const m = readFileSync(file, 'utf8').match(/_GLIBCXX_USE_CXX11_ABI=([01])/);
   return m ? /** @type {0|1} */ (Number(m[1])) : 1;
+}
+
+/**
+ * The c10d-related compile definitions torch_cpu's imported target carries (Caffe2Targets.cmake). CMake builds get
+ * them through the target; node-gyp gets them from here (--cflags), so both see the same backends.
+ */
+function readTorchDefines(cmakeDir) {
+  const file = join(cmakeDir, '..', 'Caffe2', 'Caffe2Targets.cmake');
+  if (!existsSync(file)) return [];
+  const block = readFileSync(file, 'utf8').match(/set_target_properties\(torch_cpu PROPERTIES([\s\S]*?)\n\)/);
+  const defines = block?.[1].match(/INTERFACE_COMPILE_DEFINITIONS "([^"]*)"/)?.[1].split(';') ?? [];
+  return defines.filter((d) => d === 'USE_DISTRIBUTED' || d.startsWith('USE_C10D_'));
 }
 
 /**
@@ -143,6 +157,7 @@ function describe(source, root, includeDirs, libDir, cmakeDir, attempts) {
     cuda,
     cudaVersion: cuda ? readCudaVersion(root, cmakeDir) : null,
     cxx11Abi: readCxx11Abi(cmakeDir),
+    defines: readTorchDefines(cmakeDir),
     libraries,
     attempts,
   };
@@ -217,7 +232,7 @@ if (isMain) {
     case '--cmake-dir': print(info.cmakeDir); break;
     case '--include-dirs': print(info.includeDirs.join(' ')); break;
     case '--lib-dir': print(info.libDir); break;
-    case '--cflags': print(`-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`); break;
+    case '--cflags': print([`-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`, ...info.defines.map((d) => `-D${d}`)].join(' ')); break;
     // node-gyp: link the libraries by path and record libtorch's folder as RPATH of this source build.
     case '--ldflags': print([`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...info.libraries.map((l) => `-l:${l.split('/').pop()}`)].join(' ')); break;
     case '--cuda': print(info.cuda ? '1' : '0'); break;

@@ -2,6 +2,8 @@
  * Rank-0-only side effects: in a data-parallel job every rank holds the same model, so logs and checkpoints come
  * from rank 0 alone, and the others wait at a barrier until a checkpoint is complete.
  */
+import { mkdirSync } from 'node:fs';
+
 import { saveModel } from '../checkpoint.js';
 import type { LanguageModel } from '../model.js';
 import { distributedEnv } from './env.js';
@@ -28,7 +30,10 @@ export async function onRankZero<T>(group: ProcessGroup | undefined, fn: () => T
   return result;
 }
 
-/** saveModel on rank 0 only (config.json + model.safetensors), then a barrier. */
+/** saveModel on rank 0 only (config.json + model.safetensors, into `dir`, created if missing), then a barrier. */
 export async function saveModelOnRankZero(model: LanguageModel, dir: string, group: ProcessGroup | undefined): Promise<void> {
-  await onRankZero(group, () => saveModel(model, dir));
+  await onRankZero(group, () => {
+    mkdirSync(dir, { recursive: true });
+    return saveModel(model, dir);
+  });
 }

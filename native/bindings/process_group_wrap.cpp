@@ -205,6 +205,17 @@ Napi::Value ProcessGroupWrap::device(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), live()->device().str()); });
 }
 
+Napi::Value distributedBackends(const Napi::CallbackInfo& info) {
+  Napi::Array list = Napi::Array::New(info.Env());
+#ifdef MASKMIX_WITH_GLOO
+  list.Set(list.Length(), "gloo");
+#endif
+#ifdef MASKMIX_WITH_NCCL
+  list.Set(list.Length(), "nccl");
+#endif
+  return list;
+}
+
 std::shared_ptr<BucketedGradientSync> makeGradientSync(const Napi::Value& group, const Napi::Value& options,
                                                        std::vector<at::Tensor> params) {
   if (group.IsNull() || group.IsUndefined()) return nullptr;

@@ -39,6 +39,9 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
   std::shared_ptr<ProcessGroup> group_;
 };
 
+// distributedBackends(): the c10d backends this addon was built with, e.g. ['gloo'] or ['gloo', 'nccl'].
+Napi::Value distributedBackends(const Napi::CallbackInfo& info);
+
 // For Trainer.setProcessGroup(group, { bucketBytes }): a synchroniser over `params`, or null when `group` is null
 // or undefined (data parallelism off).
 std::shared_ptr<BucketedGradientSync> makeGradientSync(const Napi::Value& group, const Napi::Value& options,
