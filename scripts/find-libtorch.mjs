@@ -77,6 +77,23 @@ function readTorchDefines(cmakeDir) {
 }
 
 /**
+ * The folder holding nccl.h, which c10d's ProcessGroupNCCL.hpp includes. pip's torch does not ship it in
+ * torch/include: it comes with the nvidia-nccl package beside torch (site-packages/nvidia/nccl/include).
+ */
+function findNcclInclude(info) {
+  const candidates = [
+    process.env.NCCL_INCLUDE_DIR,
+    process.env.NCCL_HOME && join(process.env.NCCL_HOME, 'include'),
+    ...info.includeDirs,
+    join(info.root, '..', 'nvidia', 'nccl', 'include'),
+    '/usr/include',
+    '/usr/local/cuda/include',
+    '/usr/local/include',
+  ].filter(Boolean);
+  return candidates.find((dir) => existsSync(join(dir, 'nccl.h'))) ?? '';
+}
+
+/**
  * CUDA version a CUDA build of libtorch was made with: the python package records it in version.py
  * (`cuda = '13.0'`), a libtorch zip in build-version / its Caffe2 CMake config.
  */
@@ -236,8 +253,9 @@ if (isMain) {
     // node-gyp: link the libraries by path and record libtorch's folder as RPATH of this source build.
     case '--ldflags': print([`-L${info.libDir}`, `-Wl,-rpath,${info.libDir}`, ...info.libraries.map((l) => `-l:${l.split('/').pop()}`)].join(' ')); break;
     case '--cuda': print(info.cuda ? '1' : '0'); break;
+    case '--nccl-include': print(findNcclInclude(info)); break;
     default:
-      process.stderr.write(`unknown flag ${flag}; use --json, --cmake-dir, --include-dirs, --lib-dir, --cflags, --ldflags, --cuda\n`);
+      process.stderr.write(`unknown flag ${flag}; use --json, --cmake-dir, --include-dirs, --lib-dir, --cflags, --ldflags, --cuda, --nccl-include\n`);
       process.exit(2);
   }
 }

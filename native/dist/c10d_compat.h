@@ -3,7 +3,7 @@
 //    c10d::ProcessGroup became a dispatcher over backends. Either base has the virtual collectives we call
 //    (allreduce, broadcast, barrier on std::vector<at::Tensor>&), so we hold the backend through that base.
 //  - Backends exist only when libtorch was built with them (USE_C10D_GLOO / USE_C10D_NCCL, which libtorch's CMake
-//    targets define for us) and, for Gloo, when its headers are installed (Debian: libgloo-dev).
+//    targets define for us) and their headers can be found (Gloo's on Debian: libgloo-dev; nccl.h, see below).
 #pragma once
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -25,7 +25,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 
-#if defined(MASKMIX_WITH_CUDA) && defined(USE_C10D_NCCL)
+// ProcessGroupNCCL.hpp includes <nccl.h>, which pip's torch keeps in the nvidia-nccl package rather than in
+// torch/include; CMakeLists.txt adds its folder when find-libtorch.mjs finds it. Without it: no NCCL, not a broken build.
+#if defined(MASKMIX_WITH_CUDA) && defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
 #define MASKMIX_WITH_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
