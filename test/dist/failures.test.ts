@@ -50,6 +50,17 @@ describe('maskmix launch failure handling', () => {
     await expectNothingLeft(dir);
   });
 
+  it('a rank that never joins a collective is caught by the collective timeout', async () => {
+    const dir = marker();
+    const r = await maskmix(['launch', '--nproc-per-node', '2', '--timeout', '6', '--grace', '1', '--', join(FIXTURES, 'faulty-rank.ts'), 'stall', dir]).done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/barrier \(rank 0 of 2\) failed/);
+    expect(r.stderr).toMatch(/DISTRIBUTED_TIMEOUT/);
+    expect(r.stderr).toMatch(/failed: rank 0 \(node 0, local rank 0\) exited with code 1/);
+    expect(r.seconds).toBeLessThan(40);
+    await expectNothingLeft(dir);
+  });
+
   it('a failure on one node stops the other node too', async () => {
     const dir = marker();
     const [port, controlPort] = [await freePort(), await freePort()];
