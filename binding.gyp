@@ -18,7 +18,7 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "<!@(node scripts/find-libtorch.mjs --cflags)"],
-      "ldflags": ["<!@(node scripts/find-libtorch.mjs --ldflags)"]
+      "libraries": ["<!@(node scripts/find-libtorch.mjs --ldflags)"]
     }
   ]
 }
