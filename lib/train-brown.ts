@@ -37,6 +37,7 @@ export interface TrainBrownOptions {
   signal?: AbortSignal;
 }
 
+/** Progress callbacks of {@link trainBrown}. */
 export interface TrainBrownEvents {
   /** A phase began (reported on rank 0 only). */
   onPhase?: (phase: 'corpus' | 'tokenizer' | 'model' | 'train' | 'save', detail: string) => void;
@@ -44,6 +45,7 @@ export interface TrainBrownEvents {
   onStep?: (progress: StepProgress) => void;
 }
 
+/** What {@link trainBrown} did; on every rank, with world-wide token counts and losses. */
 export interface TrainBrownSummary {
   runDir: string;
   rank: number;
@@ -59,6 +61,7 @@ export interface TrainBrownSummary {
   trainSeconds: number;
 }
 
+/** Defaults of `maskmix train` (those of quickstart, plus the device). */
 export const TRAIN_DEFAULTS = {
   outDir: 'runs/train',
   steps: 400,
@@ -73,6 +76,11 @@ export const TRAIN_DEFAULTS = {
   device: 'auto',
 } as const;
 
+/**
+ * Trains a masked mixer on the Brown corpus and writes a run directory (rank 0). Call it the same way on every rank
+ * of a launch, or alone.
+ * @throws MaskmixError DISTRIBUTED / DISTRIBUTED_TIMEOUT when another rank fails; the usual training errors.
+ */
 export async function trainBrown(options: TrainBrownOptions = {}, events: TrainBrownEvents = {}): Promise<TrainBrownSummary> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...TRAIN_DEFAULTS, ...given } as typeof TRAIN_DEFAULTS & TrainBrownOptions;

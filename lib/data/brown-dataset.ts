@@ -34,6 +34,7 @@ export interface BrownDataset {
   valData: PackedSequences;
 }
 
+/** Loads, splits, tokenizes (training the tokenizer unless one is given) and packs the Brown corpus. */
 export async function prepareBrownDataset(options: BrownDatasetOptions): Promise<BrownDataset> {
   options.onPhase?.('corpus', 'loading the Brown corpus');
   let documents = loadBrownCorpus();

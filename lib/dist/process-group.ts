@@ -10,6 +10,7 @@ import { configError } from '../model-config.js';
 import { native, type NativeProcessGroup } from '../native.js';
 import { DEFAULT_DIST_TIMEOUT_MS } from './env.js';
 
+/** Validation of {@link ProcessGroup.create}'s options. */
 export const processGroupOptionsSchema = z
   .object({
     /** 'gloo' reduces CPU tensors; 'nccl' CUDA tensors (CUDA builds only). */
@@ -29,8 +30,10 @@ export const processGroupOptionsSchema = z
   .strict()
   .refine((o) => o.rank < o.worldSize, { message: 'rank must be less than worldSize' });
 
+/** Options of {@link ProcessGroup.create}. */
 export type ProcessGroupOptions = z.input<typeof processGroupOptionsSchema>;
 
+/** A joined process group; see the module comment. */
 export class ProcessGroup {
   /** @internal */
   constructor(readonly handle: NativeProcessGroup) {}

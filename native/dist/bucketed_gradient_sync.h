@@ -11,7 +11,7 @@
 // strictly in bucket order, so every process issues the same collectives in the same order even if its autograd
 // happened to finish gradients in another order. Each bucket is divided by the world size before its (sum)
 // all-reduce, so the result is the mean. The first step of the first session broadcasts rank 0's parameters, so
-// every process starts from the same weights.
+// every process starts from the same weights. Cost: one gradient-sized buffer, and a copy into and out of it.
 #pragma once
 
 #include <ATen/ATen.h>
