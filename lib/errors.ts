@@ -12,6 +12,7 @@ export type MaskmixErrorCode =
   | 'NOT_FOUND' // a file or run directory that does not exist
   | 'CHECKPOINT_INVALID' // a checkpoint with missing, extra or mis-shaped tensors
   | 'CONFIG_INVALID'
+  | 'DATA_INVALID' // a data file (JSONL, Parquet, token shard, metrics) that is malformed, truncated or corrupt
   | 'NATIVE_UNAVAILABLE' // the addon or libtorch could not be loaded
   | 'CUDA_UNAVAILABLE'
   | 'CUDA_OOM' // out of GPU memory: bytesRequested / bytesFree say how much

@@ -31,13 +31,21 @@ export function loadTextCorpus(paths: string | readonly string[], options: TextC
     const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
     const pieces = options.splitOnBlankLines ? text.split(/\n[ \t]*\n/) : [text];
     for (const piece of pieces) {
-      // Only blank lines are trimmed, so a document's leading indentation survives.
-      const doc = piece.replace(/^(?:[ \t]*\n)+/, '').replace(/\s+$/, '');
-      if (doc.trim().length > 0) docs.push(doc);
+      const doc = cleanDocument(piece);
+      if (doc !== undefined) docs.push(doc);
     }
   }
   check(docs.length > 0, `the files hold no text: ${list.join(', ')}`);
   return docs;
+}
+
+/**
+ * A document as kept: surrounding blank lines and trailing whitespace removed, `undefined` if nothing but whitespace
+ * is left. Only blank lines are trimmed at the start, so a document's leading indentation survives.
+ */
+export function cleanDocument(piece: string): string | undefined {
+  const doc = piece.replace(/^(?:[ \t]*\n)+/, '').replace(/\s+$/, '');
+  return doc.trim().length > 0 ? doc : undefined;
 }
 
 function expandPath(path: string): string[] {
