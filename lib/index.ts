@@ -29,3 +29,12 @@ export { splitDocuments, packSequences, unigramEntropy, type PackedSequences } f
 export { batches, BatchIterator, type BatchPosition, type BatchIteratorOptions } from './data/batches.js';
 export { prepareBrownDataset, type BrownDataset, type BrownDatasetOptions } from './data/brown-dataset.js';
 export { mulberry32 } from './data/random.js';
+export { readDocuments, documentFiles, documentFormatOf, type DocumentFormat, type ReadDocumentsOptions } from './data/read-documents.js';
+export { asDocuments, type SourceDocument, type DocumentStream, type DocumentInput } from './data/document-source.js';
+export { readTextDocuments, type TextSplit, type TextSourceOptions } from './data/text-source.js';
+export { readJsonlDocuments, type JsonlSourceOptions } from './data/jsonl-source.js';
+export { readParquetDocuments, parquetFileInfo, type ParquetSourceOptions, type ParquetFileInfo } from './data/parquet-source.js';
+export { writeTokenShards, type TokenEncoder, type ShardProgress, type WriteShardsOptions } from './data/shards/shard-writer.js';
+export { ShardBatchLoader, type ShardLoaderOptions, type ShardPosition } from './data/shards/shard-batches.js';
+export { readShardManifest, type ShardManifest, type ShardSplitName } from './data/shards/shard-manifest.js';
+export { verifyTokenShards } from './data/shards/verify-shards.js';
