@@ -38,3 +38,7 @@ export { writeTokenShards, type TokenEncoder, type ShardProgress, type WriteShar
 export { ShardBatchLoader, type ShardLoaderOptions, type ShardPosition } from './data/shards/shard-batches.js';
 export { readShardManifest, type ShardManifest, type ShardSplitName } from './data/shards/shard-manifest.js';
 export { verifyTokenShards } from './data/shards/verify-shards.js';
+export { writeReport, type WrittenReport } from './report/write-report.js';
+export { renderReport, type ReportOptions } from './report/report-html.js';
+export { readRunRecord, type RunRecord, type MetricsPoint } from './report/run-record.js';
+export { runStats, type RunStats } from './report/run-stats.js';
