@@ -12,6 +12,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLaunch } from './commands/launch.js';
 import { registerQuickstart } from './commands/quickstart.js';
+import { registerReport } from './commands/report.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { exitWithError } from './output.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerScore(program);
   registerBench(program);
+  registerReport(program);
   registerDoctor(program);
   registerBuild(program);
   // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
