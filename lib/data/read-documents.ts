@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { check, MaskmixError } from '../errors.js';
+import { fileError } from '../io/file-errors.js';
 import type { SourceDocument } from './document-source.js';
 import { readJsonlDocuments } from './jsonl-source.js';
 import { readParquetDocuments } from './parquet-source.js';
@@ -66,14 +67,28 @@ export function documentFiles(paths: string | readonly string[], format?: Docume
       files.push({ path, format: known });
       continue;
     }
-    const inside = readdirSync(path)
-      .sort()
+    let names: string[];
+    try {
+      names = readdirSync(path).sort();
+    } catch (error) {
+      throw fileError(error, path, 'list');
+    }
+    const inside = names
       .map((name) => join(path, name))
-      .filter((file) => statSync(file).isFile() && (format !== undefined || documentFormatOf(file) !== undefined));
+      .filter((file) => isFile(file) && (format !== undefined || documentFormatOf(file) !== undefined));
     if (inside.length === 0) throw new MaskmixError('NOT_FOUND', `no .txt, .jsonl or .parquet files in folder ${path}`);
     for (const file of inside) files.push({ path: file, format: format ?? documentFormatOf(file)! });
   }
   return files;
+}
+
+// A broken link or an entry removed meanwhile is simply not a data file.
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -297,6 +297,9 @@ describe('token shards: dtypes, errors and corruption', () => {
     const dir = join(tmp(), 's');
     await writeTokenShards(docs, { outDir: dir, tokenizer: encoder });
     await expect(writeTokenShards(docs, { outDir: dir, tokenizer: encoder })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/already holds files/) });
+    const aFile = join(tmp(), 'file');
+    writeFileSync(aFile, 'x');
+    await expect(writeTokenShards(docs, { outDir: aFile, tokenizer: encoder })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/is a file/) });
     const fresh = () => join(tmp(), 'x');
     await expect(writeTokenShards(docs, { outDir: fresh(), tokenizer: encoder, valFraction: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(writeTokenShards(docs, { outDir: fresh(), tokenizer: encoder, shardTokens: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

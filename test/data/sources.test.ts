@@ -1,5 +1,5 @@
 // Data sources: text, JSONL and Parquet files as one stream of documents, with errors that name the bad line or row.
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -170,6 +170,7 @@ describe('readDocuments', () => {
     writeFileSync(join(dir, 'c.txt'), 't0\n\nt1\n');
     writeFileSync(join(dir, 'notes.md'), 'ignored');
     mkdirSync(join(dir, 'sub.parquet'));
+    symlinkSync(join(dir, 'gone.jsonl'), join(dir, 'broken-link.jsonl'));
     expect(documentFiles(dir).map((f) => f.format)).toEqual(['jsonl', 'parquet', 'text']);
     expect(await texts(readDocuments(dir, { textSplit: { by: 'blank-lines' } }))).toEqual(['j0', 'j1', 'p0', 'p1', 't0', 't1']);
     expect(await texts(readDocuments([join(dir, 'c.txt'), join(dir, 'a.jsonl')], { maxDocuments: 2 }))).toEqual(['t0\n\nt1', 'j0']);

@@ -36,6 +36,7 @@ describe('the HTML report in a browser', () => {
           '`apt-get install -y chromium`, or point MASKMIX_CHROMIUM at a Chromium binary.',
       );
     }
+    mkdirSync(ARTIFACTS, { recursive: true }); // the screenshot goes here; the folder is git-ignored
     const root = mkdtempSync(join(tmpdir(), 'maskmix-report-browser-'));
     const mixer = { kind: 'mixer', vocabSize: 4096, dModel: 256, nLayers: 4, context: 128 };
     const runs = [
@@ -122,6 +123,3 @@ describe('the HTML report in a browser', () => {
     await expect(page.locator('.chart path.curve[data-run="1"]').first().isVisible()).resolves.toBe(true);
   });
 });
-
-// The screenshot goes here; the folder is git-ignored.
-mkdirSync(ARTIFACTS, { recursive: true });

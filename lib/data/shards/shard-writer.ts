@@ -5,11 +5,12 @@
  * are written atomically, the manifest last, so an interrupted run never leaves a folder that looks complete.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { check, MaskmixError } from '../../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../io/atomic-file.js';
+import { fileError } from '../../io/file-errors.js';
 import { asDocuments, type DocumentInput, type SourceDocument } from '../document-source.js';
 import {
   dtypeForVocab,
@@ -167,10 +168,15 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
   check(Number.isInteger(shardTokens) && shardTokens >= 1 && shardTokens <= MAX_SHARD_TOKENS, `shardTokens must be an integer in [1, 2^31], got ${shardTokens}`);
   const batchSize = options.encodeBatchSize ?? 256;
   check(Number.isInteger(batchSize) && batchSize >= 1, `encodeBatchSize must be a positive integer, got ${batchSize}`);
-  if (existsSync(outDir)) {
-    check(readdirSync(outDir).length === 0, `${outDir} already holds files; choose an empty or new folder (shards are never overwritten)`);
-  } else {
-    mkdirSync(outDir, { recursive: true });
+  try {
+    if (existsSync(outDir)) {
+      check(statSync(outDir).isDirectory(), `${outDir} is a file; give a folder for the shards`);
+      check(readdirSync(outDir).length === 0, `${outDir} already holds files; choose an empty or new folder (shards are never overwritten)`);
+    } else {
+      mkdirSync(outDir, { recursive: true });
+    }
+  } catch (error) {
+    throw fileError(error, outDir, 'use');
   }
 
   const dtype = dtypeForVocab(vocabSize);
