@@ -97,6 +97,8 @@ export interface NativeTrainer {
   step(tokens: Int32Array, batch: number, options?: { readBack?: boolean }): Promise<NativeStepResult>;
   learningRateAt(step: number): number;
   profile(tokens: Int32Array, batch: number, steps: number, path: string): Promise<void>;
+  stateDict(): { step: number; tensors: Record<string, NativeTensor> };
+  loadStateDict(state: { step: number; tensors: Record<string, NativeTensor> }): void;
   /** Data-parallel training over `group` (null: off); returns the number of gradient buckets. */
   setProcessGroup(group: NativeProcessGroup | null, options?: { bucketBytes?: number }): number;
   readonly stepsTaken: number;

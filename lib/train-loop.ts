@@ -8,7 +8,6 @@
  */
 import { appendFileSync } from 'node:fs';
 
-import type { BatchIterator } from './data/batches.js';
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
 import type { ProcessGroup } from './dist/process-group.js';
@@ -27,10 +26,30 @@ export interface StepProgress extends StepResult {
   valLoss?: number;
 }
 
+/** Where batches come from: an in-memory BatchIterator or a shard loader; both never end. */
+export interface BatchSource {
+  readonly batchSize: number;
+  readonly context: number;
+  next(): IteratorResult<Int32Array>;
+}
+
+/** What `afterStep` sees after every step. */
+export interface StepEnd {
+  /** Steps taken by the trainer so far (continues across a resume). */
+  step: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+}
+
 export interface TrainLoopOptions {
   trainer: Trainer;
-  batches: BatchIterator;
+  batches: BatchSource;
+  /** Steps to run in this call. */
   steps: number;
+  /** Counters of a resumed run, so metrics continue where it stopped. */
+  start?: { tokensSeen: number; elapsedSeconds: number };
+  /** Called after every step (checkpoints, budgets); returning 'stop' ends the loop after a final evaluation. */
+  afterStep?: (end: StepEnd) => Promise<'stop' | void> | 'stop' | void;
   /** Validation sequences; evaluated every `evalEvery` steps and at the end. */
   validation?: PackedSequences;
   evalEvery?: number;
@@ -56,6 +75,8 @@ export interface TrainLoopResult {
   finalValLoss?: number;
   /** True when stopped early through the abort signal. */
   aborted: boolean;
+  /** True when afterStep asked to stop (e.g. a compute budget was reached). */
+  stoppedByCallback: boolean;
 }
 
 /**
@@ -96,12 +117,15 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   const worldSize = group?.worldSize ?? 1;
   const writesFiles = (group?.rank ?? 0) === 0;
   const tokensPerStep = batches.batchSize * batches.context * worldSize;
-  const start = performance.now();
+  const start = performance.now() - (options.start?.elapsedSeconds ?? 0) * 1000;
   const losses: number[] = [];
-  let tokensSeen = 0;
+  let tokensSeen = options.start?.tokensSeen ?? 0;
+  const tokensAtStart = tokensSeen;
   let stepSeconds = 0;
   let finalValLoss: number | undefined;
   let aborted = false;
+  let stoppedByCallback = false;
+  let evaluatedLastStep = false;
   // Periodic evaluations may use a subset (evalSequences); the final one uses every validation sequence.
   const runEval = (final: boolean) =>
     evaluate(model, options.validation!, {
@@ -123,7 +147,12 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
     const result = await trainer.step({ tokens: value, batch: batches.batchSize }, { readBack });
     stepSeconds += (performance.now() - stepStart) / 1000;
     tokensSeen += tokensPerStep;
-    if (result.loss === undefined) continue;
+    const verdict = await options.afterStep?.({ step: result.step, tokensSeen, elapsedSeconds: (performance.now() - start) / 1000 });
+    if (verdict === 'stop') stoppedByCallback = true;
+    if (result.loss === undefined) {
+      if (stoppedByCallback) break;
+      continue;
+    }
     let { loss, lastLoss } = result;
     let stopHere = false;
     if (group) {
@@ -142,11 +171,13 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       totalSteps: steps,
       tokensSeen,
       elapsedSeconds,
-      tokensPerSecond: tokensSeen / stepSeconds,
+      tokensPerSecond: (tokensSeen - tokensAtStart) / stepSeconds,
     };
+    evaluatedLastStep = false;
     if (options.validation && ((options.evalEvery && result.step % options.evalEvery === 0) || last)) {
       progress.valLoss = await runEval(last);
       finalValLoss = progress.valLoss;
+      evaluatedLastStep = last;
     }
     if (options.metricsFile && writesFiles) {
       const line = {
@@ -167,17 +198,20 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       aborted = true;
       break;
     }
+    if (stoppedByCallback) break;
   }
-  if (aborted && options.validation && losses.length > 0) finalValLoss = await runEval(true);
+  // Stopped early: the final evaluation (on every validation sequence) runs here.
+  if ((aborted || stoppedByCallback) && options.validation && losses.length > 0 && !evaluatedLastStep) finalValLoss = await runEval(true);
   const elapsedSeconds = (performance.now() - start) / 1000;
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
   return {
     steps: losses.length,
     tokensSeen,
     elapsedSeconds,
-    tokensPerSecond: stepSeconds > 0 ? tokensSeen / stepSeconds : 0,
+    tokensPerSecond: stepSeconds > 0 ? (tokensSeen - tokensAtStart) / stepSeconds : 0,
     finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
     finalValLoss,
     aborted,
+    stoppedByCallback,
   };
 }

@@ -9,6 +9,7 @@ import { check } from './errors.js';
 import { configError } from './model-config.js';
 import type { LanguageModel, TokenBatch } from './model.js';
 import { native, type NativeTrainer } from './native.js';
+import { Tensor } from './tensor.js';
 
 export const trainConfigSchema = z
   .object({
@@ -113,6 +114,21 @@ export class Trainer {
    */
   async profile(batch: TokenBatch, steps: number, path: string): Promise<void> {
     return this.handle.profile(batch.tokens, batch.batch, steps, path);
+  }
+
+  /**
+   * The optimizer's state for a checkpoint: AdamW's moments by name (`exp_avg.<parameter>`,
+   * `exp_avg_sq.<parameter>`, views that share memory) and the steps taken, which also fixes the learning-rate
+   * schedule's position.
+   */
+  stateDict(): { step: number; tensors: Record<string, Tensor> } {
+    const raw = this.handle.stateDict();
+    return { step: raw.step, tensors: Object.fromEntries(Object.entries(raw.tensors).map(([k, t]) => [k, new Tensor(t)])) };
+  }
+
+  /** Restores {@link stateDict}'s content. @throws MaskmixError CHECKPOINT_INVALID for missing or mis-shaped moments. */
+  loadStateDict(state: { step: number; tensors: Record<string, Tensor> }): void {
+    this.handle.loadStateDict({ step: state.step, tensors: Object.fromEntries(Object.entries(state.tensors).map(([k, t]) => [k, t.handle])) });
   }
 
   /** Learning rate the schedule gives the step with this 0-based index. */

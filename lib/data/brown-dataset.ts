@@ -17,6 +17,8 @@ export interface BrownDatasetOptions {
   context: number;
   /** Seed of the train/validation split. */
   seed: number;
+  /** Share of documents held out for validation (default 0.05). */
+  valFraction?: number;
   /** A tokenizer.json (text) to use instead of training one, e.g. the one rank 0 trained. */
   tokenizerJson?: string;
   onPhase?: (phase: 'corpus' | 'tokenizer', detail: string) => void;
@@ -39,7 +41,7 @@ export async function prepareBrownDataset(options: BrownDatasetOptions): Promise
   options.onPhase?.('corpus', 'loading the Brown corpus');
   let documents = loadBrownCorpus();
   if (options.documents !== undefined) documents = documents.slice(0, options.documents);
-  const split = splitDocuments(documents, { valFraction: 0.05, seed: options.seed });
+  const split = splitDocuments(documents, { valFraction: options.valFraction ?? 0.05, seed: options.seed });
 
   let tokenizer: Tokenizer;
   if (options.tokenizerJson !== undefined) {

@@ -4,6 +4,7 @@
 #include "bindings/process_group_wrap.h"
 #include "common/js_object.h"
 #include "common/promise_worker.h"
+#include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
 #include "train/step_profiler.h"
 
@@ -32,6 +33,8 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
                          InstanceMethod<&TrainerWrap::step>("step"),
                          InstanceMethod<&TrainerWrap::learningRateAt>("learningRateAt"),
                          InstanceMethod<&TrainerWrap::profile>("profile"),
+                         InstanceMethod<&TrainerWrap::stateDict>("stateDict"),
+                         InstanceMethod<&TrainerWrap::loadStateDict>("loadStateDict"),
                          InstanceMethod<&TrainerWrap::dispose>("dispose"),
                          InstanceMethod<&TrainerWrap::setProcessGroup>("setProcessGroup"),
                          InstanceAccessor<&TrainerWrap::stepsTaken>("stepsTaken"),
@@ -139,6 +142,40 @@ Napi::Value TrainerWrap::profile(const Napi::CallbackInfo& info) {
     deferred.Reject(makeJsError(info.Env(), describeCurrentException()).Value());
     return deferred.Promise();
   }
+}
+
+// stateDict(): { step, tensors: Record<string, Tensor> } — views of the optimizer moments (no copy).
+Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    TryLock lock(*handle_);
+    Napi::Object tensors = Napi::Object::New(info.Env());
+    for (const auto& [name, tensor] : trainer_->stateTensors()) tensors.Set(name, TensorWrap::wrap(info.Env(), tensor.detach()));
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("step", static_cast<double>(trainer_->stepsTaken()));
+    out.Set("tensors", tensors);
+    return out;
+  });
+}
+
+// loadStateDict({ step, tensors }): void — strict: every moment of every parameter, with its shape.
+Napi::Value TrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    Napi::Object state = objectArg(info, 0, "state");
+    int64_t step = integerField(state, "step", -1);
+    require(state.Has("tensors") && state.Get("tensors").IsObject(), "state.tensors must be an object of Tensors");
+    Napi::Object obj = state.Get("tensors").As<Napi::Object>();
+    std::map<std::string, at::Tensor> tensors;
+    Napi::Array names = obj.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      tensors[name] = TensorWrap::unwrap(obj.Get(name), name.c_str());
+    }
+    TryLock lock(*handle_);
+    trainer_->loadState(tensors, step);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value TrainerWrap::learningRateAt(const Napi::CallbackInfo& info) {

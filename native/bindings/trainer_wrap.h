@@ -20,6 +20,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value step(const Napi::CallbackInfo& info);
   Napi::Value learningRateAt(const Napi::CallbackInfo& info);
   Napi::Value profile(const Napi::CallbackInfo& info);
+  Napi::Value stateDict(const Napi::CallbackInfo& info);
+  Napi::Value loadStateDict(const Napi::CallbackInfo& info);
   Napi::Value stepsTaken(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value setProcessGroup(const Napi::CallbackInfo& info);

@@ -107,6 +107,33 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   return result;
 }
 
+std::vector<std::pair<std::string, at::Tensor>> Trainer::stateTensors() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  std::vector<at::Tensor> moments = optimizer_->stateTensors();  // (exp_avg, exp_avg_sq) per parameter, in order
+  size_t i = 0;
+  for (const auto& item : model_->named_parameters(true)) {
+    out.emplace_back("exp_avg." + item.key(), moments[2 * i]);
+    out.emplace_back("exp_avg_sq." + item.key(), moments[2 * i + 1]);
+    ++i;
+  }
+  return out;
+}
+
+void Trainer::loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps) {
+  require(steps >= 0, "the optimizer state's step count must be ≥ 0", "CHECKPOINT_INVALID");
+  std::vector<at::Tensor> ordered;
+  for (const auto& item : model_->named_parameters(true)) {
+    for (const char* prefix : {"exp_avg.", "exp_avg_sq."}) {
+      auto found = tensors.find(prefix + item.key());
+      require(found != tensors.end(), std::string("optimizer state has no ") + prefix + item.key(), "CHECKPOINT_INVALID");
+      ordered.push_back(found->second);
+    }
+  }
+  require(tensors.size() == ordered.size(), "optimizer state holds tensors for parameters this model does not have", "CHECKPOINT_INVALID");
+  optimizer_->loadState(ordered, steps);
+  steps_ = steps;
+}
+
 EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens, bool fp32) {
   torch::NoGradGuard noGrad;
   model.eval();

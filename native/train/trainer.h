@@ -3,7 +3,9 @@
 // under bf16 autocast with float32 master weights and never waits for the host unless the loss is read back.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <optional>
 
 #include "models/language_model.h"
@@ -47,6 +49,11 @@ class Trainer {
   int64_t stepsTaken() const { return steps_; }
   const TrainConfig& config() const { return config_; }
   AdamW& optimizer() { return *optimizer_; }
+  // Optimizer state by name ("exp_avg.<parameter>", "exp_avg_sq.<parameter>") for checkpoints, and its restore
+  // together with the step count (which also fixes the learning-rate schedule's position). Restoring checks
+  // names and shapes before writing anything.
+  std::vector<std::pair<std::string, at::Tensor>> stateTensors() const;
+  void loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps);
   // Data-parallel training: gradients are averaged across processes between backward and clipping (null: off).
   void setGradientSync(std::shared_ptr<GradientSync> sync) { gradientSync_ = std::move(sync); }
 

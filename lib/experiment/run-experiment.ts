@@ -1,0 +1,148 @@
+/**
+ * `runExperiment`: trains the model an experiment config describes and keeps its run directory complete and
+ * resumable — config.json, model.safetensors, tokenizer.json, metrics.jsonl, run.json (the resolved experiment,
+ * versions, machine), checkpoint/ (every `checkpointEvery` steps, at the end, and when stopped) and summary.json.
+ * A resumed run continues from its checkpoint with the same data order and optimizer state, so on the CPU its
+ * losses are bit-identical to an uninterrupted run's. A non-finite loss or gradient stops the run with
+ * NON_FINITE and leaves the last good checkpoint as it was.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+import { saveModel } from '../checkpoint.js';
+import { batches, type BatchPosition } from '../data/batches.js';
+import { MaskmixError } from '../errors.js';
+import { trainingFlops } from '../flops.js';
+import { writeJsonAtomic } from '../io/atomic-file.js';
+import { resolveModelConfig } from '../model-config.js';
+import { LanguageModel } from '../model.js';
+import { createRunDir, runEnvironment } from '../run-dir.js';
+import { trainLoop, type StepProgress } from '../train-loop.js';
+import { Trainer } from '../trainer.js';
+import { resolveExperimentConfig, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
+import { prepareExperimentData } from './experiment-data.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './training-checkpoint.js';
+
+export interface RunExperimentOptions {
+  /** New run directory (made unique if taken and `unique`), or with `resume` the run to continue. */
+  runDir: string;
+  resume?: boolean;
+  unique?: boolean;
+  /** A tokenizer.json to use instead of the config's (runs compared on the same data share one). */
+  tokenizerJson?: string;
+  signal?: AbortSignal;
+  onPhase?: (phase: 'data' | 'model' | 'resume' | 'train' | 'checkpoint' | 'save', detail: string) => void;
+  onStep?: (progress: StepProgress) => void;
+}
+
+export interface ExperimentSummary {
+  name: string;
+  runDir: string;
+  parameters: number;
+  steps: number;
+  tokensSeen: number;
+  flops: number;
+  trainLoss: number;
+  valLoss: number;
+  elapsedSeconds: number;
+  tokensPerSecond: number;
+  /** Why training ended: all steps done, the budget reached, or stopped (Ctrl-C / abort signal). */
+  stoppedBy: 'steps' | 'budget' | 'signal';
+}
+
+/** The experiment a run directory was started with (from its run.json). */
+export function readRunExperiment(runDir: string): ExperimentConfig {
+  const path = join(runDir, 'run.json');
+  if (!existsSync(path)) throw new MaskmixError('NOT_FOUND', `${runDir} has no run.json: not a maskmix experiment run`);
+  const run = JSON.parse(readFileSync(path, 'utf8')) as { experiment?: unknown };
+  if (!run.experiment) throw new MaskmixError('CHECKPOINT_INVALID', `${path} records no experiment config (was it made by quickstart?)`);
+  return resolveExperimentConfig(run.experiment);
+}
+
+export async function runExperiment(input: ExperimentConfigInput | undefined, options: RunExperimentOptions): Promise<ExperimentSummary> {
+  const resume = options.resume === true;
+  const config = resume ? readRunExperiment(options.runDir) : resolveExperimentConfig(input);
+  const runDir = resume ? options.runDir : createRunDir(options.runDir, { unique: options.unique });
+  const name = config.name ?? basename(runDir);
+  const context = config.model.context as number;
+
+  options.onPhase?.('data', config.data.source === 'brown' ? 'the Brown corpus' : config.data.paths.join(', '));
+  const tokenizerJson = resume ? readFileSync(join(runDir, 'tokenizer.json'), 'utf8') : options.tokenizerJson;
+  const data = await prepareExperimentData(config, context, tokenizerJson);
+  if (!resume) data.tokenizer.save(join(runDir, 'tokenizer.json'));
+
+  const modelConfig = resolveModelConfig({ vocabSize: data.tokenizer.vocabSize, padId: data.eosId, seed: config.seed, ...config.model, device: config.device });
+  const model = await LanguageModel.create(modelConfig);
+  const { steps, batchSize, evalEvery, evalSequences, checkpointEvery, readEvery, ...optimizer } = config.training;
+  const trainer = new Trainer(model, { ...optimizer, totalSteps: optimizer.totalSteps || steps });
+  options.onPhase?.('model', `${modelConfig.kind} d=${modelConfig.dModel} L=${modelConfig.nLayers} n=${context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters`);
+
+  const iterator = batches(data.trainData, batchSize, { seed: config.seed });
+  let loop = { step: 0, tokensSeen: 0, elapsedSeconds: 0 };
+  if (resume) {
+    const saved = await loadTrainingCheckpoint(runDir, model, trainer);
+    iterator.seek(saved.dataPosition as BatchPosition);
+    loop = { step: saved.step, tokensSeen: saved.tokensSeen, elapsedSeconds: saved.elapsedSeconds };
+    options.onPhase?.('resume', `from step ${saved.step}`);
+  } else {
+    await writeJsonAtomic(join(runDir, 'run.json'), { experiment: config, environment: runEnvironment() });
+  }
+
+  const checkpoint = async (state: { step: number; tokensSeen: number; elapsedSeconds: number }) => {
+    options.onPhase?.('checkpoint', `step ${state.step}`);
+    await saveTrainingCheckpoint(runDir, model, trainer, { ...state, dataPosition: iterator.position });
+  };
+  let stoppedBy: ExperimentSummary['stoppedBy'] = 'steps';
+  let last = loop;
+  options.onPhase?.('train', `${steps - loop.step} steps of ${batchSize}×${context} tokens`);
+  try {
+    const result = await trainLoop({
+      trainer,
+      batches: iterator,
+      steps: Math.max(0, steps - loop.step),
+      start: loop,
+      validation: data.valData,
+      evalEvery,
+      evalSequences,
+      evalBatchSize: batchSize,
+      readEvery,
+      metricsFile: join(runDir, 'metrics.jsonl'),
+      signal: options.signal,
+      onStep: options.onStep,
+      afterStep: async (end) => {
+        last = end;
+        const budget = config.budget;
+        const overBudget =
+          (budget?.minutes !== undefined && end.elapsedSeconds >= budget.minutes * 60) ||
+          (budget?.flops !== undefined && trainingFlops(model.config, end.tokensSeen) >= budget.flops);
+        if (end.step % checkpointEvery === 0 && end.step < steps && !overBudget) await checkpoint(end);
+        if (overBudget) {
+          stoppedBy = 'budget';
+          return 'stop';
+        }
+      },
+    });
+    if (result.aborted) stoppedBy = 'signal';
+    await checkpoint(last);
+    options.onPhase?.('save', runDir);
+    await saveModel(model, runDir);
+    const summary: ExperimentSummary = {
+      name,
+      runDir,
+      parameters: model.numParameters,
+      steps: last.step,
+      tokensSeen: last.tokensSeen,
+      flops: trainingFlops(model.config, last.tokensSeen),
+      trainLoss: result.finalTrainLoss,
+      valLoss: result.finalValLoss ?? Number.NaN,
+      elapsedSeconds: last.elapsedSeconds,
+      tokensPerSecond: result.tokensPerSecond,
+      stoppedBy,
+    };
+    await writeJsonAtomic(join(runDir, 'summary.json'), summary);
+    return summary;
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
