@@ -8,6 +8,7 @@ import { MaskmixError } from '../errors.js';
 import { packageRoot } from '../native.js';
 import { registerBench } from './commands/bench.js';
 import { registerBuild } from './commands/build.js';
+import { registerCompare, registerSweep } from './commands/compare.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLaunch } from './commands/launch.js';
@@ -31,6 +32,8 @@ export function buildProgram(): Command {
   registerLaunch(program);
   registerGenerate(program);
   registerScore(program);
+  registerCompare(program);
+  registerSweep(program);
   registerBench(program);
   registerReport(program);
   registerDoctor(program);

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { launch } from '../../dist/launch.js';
 import { MaskmixError } from '../../errors.js';
 import { native } from '../../native.js';
+import { readExperimentConfig } from '../../experiment/experiment-config.js';
+import { runExperiment } from '../../experiment/run-experiment.js';
 import { TRAIN_DEFAULTS, trainBrown } from '../../train-brown.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { trainingProgress } from '../progress.js';
@@ -38,15 +40,29 @@ export function registerTrain(program: Command): void {
     .option('--eval-every <n>', 'validation loss every n steps (and at the end)', parseNumber('--eval-every', { integer: true, min: 1 }), d.evalEvery)
     .option('--device <device>', "'auto' (a GPU per process if any), 'cpu', 'cuda' or 'cuda:N'", d.device)
     .option('--gpus <n>', 'train on n GPUs of this machine (starts n processes through maskmix launch)', parseNumber('--gpus', { integer: true, min: 1 }))
+    .option('--config <file>', 'train the experiment a JSON config describes (model, training, data, tokenizer, budget)')
+    .option('--resume <run-dir>', 'continue a run made with --config from its last checkpoint (bit-exact on the CPU)')
     .option('--out <dir>', `run directory (default ${d.outDir}, or ${d.outDir}-N if taken)`)
     .option('--json', 'print a summary object on stdout (rank 0)')
     .option('--no-progress', 'no progress output')
     .addHelpText(
       'after',
       '\nExamples:\n  maskmix train --steps 200 --width 128 --device cpu\n  maskmix train --gpus 8 --width 1024 --depth 8 --batch 32\n' +
-        '  maskmix launch --nproc-per-node 2 -- maskmix train --steps 100 --device cpu',
+        '  maskmix launch --nproc-per-node 2 -- maskmix train --steps 100 --device cpu\n' +
+        '  maskmix train --config examples/mixer-brown.json --out runs/mixer\n  maskmix train --resume runs/mixer\n' +
+        '\nAn experiment config (JSON; every field but model.context, training.steps and training.batchSize has a default):\n' +
+        '  { "model": { "kind": "mixer", "dModel": 256, "nLayers": 4, "context": 128 },\n' +
+        '    "training": { "steps": 400, "batchSize": 16, "learningRate": 0.002, "warmupSteps": 40, "checkpointEvery": 100 },\n' +
+        '    "data": { "source": "brown" } | { "source": "files", "paths": ["corpus/"], "field": "text" },\n' +
+        '    "tokenizer": { "vocabSize": 4096 } | { "path": "tokenizer.json" }, "seed": 0, "device": "cpu",\n' +
+        '    "budget": { "minutes": 5 } }\n' +
+        'Ctrl-C saves a checkpoint and exits; --resume continues from it.',
     )
     .action(async (opts) => {
+      if (opts.config !== undefined || opts.resume !== undefined) {
+        await trainExperiment(opts);
+        return;
+      }
       if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
         const runtime = native().runtimeInfo();
         const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
@@ -115,4 +131,41 @@ export function registerTrain(program: Command): void {
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+/** `train --config` / `train --resume`: one process, a resumable run directory. */
+async function trainExperiment(opts: { config?: string; resume?: string; out?: string; json?: boolean; progress: boolean }): Promise<void> {
+  if (opts.config !== undefined && opts.resume !== undefined) throw new MaskmixError('INVALID_ARGUMENT', 'give --config (a new run) or --resume (an existing one), not both');
+  const progress = trainingProgress({ enabled: opts.progress });
+  const controller = new AbortController();
+  const onSigint = () => {
+    log('\nstopping after this step and saving a checkpoint (Ctrl-C again to quit at once)…');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  const summary = await runExperiment(opts.config !== undefined ? readExperimentConfig(opts.config) : undefined, {
+    runDir: opts.resume ?? opts.out ?? 'runs/experiment',
+    resume: opts.resume !== undefined,
+    unique: opts.out === undefined,
+    signal: controller.signal,
+    onPhase: (phase, detail) => {
+      if (phase === 'save') progress.stop();
+      if (phase !== 'checkpoint') log(`[${phase}] ${detail}`);
+    },
+    onStep: (p) => progress.update(p),
+  });
+  process.off('SIGINT', onSigint);
+  progress.stop();
+  if (opts.json) printJson(summary);
+  else {
+    process.stdout.write(
+      `\nrun directory   ${summary.runDir}\nsteps           ${summary.steps} (${summary.tokensSeen.toLocaleString('en-US')} tokens, ${(summary.flops / 1e12).toFixed(3)} TFLOPs)\n` +
+        `train loss      ${summary.trainLoss.toFixed(4)}\nval loss        ${summary.valLoss.toFixed(4)}\nstopped by      ${summary.stoppedBy}\n`,
+    );
+  }
+  if (summary.stoppedBy === 'signal') {
+    log(`checkpoint saved at step ${summary.steps}; continue with: maskmix train --resume ${summary.runDir}`);
+    process.exitCode = 130;
+  }
 }

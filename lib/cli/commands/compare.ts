@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+
+import { compare, formatCompareTable, sweepExperiments } from '../../experiment/compare.js';
+import { readExperimentConfig } from '../../experiment/experiment-config.js';
+import { MaskmixError } from '../../errors.js';
+import { parseBudget } from '../budget.js';
+import { log, printJson } from '../output.js';
+import { trainingProgress } from '../progress.js';
+
+/** Runs the experiments with a progress bar, Ctrl-C handling and the closing table. */
+async function runComparison(configs: ReturnType<typeof sweepExperiments>, opts: { out: string; budget?: string; json?: boolean; progress: boolean }) {
+  const progress = trainingProgress({ enabled: opts.progress });
+  const controller = new AbortController();
+  const onSigint = () => {
+    log('\nstopping after this step; the current run is checkpointed (Ctrl-C again to quit at once)…');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  const result = await compare(configs, {
+    outDir: opts.out,
+    budget: opts.budget ? parseBudget(opts.budget) : undefined,
+    signal: controller.signal,
+    onRun: (name, i, n) => {
+      progress.stop();
+      log(`[run ${i + 1}/${n}] ${name}`);
+    },
+    onPhase: (phase, detail) => phase !== 'checkpoint' && log(`  [${phase}] ${detail}`),
+    onStep: (p) => progress.update(p),
+  });
+  process.off('SIGINT', onSigint);
+  progress.stop();
+  if (opts.json) {
+    printJson(result);
+    return;
+  }
+  process.stdout.write(`\n${formatCompareTable(result.runs)}\n\nruns in ${result.outDir}\nreport ${result.report}\n`);
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .summary('train several experiments for the same budget on the same data and compare them')
+    .description(
+      'Fixed-compute comparison: trains each experiment config (JSON, see `maskmix train --help`) for the same\n' +
+        'budget — wall time or FLOPs — on the same data, tokenizer and validation split, then prints a table and\n' +
+        'writes an HTML report with the loss curves (vs steps, time and FLOPs) of all runs.',
+    )
+    .argument('<config...>', 'experiment config files (JSON)')
+    .option('--budget <amount>', 'per-run budget: 90s, 5m, 1.5h, or a FLOP count like 2e15 (overrides the configs)')
+    .option('--out <dir>', 'folder for the runs and report.html', 'runs/compare')
+    .option('--json', 'print the runs and paths as JSON on stdout')
+    .option('--no-progress', 'no progress output')
+    .addHelpText('after', '\nExample:\n  maskmix compare examples/mixer-brown.json examples/llama-brown.json --budget 3m')
+    .action(async (paths: string[], opts) => {
+      await runComparison(paths.map((p) => readExperimentConfig(p)), opts);
+    });
+}
+
+/** `--grid key=v1,v2`: a dotted config path and its values (numbers where they parse, else strings). */
+function parseGrid(entries: string[]): Record<string, unknown[]> {
+  const grid: Record<string, unknown[]> = {};
+  for (const entry of entries) {
+    const m = entry.match(/^([\w.]+)=(.+)$/);
+    if (!m) throw new MaskmixError('INVALID_ARGUMENT', `--grid takes path=value1,value2 (e.g. training.learningRate=1e-3,2e-3), got '${entry}'`);
+    grid[m[1]] = m[2].split(',').map((v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v));
+  }
+  return grid;
+}
+
+export function registerSweep(program: Command): void {
+  program
+    .command('sweep')
+    .summary('run a grid over experiment-config fields, one run after another, and compare them')
+    .argument('<config>', 'the base experiment config (JSON)')
+    .requiredOption('--grid <path=values...>', 'a dotted config field and comma-separated values; repeat for more fields')
+    .option('--budget <amount>', 'per-run budget: 90s, 5m, 1.5h, or FLOPs like 2e15')
+    .option('--out <dir>', 'folder for the runs and report.html', 'runs/sweep')
+    .option('--json', 'print the runs and paths as JSON on stdout')
+    .option('--no-progress', 'no progress output')
+    .addHelpText('after', '\nExample:\n  maskmix sweep examples/mixer-brown.json --grid training.learningRate=1e-3,3e-3 --grid model.dModel=128,256 --budget 2m')
+    .action(async (path: string, opts) => {
+      const base = readExperimentConfig(path);
+      await runComparison(sweepExperiments(base, parseGrid(opts.grid)), opts);
+    });
+}
