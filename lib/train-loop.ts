@@ -126,6 +126,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   let aborted = false;
   let stoppedByCallback = false;
   let evaluatedLastStep = false;
+  let lastLine: Record<string, number | undefined> | undefined;
   // Periodic evaluations may use a subset (evalSequences); the final one uses every validation sequence.
   const runEval = (final: boolean) =>
     evaluate(model, options.validation!, {
@@ -192,6 +193,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
         ...(progress.valLoss !== undefined ? { valLoss: progress.valLoss } : {}),
       };
       appendFileSync(options.metricsFile, JSON.stringify(line) + '\n');
+      lastLine = line;
     }
     options.onStep?.(progress);
     if (stopHere) {
@@ -201,7 +203,11 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
     if (stoppedByCallback) break;
   }
   // Stopped early: the final evaluation (on every validation sequence) runs here.
-  if ((aborted || stoppedByCallback) && options.validation && losses.length > 0 && !evaluatedLastStep) finalValLoss = await runEval(true);
+  if ((aborted || stoppedByCallback) && options.validation && losses.length > 0 && !evaluatedLastStep) {
+    finalValLoss = await runEval(true);
+    // The last step's line again, now with the final validation loss (readers keep the later of two lines).
+    if (options.metricsFile && writesFiles && lastLine) appendFileSync(options.metricsFile, JSON.stringify({ ...lastLine, valLoss: finalValLoss }) + '\n');
+  }
   const elapsedSeconds = (performance.now() - start) / 1000;
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
   return {
