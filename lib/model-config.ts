@@ -66,6 +66,10 @@ export const llamaConfigSchema = z
     path: ['nHeads'],
   });
 
+/** Token-mixing structures of the repeat mixer (native/ops/repeat_mixing.h defines each). */
+export const REPEAT_STRUCTURES = ['mixed', 'column', 'row', 'column-diagonal', 'row-diagonal', 'combined', 'toeplitz', 'kernel'] as const;
+export type RepeatStructure = (typeof REPEAT_STRUCTURES)[number];
+
 export const modelConfigSchema = z.preprocess(
   // `kind` may be left out: the masked mixer is the default architecture.
   (raw) => (raw && typeof raw === 'object' && !('kind' in raw) ? { ...raw, kind: 'mixer' } : raw),

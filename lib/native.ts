@@ -68,6 +68,16 @@ export interface NativeModel {
   readonly config: NativeModelConfig;
 }
 
+export interface NativeRepeatWeights {
+  structure: string;
+  weight: NativeTensor;
+  rowWeight?: NativeTensor;
+  diagonal?: NativeTensor;
+  bias: NativeTensor;
+  decay?: NativeTensor;
+  decayConstant: number;
+}
+
 export interface NativeTrainConfig {
   learningRate?: number;
   warmupSteps?: number;
@@ -162,6 +172,17 @@ export interface NativeAddon {
     bias: NativeTensor,
     gradOutput: NativeTensor,
   ): { x: NativeTensor; weight: NativeTensor; bias: NativeTensor };
+  decayedScan(u: NativeTensor, logGamma: NativeTensor, init: NativeTensor | null, strategy?: string, chunk?: number): NativeTensor;
+  decayedScanBackward(
+    u: NativeTensor,
+    logGamma: NativeTensor,
+    init: NativeTensor | null,
+    strategy: string,
+    chunk: number,
+    gradOutput: NativeTensor,
+  ): { u: NativeTensor; logGamma: NativeTensor; init?: NativeTensor };
+  repeatMixing(x: NativeTensor, weights: NativeRepeatWeights): NativeTensor;
+  repeatMixingBackward(x: NativeTensor, weights: NativeRepeatWeights, gradOutput: NativeTensor): Record<string, NativeTensor>;
   linearCrossEntropy(
     hidden: NativeTensor,
     weight: NativeTensor,
