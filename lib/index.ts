@@ -2,7 +2,7 @@
 export { MaskmixError, type MaskmixErrorCode } from './errors.js';
 export { Tensor, type DType, type TypedArray } from './tensor.js';
 export { LanguageModel, type TokenBatch, type SamplingOptions } from './model.js';
-export { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
+export { resolveModelConfig, REPEAT_STRUCTURES, type ModelConfig, type ModelConfigInput, type RepeatStructure } from './model-config.js';
 export { Trainer, type TrainConfig, type TrainConfigInput, type StepResult, type DataParallelOptions } from './trainer.js';
 export { trainLoop, evaluate, type TrainLoopOptions, type TrainLoopResult, type StepProgress } from './train-loop.js';
 export { generate, generateTokens, type GenerateOptions, type GeneratedToken } from './generate.js';

@@ -41,6 +41,8 @@ export interface NativeModelConfig {
   dtype?: string;
   ffMultiplier?: number;
   fused?: boolean;
+  structure?: string;
+  kernelSize?: number;
   nHeads?: number;
   intermediateSize?: number;
   ropeTheta?: number;

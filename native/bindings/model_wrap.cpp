@@ -36,6 +36,8 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.normEps = numberField(obj, "normEps", c.normEps);
   c.device = stringField(obj, "device", c.device);
   c.dtype = stringField(obj, "dtype", c.dtype);
+  c.structure = stringField(obj, "structure", c.structure);
+  c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.fused = booleanField(obj, "fused", c.fused);
   return c;
 }
@@ -57,6 +59,11 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
     o.Set("ropeTheta", c.ropeTheta);
     o.Set("normEps", c.normEps);
+  } else if (c.kind == "repeat") {
+    o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    o.Set("nHeads", static_cast<double>(c.nHeads));
+    o.Set("structure", c.structure);
+    o.Set("kernelSize", static_cast<double>(c.kernelSize));
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
   }
