@@ -6,6 +6,7 @@ export { resolveModelConfig, REPEAT_STRUCTURES, type ModelConfig, type ModelConf
 export { Trainer, type TrainConfig, type TrainConfigInput, type StepResult, type DataParallelOptions } from './trainer.js';
 export { trainLoop, evaluate, type TrainLoopOptions, type TrainLoopResult, type StepProgress } from './train-loop.js';
 export { generate, generateTokens, type GenerateOptions, type GeneratedToken } from './generate.js';
+export { Decoder, type DecoderMode, type DecoderOptions, type DecodeResult, type DecodeSampling } from './decode/decoder.js';
 export { scoreTokens, type TokenScores } from './score.js';
 export { saveModel, loadModel, saveWeights, loadWeights, readWeights, readModelConfig } from './checkpoint.js';
 export { openRun, type OpenRun } from './run-loader.js';
