@@ -7,6 +7,7 @@ export { Trainer, type TrainConfig, type TrainConfigInput, type StepResult, type
 export { trainLoop, evaluate, type TrainLoopOptions, type TrainLoopResult, type StepProgress } from './train-loop.js';
 export { generate, generateTokens, type GenerateOptions, type GeneratedToken } from './generate.js';
 export { Decoder, type DecoderMode, type DecoderOptions, type DecodeResult, type DecodeSampling } from './decode/decoder.js';
+export { TokenStream } from './decode/token-stream.js';
 export { scoreTokens, type TokenScores } from './score.js';
 export { saveModel, loadModel, saveWeights, loadWeights, readWeights, readModelConfig } from './checkpoint.js';
 export { openRun, type OpenRun } from './run-loader.js';
