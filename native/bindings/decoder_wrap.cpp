@@ -17,12 +17,6 @@ Napi::FunctionReference* constructor = nullptr;
 Napi::Reference<Napi::Value>* internalToken = nullptr;
 thread_local std::shared_ptr<DecoderWrap::Session> pendingSession;
 
-// Clears the session's busy flag when the async work ends, however it ends.
-struct BusyRelease {
-  std::atomic<bool>& busy;
-  ~BusyRelease() { busy = false; }
-};
-
 // Optional sampling of the next token of every sequence, from the last position's logits.
 struct Sampling {
   bool enabled = false;
@@ -143,7 +137,6 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
     return PromiseWorker::start(
         info.Env(),
         [session, tokens, allPositions, sampling, isStep, out] {
-          BusyRelease release{session->busy};
           std::lock_guard<std::mutex> lock(session->handle->mutex);
           requireModelAlive(*session);
           Decoder& d = *session->decoder;
@@ -173,7 +166,9 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
             o.Set("logProbs", logProbs);
           }
           return o;
-        });
+        },
+        // Busy until the promise settles, so what JS sees is always the finished state.
+        [session] { session->busy = false; });
   } catch (...) {
     return rejected(info.Env());
   }
@@ -194,7 +189,6 @@ Napi::Value DecoderWrap::clone(const Napi::CallbackInfo& info) {
     return PromiseWorker::start(
         info.Env(),
         [session, copy] {
-          BusyRelease release{session->busy};
           std::lock_guard<std::mutex> lock(session->handle->mutex);
           requireModelAlive(*session);
           c10::InferenceMode inference;
@@ -203,7 +197,8 @@ Napi::Value DecoderWrap::clone(const Napi::CallbackInfo& info) {
         [copy](Napi::Env) -> Napi::Value {
           pendingSession = copy;
           return constructor->New({internalToken->Value()});
-        });
+        },
+        [session] { session->busy = false; });
   } catch (...) {
     return rejected(info.Env());
   }

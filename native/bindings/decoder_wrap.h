@@ -4,7 +4,6 @@
 
 #include <napi.h>
 
-#include <atomic>
 #include <memory>
 
 #include "bindings/model_handle.h"
@@ -22,7 +21,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
   struct Session {
     std::shared_ptr<ModelHandle> handle;
     std::unique_ptr<Decoder> decoder;
-    std::atomic<bool> busy{false};
+    bool busy = false;  // set and cleared on the JS thread only
   };
 
  private:
