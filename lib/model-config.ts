@@ -36,8 +36,8 @@ const common = {
   /** Parameter dtype: float32 (training; bf16 autocast on GPUs), or float64 for exact numerical checks. */
   dtype: z.enum(['float32', 'float64'], { error: "dtype must be 'float32' or 'float64'" }).default('float32'),
   /**
-   * Fused blocks (default): the mixer's sublayers recompute LayerNorm and GELU outputs in backward; the
-   * transformer's RMSNorm, SwiGLU and rotary run as single kernels on CUDA. false runs the same math through
+   * Fused blocks (default): the mixer's sublayers (the repeat mixer's feed-forward) recompute LayerNorm and GELU
+   * outputs in backward; the transformer's RMSNorm, SwiGLU and rotary run as single kernels on CUDA. false runs the same math through
    * separate libtorch modules and autograd: the reference the fused path is tested against.
    */
   fused: z.boolean().default(true),

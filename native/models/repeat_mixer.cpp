@@ -107,7 +107,7 @@ void RepeatMixingImpl::projectDecay() {
   decay.clamp_(kDecayMin, kDecayMax);
 }
 
-RepeatBlockImpl::RepeatBlockImpl(const ModelConfig& c) {
+RepeatBlockImpl::RepeatBlockImpl(const ModelConfig& c) : fused_(c.fused) {
   seq_layernorm = register_module("seq_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
   mix = register_module("mix", RepeatMixing(c));
   patch_layernorm = register_module("patch_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
@@ -119,6 +119,7 @@ at::Tensor RepeatBlockImpl::forward(const at::Tensor& input, MixingState* state)
   at::Tensor normed = seq_layernorm->forward(input);
   at::Tensor mixed = state == nullptr ? mix->forward(normed) : input.size(0) == 1 ? state->step(normed) : state->prefill(normed);
   at::Tensor x = input + mixed;
+  if (!fused_) return x + patch_ff->forward(patch_layernorm->forward(x));
   // The masked mixer's fused feed-forward sublayer (recomputes LayerNorm and GELU outputs in backward).
   auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
   auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();

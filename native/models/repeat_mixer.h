@@ -54,6 +54,9 @@ class RepeatBlockImpl : public torch::nn::Module {
   RepeatMixing mix{nullptr};
   torch::nn::LayerNorm patch_layernorm{nullptr};
   torch::nn::Sequential patch_ff{nullptr};
+
+ private:
+  bool fused_;
 };
 TORCH_MODULE(RepeatBlock);
 

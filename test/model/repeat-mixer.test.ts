@@ -74,6 +74,22 @@ describe('repeat mixer', () => {
     });
   }
 
+  it('computes the same loss and gradients with the fused feed-forward as with the modules (fp64)', async () => {
+    const fused = await repeatModel('mixed', { dtype: 'float64' });
+    const plain = await repeatModel('mixed', { dtype: 'float64', fused: false });
+    const batch = { tokens: randomTokens(2 * 14, V, 9), batch: 2 };
+    const a = await fused.lossGradients(batch);
+    const b = await plain.lossGradients(batch);
+    expect(a.loss).toBeCloseTo(b.loss, 12);
+    for (const [name, g] of Object.entries(a.gradients)) {
+      const x = g.toTypedArray() as Float64Array;
+      const y = b.gradients[name].toTypedArray() as Float64Array;
+      for (let i = 0; i < x.length; i++) expect(Math.abs(x[i] - y[i]), `${name}[${i}]`).toBeLessThan(1e-10);
+    }
+    fused.dispose();
+    plain.dispose();
+  });
+
   it('trains: the loss on a repeated batch falls, for every structure', async () => {
     for (const structure of REPEAT_STRUCTURES) {
       const model = await LanguageModel.create(config(structure));
