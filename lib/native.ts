@@ -90,7 +90,7 @@ export interface NativeDecodeResult {
 export interface NativeDecoder {
   prefill(tokens: Int32Array, options?: { logits?: 'last' | 'all'; sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
   step(tokens: Int32Array, options?: { sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
-  clone(): Promise<NativeDecoder>;
+  clone(options?: { copies?: number }): Promise<NativeDecoder>;
   reset(): void;
   dispose(): void;
   readonly position: number;

@@ -111,9 +111,14 @@ export class Decoder {
     return result(await this.handle.step(asTokens(tokens), { sampling: nativeSampling(options.sampling) }));
   }
 
-  /** An independent session at the same position: both continue identically from here. */
-  async clone(): Promise<Decoder> {
-    return new Decoder(this.model, {}, await this.handle.clone());
+  /**
+   * An independent session at the same position: both continue identically from here. With `copies` > 1 every
+   * sequence is repeated that many times (batch b becomes b·copies, copies adjacent): prefill a prompt once, then
+   * continue it several ways side by side.
+   */
+  async clone(options: { copies?: number } = {}): Promise<Decoder> {
+    check(options.copies === undefined || (Number.isInteger(options.copies) && options.copies >= 1), 'copies must be a positive integer');
+    return new Decoder(this.model, {}, await this.handle.clone(options));
   }
 
   /** Back to position 0, dropping the cached states. */

@@ -177,22 +177,25 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
 Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
 Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(info, true); }
 
-// clone(): Promise<Decoder> — an independent session at the same position (copies the states, so async).
+// clone({ copies }): Promise<Decoder> — an independent session at the same position (copies the states, so
+// async); copies > 1 repeats each sequence that many times.
 Napi::Value DecoderWrap::clone(const Napi::CallbackInfo& info) {
   try {
     idle();
     requireModelAlive(*session_);
+    int64_t copies = integerField(objectArg(info, 0, "options"), "copies", 1);
+    require(copies >= 1, "copies must be a positive integer");
     auto session = session_;
     session->busy = true;
     auto copy = std::make_shared<Session>();
     copy->handle = session->handle;
     return PromiseWorker::start(
         info.Env(),
-        [session, copy] {
+        [session, copy, copies] {
           std::lock_guard<std::mutex> lock(session->handle->mutex);
           requireModelAlive(*session);
           c10::InferenceMode inference;
-          copy->decoder = session->decoder->clone();
+          copy->decoder = session->decoder->clone(copies);
         },
         [copy](Napi::Env) -> Napi::Value {
           pendingSession = copy;

@@ -23,9 +23,9 @@ class CachedDecoder : public Decoder {
     return total;
   }
 
-  std::unique_ptr<Decoder> clone() const override {
-    auto copy = std::make_unique<CachedDecoder>(model_, batch_, decoding_);
-    for (const auto& s : states_) copy->states_.push_back(s->clone());
+  std::unique_ptr<Decoder> clone(int64_t copies) const override {
+    auto copy = std::make_unique<CachedDecoder>(model_, batch_ * copies, decoding_);
+    for (const auto& s : states_) copy->states_.push_back(s->clone(copies));
     copy->position_ = position_;
     copySettingsTo(*copy);
     return copy;
@@ -57,9 +57,9 @@ class FullPrefixDecoder : public Decoder {
   const char* mode() const override { return "full-prefix"; }
   int64_t cacheBytes() const override { return tokens_.defined() ? static_cast<int64_t>(tokens_.numel() * tokens_.element_size()) : 0; }
 
-  std::unique_ptr<Decoder> clone() const override {
-    auto copy = std::make_unique<FullPrefixDecoder>(model_, batch_);
-    copy->tokens_ = tokens_.defined() ? tokens_.clone() : tokens_;
+  std::unique_ptr<Decoder> clone(int64_t copies) const override {
+    auto copy = std::make_unique<FullPrefixDecoder>(model_, batch_ * copies);
+    if (tokens_.defined()) copy->tokens_ = tokens_.repeat_interleave(copies, 0);
     copy->position_ = position_;
     copySettingsTo(*copy);
     return copy;

@@ -30,8 +30,8 @@ class Decoder {
   virtual const char* mode() const = 0;
   // Device memory the session holds, in bytes.
   virtual int64_t cacheBytes() const = 0;
-  // An independent copy at the same position.
-  virtual std::unique_ptr<Decoder> clone() const = 0;
+  // An independent copy at the same position; copies > 1 repeats each sequence (see MixingState::clone).
+  virtual std::unique_ptr<Decoder> clone(int64_t copies = 1) const = 0;
   // Back to position 0, dropping every state.
   virtual void reset() = 0;
 

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "common/error.h"
 
@@ -40,12 +41,20 @@ class GrowingCache {
 
   // An independent copy with the same capacity.
   GrowingCache clone() const {
+    return map([](const at::Tensor& held) { return held; });
+  }
+
+  // A new cache, with the same capacity along dim, holding f(what this one holds); f may change the other
+  // dimensions (e.g. repeat each sequence of a batch) but not the length along dim.
+  GrowingCache map(const std::function<at::Tensor(const at::Tensor&)>& f) const {
     GrowingCache copy(dim_, maxLength_);
-    if (buffer_.defined()) {
-      copy.buffer_ = at::empty_like(buffer_);
-      if (length_ > 0) copy.buffer_.narrow(dim_, 0, length_).copy_(view());
-      copy.length_ = length_;
-    }
+    if (!buffer_.defined()) return copy;
+    at::Tensor content = f(view());
+    std::vector<int64_t> shape = content.sizes().vec();
+    shape[dim_] = buffer_.size(dim_);
+    copy.buffer_ = at::empty(shape, content.options());
+    if (length_ > 0) copy.buffer_.narrow(dim_, 0, length_).copy_(content);
+    copy.length_ = length_;
     return copy;
   }
 

@@ -21,8 +21,10 @@ class MixingState {
   virtual at::Tensor prefill(const at::Tensor& x) = 0;
   // The same for one position; layers with a recurrence run the recurrence here.
   virtual at::Tensor step(const at::Tensor& x) { return prefill(x); }
-  // An independent copy: both continue identically from here.
-  virtual std::unique_ptr<MixingState> clone() const = 0;
+  // An independent copy: both continue identically from here. copies > 1 repeats every sequence of the batch
+  // that many times (batch b becomes b·copies, each sequence's copies adjacent): one prefilled prompt continued
+  // several ways.
+  virtual std::unique_ptr<MixingState> clone(int64_t copies = 1) const = 0;
   // Device memory held, in bytes.
   virtual int64_t bytes() const = 0;
 };

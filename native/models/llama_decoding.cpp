@@ -44,10 +44,11 @@ class KvCacheState : public MixingState {
     return attention_->output(out);
   }
 
-  std::unique_ptr<MixingState> clone() const override {
+  std::unique_ptr<MixingState> clone(int64_t copies) const override {
     auto copy = std::make_unique<KvCacheState>(*this);
-    copy->keys_ = keys_.clone();
-    copy->values_ = values_.clone();
+    auto repeat = [copies](const at::Tensor& held) { return held.repeat_interleave(copies, 0); };  // batch first
+    copy->keys_ = keys_.map(repeat);
+    copy->values_ = values_.map(repeat);
     return copy;
   }
 

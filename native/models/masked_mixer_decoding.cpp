@@ -25,9 +25,9 @@ class MaskedMixingState : public MixingState {
     return y.view(x.sizes());
   }
 
-  std::unique_ptr<MixingState> clone() const override {
+  std::unique_ptr<MixingState> clone(int64_t copies) const override {
     auto copy = std::make_unique<MaskedMixingState>(*this);
-    copy->inputs_ = inputs_.clone();
+    copy->inputs_ = inputs_.map([copies](const at::Tensor& held) { return held.repeat_interleave(copies, 1); });
     return copy;
   }
 

@@ -30,13 +30,24 @@ class RepeatMixingState : public MixingState {
     // Sums accumulate over the whole context: keep them in float32 even when the step ran in bf16.
     if (out.sums.defined()) sums_ = (out.sums.scalar_type() == at::kBFloat16 || out.sums.scalar_type() == at::kHalf) ? out.sums.to(at::kFloat) : out.sums;
     position_ += u.size(1);
+    batch_ = u.size(2);
     return mix_->merge(out.y);
   }
 
-  std::unique_ptr<MixingState> clone() const override {
+  std::unique_ptr<MixingState> clone(int64_t copies) const override {
     auto copy = std::make_unique<RepeatMixingState>(*this);
-    if (sums_.defined()) copy->sums_ = sums_.clone();
-    copy->history_ = history_.clone();
+    // Both hold batch·head width on their last axis, batch outer: split it to repeat the sequences.
+    auto repeat = [&](const at::Tensor& t) {
+      std::vector<int64_t> split = t.sizes().vec();
+      split.back() = batch_;
+      split.push_back(-1);
+      std::vector<int64_t> merged = t.sizes().vec();
+      merged.back() = -1;
+      return t.view(split).repeat_interleave(copies, -2).reshape(merged);
+    };
+    if (sums_.defined()) copy->sums_ = repeat(sums_);
+    copy->history_ = history_.map(repeat);
+    copy->batch_ = batch_ * copies;
     return copy;
   }
 
@@ -49,6 +60,7 @@ class RepeatMixingState : public MixingState {
   at::Tensor sums_;       // [G, b·d/H]
   GrowingCache history_;  // Toeplitz: [H, position, b·d/H]
   int64_t position_ = 0;
+  int64_t batch_ = 0;
 };
 
 }  // namespace

@@ -3,10 +3,10 @@
 // sampling, clone/reset, typed errors (CONTEXT_FULL, BUSY, DISPOSED, bad tokens).
 import { describe, expect, it } from 'vitest';
 
-import { Decoder } from '../../lib/decode/decoder.js';
+import { Decoder, type DecoderMode } from '../../lib/decode/decoder.js';
 import { LanguageModel } from '../../lib/model.js';
 import type { ModelConfigInput } from '../../lib/model-config.js';
-import { randomTokens } from '../helpers.js';
+import { randomizeRepeatWeights, randomTokens } from '../helpers.js';
 import { decodeInPieces, expectClose, fullLogits } from './parity.js';
 
 const V = 40;
@@ -56,6 +56,40 @@ describe('decoding the masked mixer and llama', () => {
       model.dispose();
     });
   }
+
+  it('clone({ copies }) continues one prefilled prompt several ways, each equal to its own full forward', async () => {
+    const kinds: Array<[string, ModelConfigInput, DecoderMode]> = [
+      ['mixer', MIXER, 'cached'],
+      ['llama', LLAMA, 'cached'],
+      ['repeat mixed', { kind: 'repeat', vocabSize: V, dModel: 16, nLayers: 2, context: 20, seed: 3 }, 'cached'],
+      ['repeat combined', { kind: 'repeat', vocabSize: V, dModel: 16, nLayers: 2, context: 20, seed: 3, structure: 'combined' }, 'cached'],
+      ['repeat toeplitz', { kind: 'repeat', vocabSize: V, dModel: 16, nLayers: 2, context: 20, seed: 3, structure: 'toeplitz' }, 'cached'],
+      ['full prefix', MIXER, 'full-prefix'],
+    ];
+    for (const [name, config, mode] of kinds) {
+      const model = await LanguageModel.create(config);
+      if (config.kind === 'repeat') randomizeRepeatWeights(model, 4);
+      const prompt = randomTokens(8, V, 1);
+      const one = new Decoder(model, { mode });
+      await one.prefill(prompt);
+      const three = await one.clone({ copies: 3 });
+      expect(three.batch).toBe(3);
+      expect(three.position).toBe(8);
+      const continuations = [randomTokens(4, V, 10), randomTokens(4, V, 11), randomTokens(4, V, 12)];
+      const decoded: Float32Array[] = [[], [], []].map(() => new Float32Array(4 * V));
+      for (let i = 0; i < 4; i++) {
+        const logits = (await three.step(continuations.map((c) => c[i]))).logits.toTypedArray() as Float32Array;
+        for (let b = 0; b < 3; b++) decoded[b].set(logits.subarray(b * V, (b + 1) * V), i * V);
+      }
+      for (let b = 0; b < 3; b++) {
+        const full = await fullLogits(model, Int32Array.from([...prompt, ...continuations[b]]));
+        expectClose(decoded[b], full.subarray(8 * V), `${name} copy ${b}`);
+      }
+      expect(one.position).toBe(8); // the original is untouched
+      await expect(one.clone({ copies: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      model.dispose();
+    }
+  });
 
   it('cache bytes grow with the position for the masked mixer and llama (O(n·d) per layer)', async () => {
     for (const config of [MIXER, LLAMA]) {
