@@ -13,6 +13,7 @@ export type MaskmixErrorCode =
   | 'CHECKPOINT_INVALID' // a checkpoint with missing, extra or mis-shaped tensors
   | 'CONFIG_INVALID'
   | 'DATA_INVALID' // a data file (JSONL, Parquet, token shard, metrics) that is malformed, truncated or corrupt
+  | 'CONTEXT_FULL' // a decoder asked to go past the model's fixed context
   | 'NATIVE_UNAVAILABLE' // the addon or libtorch could not be loaded
   | 'CUDA_UNAVAILABLE'
   | 'CUDA_OOM' // out of GPU memory: bytesRequested / bytesFree say how much

@@ -19,6 +19,12 @@ export function forwardFlopsPerToken(config: ModelConfig): number {
     return l * (projections + mlp + attention) + head;
   }
   const feedForward = 2 * 2 * d * (config.ffMultiplier * d);
+  if (config.kind === 'repeat') {
+    // Projections in and out, plus the parallel form of the structured mixing: an explicit matrix up to n = 128,
+    // chunks of 64 beyond (native/ops/decayed_scan.cpp); Toeplitz heads always mix the whole prefix.
+    const window = config.structure === 'toeplitz' || n <= 128 ? mean : 64;
+    return l * (feedForward + 2 * 2 * d * d + 2 * d * window) + head;
+  }
   const mixing = 2 * d * mean;
   return l * (feedForward + mixing) + head;
 }

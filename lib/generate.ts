@@ -2,8 +2,8 @@
  * Text generation: token by token, as an async iterator, so callers can stream. Sampling randomness comes from
  * one seeded generator, so the same seed gives the same text.
  */
-import { check } from './errors.js';
-import { mulberry32 } from './data/random.js';
+import { TokenStream } from './decode/token-stream.js';
+import type { DecoderMode } from './decode/decoder.js';
 import type { LanguageModel, SamplingOptions } from './model.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -15,6 +15,13 @@ export interface GenerateOptions extends SamplingOptions {
   stopToken?: number;
   /** Abort generation early. */
   signal?: AbortSignal;
+  /**
+   * 'auto' (default) decodes with the model's cache (every built-in kind has one); 'full-prefix' re-runs the
+   * model over the prefix for every token, the only path for a model without a cache.
+   */
+  decoder?: DecoderMode;
+  /** 'auto' decodes under bf16 autocast on a GPU; 'fp32' never. */
+  precision?: 'auto' | 'fp32';
 }
 
 export interface GeneratedToken {
@@ -24,25 +31,12 @@ export interface GeneratedToken {
 }
 
 /**
- * Yields new tokens after `prompt`. For the plain masked mixer every token re-runs the model over the prefix
- * (its mixing has no cache: SPEC §4), using the last `context` tokens once the text outgrows the context.
+ * Yields new tokens after `prompt`, through a `Decoder` (lib/decode): the prompt is prefilled once and each token
+ * is one step. Once the text outgrows the context, each token re-reads the last `context` tokens (position-indexed
+ * weights cannot slide), the same window the full-prefix path uses.
  */
-export async function* generateTokens(
-  model: LanguageModel,
-  prompt: readonly number[],
-  options: GenerateOptions,
-): AsyncGenerator<GeneratedToken> {
-  check(prompt.length > 0, 'the prompt must hold at least one token');
-  check(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 0, 'maxNewTokens must be a non-negative integer');
-  const rng = mulberry32(options.seed ?? 0);
-  const tokens = [...prompt];
-  for (let i = 0; i < options.maxNewTokens; i++) {
-    options.signal?.throwIfAborted();
-    const next = await model.nextToken(tokens, { ...options, uniform: rng() });
-    tokens.push(next.token);
-    yield next;
-    if (options.stopToken !== undefined && next.token === options.stopToken) return;
-  }
+export function generateTokens(model: LanguageModel, prompt: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken> {
+  return new TokenStream(model, prompt, options)[Symbol.asyncIterator]();
 }
 
 /** Generates and collects the new tokens. */

@@ -2,10 +2,12 @@
 export { MaskmixError, type MaskmixErrorCode } from './errors.js';
 export { Tensor, type DType, type TypedArray } from './tensor.js';
 export { LanguageModel, type TokenBatch, type SamplingOptions } from './model.js';
-export { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
+export { resolveModelConfig, REPEAT_STRUCTURES, type ModelConfig, type ModelConfigInput, type RepeatStructure } from './model-config.js';
 export { Trainer, type TrainConfig, type TrainConfigInput, type StepResult, type DataParallelOptions } from './trainer.js';
 export { trainLoop, evaluate, type TrainLoopOptions, type TrainLoopResult, type StepProgress } from './train-loop.js';
 export { generate, generateTokens, type GenerateOptions, type GeneratedToken } from './generate.js';
+export { Decoder, type DecoderMode, type DecoderOptions, type DecodeResult, type DecodeSampling } from './decode/decoder.js';
+export { TokenStream } from './decode/token-stream.js';
 export { scoreTokens, type TokenScores } from './score.js';
 export { saveModel, loadModel, saveWeights, loadWeights, readWeights, readModelConfig } from './checkpoint.js';
 export { openRun, type OpenRun } from './run-loader.js';

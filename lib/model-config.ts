@@ -1,7 +1,8 @@
 /**
  * Model configurations: what a user writes (`ModelConfigInput`, most fields optional) and the complete form the
- * native layer receives (`ModelConfig`). Two architectures: the masked mixer ('mixer', SPEC §1) and the
- * Llama-style transformer baseline ('llama', SPEC §2). Validation errors name the field and what it accepts.
+ * native layer receives (`ModelConfig`). Three architectures: the masked mixer ('mixer', SPEC §1), the
+ * Llama-style transformer baseline ('llama', SPEC §2) and the masked recurrent ("repeat") mixer ('repeat', SPEC §5).
+ * Validation errors name the field and what it accepts.
  */
 import { z } from 'zod';
 
@@ -18,7 +19,10 @@ const common = {
   dModel: positiveInt('dModel'),
   /** Number of blocks L. */
   nLayers: positiveInt('nLayers'),
-  /** Context n: the longest input. For the mixer the mixing matrices are n×n, so it is also fixed by training. */
+  /**
+   * Context n: the longest input. Mixers' mixing weights are indexed by position (n×n matrices, or per-position
+   * repeat weights), so for them it is also fixed by training.
+   */
   context: positiveInt('context'),
   /** Token id ignored as a training target (the end-of-text token, which also pads). */
   padId: z.number().int('padId must be an integer').nonnegative('padId must be ≥ 0').default(0),
@@ -32,8 +36,8 @@ const common = {
   /** Parameter dtype: float32 (training; bf16 autocast on GPUs), or float64 for exact numerical checks. */
   dtype: z.enum(['float32', 'float64'], { error: "dtype must be 'float32' or 'float64'" }).default('float32'),
   /**
-   * Fused blocks (default): the mixer's sublayers recompute LayerNorm and GELU outputs in backward; the
-   * transformer's RMSNorm, SwiGLU and rotary run as single kernels on CUDA. false runs the same math through
+   * Fused blocks (default): the mixer's sublayers (the repeat mixer's feed-forward) recompute LayerNorm and GELU
+   * outputs in backward; the transformer's RMSNorm, SwiGLU and rotary run as single kernels on CUDA. false runs the same math through
    * separate libtorch modules and autograd: the reference the fused path is tested against.
    */
   fused: z.boolean().default(true),
@@ -66,11 +70,37 @@ export const llamaConfigSchema = z
     path: ['nHeads'],
   });
 
+/** Token-mixing structures of the repeat mixer (native/ops/repeat_mixing.h defines each). */
+export const REPEAT_STRUCTURES = ['mixed', 'column', 'row', 'column-diagonal', 'row-diagonal', 'combined', 'toeplitz', 'kernel'] as const;
+export type RepeatStructure = (typeof REPEAT_STRUCTURES)[number];
+
+export const repeatConfigSchema = z
+  .object({
+    kind: z.literal('repeat'),
+    ...common,
+    /** Feed-forward width as a multiple of dModel. */
+    ffMultiplier: positiveInt('ffMultiplier').default(4),
+    /** Mixing heads, each with its own projection Linear(d, d/H), structured matrix, bias and decay. */
+    nHeads: positiveInt('nHeads').default(4),
+    /**
+     * The structured mixing matrix of every head: 'mixed' (half the heads column-repeat, half row-repeat, the
+     * reference's main configuration), 'column', 'row', 'column-diagonal', 'row-diagonal', 'combined' (row +
+     * column), 'toeplitz' (decodes with an O(n) cache) or 'kernel' (kernelSize weight rows per head).
+     */
+    structure: z.enum(REPEAT_STRUCTURES, { error: `structure must be one of ${REPEAT_STRUCTURES.join(', ')}` }).default('mixed'),
+    /** Weight rows per head of the 'kernel' structure (ignored by the others). */
+    kernelSize: positiveInt('kernelSize').default(4),
+  })
+  .strict()
+  .refine((c) => c.dModel % c.nHeads === 0, { message: 'nHeads must divide dModel', path: ['nHeads'] });
+
 export const modelConfigSchema = z.preprocess(
   // `kind` may be left out: the masked mixer is the default architecture.
   (raw) => (raw && typeof raw === 'object' && !('kind' in raw) ? { ...raw, kind: 'mixer' } : raw),
   z
-    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema], { error: "kind must be 'mixer' or 'llama'" })
+    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema, repeatConfigSchema], {
+      error: "kind must be 'mixer', 'llama' or 'repeat'",
+    })
     .refine((c) => c.padId < c.vocabSize, { message: 'padId must be smaller than vocabSize', path: ['padId'] }),
 );
 
@@ -78,10 +108,12 @@ export const modelConfigSchema = z.preprocess(
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type MixerConfig = z.output<typeof mixerConfigSchema>;
 export type LlamaConfig = z.output<typeof llamaConfigSchema>;
+export type RepeatConfig = z.output<typeof repeatConfigSchema>;
 /** What a caller may pass: required sizes, optional everything else. */
 export type ModelConfigInput =
   | (Omit<z.input<typeof mixerConfigSchema>, 'kind'> & { kind?: 'mixer' })
-  | z.input<typeof llamaConfigSchema>;
+  | z.input<typeof llamaConfigSchema>
+  | z.input<typeof repeatConfigSchema>;
 
 /** Turns a zod failure into one CONFIG_INVALID error naming every bad field. */
 export function configError(what: string, error: z.ZodError): MaskmixError {

@@ -46,6 +46,14 @@ export class LanguageModel {
     return this.handle.numParameters;
   }
 
+  /**
+   * Whether the model decodes with a cache (a `Decoder` in mode 'cached'): per-layer states so a new token does
+   * not re-run the prefix. True for every built-in kind.
+   */
+  get cachedDecoding(): boolean {
+    return this.handle.cachedDecoding;
+  }
+
   /** Logits [batch, t, vocab] (float32) for `batch` sequences of t ≤ context tokens each. */
   async forward(tokens: Int32Array | readonly number[], batch = 1): Promise<Tensor> {
     return new Tensor(await this.handle.forward(asTokens(tokens), batch));

@@ -41,6 +41,8 @@ export interface NativeModelConfig {
   dtype?: string;
   ffMultiplier?: number;
   fused?: boolean;
+  structure?: string;
+  kernelSize?: number;
   nHeads?: number;
   intermediateSize?: number;
   ropeTheta?: number;
@@ -66,6 +68,45 @@ export interface NativeModel {
   dispose(): void;
   readonly numParameters: number;
   readonly config: NativeModelConfig;
+  /** Whether decoders of this model keep per-layer states (else they re-run the prefix). */
+  readonly cachedDecoding: boolean;
+}
+
+/** Sampling inside a decoding call: one uniform draw in [0, 1) per sequence. */
+export interface NativeDecodeSampling {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  uniforms: number[] | Float64Array;
+}
+
+export interface NativeDecodeResult {
+  logits: NativeTensor;
+  tokens?: Int32Array;
+  logProbs?: Float64Array;
+}
+
+/** The native Decoder handle (see native/bindings/decoder_wrap.h). */
+export interface NativeDecoder {
+  prefill(tokens: Int32Array, options?: { logits?: 'last' | 'all'; sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
+  step(tokens: Int32Array, options?: { sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
+  clone(options?: { copies?: number }): Promise<NativeDecoder>;
+  reset(): void;
+  dispose(): void;
+  readonly position: number;
+  readonly batch: number;
+  readonly cacheBytes: number;
+  readonly mode: 'cached' | 'full-prefix';
+}
+
+export interface NativeRepeatWeights {
+  structure: string;
+  weight: NativeTensor;
+  rowWeight?: NativeTensor;
+  diagonal?: NativeTensor;
+  bias: NativeTensor;
+  decay?: NativeTensor;
+  decayConstant: number;
 }
 
 export interface NativeTrainConfig {
@@ -151,6 +192,7 @@ export interface RuntimeInfo {
 export interface NativeAddon {
   Tensor: new (data: TypedArray, shape: number[], dtype?: DType) => NativeTensor;
   Trainer: new (model: NativeModel, config: NativeTrainConfig) => NativeTrainer;
+  Decoder: new (model: NativeModel, options: { batch?: number; mode?: string; precision?: string }) => NativeDecoder;
   createModel(config: NativeModelConfig): Promise<NativeModel>;
   createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
   /** The c10d backends the addon was built with (absent from addons built before data parallelism). */
@@ -162,6 +204,17 @@ export interface NativeAddon {
     bias: NativeTensor,
     gradOutput: NativeTensor,
   ): { x: NativeTensor; weight: NativeTensor; bias: NativeTensor };
+  decayedScan(u: NativeTensor, logGamma: NativeTensor, init: NativeTensor | null, strategy?: string, chunk?: number): NativeTensor;
+  decayedScanBackward(
+    u: NativeTensor,
+    logGamma: NativeTensor,
+    init: NativeTensor | null,
+    strategy: string,
+    chunk: number,
+    gradOutput: NativeTensor,
+  ): { u: NativeTensor; logGamma: NativeTensor; init?: NativeTensor };
+  repeatMixing(x: NativeTensor, weights: NativeRepeatWeights): NativeTensor;
+  repeatMixingBackward(x: NativeTensor, weights: NativeRepeatWeights, gradOutput: NativeTensor): Record<string, NativeTensor>;
   linearCrossEntropy(
     hidden: NativeTensor,
     weight: NativeTensor,

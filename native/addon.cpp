@@ -1,6 +1,7 @@
 // Entry point of the maskmix addon: registers the classes and functions lib/native.ts wraps.
 #include <napi.h>
 
+#include "bindings/decoder_wrap.h"
 #include "bindings/model_wrap.h"
 #include "bindings/ops_binding.h"
 #include "bindings/process_group_wrap.h"
@@ -26,6 +27,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::define(env));
   exports.Set("Model", ModelWrap::define(env));
   exports.Set("Trainer", TrainerWrap::define(env));
+  exports.Set("Decoder", DecoderWrap::define(env));
   exports.Set("createModel", Napi::Function::New(env, ModelWrap::create, "createModel"));
   exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
   exports.Set("createProcessGroup", Napi::Function::New(env, ProcessGroupWrap::create, "createProcessGroup"));

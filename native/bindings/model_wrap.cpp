@@ -5,6 +5,7 @@
 
 #include "common/js_object.h"
 #include "common/promise_worker.h"
+#include "decode/decoder.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
 #include "train/log_probs.h"
@@ -36,6 +37,8 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.normEps = numberField(obj, "normEps", c.normEps);
   c.device = stringField(obj, "device", c.device);
   c.dtype = stringField(obj, "dtype", c.dtype);
+  c.structure = stringField(obj, "structure", c.structure);
+  c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.fused = booleanField(obj, "fused", c.fused);
   return c;
 }
@@ -57,6 +60,11 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
     o.Set("ropeTheta", c.ropeTheta);
     o.Set("normEps", c.normEps);
+  } else if (c.kind == "repeat") {
+    o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    o.Set("nHeads", static_cast<double>(c.nHeads));
+    o.Set("structure", c.structure);
+    o.Set("kernelSize", static_cast<double>(c.kernelSize));
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
   }
@@ -105,6 +113,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceMethod<&ModelWrap::dispose>("dispose"),
                                        InstanceAccessor<&ModelWrap::numParameters>("numParameters"),
                                        InstanceAccessor<&ModelWrap::config>("config"),
+                                       InstanceAccessor<&ModelWrap::cachedDecoding>("cachedDecoding"),
                                    });
   constructor = new Napi::FunctionReference(Napi::Persistent(cls));
   internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
@@ -329,6 +338,11 @@ Napi::Value ModelWrap::numParameters(const Napi::CallbackInfo& info) {
     for (const auto& p : model.parameters()) count += static_cast<double>(p.numel());
     return Napi::Number::New(info.Env(), count);
   });
+}
+
+// cachedDecoding: boolean — whether decoders of this model keep per-layer states (else they re-run the prefix).
+Napi::Value ModelWrap::cachedDecoding(const Napi::CallbackInfo& info) {
+  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value { return Napi::Boolean::New(info.Env(), hasCachedDecoding(model)); });
 }
 
 Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {

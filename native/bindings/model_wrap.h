@@ -29,6 +29,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value loadStateDict(const Napi::CallbackInfo& info);
   Napi::Value numParameters(const Napi::CallbackInfo& info);
   Napi::Value config(const Napi::CallbackInfo& info);
+  Napi::Value cachedDecoding(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModelHandle> handle_;

@@ -4,7 +4,10 @@
 #include <torch/autograd.h>
 
 #include "common/napi_guard.h"
+#include "common/js_object.h"
+#include "ops/decayed_scan.h"
 #include "ops/masked_mixing.h"
+#include "ops/repeat_mixing.h"
 #include "train/linear_cross_entropy.h"
 #include "tensor/tensor_wrap.h"
 
@@ -61,9 +64,107 @@ Napi::Value linearCrossEntropyOp(const Napi::CallbackInfo& info) {
   });
 }
 
+// decayedScan(u, logGamma, init | null, strategy?, chunk?): Tensor — the running sums of ops/decayed_scan.h.
+at::Tensor scanFromJs(const Napi::CallbackInfo& info, const at::Tensor& u, const at::Tensor& logGamma, const at::Tensor& init) {
+  std::string strategy = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "auto";
+  int64_t chunk = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int64Value() : 0;
+  return decayedScan(u, logGamma, init, scanStrategyFromName(strategy), chunk);
+}
+
+at::Tensor optionalTensor(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  return info.Length() > index && !info[index].IsNull() && !info[index].IsUndefined() ? TensorWrap::unwrap(info[index], what) : at::Tensor();
+}
+
+Napi::Value decayedScanForward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    torch::NoGradGuard noGrad;
+    at::Tensor y = scanFromJs(info, TensorWrap::unwrap(info[0], "u"), TensorWrap::unwrap(info[1], "logGamma"), optionalTensor(info, 2, "init"));
+    return TensorWrap::wrap(info.Env(), y);
+  });
+}
+
+// decayedScanBackward(u, logGamma, init | null, strategy, chunk, gradOutput): { u, logGamma, init? } through autograd.
+Napi::Value decayedScanBackward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    at::Tensor u = TensorWrap::unwrap(info[0], "u").detach().requires_grad_(true);
+    at::Tensor g = TensorWrap::unwrap(info[1], "logGamma").detach().requires_grad_(true);
+    at::Tensor init = optionalTensor(info, 2, "init");
+    if (init.defined()) init = init.detach().requires_grad_(true);
+    at::Tensor gy = TensorWrap::unwrap(info[5], "gradOutput");
+    at::Tensor y = scanFromJs(info, u, g, init);
+    require(gy.sizes() == y.sizes(), "gradOutput must have the output's shape", "SHAPE_MISMATCH");
+    std::vector<at::Tensor> inputs{u, g};
+    if (init.defined()) inputs.push_back(init);
+    auto grads = torch::autograd::grad({y}, inputs, {gy.to(y.scalar_type())});
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("u", TensorWrap::wrap(info.Env(), grads[0]));
+    out.Set("logGamma", TensorWrap::wrap(info.Env(), grads[1]));
+    if (init.defined()) out.Set("init", TensorWrap::wrap(info.Env(), grads[2]));
+    return out;
+  });
+}
+
+// The weights of a repeat mixing layer from { structure, weight, rowWeight?, diagonal?, bias, decay?, decayConstant }.
+RepeatWeights repeatWeightsFromJs(const Napi::Object& o, bool requireGrad) {
+  RepeatWeights w;
+  w.structure = repeatStructureFromName(stringField(o, "structure", "mixed"));
+  w.decayConstant = numberField(o, "decayConstant", 1.0);
+  require(w.decayConstant > 0, "decayConstant must be positive");
+  auto field = [&](const char* name) {
+    if (!hasField(o, name)) return at::Tensor();
+    at::Tensor t = TensorWrap::unwrap(o.Get(name), name).detach();
+    return requireGrad ? t.requires_grad_(true) : t;
+  };
+  w.weight = field("weight");
+  w.rowWeight = field("rowWeight");
+  w.diagonal = field("diagonal");
+  w.bias = field("bias");
+  w.decay = field("decay");
+  return w;
+}
+
+// repeatMixing(x [H, t, b, dh], weights): Tensor — ops/repeat_mixing.h from position 0.
+Napi::Value repeatMixingForward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    torch::NoGradGuard noGrad;
+    RepeatWeights w = repeatWeightsFromJs(objectArg(info, 1, "weights"), false);
+    return TensorWrap::wrap(info.Env(), repeatMixing(TensorWrap::unwrap(info[0], "x"), w).y);
+  });
+}
+
+// repeatMixingBackward(x, weights, gradOutput): { x, weight, rowWeight?, diagonal?, bias, decay? } through autograd.
+Napi::Value repeatMixingBackward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    at::Tensor x = TensorWrap::unwrap(info[0], "x").detach().requires_grad_(true);
+    RepeatWeights w = repeatWeightsFromJs(objectArg(info, 1, "weights"), true);
+    at::Tensor gy = TensorWrap::unwrap(info[2], "gradOutput");
+    at::Tensor y = repeatMixing(x, w).y;
+    require(gy.sizes() == y.sizes(), "gradOutput must have the output's shape", "SHAPE_MISMATCH");
+    std::vector<std::pair<const char*, at::Tensor>> named{{"x", x}, {"weight", w.weight}, {"rowWeight", w.rowWeight},
+                                                           {"diagonal", w.diagonal}, {"bias", w.bias}, {"decay", w.decay}};
+    std::vector<at::Tensor> inputs;
+    std::vector<const char*> names;
+    for (auto& [name, t] : named)
+      if (t.defined()) {
+        inputs.push_back(t);
+        names.push_back(name);
+      }
+    // allow_unused: Toeplitz has no decay, and a structure may ignore a weight it was given.
+    auto grads = torch::autograd::grad({y}, inputs, {gy.to(y.scalar_type())}, c10::nullopt, false, /*allow_unused=*/true);
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      out.Set(names[i], TensorWrap::wrap(info.Env(), grads[i].defined() ? grads[i] : at::zeros_like(inputs[i])));
+    return out;
+  });
+}
+
 }  // namespace
 
 void defineOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("decayedScan", Napi::Function::New(env, decayedScanForward, "decayedScan"));
+  exports.Set("decayedScanBackward", Napi::Function::New(env, decayedScanBackward, "decayedScanBackward"));
+  exports.Set("repeatMixing", Napi::Function::New(env, repeatMixingForward, "repeatMixing"));
+  exports.Set("repeatMixingBackward", Napi::Function::New(env, repeatMixingBackward, "repeatMixingBackward"));
   exports.Set("maskedMixing", Napi::Function::New(env, maskedMixingForward, "maskedMixing"));
   exports.Set("maskedMixingBackward", Napi::Function::New(env, maskedMixingBackward, "maskedMixingBackward"));
   exports.Set("linearCrossEntropy", Napi::Function::New(env, linearCrossEntropyOp, "linearCrossEntropy"));

@@ -16,9 +16,13 @@ class PromiseWorker : public Napi::AsyncWorker {
  public:
   using Work = std::function<void()>;
   using Settle = std::function<Napi::Value(Napi::Env)>;
+  using Done = std::function<void()>;
 
-  static Napi::Promise start(Napi::Env env, Work work, Settle settle) {
+  // `done`, if given, runs on the JS thread once the work has ended, whether it failed or not, before the promise
+  // settles (e.g. to mark an object free again).
+  static Napi::Promise start(Napi::Env env, Work work, Settle settle, Done done = {}) {
     auto* worker = new PromiseWorker(env, std::move(work), std::move(settle));
+    worker->done_ = std::move(done);
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();  // node-addon-api deletes the worker after OnOK/OnError.
     return promise;
@@ -36,6 +40,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
+    if (done_) done_();
     if (failed_) {
       deferred_.Reject(makeJsError(env, failure_).Value());
       return;
@@ -47,7 +52,10 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    if (done_) done_();
+    deferred_.Reject(e.Value());
+  }
 
  private:
   PromiseWorker(Napi::Env env, Work work, Settle settle)
@@ -57,6 +65,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   Work work_;
   Settle settle_;
+  Done done_;
   bool failed_ = false;
   ErrorInfo failure_;
 };

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "models/llama.h"
 #include "models/masked_mixer.h"
+#include "models/repeat_mixer.h"
 
 namespace maskmix {
 
@@ -51,8 +52,10 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
       model = std::make_shared<MaskedMixerLM>(config);
     } else if (config.kind == "llama") {
       model = std::make_shared<LlamaLM>(config);
+    } else if (config.kind == "repeat") {
+      model = std::make_shared<RepeatMixerLM>(config);
     } else {
-      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer or llama)");
+      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama or repeat)");
     }
   }
   require(config.dtype == "float32" || config.dtype == "float64", "dtype must be float32 or float64", "CONFIG_INVALID");

@@ -38,6 +38,9 @@ class LanguageModel : public torch::nn::Module {
   // Restores the model's invariants after weights were written from outside (e.g. zeroes masked entries a
   // foreign checkpoint may hold).
   virtual void afterLoad() {}
+  // Restores constraints on parameters after an optimizer step (e.g. keeps a learned decay inside its range).
+  // Runs under no-grad.
+  virtual void afterUpdate() {}
 
   const ModelConfig& config() const { return config_; }
 

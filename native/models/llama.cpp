@@ -45,7 +45,7 @@ LlamaAttentionImpl::LlamaAttentionImpl(int64_t dModel, int64_t nHeads, bool fuse
   o_proj = linear("o_proj");
 }
 
-at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> LlamaAttentionImpl::project(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   int64_t b = x.size(0), t = x.size(1);
   auto split = [&](const at::Tensor& y) { return y.view({b, t, nHeads_, headDim_}); };
   at::Tensor q, k;
@@ -57,7 +57,17 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
     q = applyRotary(split(q_proj->forward(x)).transpose(1, 2), cos, sin);
     k = applyRotary(split(k_proj->forward(x)).transpose(1, 2), cos, sin);
   }
-  at::Tensor v = split(v_proj->forward(x)).transpose(1, 2);
+  return {q, k, split(v_proj->forward(x)).transpose(1, 2)};
+}
+
+at::Tensor LlamaAttentionImpl::output(const at::Tensor& attended) {
+  int64_t b = attended.size(0), t = attended.size(2);
+  return o_proj->forward(attended.transpose(1, 2).reshape({b, t, nHeads_ * headDim_}));
+}
+
+at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  int64_t t = x.size(1);
+  auto [q, k, v] = project(x, cos, sin);
 #if MASKMIX_TORCH_AT_LEAST(2, 0)
   // Flash / memory-efficient attention where the GPU and dtype allow.
   at::Tensor out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
@@ -66,7 +76,7 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   at::Tensor future = at::ones({t, t}, x.options().dtype(at::kBool)).triu(1);
   at::Tensor out = at::matmul(at::softmax(scores.masked_fill(future, -INFINITY), -1), v);
 #endif
-  return o_proj->forward(out.transpose(1, 2).reshape({b, t, nHeads_ * headDim_}));
+  return output(out);
 }
 
 LlamaMlpImpl::LlamaMlpImpl(int64_t dModel, int64_t intermediate) {
@@ -87,16 +97,20 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) : fused_(c.fu
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dModel, c.normEps));
 }
 
+// Fused: norms write the compute dtype directly; SwiGLU is one kernel each way.
+at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
+  if (!fused_) return input_layernorm->forward(x);
+  return rmsNorm(x, input_layernorm->weight, eps_, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
+}
+
+at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
+  if (!fused_) return x + mlp->forward(post_attention_layernorm->forward(x));
+  at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
+  return x + mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
+}
+
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
-  if (fused_) {
-    // Norms write the compute dtype directly; SwiGLU is one kernel each way.
-    at::ScalarType dtype = compat::autocastDtypeFor(input).value_or(input.scalar_type());
-    at::Tensor x = input + self_attn->forward(rmsNorm(input, input_layernorm->weight, eps_, dtype), cos, sin);
-    at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, dtype);
-    return x + mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
-  }
-  at::Tensor x = input + self_attn->forward(input_layernorm->forward(input), cos, sin);
-  return x + mlp->forward(post_attention_layernorm->forward(x));
+  return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
 }
 
 LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c) {
@@ -123,8 +137,12 @@ LanguageModel::Hidden LlamaLM::hiddenStates(const at::Tensor& tokens) {
   int64_t headDim = config_.dModel / config_.nHeads;
   auto [cos, sin] = rotaryTables(tokens.size(1), headDim, config_.ropeTheta, x.options());
   for (const auto& layer : *model->layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
-  if (config_.fused) return {rmsNorm(x, model->norm->weight, config_.normEps, compat::autocastDtypeFor(x).value_or(x.scalar_type())), false};
-  return {model->norm->forward(x), false};
+  return {finalNorm(x), false};
+}
+
+at::Tensor LlamaLM::finalNorm(const at::Tensor& x) {
+  if (config_.fused) return rmsNorm(x, model->norm->weight, config_.normEps, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
+  return model->norm->forward(x);
 }
 
 }  // namespace maskmix

@@ -8,6 +8,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include "decode/mixing_state.h"
 #include "models/language_model.h"
 
 namespace maskmix {
@@ -28,7 +29,13 @@ class LlamaAttentionImpl : public torch::nn::Module {
   LlamaAttentionImpl(int64_t dModel, int64_t nHeads, bool fused);
   // cos/sin: [t, headDim] rotary tables for positions 0..t-1.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  // The two halves around the attention itself, shared with key/value-cache decoding:
+  // x [b, t, d] → rotated queries and keys, and values, each [b, heads, t, headDim] (cos/sin: the positions of x);
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> project(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  // attended values [b, heads, t, headDim] → the layer's output [b, t, d].
+  at::Tensor output(const at::Tensor& attended);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  int64_t headDim() const { return headDim_; }
 
  private:
   int64_t nHeads_, headDim_;
@@ -48,11 +55,16 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   explicit LlamaDecoderLayerImpl(const ModelConfig& config);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+  // The next m positions of a decoding session (x: [b, m, d]); the attention reads the state's key/value cache.
+  at::Tensor decode(const at::Tensor& x, MixingState& state);
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};
 
  private:
+  // RMSNorm before the attention, and x + MLP(RMSNorm(x)): fused or through the modules.
+  at::Tensor attentionInput(const at::Tensor& x);
+  at::Tensor feedForward(const at::Tensor& x);
   bool fused_;
   double eps_;
 };
@@ -68,13 +80,21 @@ class LlamaBodyImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlamaBody);
 
-class LlamaLM : public LanguageModel {
+class LlamaLM : public LanguageModel, public CachedDecoding {
  public:
   explicit LlamaLM(const ModelConfig& config);
   Hidden hiddenStates(const at::Tensor& tokens) override;
   at::Tensor outputWeight() override { return lm_head->weight; }
 
+  // Decoding with a key/value cache per layer (models/llama_decoding.cpp).
+  MixingStates newMixingStates(int64_t batch) override;
+  Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;
+  const char* contextReason() const override { return "the transformer decodes at most the context it was built for"; }
+
  private:
+  // The norm after the last layer, fused or through the module.
+  at::Tensor finalNorm(const at::Tensor& x);
+
   LlamaBody model{nullptr};
   torch::nn::Linear lm_head{nullptr};
 };

@@ -45,15 +45,26 @@ at::Tensor MixerBlockImpl::forward(const at::Tensor& input) {
     auto& ln1 = seq_layernorm->options;
     at::Tensor x = mixSublayer(input, seq_layernorm->weight, seq_layernorm->bias, ln1.eps(),
                                conv->weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t), conv->bias.narrow(0, 0, t));
+    return feedForward(x);
+  }
+  // The same block through separate modules and libtorch's own autograd: the reference the fused path is
+  // tested against.
+  return feedForward(input + conv->forward(seq_layernorm->forward(input)));
+}
+
+at::Tensor MixerBlockImpl::feedForward(const at::Tensor& x) {
+  if (fused_) {
     auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
     auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
     return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
                                down->weight, down->bias);
   }
-  // The same block through separate modules and libtorch's own autograd: the reference the fused path is
-  // tested against.
-  at::Tensor x = input + conv->forward(seq_layernorm->forward(input));
   return x + patch_ff->forward(patch_layernorm->forward(x));
+}
+
+at::Tensor MixerBlockImpl::decode(const at::Tensor& x, MixingState& state) {
+  at::Tensor normed = seq_layernorm->forward(x);
+  return feedForward(x + (x.size(0) == 1 ? state.step(normed) : state.prefill(normed)));
 }
 
 MaskedMixerLM::MaskedMixerLM(const ModelConfig& config) : LanguageModel(config) {

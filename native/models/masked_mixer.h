@@ -9,6 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "decode/mixing_state.h"
 #include "models/language_model.h"
 
 namespace maskmix {
@@ -31,6 +32,9 @@ class MixerBlockImpl : public torch::nn::Module {
  public:
   MixerBlockImpl(int64_t dModel, int64_t context, int64_t ffMultiplier, bool fused);
   at::Tensor forward(const at::Tensor& x);
+  // The next m positions of a decoding session (x: token-major [m, b, d]): the mixing reads the state's cached
+  // inputs of earlier positions instead of recomputing them.
+  at::Tensor decode(const at::Tensor& x, MixingState& state);
 
   torch::nn::LayerNorm seq_layernorm{nullptr};
   MaskedConv conv{nullptr};
@@ -38,16 +42,24 @@ class MixerBlockImpl : public torch::nn::Module {
   torch::nn::Sequential patch_ff{nullptr};
 
  private:
+  // x + FF(LayerNorm(x)), fused or through the modules.
+  at::Tensor feedForward(const at::Tensor& x);
   bool fused_;
 };
 TORCH_MODULE(MixerBlock);
 
-class MaskedMixerLM : public LanguageModel {
+class MaskedMixerLM : public LanguageModel, public CachedDecoding {
  public:
   explicit MaskedMixerLM(const ModelConfig& config);
   Hidden hiddenStates(const at::Tensor& tokens) override;
   at::Tensor outputWeight() override { return lm_head->weight; }
   void afterLoad() override;
+
+  // Decoding caches each layer's mixing inputs (O(n·d) per layer): a new token costs O(t·d) per layer for its
+  // mixing instead of a forward over the whole prefix (models/masked_mixer_decoding.cpp).
+  MixingStates newMixingStates(int64_t batch) override;
+  Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;
+  const char* contextReason() const override { return "a masked mixer's mixing matrices are context×context, fixed at training"; }
 
  private:
   torch::nn::Embedding wte{nullptr};

@@ -8,14 +8,19 @@
 namespace maskmix {
 
 struct ModelConfig {
-  std::string kind = "mixer";  // "mixer" (masked mixer, SPEC §1) or "llama" (the transformer baseline, SPEC §2)
+  // "mixer" (masked mixer, SPEC §1), "llama" (the transformer baseline, SPEC §2) or "repeat" (masked recurrent
+  // mixer, SPEC §5)
+  std::string kind = "mixer";
   int64_t vocabSize = 0;
   int64_t dModel = 0;
   int64_t nLayers = 0;
   int64_t context = 0;        // n: the mixing matrices are n×n, so this is the longest input the model takes
-  int64_t ffMultiplier = 4;   // mixer: feed-forward width = ffMultiplier·dModel
+  int64_t ffMultiplier = 4;   // mixer, repeat: feed-forward width = ffMultiplier·dModel
+  int64_t nHeads = 4;         // llama, repeat
+  // repeat only
+  std::string structure = "mixed";  // ops/repeat_mixing.h lists the structures
+  int64_t kernelSize = 4;           // structure "kernel": weight rows per head
   // llama only
-  int64_t nHeads = 4;
   int64_t intermediateSize = 0;  // SwiGLU width; 0 → 4·dModel
   double ropeTheta = 10000.0;
   double normEps = 1e-5;

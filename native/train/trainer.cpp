@@ -75,6 +75,10 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
   at::Tensor nonFinite = at::logical_not(at::logical_and(loss.loss.isfinite(), norm.isfinite())).to(at::kFloat);
   optimizer_->step(lr, nonFinite);
+  {
+    torch::NoGradGuard noGrad;
+    model_->afterUpdate();
+  }
   ++steps_;
   timer_.end();
 

@@ -5,12 +5,13 @@ import type { Command } from 'commander';
 import { MaskmixError } from '../../errors.js';
 import { benchWorkload, formatBenchTable, requireGpuForReference, type BenchOptions, type WorkloadResult } from '../../bench/training-bench.js';
 import { SPEC_WORKLOADS, TINY_WORKLOAD } from '../../bench/workloads.js';
+import { addDecodeBenchOptions, runDecodeBenchCommand } from './decode-bench.js';
 import { native } from '../../native.js';
 import { log, parseNumber, printJson } from '../output.js';
 
 export function registerBench(program: Command): void {
   const names = [...SPEC_WORKLOADS, TINY_WORKLOAD].map((w) => w.name);
-  program
+  const command = program
     .command('bench')
     .summary('time maskmix training side by side with PyTorch (eager and torch.compile) on one GPU')
     .description(
@@ -29,8 +30,10 @@ export function registerBench(program: Command): void {
     .option('--python <path>', 'python with torch for the reference', 'python3')
     .option('--profile <dir>', 'also profile 3 maskmix steps per workload: Chrome trace and top kernels into <dir>')
     .option('--json', 'print the results as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  maskmix bench\n  maskmix bench --workload mixer-d1024-L8-n512-b32 --reference compile --json\n  maskmix bench --device cpu --workload mixer-d64-L2-n64-b4 --no-reference')
+    .addHelpText('after', '\nExamples:\n  maskmix bench\n  maskmix bench --workload mixer-d1024-L8-n512-b32 --reference compile --json\n  maskmix bench --device cpu --workload mixer-d64-L2-n64-b4 --no-reference\n  maskmix bench --decode --device cpu');
+  addDecodeBenchOptions(command)
     .action(async (opts) => {
+      if (opts.decode) return runDecodeBenchCommand(opts);
       const workloads = opts.workload
         ? (opts.workload as string[]).map((n) => {
             const w = [...SPEC_WORKLOADS, TINY_WORKLOAD].find((x) => x.name === n);

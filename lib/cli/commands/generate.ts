@@ -18,10 +18,19 @@ export function registerGenerate(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass', parseNumber('--top-p', { min: 1e-9, max: 1 }), 1)
     .option('--seed <s>', 'seed of the sampling draws', parseNumber('--seed', { integer: true, min: 0 }), 0)
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+    .option(
+      '--decoder <mode>',
+      "'auto': decode with the model's cache (repeat mixers: O(1) per token; masked mixer, llama: cached past); " +
+        "'full-prefix': re-run the prefix for every token",
+      'auto',
+    )
     .option('--json', 'print { prompt, text, tokens } once done instead of streaming')
     .addHelpText('after', '\nExample:\n  maskmix generate runs/quickstart --prompt "The jury said" --max-tokens 40 --seed 1')
     .action(async (runDir: string, opts) => {
       if (opts.prompt.length === 0) throw new MaskmixError('INVALID_ARGUMENT', '--prompt is empty: give text to continue');
+      if (!['auto', 'cached', 'full-prefix'].includes(opts.decoder)) {
+        throw new MaskmixError('INVALID_ARGUMENT', `--decoder must be auto, cached or full-prefix, got '${opts.decoder}'`);
+      }
       const run = await openRun(runDir, { device: opts.device });
       const promptIds = await run.tokenizer.encode(opts.prompt);
       const stopToken = run.tokenizer.tokenToId(END_OF_TEXT);
@@ -35,6 +44,7 @@ export function registerGenerate(program: Command): void {
         topP: opts.topP,
         seed: opts.seed,
         stopToken,
+        decoder: opts.decoder,
       })) {
         if (t.token === stopToken) break;
         ids.push(t.token);

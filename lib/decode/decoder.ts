@@ -1,0 +1,137 @@
+/**
+ * `Decoder`: a decoding session over one model. It feeds the model tokens a chunk at a time (`prefill`) or one per
+ * sequence (`step`) and returns the logits of the next position, keeping the past in per-layer states (running
+ * sums for a repeat mixer, O(1); cached mixing inputs for the masked mixer and keys/values for Llama, O(n)), so
+ * no prefix is re-run. Mode 'full-prefix' re-runs it instead (the reference cost, and the path for models
+ * without a cache).
+ */
+import { check } from '../errors.js';
+import type { LanguageModel, SamplingOptions } from '../model.js';
+import { native, type NativeDecodeResult, type NativeDecoder } from '../native.js';
+import { Tensor } from '../tensor.js';
+
+/** 'auto' decodes with a cache when the model has one. */
+export type DecoderMode = 'auto' | 'cached' | 'full-prefix';
+
+export interface DecoderOptions {
+  /** Sequences decoded side by side. Default 1. */
+  batch?: number;
+  /** Default 'auto'. */
+  mode?: DecoderMode;
+  /** 'auto' runs under bf16 autocast on a GPU (as evaluation does); 'fp32' never. Default 'auto'. */
+  precision?: 'auto' | 'fp32';
+}
+
+/** Sampling of the next token inside the decoding call, with one uniform draw in [0, 1) per sequence. */
+export interface DecodeSampling extends SamplingOptions {
+  uniforms: readonly number[] | Float64Array;
+}
+
+export interface DecodeResult {
+  /** Logits [batch, vocab] of the last position fed (prefill with `logits: 'all'`: [batch, m, vocab]). */
+  logits: Tensor;
+  /** With `sampling`: the token chosen for each sequence and its log-probability (temperature 1). */
+  sampled?: { tokens: Int32Array; logProbs: Float64Array };
+}
+
+function asTokens(tokens: Int32Array | readonly number[] | number): Int32Array {
+  if (typeof tokens === 'number') return Int32Array.of(tokens);
+  return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+}
+
+function result(r: NativeDecodeResult): DecodeResult {
+  const out: DecodeResult = { logits: new Tensor(r.logits) };
+  if (r.tokens && r.logProbs) out.sampled = { tokens: r.tokens, logProbs: r.logProbs };
+  return out;
+}
+
+function nativeSampling(sampling: DecodeSampling | undefined) {
+  if (!sampling) return undefined;
+  const { uniforms, temperature, topK, topP } = sampling;
+  return { temperature, topK, topP, uniforms: uniforms instanceof Float64Array ? uniforms : [...uniforms] };
+}
+
+export class Decoder {
+  readonly handle: NativeDecoder;
+  /** The model's context: the most positions a session holds. */
+  readonly context: number;
+
+  /**
+   * Starts a session at position 0. @throws MaskmixError INVALID_ARGUMENT for mode 'cached' on a model without a
+   * cache, DISPOSED for a disposed model.
+   */
+  constructor(model: LanguageModel, options?: DecoderOptions);
+  /** @internal */
+  constructor(model: LanguageModel, options: DecoderOptions, handle: NativeDecoder);
+  constructor(
+    readonly model: LanguageModel,
+    options: DecoderOptions = {},
+    handle?: NativeDecoder,
+  ) {
+    this.handle = handle ?? new (native().Decoder)(model.handle, options);
+    this.context = model.config.context;
+  }
+
+  /** Sequences decoded side by side. */
+  get batch(): number {
+    return this.handle.batch;
+  }
+
+  /** Tokens fed so far (per sequence). */
+  get position(): number {
+    return this.handle.position;
+  }
+
+  /** Device memory the session holds, in bytes. */
+  get cacheBytes(): number {
+    return this.handle.cacheBytes;
+  }
+
+  get mode(): 'cached' | 'full-prefix' {
+    return this.handle.mode;
+  }
+
+  /**
+   * Feeds m ≥ 1 tokens per sequence (`tokens`: batch rows of m, row after row) and returns the logits of the last
+   * position, or of all m with `logits: 'all'`.
+   * @throws MaskmixError CONTEXT_FULL when position + m would pass the context (weights indexed by absolute
+   *   position fix it at the training length), BUSY while another call of this session runs.
+   */
+  async prefill(
+    tokens: Int32Array | readonly number[],
+    options: { logits?: 'last' | 'all'; sampling?: DecodeSampling } = {},
+  ): Promise<DecodeResult> {
+    const ids = asTokens(tokens);
+    check(ids.length > 0 && ids.length % this.batch === 0, `prefill needs m ≥ 1 tokens for each of the ${this.batch} sequences`);
+    return result(await this.handle.prefill(ids, { logits: options.logits, sampling: nativeSampling(options.sampling) }));
+  }
+
+  /** Feeds one token per sequence and returns the logits [batch, vocab] of the next position. */
+  async step(tokens: Int32Array | readonly number[] | number, options: { sampling?: DecodeSampling } = {}): Promise<DecodeResult> {
+    return result(await this.handle.step(asTokens(tokens), { sampling: nativeSampling(options.sampling) }));
+  }
+
+  /**
+   * An independent session at the same position: both continue identically from here. With `copies` > 1 every
+   * sequence is repeated that many times (batch b becomes b·copies, copies adjacent): prefill a prompt once, then
+   * continue it several ways side by side.
+   */
+  async clone(options: { copies?: number } = {}): Promise<Decoder> {
+    check(options.copies === undefined || (Number.isInteger(options.copies) && options.copies >= 1), 'copies must be a positive integer');
+    return new Decoder(this.model, {}, await this.handle.clone(options));
+  }
+
+  /** Back to position 0, dropping the cached states. */
+  reset(): void {
+    this.handle.reset();
+  }
+
+  /** Frees the states now; later calls fail with DISPOSED. */
+  dispose(): void {
+    this.handle.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,249 @@
+#include "bindings/decoder_wrap.h"
+
+#include <vector>
+
+#include "bindings/model_wrap.h"
+#include "common/js_object.h"
+#include "common/promise_worker.h"
+#include "tensor/tensor_wrap.h"
+#include "tensor/typed_array.h"
+#include "train/sampling.h"
+
+namespace maskmix {
+
+namespace {
+
+Napi::FunctionReference* constructor = nullptr;
+Napi::Reference<Napi::Value>* internalToken = nullptr;
+thread_local std::shared_ptr<DecoderWrap::Session> pendingSession;
+
+// Optional sampling of the next token of every sequence, from the last position's logits.
+struct Sampling {
+  bool enabled = false;
+  SamplingOptions options;
+  std::vector<double> uniforms;  // one draw per sequence
+};
+
+Sampling samplingFromJs(const Napi::Object& options, int64_t batch) {
+  Sampling s;
+  if (!hasField(options, "sampling")) return s;
+  require(options.Get("sampling").IsObject(), "sampling must be an object");
+  Napi::Object o = options.Get("sampling").As<Napi::Object>();
+  s.enabled = true;
+  s.options.temperature = numberField(o, "temperature", s.options.temperature);
+  s.options.topK = integerField(o, "topK", s.options.topK);
+  s.options.topP = numberField(o, "topP", s.options.topP);
+  require(s.options.temperature >= 0 && s.options.topK >= 0 && s.options.topP > 0 && s.options.topP <= 1,
+          "sampling needs temperature ≥ 0, topK ≥ 0 and 0 < topP ≤ 1");
+  require(hasField(o, "uniforms"), "sampling.uniforms must hold one draw in [0, 1) per sequence");
+  Napi::Value u = o.Get("uniforms");
+  require(u.IsArray() || u.IsTypedArray(), "sampling.uniforms must be an array of numbers");
+  Napi::Object arr = u.As<Napi::Object>();
+  uint32_t length = arr.Get("length").As<Napi::Number>().Uint32Value();
+  require(static_cast<int64_t>(length) == batch, "sampling.uniforms needs " + std::to_string(batch) + " draws (one per sequence)");
+  for (uint32_t i = 0; i < length; ++i) {
+    Napi::Value v = arr.Get(i);
+    require(v.IsNumber(), "sampling.uniforms must be numbers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    require(d >= 0 && d < 1, "sampling.uniforms must lie in [0, 1)");
+    s.uniforms.push_back(d);
+  }
+  return s;
+}
+
+struct Advanced {
+  at::Tensor logits;
+  std::vector<int32_t> tokens;
+  std::vector<double> logProbs;
+};
+
+Napi::Promise rejected(Napi::Env env) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
+  return deferred.Promise();
+}
+
+// The decoder's model must still be the handle's: a disposed model ends its sessions.
+void requireModelAlive(const DecoderWrap::Session& session) {
+  require(session.decoder != nullptr, "decoder was disposed", "DISPOSED");
+  require(session.handle->model == session.decoder->model(), "the decoder's model was disposed", "DISPOSED");
+}
+
+}  // namespace
+
+Napi::Function DecoderWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "Decoder",
+                                   {
+                                       InstanceMethod<&DecoderWrap::prefill>("prefill"),
+                                       InstanceMethod<&DecoderWrap::step>("step"),
+                                       InstanceMethod<&DecoderWrap::clone>("clone"),
+                                       InstanceMethod<&DecoderWrap::reset>("reset"),
+                                       InstanceMethod<&DecoderWrap::dispose>("dispose"),
+                                       InstanceAccessor<&DecoderWrap::position>("position"),
+                                       InstanceAccessor<&DecoderWrap::batch>("batch"),
+                                       InstanceAccessor<&DecoderWrap::cacheBytes>("cacheBytes"),
+                                       InstanceAccessor<&DecoderWrap::mode>("mode"),
+                                   });
+  constructor = new Napi::FunctionReference(Napi::Persistent(cls));
+  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
+  return cls;
+}
+
+DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
+  guard(info.Env(), [&] {
+    if (info.Length() == 1 && info[0].StrictEquals(internalToken->Value())) {  // clone()
+      session_ = std::move(pendingSession);
+      return;
+    }
+    require(info.Length() >= 1, "new Decoder(model, { batch, mode, precision })");
+    auto session = std::make_shared<Session>();
+    session->handle = ModelWrap::unwrap(info[0], "model");
+    Napi::Object o = objectArg(info, 1, "options");
+    int64_t batch = integerField(o, "batch", 1);
+    require(batch >= 1, "batch must be a positive integer");
+    std::string mode = stringField(o, "mode", "auto");
+    std::string precision = stringField(o, "precision", "auto");
+    TryLock lock(*session->handle);
+    session->handle->live();
+    session->decoder = makeDecoder(session->handle->model, batch, mode, precision);
+    session_ = session;
+  });
+}
+
+Decoder& DecoderWrap::idle() {
+  require(session_->decoder != nullptr, "decoder was disposed", "DISPOSED");
+  require(!session_->busy, "the decoder is busy with an async call (await it first)", "BUSY");
+  return *session_->decoder;
+}
+
+// prefill(tokens: Int32Array [batch·m], { logits: 'last' | 'all', sampling }) and step(tokens: Int32Array [batch],
+// { sampling }): Promise<{ logits: Tensor, tokens?: Int32Array, logProbs?: Float64Array }>.
+Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
+  try {
+    Decoder& decoder = idle();
+    requireModelAlive(*session_);
+    // The model's config never changes, so reading it needs no lock (another session may be stepping).
+    at::Tensor tokens = tokensFromJs(info[0], decoder.batch(), decoder.model()->config().vocabSize, "tokens");
+    require(tokens.size(1) >= 1, "prefill needs at least one token per sequence");
+    require(!isStep || tokens.size(1) == 1, "step takes one token per sequence: " + std::to_string(decoder.batch()) + " tokens", "SHAPE_MISMATCH");
+    Napi::Object o = objectArg(info, 1, "options");
+    std::string logits = stringField(o, "logits", "last");
+    require(logits == "last" || logits == "all", "logits must be 'last' or 'all'");
+    bool allPositions = !isStep && logits == "all";
+    Sampling sampling = samplingFromJs(o, decoder.batch());
+    auto session = session_;
+    session->busy = true;
+    auto out = std::make_shared<Advanced>();
+    return PromiseWorker::start(
+        info.Env(),
+        [session, tokens, allPositions, sampling, isStep, out] {
+          std::lock_guard<std::mutex> lock(session->handle->mutex);
+          requireModelAlive(*session);
+          Decoder& d = *session->decoder;
+          out->logits = isStep ? d.step(tokens.view({-1})) : d.prefill(tokens, allPositions);
+          if (!sampling.enabled) return;
+          at::Tensor last = (allPositions ? out->logits.select(1, out->logits.size(1) - 1) : out->logits).to(at::kCPU, at::kFloat).contiguous();
+          int64_t vocab = last.size(1);
+          for (int64_t i = 0; i < last.size(0); ++i) {
+            SamplingOptions options = sampling.options;
+            options.uniform = sampling.uniforms[i];
+            SampledToken t = sampleToken(last.data_ptr<float>() + i * vocab, vocab, options);
+            out->tokens.push_back(static_cast<int32_t>(t.token));
+            out->logProbs.push_back(t.logProb);
+          }
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("logits", TensorWrap::wrap(e, out->logits));
+          if (!out->tokens.empty()) {
+            auto tokens = Napi::Int32Array::New(e, out->tokens.size());
+            auto logProbs = Napi::Float64Array::New(e, out->logProbs.size());
+            for (size_t i = 0; i < out->tokens.size(); ++i) {
+              tokens[i] = out->tokens[i];
+              logProbs[i] = out->logProbs[i];
+            }
+            o.Set("tokens", tokens);
+            o.Set("logProbs", logProbs);
+          }
+          return o;
+        },
+        // Busy until the promise settles, so what JS sees is always the finished state.
+        [session] { session->busy = false; });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
+Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(info, true); }
+
+// clone({ copies }): Promise<Decoder> — an independent session at the same position (copies the states, so
+// async); copies > 1 repeats each sequence that many times.
+Napi::Value DecoderWrap::clone(const Napi::CallbackInfo& info) {
+  try {
+    idle();
+    requireModelAlive(*session_);
+    int64_t copies = integerField(objectArg(info, 0, "options"), "copies", 1);
+    require(copies >= 1, "copies must be a positive integer");
+    auto session = session_;
+    session->busy = true;
+    auto copy = std::make_shared<Session>();
+    copy->handle = session->handle;
+    return PromiseWorker::start(
+        info.Env(),
+        [session, copy, copies] {
+          std::lock_guard<std::mutex> lock(session->handle->mutex);
+          requireModelAlive(*session);
+          c10::InferenceMode inference;
+          copy->decoder = session->decoder->clone(copies);
+        },
+        [copy](Napi::Env) -> Napi::Value {
+          pendingSession = copy;
+          return constructor->New({internalToken->Value()});
+        },
+        [session] { session->busy = false; });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// reset(): back to position 0; the states are dropped (cheap, so synchronous).
+Napi::Value DecoderWrap::reset(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    idle().reset();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value DecoderWrap::dispose(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (session_->decoder == nullptr) return info.Env().Undefined();
+    idle();
+    session_->decoder.reset();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value DecoderWrap::position(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), static_cast<double>(idle().position())); });
+}
+
+Napi::Value DecoderWrap::batch(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(session_->decoder != nullptr, "decoder was disposed", "DISPOSED");
+    return Napi::Number::New(info.Env(), static_cast<double>(session_->decoder->batch()));
+  });
+}
+
+Napi::Value DecoderWrap::cacheBytes(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), static_cast<double>(idle().cacheBytes())); });
+}
+
+Napi::Value DecoderWrap::mode(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(session_->decoder != nullptr, "decoder was disposed", "DISPOSED");
+    return Napi::String::New(info.Env(), session_->decoder->mode());
+  });
+}
+
+}  // namespace maskmix

@@ -1,0 +1,136 @@
+#include "decode/decoder.h"
+
+#include <torch/types.h>
+
+#include "common/error.h"
+#include "common/torch_compat.h"
+
+namespace maskmix {
+
+namespace {
+
+// The per-layer states of a model that implements CachedDecoding.
+class CachedDecoder : public Decoder {
+ public:
+  CachedDecoder(std::shared_ptr<LanguageModel> model, int64_t batch, CachedDecoding& decoding)
+      : Decoder(std::move(model), batch), decoding_(decoding) {}
+
+  const char* mode() const override { return "cached"; }
+
+  int64_t cacheBytes() const override {
+    int64_t total = 0;
+    for (const auto& s : states_) total += s->bytes();
+    return total;
+  }
+
+  std::unique_ptr<Decoder> clone(int64_t copies) const override {
+    auto copy = std::make_unique<CachedDecoder>(model_, batch_ * copies, decoding_);
+    for (const auto& s : states_) copy->states_.push_back(s->clone(copies));
+    copy->position_ = position_;
+    copySettingsTo(*copy);
+    return copy;
+  }
+
+  void reset() override {
+    states_.clear();
+    position_ = 0;
+  }
+
+ protected:
+  LanguageModel::Hidden advance(const at::Tensor& tokens) override {
+    if (states_.empty()) states_ = decoding_.newMixingStates(batch_);
+    return decoding_.decodeHidden(tokens, states_);
+  }
+  std::string contextReason() const override { return decoding_.contextReason(); }
+
+ private:
+  CachedDecoding& decoding_;  // the model itself, which model_ keeps alive
+  MixingStates states_;
+};
+
+// Keeps the tokens and re-runs the model over all of them for every call: what decoding costs without a cache
+// (the reference point of `maskmix bench --decode`, and the path for models that have no cache).
+class FullPrefixDecoder : public Decoder {
+ public:
+  FullPrefixDecoder(std::shared_ptr<LanguageModel> model, int64_t batch) : Decoder(std::move(model), batch) {}
+
+  const char* mode() const override { return "full-prefix"; }
+  int64_t cacheBytes() const override { return tokens_.defined() ? static_cast<int64_t>(tokens_.numel() * tokens_.element_size()) : 0; }
+
+  std::unique_ptr<Decoder> clone(int64_t copies) const override {
+    auto copy = std::make_unique<FullPrefixDecoder>(model_, batch_ * copies);
+    if (tokens_.defined()) copy->tokens_ = tokens_.repeat_interleave(copies, 0);
+    copy->position_ = position_;
+    copySettingsTo(*copy);
+    return copy;
+  }
+
+  void reset() override {
+    tokens_ = at::Tensor();
+    position_ = 0;
+  }
+
+ protected:
+  LanguageModel::Hidden advance(const at::Tensor& tokens) override {
+    tokens_ = tokens_.defined() ? at::cat({tokens_, tokens}, 1) : tokens;
+    LanguageModel::Hidden h = model_->hiddenStates(tokens_);
+    int64_t m = tokens.size(1), from = tokens_.size(1) - m;
+    return {h.states.narrow(h.tokenMajor ? 0 : 1, from, m), h.tokenMajor};
+  }
+  std::string contextReason() const override { return "its forward pass takes at most that many tokens"; }
+
+ private:
+  at::Tensor tokens_;  // [batch, position]
+};
+
+}  // namespace
+
+bool hasCachedDecoding(const LanguageModel& model) { return dynamic_cast<const CachedDecoding*>(&model) != nullptr; }
+
+std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64_t batch, const std::string& mode,
+                                     const std::string& precision) {
+  require(model != nullptr, "model was disposed", "DISPOSED");
+  require(batch >= 1, "batch must be ≥ 1");
+  require(mode == "auto" || mode == "cached" || mode == "full-prefix", "decoder mode must be 'auto', 'cached' or 'full-prefix', got '" + mode + "'");
+  require(precision == "auto" || precision == "fp32", "decoder precision must be 'auto' or 'fp32', got '" + precision + "'");
+  auto* decoding = dynamic_cast<CachedDecoding*>(model.get());
+  require(mode != "cached" || decoding != nullptr, "models of kind '" + model->config().kind + "' have no cached decoding; use mode 'full-prefix'");
+  bool autocast = precision == "auto" && at::Device(model->config().device).is_cuda();
+  std::unique_ptr<Decoder> decoder;
+  if (decoding == nullptr || mode == "full-prefix") {
+    decoder = std::make_unique<FullPrefixDecoder>(std::move(model), batch);
+  } else {
+    decoder = std::make_unique<CachedDecoder>(std::move(model), batch, *decoding);
+  }
+  decoder->autocast_ = autocast;
+  return decoder;
+}
+
+at::Tensor Decoder::prefill(const at::Tensor& tokens, bool allPositions) {
+  require(tokens.dim() == 2 && tokens.size(0) == batch_ && tokens.size(1) >= 1,
+          "prefill takes [batch=" + std::to_string(batch_) + ", m ≥ 1] tokens", "SHAPE_MISMATCH");
+  const ModelConfig& config = model_->config();
+  int64_t m = tokens.size(1);
+  require(position_ + m <= config.context,
+          "decoding " + std::to_string(m) + " more token(s) at position " + std::to_string(position_) + " would pass the model's context of " +
+              std::to_string(config.context) + ": " + contextReason() + ". reset() the decoder, or start again from the last tokens",
+          "CONTEXT_FULL");
+  c10::InferenceMode inference;
+  compat::CudaAutocast autocast(autocast_, at::kBFloat16);
+  model_->eval();
+  at::Tensor onDevice = tokens.to(at::Device(config.device), at::kLong);
+  LanguageModel::Hidden h = advance(onDevice);
+  position_ += m;
+  at::Tensor states = h.tokenMajor ? h.states.transpose(0, 1) : h.states;  // [batch, m, d]
+  if (!allPositions) states = states.select(1, m - 1);
+  at::Tensor logits = at::matmul(states, model_->outputWeight().t().to(states.scalar_type()));
+  return logits.scalar_type() == at::kDouble ? logits : logits.to(at::kFloat);
+}
+
+at::Tensor Decoder::step(const at::Tensor& tokens) {
+  require(tokens.dim() == 1 && tokens.size(0) == batch_, "step takes one token per sequence: [batch=" + std::to_string(batch_) + "]",
+          "SHAPE_MISMATCH");
+  return prefill(tokens.unsqueeze(1));
+}
+
+}  // namespace maskmix

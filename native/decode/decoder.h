@@ -1,0 +1,62 @@
+// A decoding session over one model: feeds it tokens a chunk at a time (prefill) or one per sequence (step) and
+// returns the logits of what comes next, keeping the past in per-layer states so no prefix is re-run. Models
+// without a cache are decoded by re-running the whole prefix ("full-prefix" mode), with the same interface.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+
+#include "decode/mixing_state.h"
+#include "models/language_model.h"
+
+namespace maskmix {
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+
+  // tokens: [batch, m] int64 (any device), m ≥ 1 → logits [batch, vocab] of the last position, or
+  // [batch, m, vocab] when allPositions. float32 (float64 for a float64 model).
+  at::Tensor prefill(const at::Tensor& tokens, bool allPositions = false);
+  // tokens: [batch], one per sequence → logits [batch, vocab] of the next position.
+  at::Tensor step(const at::Tensor& tokens);
+
+  int64_t position() const { return position_; }
+  int64_t batch() const { return batch_; }
+  const std::shared_ptr<LanguageModel>& model() const { return model_; }
+  // "cached" or "full-prefix".
+  virtual const char* mode() const = 0;
+  // Device memory the session holds, in bytes.
+  virtual int64_t cacheBytes() const = 0;
+  // An independent copy at the same position; copies > 1 repeats each sequence (see MixingState::clone).
+  virtual std::unique_ptr<Decoder> clone(int64_t copies = 1) const = 0;
+  // Back to position 0, dropping every state.
+  virtual void reset() = 0;
+
+ protected:
+  Decoder(std::shared_ptr<LanguageModel> model, int64_t batch) : model_(std::move(model)), batch_(batch) {}
+  // Copies the settings every decoder shares (position is copied by each clone()).
+  void copySettingsTo(Decoder& other) const { other.autocast_ = autocast_; }
+  // Final hidden states of the m new positions (tokens on the model's device).
+  virtual LanguageModel::Hidden advance(const at::Tensor& tokens) = 0;
+  virtual std::string contextReason() const = 0;
+
+  std::shared_ptr<LanguageModel> model_;
+  int64_t batch_;
+  int64_t position_ = 0;
+  bool autocast_ = false;
+
+  friend std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel>, int64_t, const std::string&, const std::string&);
+};
+
+// mode: "cached" (fails for a model without cached decoding), "full-prefix", or "auto" (cached when the model
+// has it). precision: "auto" (bf16 autocast on a CUDA device, as evaluation runs) or "fp32".
+std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64_t batch, const std::string& mode,
+                                     const std::string& precision = "auto");
+
+// Whether the model decodes with a cache.
+bool hasCachedDecoding(const LanguageModel& model);
+
+}  // namespace maskmix

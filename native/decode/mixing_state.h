@@ -1,0 +1,47 @@
+// Incremental decoding, model side. A decoder (decode/decoder.h) feeds a model the next m tokens at a time; every
+// layer that mixes tokens keeps what it needs of the past in a MixingState: a repeat mixer its running sums (O(1)
+// per head), the masked mixer its past mixing inputs (O(n·d)), a transformer its keys and values. A new kind of
+// token-mixing layer plugs in by implementing MixingState, and its model by implementing CachedDecoding.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <vector>
+
+#include "models/language_model.h"
+
+namespace maskmix {
+
+class MixingState {
+ public:
+  virtual ~MixingState() = default;
+  // Mixes the next m positions (x: the layer's token-mixing input for them, in the model's layout) and advances
+  // past them. Returns the mixing output, before the residual add.
+  virtual at::Tensor prefill(const at::Tensor& x) = 0;
+  // The same for one position; layers with a recurrence run the recurrence here.
+  virtual at::Tensor step(const at::Tensor& x) { return prefill(x); }
+  // An independent copy: both continue identically from here. copies > 1 repeats every sequence of the batch
+  // that many times (batch b becomes b·copies, each sequence's copies adjacent): one prefilled prompt continued
+  // several ways.
+  virtual std::unique_ptr<MixingState> clone(int64_t copies = 1) const = 0;
+  // Device memory held, in bytes.
+  virtual int64_t bytes() const = 0;
+};
+
+using MixingStates = std::vector<std::unique_ptr<MixingState>>;
+
+// Implemented by models that decode with a cache.
+class CachedDecoding {
+ public:
+  virtual ~CachedDecoding() = default;
+  // Fresh states (position 0), one per layer, for `batch` sequences.
+  virtual MixingStates newMixingStates(int64_t batch) = 0;
+  // tokens: [batch, m] int64 on the model's device, the next m tokens → the final hidden states of those m
+  // positions. Must equal what the full forward computes at those positions.
+  virtual LanguageModel::Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) = 0;
+  // Why the context is fixed, for the error a decoder gives when it is full.
+  virtual const char* contextReason() const = 0;
+};
+
+}  // namespace maskmix
