@@ -44,3 +44,7 @@ export { writeReport, type WrittenReport } from './report/write-report.js';
 export { renderReport, type ReportOptions } from './report/report-html.js';
 export { readRunRecord, type RunRecord, type MetricsPoint } from './report/run-record.js';
 export { runStats, type RunStats } from './report/run-stats.js';
+export { runExperiment, readRunExperiment, type ExperimentSummary, type RunExperimentOptions } from './experiment/run-experiment.js';
+export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from './experiment/experiment-config.js';
+export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
+export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';

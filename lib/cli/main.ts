@@ -9,6 +9,7 @@ import { packageRoot } from '../native.js';
 import { registerBench } from './commands/bench.js';
 import { registerBuild } from './commands/build.js';
 import { registerCompare, registerSweep } from './commands/compare.js';
+import { registerTokenize } from './commands/tokenize.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLaunch } from './commands/launch.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerLaunch(program);
   registerGenerate(program);
   registerScore(program);
+  registerTokenize(program);
   registerCompare(program);
   registerSweep(program);
   registerBench(program);

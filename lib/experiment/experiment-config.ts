@@ -20,13 +20,18 @@ const dataSchema = z
       documents: z.number().int().min(2).optional(),
     }).strict(),
     z.object({
+      /** Token shards made by `maskmix tokenize` (streamed, never loaded whole; the tokenizer is theirs). */
+      source: z.literal('shards'),
+      dir: z.string().min(1),
+    }).strict(),
+    z.object({
       /** Local .txt / .jsonl / .parquet files or folders of them. */
       source: z.literal('files'),
       paths: z.array(z.string().min(1)).min(1, 'paths must name at least one file or folder'),
       /** JSONL/Parquet field holding the text (default "text"). */
       field: z.string().optional(),
     }).strict(),
-  ], { error: "data.source must be 'brown' or 'files'" });
+  ], { error: "data.source must be 'brown', 'files' or 'shards'" });
 
 export const experimentConfigSchema = z
   .object({

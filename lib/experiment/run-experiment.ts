@@ -10,7 +10,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import { saveModel } from '../checkpoint.js';
-import { batches, type BatchPosition } from '../data/batches.js';
 import { MaskmixError } from '../errors.js';
 import { trainingFlops } from '../flops.js';
 import { writeJsonAtomic } from '../io/atomic-file.js';
@@ -66,7 +65,8 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
   const name = config.name ?? basename(runDir);
   const context = config.model.context as number;
 
-  options.onPhase?.('data', config.data.source === 'brown' ? 'the Brown corpus' : config.data.paths.join(', '));
+  const source = config.data;
+  options.onPhase?.('data', source.source === 'brown' ? 'the Brown corpus' : source.source === 'shards' ? `token shards in ${source.dir}` : source.paths.join(', '));
   const tokenizerJson = resume ? readFileSync(join(runDir, 'tokenizer.json'), 'utf8') : options.tokenizerJson;
   const data = await prepareExperimentData(config, context, tokenizerJson);
   if (!resume) data.tokenizer.save(join(runDir, 'tokenizer.json'));
@@ -77,11 +77,11 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
   const trainer = new Trainer(model, { ...optimizer, totalSteps: optimizer.totalSteps || steps });
   options.onPhase?.('model', `${modelConfig.kind} d=${modelConfig.dModel} L=${modelConfig.nLayers} n=${context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters`);
 
-  const iterator = batches(data.trainData, batchSize, { seed: config.seed });
+  const iterator = data.trainBatches(batchSize, config.seed);
   let loop = { step: 0, tokensSeen: 0, elapsedSeconds: 0 };
   if (resume) {
     const saved = await loadTrainingCheckpoint(runDir, model, trainer);
-    iterator.seek(saved.dataPosition as BatchPosition);
+    iterator.seek(saved.dataPosition as never);
     loop = { step: saved.step, tokensSeen: saved.tokensSeen, elapsedSeconds: saved.elapsedSeconds };
     options.onPhase?.('resume', `from step ${saved.step}`);
   } else {
@@ -142,6 +142,7 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
     await writeJsonAtomic(join(runDir, 'summary.json'), summary);
     return summary;
   } finally {
+    iterator.close?.();
     trainer.dispose();
     model.dispose();
   }

@@ -79,7 +79,7 @@ describe('experiment runs', () => {
 
   it('config errors name the field and what it accepts', () => {
     expect(() => resolveExperimentConfig({ ...CONFIG, training: { ...CONFIG.training, steps: 0 } })).toThrow(/training\.steps: training\.steps must be a positive integer/);
-    expect(() => resolveExperimentConfig({ ...CONFIG, data: { source: 'web' } })).toThrow(/data\.source must be 'brown' or 'files'/);
+    expect(() => resolveExperimentConfig({ ...CONFIG, data: { source: 'web' } })).toThrow(/data\.source must be 'brown', 'files' or 'shards'/);
     expect(() => resolveExperimentConfig({ ...CONFIG, tokenizer: { size: 10 } })).toThrow(/tokenizer must be \{ vocabSize \}/);
     expect(() => resolveExperimentConfig({ ...CONFIG, colour: 'blue' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     expect(() => readExperimentConfig('/no/such/config.json')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
