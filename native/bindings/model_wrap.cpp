@@ -3,6 +3,9 @@
 #include <torch/utils.h>
 #include <torch/types.h>
 
+#include <functional>
+#include <utility>
+
 #include "common/js_object.h"
 #include "common/promise_worker.h"
 #include "decode/decoder.h"
@@ -98,6 +101,33 @@ Napi::Promise rejected(Napi::Env env) {
   deferred.Reject(makeJsError(env, describeCurrentException()).Value());
   return deferred.Promise();
 }
+
+// The shape of every async model call: `prepare` checks arguments on the JS thread (a failure rejects at once)
+// and returns the work; the work runs on the thread pool with the model locked; `settle` makes the JS result.
+template <typename Prepare>
+Napi::Value asyncModelCall(const Napi::CallbackInfo& info, const std::shared_ptr<ModelHandle>& handle, Prepare&& prepare) {
+  try {
+    auto [work, settle] = prepare();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, work = std::move(work)] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          work(handle->live());
+        },
+        std::move(settle));
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+// The token batch argument, read under the model's lock (BUSY if an async call holds it).
+at::Tensor lockedTokenBatch(const Napi::CallbackInfo& info, ModelHandle& handle, bool needTargets) {
+  TryLock lock(handle);
+  return tokenBatch(info, handle.live(), needTargets);
+}
+
+using ModelWork = std::function<void(LanguageModel&)>;
+using Settle = PromiseWorker::Settle;
 }  // namespace
 
 Napi::Function ModelWrap::define(Napi::Env env) {
@@ -152,124 +182,92 @@ Napi::Value ModelWrap::create(const Napi::CallbackInfo& info) {
 
 // forward(tokens: Int32Array, batch): Promise<Tensor> — logits [batch, t, vocab], float32.
 Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
-  try {
-    at::Tensor tokens;
-    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), false); }
-    auto handle = handle_;
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
     auto out = std::make_shared<at::Tensor>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, tokens, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          LanguageModel& model = handle->live();
-          torch::NoGradGuard noGrad;
-          model.eval();
-          *out = model.forward(tokens.to(at::Device(model.config().device))).to(at::kFloat);
-        },
-        [out](Napi::Env e) -> Napi::Value { return TensorWrap::wrap(e, *out); });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    ModelWork work = [tokens, out](LanguageModel& model) {
+      torch::NoGradGuard noGrad;
+      model.eval();
+      *out = model.forward(tokens.to(at::Device(model.config().device))).to(at::kFloat);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value { return TensorWrap::wrap(e, *out); };
+    return std::make_pair(work, settle);
+  });
 }
 
 // logProbs(tokens, batch): Promise<Float32Array> — [batch, t-1]: log p(token[i+1] | tokens[..i]).
 Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
-  try {
-    at::Tensor tokens;
-    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), true); }
-    auto handle = handle_;
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
     auto out = std::make_shared<at::Tensor>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, tokens, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          LanguageModel& model = handle->live();
-          torch::NoGradGuard noGrad;
-          model.eval();
-          at::Tensor onDevice = tokens.to(at::Device(model.config().device));
-          *out = nextTokenLogProbs(model.forward(onDevice), onDevice).cpu();
-        },
-        [out](Napi::Env e) -> Napi::Value { return typedArrayFromTensor(e, *out); });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    ModelWork work = [tokens, out](LanguageModel& model) {
+      torch::NoGradGuard noGrad;
+      model.eval();
+      at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+      *out = nextTokenLogProbs(model.forward(onDevice), onDevice).cpu();
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value { return typedArrayFromTensor(e, *out); };
+    return std::make_pair(work, settle);
+  });
 }
 
 // evalLoss(tokens, batch, { precision }): Promise<{ loss, targets }>
 Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
-  try {
-    at::Tensor tokens;
-    bool fp32 = false;
-    {
-      TryLock lock(*handle_);
-      tokens = tokenBatch(info, handle_->live(), true);
-      fp32 = stringField(objectArg(info, 2, "options"), "precision", "auto") == "fp32";
-    }
-    auto handle = handle_;
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    bool fp32 = stringField(objectArg(info, 2, "options"), "precision", "auto") == "fp32";
     auto out = std::make_shared<EvalResult>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, tokens, fp32, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          LanguageModel& model = handle->live();
-          *out = maskmix::evalLoss(model, tokens.to(at::Device(model.config().device)), fp32);
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("loss", out->loss);
-          o.Set("targets", static_cast<double>(out->targets));
-          return o;
-        });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    ModelWork work = [tokens, fp32, out](LanguageModel& model) {
+      *out = maskmix::evalLoss(model, tokens.to(at::Device(model.config().device)), fp32);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("loss", out->loss);
+      o.Set("targets", static_cast<double>(out->targets));
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
 }
 
 // lossGradients(tokens, batch): Promise<{ loss, gradients: Record<string, Tensor> }> — the training loss of a
 // batch and d loss / d parameter for every parameter, without updating anything (for checks and analyses).
 Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
-  try {
-    at::Tensor tokens;
-    { TryLock lock(*handle_); tokens = tokenBatch(info, handle_->live(), true); }
-    auto handle = handle_;
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
     struct Out {
       double loss = 0;
       std::vector<std::pair<std::string, at::Tensor>> grads;
     };
     auto out = std::make_shared<Out>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, tokens, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          LanguageModel& model = handle->live();
-          model.train();
-          for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
-          LinearCrossEntropy loss = nextTokenLoss(model, tokens.to(at::Device(model.config().device)));
-          loss.loss.backward();
-          out->loss = loss.loss.item<double>();
-          for (const auto& item : model.named_parameters(true)) {
-            at::Tensor g = item.value().grad();
-            out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
-            item.value().mutable_grad() = at::Tensor();
-          }
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("loss", out->loss);
-          Napi::Object g = Napi::Object::New(e);
-          for (const auto& [name, tensor] : out->grads) g.Set(name, TensorWrap::wrap(e, tensor));
-          o.Set("gradients", g);
-          return o;
-        });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    ModelWork work = [tokens, out](LanguageModel& model) {
+      model.train();
+      for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+      LinearCrossEntropy loss = nextTokenLoss(model, tokens.to(at::Device(model.config().device)));
+      loss.loss.backward();
+      out->loss = loss.loss.item<double>();
+      for (const auto& item : model.named_parameters(true)) {
+        at::Tensor g = item.value().grad();
+        out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
+        item.value().mutable_grad() = at::Tensor();
+      }
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("loss", out->loss);
+      Napi::Object g = Napi::Object::New(e);
+      for (const auto& [name, tensor] : out->grads) g.Set(name, TensorWrap::wrap(e, tensor));
+      o.Set("gradients", g);
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
 }
 
 // nextToken(tokens: Int32Array, { temperature, topK, topP, uniform }): Promise<{ token, logProb }>
 // Runs the model over the last ≤ context tokens and samples the token that follows.
 Napi::Value ModelWrap::nextToken(const Napi::CallbackInfo& info) {
-  try {
+  return asyncModelCall(info, handle_, [&] {
     at::Tensor tokens;
     SamplingOptions options;
     {
@@ -283,28 +281,22 @@ Napi::Value ModelWrap::nextToken(const Napi::CallbackInfo& info) {
       options.topP = numberField(o, "topP", options.topP);
       options.uniform = numberField(o, "uniform", options.uniform);
     }
-    auto handle = handle_;
     auto out = std::make_shared<SampledToken>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, tokens, options, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          LanguageModel& model = handle->live();
-          c10::InferenceMode inference;
-          model.eval();
-          at::Tensor logits = model.forward(tokens.to(at::Device(model.config().device)));
-          at::Tensor last = logits.select(1, logits.size(1) - 1).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
-          *out = sampleToken(last.data_ptr<float>(), last.size(0), options);
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("token", static_cast<double>(out->token));
-          o.Set("logProb", out->logProb);
-          return o;
-        });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    ModelWork work = [tokens, options, out](LanguageModel& model) {
+      c10::InferenceMode inference;
+      model.eval();
+      at::Tensor logits = model.forward(tokens.to(at::Device(model.config().device)));
+      at::Tensor last = logits.select(1, logits.size(1) - 1).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
+      *out = sampleToken(last.data_ptr<float>(), last.size(0), options);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("token", static_cast<double>(out->token));
+      o.Set("logProb", out->logProb);
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
 }
 
 // stateDict(): Record<string, Tensor> — detached views of the live parameters and buffers (no copy).
