@@ -3,7 +3,7 @@
  * devices — and whether one training step actually runs. Every check reports instead of throwing, so the report
  * is complete even on a broken install.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,7 +13,15 @@ import { knownPrebuilds, loadReport, native, packageRoot, type AddonAttempt, typ
 import { Trainer } from './trainer.js';
 
 export interface DoctorReport {
-  system: { os: string; arch: string; glibc?: string; node: string; maskmix: string };
+  system: {
+    os: string;
+    arch: string;
+    glibc?: string;
+    node: string;
+    maskmix: string;
+    /** The NVIDIA kernel driver's version (e.g. 580.82.07), when one is installed. */
+    nvidiaDriver?: string;
+  };
   libtorch: { found: boolean; info?: Omit<LibtorchInfo, 'attempts'>; attempts: LibtorchAttempt[] };
   addon: {
     loaded: boolean;
@@ -38,7 +46,14 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   const attempts: LibtorchAttempt[] = [];
   const found = findLibtorch({ attempts });
   const report: DoctorReport = {
-    system: { os: `${platform()} ${release()}`, arch: arch(), glibc: header?.glibcVersionRuntime, node: process.version, maskmix: pkg.version },
+    system: {
+      os: `${platform()} ${release()}`,
+      arch: arch(),
+      glibc: header?.glibcVersionRuntime,
+      node: process.version,
+      maskmix: pkg.version,
+      nvidiaDriver: nvidiaDriverVersion(),
+    },
     libtorch: { found: !!found, attempts },
     addon: { loaded: false, prebuildsShipped: knownPrebuilds() },
     smokeTest: { device: options.device ?? 'cpu', ok: false },
@@ -79,6 +94,21 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   return report;
 }
 
+/** The loaded NVIDIA kernel module's version, read from /proc (no NVML needed); undefined without one. */
+export function nvidiaDriverVersion(path = '/proc/driver/nvidia/version'): string | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return /Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)/.exec(readFileSync(path, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** cudaDriverGetVersion's 13000 → '13.0'. */
+function cudaVersionText(v: number | undefined): string {
+  return v === undefined ? '?' : `${Math.floor(v / 1000)}.${(v % 1000) / 10}`;
+}
+
 /** The report as lines for a person. */
 export function formatDoctorReport(r: DoctorReport): string {
   const lines = [
@@ -102,7 +132,11 @@ export function formatDoctorReport(r: DoctorReport): string {
       `distributed ${backends.length ? `c10d backends: ${backends.join(', ')}` : 'no c10d backend'}` +
         (backends.includes('gloo') ? '' : ' (CPU data parallelism needs Gloo: apt-get install libgloo-dev, then rebuild)'),
     );
-    lines.push(`cuda        ${rt.cudaAvailable ? `available (runtime ${rt.cudaRuntimeVersion}, driver ${rt.cudaDriverVersion})` : 'not available'}`);
+    const driver = r.system.nvidiaDriver ? `NVIDIA driver ${r.system.nvidiaDriver}` : 'no NVIDIA driver';
+    lines.push(
+      `cuda        ${rt.cudaAvailable ? `available: CUDA runtime ${cudaVersionText(rt.cudaRuntimeVersion)}, ${driver} (supports CUDA ≤ ${cudaVersionText(rt.cudaDriverVersion)})` : `not available (${driver})`}`,
+    );
+    if (rt.ncclVersion) lines.push(`nccl        ${rt.ncclVersion}`);
     for (const d of rt.devices) {
       lines.push(`  gpu ${d.index}     ${d.name}, SM ${d.sm}, ${(d.freeMemory / 2 ** 30).toFixed(1)} / ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB free`);
     }

@@ -1,6 +1,8 @@
 #include "bindings/runtime_binding.h"
 
 #include <ATen/Parallel.h>
+#include <cstdint>
+#include <string>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -11,6 +13,14 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
+#endif
+
+#if defined(MASKMIX_WITH_CUDA) && defined(USE_C10D_NCCL)
+// Declared here rather than through torch/csrc/cuda/nccl.h, which drags in nccl.h's types; libtorch_cuda exports it
+// as ((major << 32) | (minor << 16) | patch) in 2.x.
+namespace torch::cuda::nccl {
+std::uint64_t version();
+}
 #endif
 
 namespace maskmix {
@@ -52,6 +62,11 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     cudaDriverGetVersion(&driver);
     o.Set("cudaRuntimeVersion", runtime);
     o.Set("cudaDriverVersion", driver);
+#endif
+#if defined(MASKMIX_WITH_CUDA) && defined(USE_C10D_NCCL)
+    const std::uint64_t nccl = torch::cuda::nccl::version();
+    o.Set("ncclVersion", std::to_string(nccl >> 32) + "." + std::to_string((nccl >> 16) & 0xffff) + "." +
+                             std::to_string(nccl & 0xffff));
 #endif
     o.Set("devices", devices);
     return o;
