@@ -45,7 +45,8 @@ JS
     tar xJf "$project/project.tar.xz"
     bin=$(mktemp -d)
     ln -s "$(command -v node)" "$bin/node"
-    ln -s "$(command -v python3)" "$bin/python3"
+    # A wrapper, not a link: a virtualenv's python finds its packages from the path it was started by.
+    printf '#!/bin/sh\nexec "%s" "$@"\n' "$(command -v python3)" > "$bin/python3" && chmod +x "$bin/python3"
     cd "$project"
     export PATH=$bin HOME=$PWD XDG_CACHE_HOME=$PWD/.cache
     unset LIBTORCH CMAKE_PREFIX_PATH LD_LIBRARY_PATH

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a GPU machine (device tool), from the repository root, with carry [".device", "dist"]:
-#   bash scripts/device/gpu-run.sh build            build the CUDA addon, run doctor on the GPU
+#   bash scripts/device/gpu-run.sh build            build the CUDA addon, file it as a prebuild ($OUT), run doctor
 #   bash scripts/device/gpu-run.sh bench W1 W2 ...  then `maskmix bench` per workload (results in $OUT)
 #   bash scripts/device/gpu-run.sh script FILE ...  then run a node script
 # TypeScript is compiled here (dist/) and carried; the addon is built there against the machine's PyTorch.
@@ -15,6 +15,8 @@ shift || true
 start=$(date +%s)
 npx cmake-js compile --out build > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 echo "build: $(( $(date +%s) - start )) s"
+# Every CMake build is relocatable: file it as this stack's prebuild and send it back (issue 10's CUDA prebuild).
+node scripts/prebuild.mjs --from build/Release/maskmix.node && cp prebuilds/*-cu*/maskmix.node prebuilds/*-cu*/info.json "$OUT/"
 ./bin/maskmix.js doctor --device cuda | tee "$OUT/doctor.txt"
 
 case "$what" in
