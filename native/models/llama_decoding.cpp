@@ -33,13 +33,17 @@ class KvCacheState : public MixingState {
       auto index = at::TensorOptions().dtype(at::kLong).device(x.device());
       allowed = at::arange(p + m, index).unsqueeze(0).le(at::arange(p, p + m, index).unsqueeze(1));
     }
+    at::Tensor out;
 #if MASKMIX_TORCH_AT_LEAST(2, 0)
-    at::Tensor out = at::scaled_dot_product_attention(q, k, v, allowed.defined() ? c10::optional<at::Tensor>(allowed) : c10::nullopt);
-#else
-    at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).div(std::sqrt(static_cast<double>(attention_->headDim())));
-    if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -INFINITY);
-    at::Tensor out = at::matmul(at::softmax(scores, -1), v);
+    // One query per sequence: two small GEMMs and a softmax. SDPA would pick a backend for every new key length
+    // (and measured ~60 ms/token on an H100 that way); chunks keep it.
+    if (m > 1) out = at::scaled_dot_product_attention(q, k, v, c10::optional<at::Tensor>(allowed));
 #endif
+    if (!out.defined()) {
+      at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).div(std::sqrt(static_cast<double>(attention_->headDim())));
+      if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -INFINITY);
+      out = at::matmul(at::softmax(scores, -1).to(v.scalar_type()), v);
+    }
     position_ += m;
     return attention_->output(out);
   }
