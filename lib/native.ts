@@ -90,6 +90,7 @@ export interface NativeDecodeResult {
 export interface NativeDecoder {
   prefill(tokens: Int32Array, options?: { logits?: 'last' | 'all'; sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
   step(tokens: Int32Array, options?: { sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
+  greedy(first: Int32Array, count: number): Promise<{ tokens: Int32Array; graphed: boolean }>;
   clone(options?: { copies?: number }): Promise<NativeDecoder>;
   reset(): void;
   dispose(): void;
@@ -185,7 +186,10 @@ export interface RuntimeInfo {
   cudaAvailable: boolean;
   devices: NativeDevice[];
   cudaRuntimeVersion?: number;
+  /** The highest CUDA version the installed driver supports (cudaDriverGetVersion: 1000·major + 10·minor). */
   cudaDriverVersion?: number;
+  /** NCCL's version, in addons built with the NCCL backend. */
+  ncclVersion?: string;
 }
 
 /** Everything the addon exports. */

@@ -112,6 +112,19 @@ export class Decoder {
   }
 
   /**
+   * Greedy generation in one native call: feeds `first` (one token per sequence), then each step's argmax, `count`
+   * steps in all, and returns the argmax after each step as `tokens[b·count + i]` (the last is not fed). Nothing
+   * crosses back to JavaScript per token; on a GPU, models whose decoding state steps on the device (the repeat
+   * mixers but Toeplitz) replay one captured CUDA graph per token (`graphed`). Under precision 'auto' that graph
+   * reads bf16 copies of the Linear weights taken at capture time; a later weight change makes it capture again.
+   * @throws MaskmixError CONTEXT_FULL when position + count would pass the context.
+   */
+  async greedy(first: Int32Array | readonly number[] | number, count: number): Promise<{ tokens: Int32Array; graphed: boolean }> {
+    check(Number.isInteger(count) && count >= 1, 'count must be a positive integer');
+    return this.handle.greedy(asTokens(first), count);
+  }
+
+  /**
    * An independent session at the same position: both continue identically from here. With `copies` > 1 every
    * sequence is repeated that many times (batch b becomes b·copies, copies adjacent): prefill a prompt once, then
    * continue it several ways side by side.

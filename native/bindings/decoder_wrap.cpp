@@ -1,5 +1,6 @@
 #include "bindings/decoder_wrap.h"
 
+#include <cstring>
 #include <vector>
 
 #include "bindings/model_wrap.h"
@@ -76,6 +77,7 @@ Napi::Function DecoderWrap::define(Napi::Env env) {
                                    {
                                        InstanceMethod<&DecoderWrap::prefill>("prefill"),
                                        InstanceMethod<&DecoderWrap::step>("step"),
+                                       InstanceMethod<&DecoderWrap::greedy>("greedy"),
                                        InstanceMethod<&DecoderWrap::clone>("clone"),
                                        InstanceMethod<&DecoderWrap::reset>("reset"),
                                        InstanceMethod<&DecoderWrap::dispose>("dispose"),
@@ -176,6 +178,47 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
 
 Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
 Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(info, true); }
+
+// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed }>
+// — count greedy steps in one native loop (decode/decoder.h).
+Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
+  try {
+    Decoder& decoder = idle();
+    requireModelAlive(*session_);
+    at::Tensor first = tokensFromJs(info[0], decoder.batch(), decoder.model()->config().vocabSize, "first").view({-1});
+    require(first.size(0) == decoder.batch(), "greedy takes one token per sequence: " + std::to_string(decoder.batch()) + " tokens",
+            "SHAPE_MISMATCH");
+    require(info.Length() > 1 && info[1].IsNumber(), "greedy(first, count): count must be a number");
+    double count = info[1].As<Napi::Number>().DoubleValue();
+    require(count >= 1 && count == static_cast<double>(static_cast<int64_t>(count)), "count must be a positive integer");
+    auto session = session_;
+    session->busy = true;
+    struct Greedy {
+      at::Tensor tokens;
+      bool graphed = false;
+    };
+    auto out = std::make_shared<Greedy>();
+    return PromiseWorker::start(
+        info.Env(),
+        [session, first, count, out] {
+          std::lock_guard<std::mutex> lock(session->handle->mutex);
+          requireModelAlive(*session);
+          out->tokens = session->decoder->greedy(first, static_cast<int64_t>(count)).to(at::kInt).contiguous();
+          out->graphed = session->decoder->lastGreedyGraphed();
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          auto tokens = Napi::Int32Array::New(e, static_cast<size_t>(out->tokens.numel()));
+          std::memcpy(tokens.Data(), out->tokens.data_ptr<int32_t>(), tokens.ByteLength());
+          o.Set("tokens", tokens);
+          o.Set("graphed", out->graphed);
+          return o;
+        },
+        [session] { session->busy = false; });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
 
 // clone({ copies }): Promise<Decoder> — an independent session at the same position (copies the states, so
 // async); copies > 1 repeats each sequence that many times.

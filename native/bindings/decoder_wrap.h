@@ -27,6 +27,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
  private:
   Napi::Value prefill(const Napi::CallbackInfo& info);
   Napi::Value step(const Napi::CallbackInfo& info);
+  Napi::Value greedy(const Napi::CallbackInfo& info);
   Napi::Value clone(const Napi::CallbackInfo& info);
   Napi::Value reset(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);

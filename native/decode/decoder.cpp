@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "decode/graphed_greedy_step.h"
 
 namespace maskmix {
 
@@ -32,6 +33,7 @@ class CachedDecoder : public Decoder {
   }
 
   void reset() override {
+    graph_.reset();
     states_.clear();
     position_ = 0;
   }
@@ -41,11 +43,37 @@ class CachedDecoder : public Decoder {
     if (states_.empty()) states_ = decoding_.newMixingStates(batch_);
     return decoding_.decodeHidden(tokens, states_);
   }
+
+  // On a GPU, when every layer's state can step on the device: one eager step if nothing was fed yet (the states
+  // take their shapes from it), then graph replays.
+  at::Tensor greedyTokens(const at::Tensor& first, int64_t count) override {
+    if (!graphedDecodingBuilt() || !first.is_cuda()) return Decoder::greedyTokens(first, count);
+    at::Tensor head;
+    at::Tensor next = first;
+    if (states_.empty()) {
+      head = Decoder::greedyTokens(first, 1);
+      if (--count == 0) return head;
+      next = head.select(1, 0);
+    }
+    for (const auto& s : states_)
+      if (!s->canStepOnDevice()) return head.defined() ? at::cat({head, Decoder::greedyTokens(next, count)}, 1) : Decoder::greedyTokens(next, count);
+    if (!graph_ || !graph_->stillValid(*model_)) {
+      graph_.reset();
+      graph_ = std::make_unique<GraphedGreedyStep>(*model_, decoding_, states_, batch_, autocast_);
+    }
+    at::Tensor tail = graph_->run(next, position_, count);
+    for (const auto& s : states_)
+      for (int64_t i = 0; i < count; ++i) s->advancedOnDevice();
+    position_ += count;
+    lastGreedyGraphed_ = true;
+    return head.defined() ? at::cat({head, tail}, 1) : tail;
+  }
   std::string contextReason() const override { return decoding_.contextReason(); }
 
  private:
   CachedDecoding& decoding_;  // the model itself, which model_ keeps alive
   MixingStates states_;
+  std::unique_ptr<GraphedGreedyStep> graph_;  // captured on the first graphed greedy(), for this batch
 };
 
 // Keeps the tokens and re-runs the model over all of them for every call: what decoding costs without a cache
@@ -125,6 +153,29 @@ at::Tensor Decoder::prefill(const at::Tensor& tokens, bool allPositions) {
   if (!allPositions) states = states.select(1, m - 1);
   at::Tensor logits = at::matmul(states, model_->outputWeight().t().to(states.scalar_type()));
   return logits.scalar_type() == at::kDouble ? logits : logits.to(at::kFloat);
+}
+
+at::Tensor Decoder::greedy(const at::Tensor& first, int64_t count) {
+  require(first.dim() == 1 && first.size(0) == batch_, "greedy takes one token per sequence: [batch=" + std::to_string(batch_) + "]",
+          "SHAPE_MISMATCH");
+  require(count >= 1, "greedy needs count ≥ 1");
+  const ModelConfig& config = model_->config();
+  require(position_ + count <= config.context,
+          "generating " + std::to_string(count) + " token(s) from position " + std::to_string(position_) + " would pass the model's context of " +
+              std::to_string(config.context) + ": " + contextReason(),
+          "CONTEXT_FULL");
+  lastGreedyGraphed_ = false;
+  return greedyTokens(first.to(at::Device(config.device), at::kLong), count).to(at::kCPU);
+}
+
+at::Tensor Decoder::greedyTokens(const at::Tensor& first, int64_t count) {
+  std::vector<at::Tensor> chosen;
+  at::Tensor next = first;
+  for (int64_t i = 0; i < count; ++i) {
+    next = step(next).argmax(-1);
+    chosen.push_back(next);
+  }
+  return at::stack(chosen, 1);
 }
 
 at::Tensor Decoder::step(const at::Tensor& tokens) {

@@ -22,6 +22,12 @@ class Decoder {
   at::Tensor prefill(const at::Tensor& tokens, bool allPositions = false);
   // tokens: [batch], one per sequence → logits [batch, vocab] of the next position.
   at::Tensor step(const at::Tensor& tokens);
+  // Greedy generation in one native loop: feeds first [batch], then each step's argmax, count steps in all →
+  // the argmax after each step, [batch, count] int64 on the CPU (the last one is not fed). No host round trip
+  // per token; on a GPU, models whose states can step on the device replay one captured CUDA graph per token.
+  at::Tensor greedy(const at::Tensor& first, int64_t count);
+  // Whether the last greedy() replayed a CUDA graph.
+  bool lastGreedyGraphed() const { return lastGreedyGraphed_; }
 
   int64_t position() const { return position_; }
   int64_t batch() const { return batch_; }
@@ -42,11 +48,14 @@ class Decoder {
   // Final hidden states of the m new positions (tokens on the model's device).
   virtual LanguageModel::Hidden advance(const at::Tensor& tokens) = 0;
   virtual std::string contextReason() const = 0;
+  // greedy() once its arguments are checked (first on the model's device): a loop of step()s here.
+  virtual at::Tensor greedyTokens(const at::Tensor& first, int64_t count);
 
   std::shared_ptr<LanguageModel> model_;
   int64_t batch_;
   int64_t position_ = 0;
   bool autocast_ = false;
+  bool lastGreedyGraphed_ = false;
 
   friend std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel>, int64_t, const std::string&, const std::string&);
 };

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/error.h"
 #include "models/language_model.h"
 
 namespace maskmix {
@@ -27,6 +28,16 @@ class MixingState {
   virtual std::unique_ptr<MixingState> clone(int64_t copies = 1) const = 0;
   // Device memory held, in bytes.
   virtual int64_t bytes() const = 0;
+
+  // CUDA-graph decoding (decode/graphed_greedy_step.h). A state that can step with the position held in a device
+  // tensor [1] (int64), updating itself in place, lets one captured step replay at every position.
+  virtual bool canStepOnDevice() const { return false; }
+  // x: one position's mixing input; returns the mixing output, as step() does.
+  virtual at::Tensor stepOnDevice(const at::Tensor& /*x*/, const at::Tensor& /*position*/) {
+    fail("INTERNAL", "this decoding state cannot step at a device-held position");
+  }
+  // A replay of a captured step ran: advance host-side bookkeeping by one position.
+  virtual void advancedOnDevice() {}
 };
 
 using MixingStates = std::vector<std::unique_ptr<MixingState>>;
@@ -42,6 +53,11 @@ class CachedDecoding {
   virtual LanguageModel::Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) = 0;
   // Why the context is fixed, for the error a decoder gives when it is full.
   virtual const char* contextReason() const = 0;
+  // decodeHidden for one token per sequence through MixingState::stepOnDevice, at the device-held position;
+  // models whose layers can all do so override it. An undefined result means "not supported".
+  virtual LanguageModel::Hidden decodeStepOnDevice(const at::Tensor& /*tokens*/, MixingStates& /*states*/, const at::Tensor& /*position*/) {
+    return {};
+  }
 };
 
 }  // namespace maskmix

@@ -28,11 +28,28 @@ class RepeatMixingState : public MixingState {
     if (w.structure == RepeatStructure::Toeplitz) carry = history_.append(u.reshape({u.size(0), u.size(1), -1}));
     RepeatMixOutput out = repeatMixing(u, w, position_, carry);
     // Sums accumulate over the whole context: keep them in float32 even when the step ran in bf16.
-    if (out.sums.defined()) sums_ = (out.sums.scalar_type() == at::kBFloat16 || out.sums.scalar_type() == at::kHalf) ? out.sums.to(at::kFloat) : out.sums;
+    // Written in place once they exist: a captured decoding graph (decode/graphed_greedy_step.h) holds their address.
+    if (out.sums.defined() && sums_.defined()) {
+      sums_.copy_(out.sums);
+    } else if (out.sums.defined()) {
+      sums_ = (out.sums.scalar_type() == at::kBFloat16 || out.sums.scalar_type() == at::kHalf) ? out.sums.to(at::kFloat) : out.sums.clone();
+    }
     position_ += u.size(1);
     batch_ = u.size(2);
     return mix_->merge(out.y);
   }
+
+  // Every structure but Toeplitz continues from its running sums alone, which a step can update in place.
+  bool canStepOnDevice() const override { return mix_->weights().structure != RepeatStructure::Toeplitz && sums_.defined(); }
+
+  at::Tensor stepOnDevice(const at::Tensor& x, const at::Tensor& position) override {
+    at::Tensor u = mix_->heads(x);
+    RepeatMixOutput out = repeatMixing(u, mix_->weights(), 0, sums_, ScanStrategy::Auto, position);
+    sums_.copy_(out.sums);  // in place: a captured graph keeps reading and writing this same memory
+    return mix_->merge(out.y);
+  }
+
+  void advancedOnDevice() override { position_ += 1; }
 
   std::unique_ptr<MixingState> clone(int64_t copies) const override {
     auto copy = std::make_unique<RepeatMixingState>(*this);
@@ -127,9 +144,12 @@ RepeatBlockImpl::RepeatBlockImpl(const ModelConfig& c) : fused_(c.fused) {
                                                                torch::nn::Linear(c.ffMultiplier * c.dModel, c.dModel)));
 }
 
-at::Tensor RepeatBlockImpl::forward(const at::Tensor& input, MixingState* state) {
+at::Tensor RepeatBlockImpl::forward(const at::Tensor& input, MixingState* state, const at::Tensor& devicePosition) {
   at::Tensor normed = seq_layernorm->forward(input);
-  at::Tensor mixed = state == nullptr ? mix->forward(normed) : input.size(0) == 1 ? state->step(normed) : state->prefill(normed);
+  at::Tensor mixed = state == nullptr             ? mix->forward(normed)
+                     : devicePosition.defined()   ? state->stepOnDevice(normed, devicePosition)
+                     : input.size(0) == 1         ? state->step(normed)
+                                                  : state->prefill(normed);
   at::Tensor x = input + mixed;
   if (!fused_) return x + patch_ff->forward(patch_layernorm->forward(x));
   // The masked mixer's fused feed-forward sublayer (recomputes LayerNorm and GELU outputs in backward).
@@ -166,6 +186,15 @@ LanguageModel::Hidden RepeatMixerLM::decodeHidden(const at::Tensor& tokens, Mixi
   at::Tensor x = wte->forward(tokens.t());
   size_t i = 0;
   for (const auto& block : *mixerblocks) x = block->as<RepeatBlock>()->forward(x, states.at(i++).get());
+  return {x, true};
+}
+
+LanguageModel::Hidden RepeatMixerLM::decodeStepOnDevice(const at::Tensor& tokens, MixingStates& states, const at::Tensor& position) {
+  for (const auto& state : states)
+    if (!state->canStepOnDevice()) return {};
+  at::Tensor x = wte->forward(tokens.t());
+  size_t i = 0;
+  for (const auto& block : *mixerblocks) x = block->as<RepeatBlock>()->forward(x, states.at(i++).get(), position);
   return {x, true};
 }
 

@@ -47,8 +47,8 @@ class RepeatBlockImpl : public torch::nn::Module {
  public:
   explicit RepeatBlockImpl(const ModelConfig& config);
   // x: token-major [m, b, d]. Without a state: positions 0 … m−1 in parallel; with one: the next m positions of
-  // a decoding session.
-  at::Tensor forward(const at::Tensor& x, MixingState* state = nullptr);
+  // a decoding session; with a devicePosition too: one position, stepped through MixingState::stepOnDevice.
+  at::Tensor forward(const at::Tensor& x, MixingState* state = nullptr, const at::Tensor& devicePosition = {});
 
   torch::nn::LayerNorm seq_layernorm{nullptr};
   RepeatMixing mix{nullptr};
@@ -69,6 +69,7 @@ class RepeatMixerLM : public LanguageModel, public CachedDecoding {
 
   MixingStates newMixingStates(int64_t batch) override;
   Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;
+  Hidden decodeStepOnDevice(const at::Tensor& tokens, MixingStates& states, const at::Tensor& position) override;
   const char* contextReason() const override {
     return "a repeat mixer's weights and biases are indexed by absolute position, so its context is fixed at the training length";
   }

@@ -48,7 +48,8 @@ int64_t sumsPerHead(RepeatStructure structure) {
   return structure == RepeatStructure::Combined ? 2 : 1;
 }
 
-RepeatMixOutput repeatMixing(const at::Tensor& x, const RepeatWeights& w, int64_t position, const at::Tensor& carry, ScanStrategy strategy) {
+RepeatMixOutput repeatMixing(const at::Tensor& x, const RepeatWeights& w, int64_t position, const at::Tensor& carry, ScanStrategy strategy,
+                             const at::Tensor& positionIndex) {
   require(x.dim() == 4 && x.size(1) >= 1, "repeat mixing expects x of shape [heads, tokens ≥ 1, batch, head width]", "SHAPE_MISMATCH");
   require(at::isFloatingType(x.scalar_type()), "repeat mixing expects floating-point inputs", "DTYPE_MISMATCH");
   const int64_t H = x.size(0), m = x.size(1), b = x.size(2), dh = x.size(3), N = b * dh;
@@ -63,14 +64,21 @@ RepeatMixOutput repeatMixing(const at::Tensor& x, const RepeatWeights& w, int64_
   if (s == RepeatStructure::Combined) requireShape(w.rowWeight, {H, n}, "rowWeight");
   if (s == RepeatStructure::ColumnDiagonal || s == RepeatStructure::RowDiagonal) requireShape(w.diagonal, {H, n}, "diagonal");
   if (s != RepeatStructure::Toeplitz) requireShape(w.decay, {H}, "decay");
-  require(position >= 0 && position + m <= n,
+  const bool onDevice = positionIndex.defined();
+  require(!onDevice || (positionIndex.dim() == 1 && positionIndex.size(0) == m && positionIndex.scalar_type() == at::kLong),
+          "repeat mixing: positionIndex must be int64 [m]", "SHAPE_MISMATCH");
+  require(!onDevice || s != RepeatStructure::Toeplitz, "repeat mixing: the Toeplitz structure reads its whole history, not one position",
+          "INVALID_ARGUMENT");
+  require(onDevice || (position >= 0 && position + m <= n),
           "positions " + std::to_string(position) + " … " + std::to_string(position + m - 1) + " pass the context of " + std::to_string(n) +
               ": a repeat mixer's weights are indexed by absolute position, so its context is fixed at the training length",
           "CONTEXT_FULL");
 
   at::Tensor u = x.reshape({H, m, N});
   // A per-position weight at this chunk's positions, broadcast over channels: [..., m, 1].
-  auto here = [&](const at::Tensor& perPosition) { return perPosition.narrow(-1, position, m).unsqueeze(-1); };
+  auto here = [&](const at::Tensor& perPosition) {
+    return (onDevice ? perPosition.index_select(-1, positionIndex) : perPosition.narrow(-1, position, m)).unsqueeze(-1);
+  };
 
   RepeatMixOutput out;
   at::Tensor y;

@@ -51,7 +51,9 @@ struct RepeatMixOutput {
 // carry: decayed structures: the running sums before `position` ([G, b·dh]; undefined = zeros, a fresh start);
 //        Toeplitz: the inputs of positions 0 … position+m−1, x's own included ([H, position+m, b·dh]; undefined
 //        when position is 0: x itself).
+// positionIndex: when defined, an int64 device tensor [m] holding the positions, used instead of `position` (which
+// is then ignored, and the context is not checked): a CUDA graph captured with it replays at any position.
 RepeatMixOutput repeatMixing(const at::Tensor& x, const RepeatWeights& weights, int64_t position = 0, const at::Tensor& carry = {},
-                             ScanStrategy strategy = ScanStrategy::Auto);
+                             ScanStrategy strategy = ScanStrategy::Auto, const at::Tensor& positionIndex = {});
 
 }  // namespace maskmix
