@@ -10,6 +10,10 @@
  * GPU a synchronize), and the median is reported. The steps run on a clone of that session with B copies of its
  * sequence (`clone({ copies: B })`), so one prefill serves every batch size. A batch size stops early, marking the
  * rest skipped, when its next point would not fit the time budget.
+ *
+ * With `loop: 'greedy'` a point is instead one `Decoder.greedy` call of s steps (s·steps tokens per sequence, after
+ * one untimed token that captures the CUDA graph where there is one), timed as a whole and divided by s: the cost
+ * of a token when generation runs natively, without a JavaScript round trip per token.
  */
 import { mulberry32 } from '../data/random.js';
 import { Decoder, type DecoderMode } from '../decode/decoder.js';
@@ -40,6 +44,8 @@ export interface DecodeBenchOptions {
   budgetSeconds: number;
   /** Run only these models (names from decodeBenchModels). */
   models?: string[];
+  /** 'step': one awaited step() per token (default); 'greedy': one native greedy() call per point. */
+  loop?: 'step' | 'greedy';
   log?: (line: string) => void;
 }
 
@@ -51,6 +57,8 @@ export interface DecodePoint {
   /** Memory the session holds after the steps (all B sequences). */
   cacheBytes: number | null;
   stepsTimed: number;
+  /** loop 'greedy': whether the steps replayed a CUDA graph. */
+  graphed?: boolean;
 }
 
 export interface DecodeSeries {
@@ -168,6 +176,19 @@ async function runModel(model: LanguageModel, spec: DecodeBenchModel, options: D
     for (const entry of live) {
       const steps = entry.lastMs > 0 ? Math.min(s, Math.max(2, Math.floor(5000 / entry.lastMs))) : s;
       const session = await base.clone({ copies: entry.batch });
+      if (options.loop === 'greedy') {
+        // One untimed token (captures the graph), then steps − 1 tokens in one call: positions n−s+1 … n−1.
+        const first = Int32Array.from({ length: entry.batch }, next);
+        await session.greedy(first, 1);
+        const count = Math.max(1, steps - 1);
+        const t0 = performance.now();
+        const { graphed } = await session.greedy(first, count);
+        entry.lastMs = (performance.now() - t0) / count;
+        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes: session.cacheBytes, stepsTimed: count, graphed });
+        options.log?.(`[bench] ${spec.name} b=${entry.batch} n=${n}: ${entry.lastMs.toFixed(4)} ms/token (greedy loop${graphed ? ', CUDA graph' : ''}), cache ${formatBytes(session.cacheBytes)}`);
+        session.dispose();
+        continue;
+      }
       const times: number[] = [];
       for (let i = 0; i < steps; i++) {
         const tokens = Int32Array.from({ length: entry.batch }, next);

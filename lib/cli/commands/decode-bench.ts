@@ -19,6 +19,7 @@ export function addDecodeBenchOptions(command: Command): Command {
     .option('--decode-width <d>', 'model width', parseNumber('--decode-width', { integer: true, min: 8 }), d.dModel)
     .option('--decode-layers <n>', 'model depth', parseNumber('--decode-layers', { integer: true, min: 1 }), d.nLayers)
     .option('--decode-steps <n>', 'timed steps per position at most (median reported)', parseNumber('--decode-steps', { integer: true, min: 1 }), d.steps)
+    .option('--decode-loop <loop>', "'step': one awaited step per token; 'greedy': native greedy generation (CUDA graphs where possible)", 'step')
     .option('--decode-budget <s>', 'seconds per model and batch; later positions are skipped once the next would not fit', parseNumber('--decode-budget', { min: 1 }), d.budgetSeconds);
 }
 
@@ -46,8 +47,10 @@ export async function runDecodeBenchCommand(opts: Record<string, unknown>): Prom
     steps: opts.decodeSteps as number,
     budgetSeconds: opts.decodeBudget as number,
     models: list('--decode-models', opts.decodeModels as string | undefined),
+    loop: opts.decodeLoop as 'step' | 'greedy',
     log,
   };
+  if (options.loop !== 'step' && options.loop !== 'greedy') throw new MaskmixError('INVALID_ARGUMENT', `--decode-loop must be 'step' or 'greedy', got '${options.loop}'`);
   if (options.dModel % 4 !== 0) throw new MaskmixError('INVALID_ARGUMENT', '--decode-width must be a multiple of 4 (4 heads)');
   const series = await runDecodeBench(options);
   const runtime = native().runtimeInfo();
@@ -59,6 +62,6 @@ export async function runDecodeBenchCommand(opts: Record<string, unknown>): Prom
   }
   process.stdout.write(
     `${device}, libtorch ${runtime.torchVersion}, ${new Date().toISOString().slice(0, 10)}; d=${options.dModel} L=${options.nLayers} ` +
-      `V=${options.vocabSize} context=${options.context}\n${formatDecodeTables(series)}\n`,
+      `V=${options.vocabSize} context=${options.context}, ${options.loop === 'greedy' ? 'native greedy loop' : 'one awaited step per token'}\n${formatDecodeTables(series)}\n`,
   );
 }
