@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 
+import { BROWN_RUN_DEFAULTS, type BrownRunOptions } from './brown-run-options.js';
 import { saveModel } from './checkpoint.js';
 import { batches } from './data/batches.js';
 import { prepareBrownDataset } from './data/brown-dataset.js';
@@ -16,24 +17,10 @@ import { createRunDir, runEnvironment } from './run-dir.js';
 import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
-export interface QuickstartOptions {
-  /** Run directory (default `runs/quickstart`, made unique if it already holds a run). */
-  outDir?: string;
-  steps?: number;
-  dModel?: number;
-  nLayers?: number;
-  context?: number;
-  batchSize?: number;
-  vocabSize?: number;
-  learningRate?: number;
-  seed?: number;
-  /** Use only the first N Brown documents (of 500); for quick tests. */
-  documents?: number;
-  evalEvery?: number;
+export interface QuickstartOptions extends BrownRunOptions {
   /** Prompt of the sample printed at the end. */
   prompt?: string;
   sampleTokens?: number;
-  signal?: AbortSignal;
 }
 
 export interface QuickstartEvents {
@@ -59,16 +46,8 @@ export interface QuickstartSummary {
 }
 
 export const QUICKSTART_DEFAULTS = {
+  ...BROWN_RUN_DEFAULTS,
   outDir: 'runs/quickstart',
-  steps: 400,
-  dModel: 256,
-  nLayers: 4,
-  context: 128,
-  batchSize: 16,
-  vocabSize: 4096,
-  learningRate: 2e-3,
-  seed: 0,
-  evalEvery: 100,
   prompt: 'The jury said',
   sampleTokens: 40,
 } as const;

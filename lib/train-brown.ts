@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 
+import { BROWN_RUN_DEFAULTS, type BrownRunOptions } from './brown-run-options.js';
 import { prepareBrownDataset } from './data/brown-dataset.js';
 import { initDistributed } from './dist/init.js';
 import { saveModelOnRankZero } from './dist/rank-zero.js';
@@ -17,24 +18,9 @@ import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
 /** Options of {@link trainBrown}; sizes are per rank where that matters (batchSize). */
-export interface TrainBrownOptions {
-  /** Run directory (default `runs/train`, made unique if it already holds a run). */
-  outDir?: string;
-  steps?: number;
-  dModel?: number;
-  nLayers?: number;
-  context?: number;
-  /** Sequences per step on each rank; the global batch is batchSize × world size. */
-  batchSize?: number;
-  vocabSize?: number;
-  learningRate?: number;
-  seed?: number;
-  /** Use only the first N Brown documents (of 500). */
-  documents?: number;
-  evalEvery?: number;
+export interface TrainBrownOptions extends BrownRunOptions {
   /** 'auto' (default: this rank's GPU if there is one, else the CPU), 'cpu', 'cuda' or 'cuda:N'. */
   device?: string;
-  signal?: AbortSignal;
 }
 
 /** Progress callbacks of {@link trainBrown}. */
@@ -63,16 +49,8 @@ export interface TrainBrownSummary {
 
 /** Defaults of `maskmix train` (those of quickstart, plus the device). */
 export const TRAIN_DEFAULTS = {
+  ...BROWN_RUN_DEFAULTS,
   outDir: 'runs/train',
-  steps: 400,
-  dModel: 256,
-  nLayers: 4,
-  context: 128,
-  batchSize: 16,
-  vocabSize: 4096,
-  learningRate: 2e-3,
-  seed: 0,
-  evalEvery: 100,
   device: 'auto',
 } as const;
 

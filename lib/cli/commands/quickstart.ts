@@ -1,26 +1,23 @@
 import type { Command } from 'commander';
 
 import { QUICKSTART_DEFAULTS, quickstart } from '../../quickstart.js';
-import { log, parseNumber, printJson } from '../output.js';
+import { addBrownRunFlags, brownRunOptions } from '../brown-run-flags.js';
+import { log, printJson } from '../output.js';
 import { trainingProgress } from '../progress.js';
 
 export function registerQuickstart(program: Command): void {
   const d = QUICKSTART_DEFAULTS;
-  program
+  const command = program
     .command('quickstart')
     .description(
       'Train a byte-level BPE tokenizer and a small masked mixer on the embedded Brown corpus (CPU, a few minutes),\n' +
         'print train/validation loss and a sample, and write a run directory you can score and generate from.',
-    )
-    .option('--steps <n>', 'training steps', parseNumber('--steps', { integer: true, min: 1 }), d.steps)
-    .option('--width <d>', 'model width d', parseNumber('--width', { integer: true, min: 1 }), d.dModel)
-    .option('--depth <L>', 'number of mixer blocks', parseNumber('--depth', { integer: true, min: 1 }), d.nLayers)
-    .option('--context <n>', 'tokens per sequence (the mixing matrices are n×n)', parseNumber('--context', { integer: true, min: 2 }), d.context)
-    .option('--batch <b>', 'sequences per step', parseNumber('--batch', { integer: true, min: 1 }), d.batchSize)
-    .option('--vocab <V>', 'tokenizer vocabulary size', parseNumber('--vocab', { integer: true, min: 258 }), d.vocabSize)
-    .option('--lr <rate>', 'peak learning rate (linear warm-up, then linear decay)', parseNumber('--lr', { min: 0 }), d.learningRate)
-    .option('--seed <s>', 'seed of the split, tokenizer data order, weights and sampling', parseNumber('--seed', { integer: true, min: 0 }), d.seed)
-    .option('--documents <k>', 'use only the first k of the 500 Brown documents', parseNumber('--documents', { integer: true, min: 2 }))
+    );
+  addBrownRunFlags(command, {
+    context: 'tokens per sequence (the mixing matrices are n×n)',
+    batch: 'sequences per step',
+    seed: 'seed of the split, tokenizer data order, weights and sampling',
+  })
     .option('--out <dir>', `run directory (default ${d.outDir}, or ${d.outDir}-N if taken)`)
     .option('--prompt <text>', 'prompt of the sample', d.prompt)
     .option('--json', 'print a summary object on stdout (logs stay on stderr)')
@@ -41,20 +38,7 @@ export function registerQuickstart(program: Command): void {
       };
       process.once('SIGINT', onSigint);
       const summary = await quickstart(
-        {
-          outDir: opts.out,
-          steps: opts.steps,
-          dModel: opts.width,
-          nLayers: opts.depth,
-          context: opts.context,
-          batchSize: opts.batch,
-          vocabSize: opts.vocab,
-          learningRate: opts.lr,
-          seed: opts.seed,
-          documents: opts.documents,
-          prompt: opts.prompt,
-          signal: controller.signal,
-        },
+        { ...brownRunOptions(opts, controller.signal), prompt: opts.prompt },
         {
           onPhase: (phase, detail) => {
             if (phase === 'sample' || phase === 'save') progress.stop();

@@ -6,6 +6,7 @@ import { native } from '../../native.js';
 import { readExperimentConfig } from '../../experiment/experiment-config.js';
 import { runExperiment } from '../../experiment/run-experiment.js';
 import { TRAIN_DEFAULTS, trainBrown } from '../../train-brown.js';
+import { addBrownRunFlags, brownRunOptions } from '../brown-run-flags.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { trainingProgress } from '../progress.js';
 
@@ -22,21 +23,17 @@ function asArguments(opts: Record<string, unknown>): string[] {
 
 export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
-  program
+  const command = program
     .command('train')
     .description(
       'Train a masked mixer on the embedded Brown corpus and write a run directory. Runs as one process, or\n' +
         'data-parallel under `maskmix launch` (or with --gpus N); --batch is per process.',
-    )
-    .option('--steps <n>', 'training steps', parseNumber('--steps', { integer: true, min: 1 }), d.steps)
-    .option('--width <d>', 'model width d', parseNumber('--width', { integer: true, min: 1 }), d.dModel)
-    .option('--depth <L>', 'number of mixer blocks', parseNumber('--depth', { integer: true, min: 1 }), d.nLayers)
-    .option('--context <n>', 'tokens per sequence', parseNumber('--context', { integer: true, min: 2 }), d.context)
-    .option('--batch <b>', 'sequences per step and process (global batch: b × processes)', parseNumber('--batch', { integer: true, min: 1 }), d.batchSize)
-    .option('--vocab <V>', 'tokenizer vocabulary size', parseNumber('--vocab', { integer: true, min: 258 }), d.vocabSize)
-    .option('--lr <rate>', 'peak learning rate (linear warm-up, then linear decay)', parseNumber('--lr', { min: 0 }), d.learningRate)
-    .option('--seed <s>', 'seed of the split, data order and weights', parseNumber('--seed', { integer: true, min: 0 }), d.seed)
-    .option('--documents <k>', 'use only the first k of the 500 Brown documents', parseNumber('--documents', { integer: true, min: 2 }))
+    );
+  addBrownRunFlags(command, {
+    context: 'tokens per sequence',
+    batch: 'sequences per step and process (global batch: b × processes)',
+    seed: 'seed of the split, data order and weights',
+  })
     .option('--eval-every <n>', 'validation loss every n steps (and at the end)', parseNumber('--eval-every', { integer: true, min: 1 }), d.evalEvery)
     .option('--device <device>', "'auto' (a GPU per process if any), 'cpu', 'cuda' or 'cuda:N'", d.device)
     .option('--gpus <n>', 'train on n GPUs of this machine (starts n processes through maskmix launch)', parseNumber('--gpus', { integer: true, min: 1 }))
@@ -89,21 +86,7 @@ export function registerTrain(program: Command): void {
       };
       if (!launched) process.once('SIGINT', onSigint);
       const summary = await trainBrown(
-        {
-          outDir: opts.out,
-          steps: opts.steps,
-          dModel: opts.width,
-          nLayers: opts.depth,
-          context: opts.context,
-          batchSize: opts.batch,
-          vocabSize: opts.vocab,
-          learningRate: opts.lr,
-          seed: opts.seed,
-          documents: opts.documents,
-          evalEvery: opts.evalEvery,
-          device: opts.device,
-          signal: controller.signal,
-        },
+        { ...brownRunOptions(opts, controller.signal), device: opts.device },
         {
           onPhase: (phase, detail) => {
             if (phase === 'save') progress.stop();
