@@ -51,6 +51,12 @@ void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const
 void crossEntropyRows(void* logits, const int64_t* targets, int64_t ignoreIndex, const float* scale, float* lossSum, int64_t rows,
                       int64_t vocab, bool writeGrad, DType dtype, cudaStream_t stream);
 
+// GELU's backward in one pass (kernels/gelu_backward.cu): act = GELU(pre), gradPre = GELU'(pre)·gradAct, and
+// partialBias [geluBackwardRowBlocks(rows), cols] column sums of gradPre. cols % 8 == 0, 16-byte aligned rows.
+int geluBackwardRowBlocks(int64_t rows);
+void geluBackward(const void* pre, const void* gradAct, void* act, void* gradPre, float* partialBias, int64_t rows, int64_t cols, DType dtype,
+                  cudaStream_t stream);
+
 // Whether the row kernels (RMSNorm, LayerNorm) take width d: d % 8 == 0 and d ≤ 1024.
 bool rowKernelsTake(int64_t d);
 // Whether the elementwise kernels take n elements at these addresses: n % 8 == 0 and 16-byte alignment.

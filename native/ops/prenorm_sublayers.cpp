@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "ops/gelu_backward.h"
 #include "ops/layer_norm.h"
 
 namespace maskmix {
@@ -79,13 +80,14 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::Tensor gout = grads[0].contiguous().view({-1, d});
     NormStats stats = loadStats(ctx, mean, rstd);
     at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({-1, d});
-    at::Tensor activated = at::gelu(pre);
     at::Tensor gy = gout.to(dtype);
-    at::Tensor gW2 = at::mm(gy.t(), activated).to(master);
     at::Tensor gB2 = gout.sum(0);
-    at::Tensor gPre = at::gelu_backward(at::mm(gy, w2c), pre);
+    // GELU(pre) recomputed, pre's gradient and b1's in one pass over the hidden layer (ops/gelu_backward.h).
+    GeluBackward gelu = geluBackwardWithBiasGrad(pre, at::mm(gy, w2c), master);
+    const at::Tensor& gPre = gelu.gradPre;
+    at::Tensor gW2 = at::mm(gy.t(), gelu.activated).to(master);
     at::Tensor gW1 = at::mm(gPre.t(), normed).to(master);
-    at::Tensor gB1 = at::sum(gPre, {0}, /*keepdim=*/false, master);
+    at::Tensor& gB1 = gelu.gradBias;
     at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes());
     auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, gout);
     return {gx, gLnWeight, gLnBias, at::Tensor(), gW1, gB1, gW2, gB2};
