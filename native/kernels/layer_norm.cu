@@ -75,37 +75,45 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
 #pragma unroll
     for (int k = 0; k < kChunk; ++k) gwLocal[c][k] = gbLocal[c][k] = 0;
   for (int64_t row = warp; row < rows; row += warps) {
-    float mu = mean[row], r = rstd[row];
-    float xhat[kMaxChunks][kChunk], g[kMaxChunks][kChunk];
+    const float mu = mean[row], r = rstd[row];
     float sumG = 0, sumGX = 0;  // Σ w·gy and Σ w·gy·x̂ over the row
+    // Two passes over the row, the second re-reading x and gy (from L1: the warp just read them) rather than
+    // keeping x̂ and w·gy in registers: 180 registers a thread had allowed two blocks per multiprocessor, and
+    // the kernel, which only streams memory, ran at ~40 % of bandwidth.
 #pragma unroll
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        float wv[kChunk], gv[kChunk];
-        load8(x + row * d + chunk * kChunk, xhat[c]);
+        float xv[kChunk], gv[kChunk], wv[kChunk];
+        load8(x + row * d + chunk * kChunk, xv);
         load8(gy + row * d + chunk * kChunk, gv);
         load8(w + chunk * kChunk, wv);
 #pragma unroll
         for (int k = 0; k < kChunk; ++k) {
-          xhat[c][k] = (xhat[c][k] - mu) * r;
-          gwLocal[c][k] += gv[k] * xhat[c][k];
+          const float xhat = (xv[k] - mu) * r;
+          const float g = gv[k] * wv[k];
+          gwLocal[c][k] += gv[k] * xhat;
           gbLocal[c][k] += gv[k];
-          g[c][k] = gv[k] * wv[k];
-          sumG += g[c][k];
-          sumGX += g[c][k] * xhat[c][k];
+          sumG += g;
+          sumGX += g * xhat;
         }
       }
     }
-    float meanG = warpSum(sumG) / float(d), meanGX = warpSum(sumGX) / float(d);
+    const float meanG = warpSum(sumG) / float(d), meanGX = warpSum(sumGX) / float(d);
 #pragma unroll
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        float out[kChunk], res[kChunk];
+        float xv[kChunk], gv[kChunk], wv[kChunk], out[kChunk], res[kChunk];
+        load8(x + row * d + chunk * kChunk, xv);
+        load8(gy + row * d + chunk * kChunk, gv);
+        load8(w + chunk * kChunk, wv);
         if (residualGrad) load8(residualGrad + row * d + chunk * kChunk, res);
 #pragma unroll
-        for (int k = 0; k < kChunk; ++k) out[k] = r * (g[c][k] - meanG - xhat[c][k] * meanGX) + (residualGrad ? res[k] : 0.0f);
+        for (int k = 0; k < kChunk; ++k) {
+          const float xhat = (xv[k] - mu) * r;
+          out[k] = r * (gv[k] * wv[k] - meanG - xhat * meanGX) + (residualGrad ? res[k] : 0.0f);
+        }
         store8(gx + row * d + chunk * kChunk, out);
       }
     }

@@ -64,29 +64,33 @@ __global__ void rmsNormBackwardKernel(const G* gy, const float* x, const float* 
     if (chunk < chunks) load8(w + chunk * kChunk, wv[c]);
   }
   for (int64_t row = warp; row < rows; row += warps) {
-    float r = rstd[row];
-    float xv[kMaxChunks][kChunk], g[kMaxChunks][kChunk];
+    const float r = rstd[row];
     float dot = 0;  // Σ_k w_k·gy_k·x_k
+    // Two passes, the second re-reading x and gy from L1 instead of holding the row in registers (as in
+    // layer_norm.cu: ~160 registers a thread had halved the blocks a multiprocessor could run).
 #pragma unroll
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        load8(x + row * d + chunk * kChunk, xv[c]);
-        load8(gy + row * d + chunk * kChunk, g[c]);
+        float xv[kChunk], g[kChunk];
+        load8(x + row * d + chunk * kChunk, xv);
+        load8(gy + row * d + chunk * kChunk, g);
 #pragma unroll
-        for (int k = 0; k < kChunk; ++k) dot += wv[c][k] * g[c][k] * xv[c][k];
+        for (int k = 0; k < kChunk; ++k) dot += wv[c][k] * g[k] * xv[k];
       }
     }
-    float scale = warpSum(dot) * r * r * r / float(d);
+    const float scale = warpSum(dot) * r * r * r / float(d);
 #pragma unroll
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        float out[kChunk];
+        float xv[kChunk], g[kChunk], out[kChunk];
+        load8(x + row * d + chunk * kChunk, xv);
+        load8(gy + row * d + chunk * kChunk, g);
 #pragma unroll
         for (int k = 0; k < kChunk; ++k) {
-          out[k] = r * wv[c][k] * g[c][k] - xv[c][k] * scale;
-          gwLocal[c][k] += g[c][k] * xv[c][k] * r;
+          out[k] = r * wv[c][k] * g[k] - xv[k] * scale;
+          gwLocal[c][k] += g[k] * xv[k] * r;
         }
         store8(gx + row * d + chunk * kChunk, out);
       }
