@@ -1,5 +1,6 @@
 #include "decode/fused_repeat_step.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -22,8 +23,10 @@ namespace {
 using kernels::RepeatDecodeGemv;
 using kernels::RepeatDecodeGemvKind;
 
+// The kernels read float32 tensors as dense rows with 16-byte vector loads.
 bool floatOn(const at::Tensor& t, const at::Device& device) {
-  return t.defined() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.device() == device;
+  return t.defined() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.device() == device &&
+         reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
 }
 
 struct Launch {
@@ -58,8 +61,9 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
 
 std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, bool bf16Weights,
                                                            const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
-  const char* off = std::getenv("MASKMIX_FUSED_DECODE");
-  if (off != nullptr && std::strcmp(off, "0") == 0) return nullptr;
+  // Opt-in until these kernels have been checked on a GPU (scripts/gpu/check-graphed-decoding.mjs).
+  const char* on = std::getenv("MASKMIX_FUSED_DECODE");
+  if (on == nullptr || std::strcmp(on, "1") != 0) return nullptr;
   auto* lm = dynamic_cast<RepeatMixerLM*>(&model);
   if (lm == nullptr || states.size() != lm->blocks()->size()) return nullptr;
   const ModelConfig& c = model.config();
@@ -92,12 +96,12 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     step->keepAlive_.push_back(copy);
     return copy.data_ptr();
   };
-  auto gemv = [&](const torch::nn::Linear& linear, const at::Tensor& input, const at::Tensor& output) {
+  auto gemv = [&](const torch::nn::LinearImpl& linear, const at::Tensor& input, const at::Tensor& output) {
     RepeatDecodeGemv g;
-    g.weight = matrix(linear->weight);
-    g.bias = linear->bias.defined() ? linear->bias.data_ptr<float>() : nullptr;
-    g.inFeatures = linear->weight.size(1);
-    g.outFeatures = linear->weight.size(0);
+    g.weight = matrix(linear.weight);
+    g.bias = linear.bias.defined() ? linear.bias.data_ptr<float>() : nullptr;
+    g.inFeatures = linear.weight.size(1);
+    g.outFeatures = linear.weight.size(0);
     g.batch = batch;
     g.input = input.data_ptr<float>();
     g.inputStride = input.size(1);
@@ -134,7 +138,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
                                 block->seq_layernorm->bias, block->patch_layernorm->weight, block->patch_layernorm->bias})
       if (!floatOn(t, device)) return nullptr;
 
-    RepeatDecodeGemv mix = withNorm(gemv(block->mix->in_proj, step->x_, step->mixed_), block->seq_layernorm);
+    RepeatDecodeGemv mix = withNorm(gemv(*block->mix->in_proj, step->x_, step->mixed_), block->seq_layernorm);
     mix.heads = H;
     mix.columnHeads = columnHeads;
     mix.context = c.context;
@@ -147,13 +151,13 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     mix.sums = sums.data_ptr<float>();
     mix.position = position.data_ptr<int64_t>();
     step->launches_.push_back({RepeatDecodeGemvKind::NormMix, mix});
-    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(block->mix->out_proj, step->mixed_, step->x_)});
-    step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, withNorm(gemv(up, step->x_, step->hidden_), block->patch_layernorm)});
-    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(down, step->hidden_, step->x_)});
+    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(*block->mix->out_proj, step->mixed_, step->x_)});
+    step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, withNorm(gemv(*up, step->x_, step->hidden_), block->patch_layernorm)});
+    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(*down, step->hidden_, step->x_)});
   }
   const torch::nn::Linear& head = lm->head();
   if (!floatOn(head->weight, device)) return nullptr;
-  RepeatDecodeGemv logits = gemv(head, step->x_, step->x_);
+  RepeatDecodeGemv logits = gemv(*head, step->x_, step->x_);
   logits.output = nullptr;
   logits.argmax = step->argmaxKeys();
   step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});

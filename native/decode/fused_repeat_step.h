@@ -1,8 +1,10 @@
-// The greedy step of a column/row/mixed repeat mixer at batch ≤ 4 as maskmix's own kernels
+// The greedy step of a column/row/mixed repeat mixer at small batch (≤ 4, and batch·width·4 B ≤ 40 KiB for the
+// feed-forward width: batch ≤ 2 at d1024) as maskmix's own kernels
 // (kernels/repeat_decode.cu): embed, four GEMV kernels per layer with the elementwise work in their prologues and
 // epilogues, the output projection with a fused argmax, and a finishing kernel: 4·L + 3 launches per token where
 // libtorch's modules take ~20 per layer. GraphedGreedyStep captures it in its CUDA graph in place of the generic
-// step when the model qualifies; MASKMIX_FUSED_DECODE=0 turns it off (for A/B measurements and checks).
+// step when the model qualifies and MASKMIX_FUSED_DECODE=1 is set: opt-in, because these kernels were written
+// while no GPU was available and have not yet been run (scripts/gpu/check-graphed-decoding.mjs is their check).
 #pragma once
 
 #include <ATen/ATen.h>
