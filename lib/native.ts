@@ -90,7 +90,7 @@ export interface NativeDecodeResult {
 export interface NativeDecoder {
   prefill(tokens: Int32Array, options?: { logits?: 'last' | 'all'; sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
   step(tokens: Int32Array, options?: { sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
-  greedy(first: Int32Array, count: number): Promise<{ tokens: Int32Array; graphed: boolean }>;
+  greedy(first: Int32Array, count: number): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean }>;
   clone(options?: { copies?: number }): Promise<NativeDecoder>;
   reset(): void;
   dispose(): void;

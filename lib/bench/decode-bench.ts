@@ -59,6 +59,8 @@ export interface DecodePoint {
   stepsTimed: number;
   /** loop 'greedy': whether the steps replayed a CUDA graph. */
   graphed?: boolean;
+  /** loop 'greedy': whether that graph held maskmix's fused decoding kernels (decode/fused_repeat_step.h). */
+  fused?: boolean;
 }
 
 export interface DecodeSeries {
@@ -182,10 +184,11 @@ async function runModel(model: LanguageModel, spec: DecodeBenchModel, options: D
         await session.greedy(first, 1);
         const count = Math.max(1, steps - 1);
         const t0 = performance.now();
-        const { graphed } = await session.greedy(first, count);
+        const { graphed, fused } = await session.greedy(first, count);
         entry.lastMs = (performance.now() - t0) / count;
-        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes: session.cacheBytes, stepsTimed: count, graphed });
-        options.log?.(`[bench] ${spec.name} b=${entry.batch} n=${n}: ${entry.lastMs.toFixed(4)} ms/token (greedy loop${graphed ? ', CUDA graph' : ''}), cache ${formatBytes(session.cacheBytes)}`);
+        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes: session.cacheBytes, stepsTimed: count, graphed, fused });
+        const how = fused ? ', CUDA graph of fused kernels' : graphed ? ', CUDA graph' : '';
+        options.log?.(`[bench] ${spec.name} b=${entry.batch} n=${n}: ${entry.lastMs.toFixed(4)} ms/token (greedy loop${how}), cache ${formatBytes(session.cacheBytes)}`);
         session.dispose();
         continue;
       }

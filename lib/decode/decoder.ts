@@ -117,9 +117,15 @@ export class Decoder {
    * crosses back to JavaScript per token; on a GPU, models whose decoding state steps on the device (the repeat
    * mixers but Toeplitz) replay one captured CUDA graph per token (`graphed`). Under precision 'auto' that graph
    * reads bf16 copies of the Linear weights taken at capture time; a later weight change makes it capture again.
+   * For column, row and mixed repeat mixers at small batch (≤ 2 at d1024) the graph holds maskmix's own decoding kernels (`fused`:
+   * 4 launches per layer instead of ~20) when MASKMIX_FUSED_DECODE=1 is in the environment — opt-in until they
+   * have been checked on a GPU.
    * @throws MaskmixError CONTEXT_FULL when position + count would pass the context.
    */
-  async greedy(first: Int32Array | readonly number[] | number, count: number): Promise<{ tokens: Int32Array; graphed: boolean }> {
+  async greedy(
+    first: Int32Array | readonly number[] | number,
+    count: number,
+  ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean }> {
     check(Number.isInteger(count) && count >= 1, 'count must be a positive integer');
     return this.handle.greedy(asTokens(first), count);
   }

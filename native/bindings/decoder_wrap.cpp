@@ -179,7 +179,7 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
 Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
 Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(info, true); }
 
-// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed }>
+// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed, fused }>
 // — count greedy steps in one native loop (decode/decoder.h).
 Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
   try {
@@ -196,6 +196,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
     struct Greedy {
       at::Tensor tokens;
       bool graphed = false;
+      bool fused = false;
     };
     auto out = std::make_shared<Greedy>();
     return PromiseWorker::start(
@@ -205,6 +206,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
           requireModelAlive(*session);
           out->tokens = session->decoder->greedy(first, static_cast<int64_t>(count)).to(at::kInt).contiguous();
           out->graphed = session->decoder->lastGreedyGraphed();
+          out->fused = session->decoder->lastGreedyFused();
         },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);
@@ -212,6 +214,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
           std::memcpy(tokens.Data(), out->tokens.data_ptr<int32_t>(), tokens.ByteLength());
           o.Set("tokens", tokens);
           o.Set("graphed", out->graphed);
+          o.Set("fused", out->fused);
           return o;
         },
         [session] { session->busy = false; });

@@ -66,6 +66,7 @@ class CachedDecoder : public Decoder {
       for (int64_t i = 0; i < count; ++i) s->advancedOnDevice();
     position_ += count;
     lastGreedyGraphed_ = true;
+    lastGreedyFused_ = graph_->fused();
     return head.defined() ? at::cat({head, tail}, 1) : tail;
   }
   std::string contextReason() const override { return decoding_.contextReason(); }
@@ -165,6 +166,7 @@ at::Tensor Decoder::greedy(const at::Tensor& first, int64_t count) {
               std::to_string(config.context) + ": " + contextReason(),
           "CONTEXT_FULL");
   lastGreedyGraphed_ = false;
+  lastGreedyFused_ = false;
   return greedyTokens(first.to(at::Device(config.device), at::kLong), count).to(at::kCPU);
 }
 

@@ -28,6 +28,8 @@ class Decoder {
   at::Tensor greedy(const at::Tensor& first, int64_t count);
   // Whether the last greedy() replayed a CUDA graph.
   bool lastGreedyGraphed() const { return lastGreedyGraphed_; }
+  // Whether that graph was maskmix's own decoding kernels (decode/fused_repeat_step.h).
+  bool lastGreedyFused() const { return lastGreedyFused_; }
 
   int64_t position() const { return position_; }
   int64_t batch() const { return batch_; }
@@ -56,6 +58,7 @@ class Decoder {
   int64_t position_ = 0;
   bool autocast_ = false;
   bool lastGreedyGraphed_ = false;
+  bool lastGreedyFused_ = false;
 
   friend std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel>, int64_t, const std::string&, const std::string&);
 };

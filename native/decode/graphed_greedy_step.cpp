@@ -1,6 +1,7 @@
 #include "decode/graphed_greedy_step.h"
 
 #include "common/error.h"
+#include "decode/fused_repeat_step.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/autocast_mode.h>
@@ -48,6 +49,7 @@ struct GraphedGreedyStep::Impl {
   std::vector<int64_t> versions;
   int64_t batch = 0;
   bool autocast = false;
+  std::unique_ptr<FusedRepeatStep> fused;  // set when the step runs as maskmix's own kernels
 
   // One step on the current stream, reading and writing only the static buffers and the states.
   void body(LanguageModel& model, CachedDecoding& decoding, MixingStates& states) {
@@ -74,6 +76,23 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
   g.position = at::zeros({1}, longs);
   g.history = at::zeros({batch, model.config().context}, longs);
   g.stream = at::cuda::getStreamFromPool(false, device.index());
+
+  g.fused = FusedRepeatStep::tryBuild(model, states, batch, autocast, g.tokens, g.position, g.history);
+  if (g.fused) {
+    // Plain kernel launches with no lazy set-up: captured directly, no warm-up and no weight swaps.
+    at::cuda::CUDAStream previous = at::cuda::getCurrentCUDAStream(device.index());
+    c10::cuda::CUDAStreamGuard streamGuard(*g.stream);
+    previous.synchronize();
+#if MASKMIX_TORCH_AT_LEAST(2, 0)
+    g.graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+    g.graph.capture_begin();
+#endif
+    g.fused->launch();
+    g.graph.capture_end();
+    g.versions = parameterVersions(model);
+    return;
+  }
 
   // The Linear layers read bf16 copies while the graph is captured; the fp32 weights go back afterwards.
   struct Swap {
@@ -132,6 +151,8 @@ GraphedGreedyStep::~GraphedGreedyStep() = default;
 
 bool GraphedGreedyStep::stillValid(LanguageModel& model) const { return parameterVersions(model) == impl_->versions; }
 
+bool GraphedGreedyStep::fused() const { return impl_->fused != nullptr; }
+
 at::Tensor GraphedGreedyStep::run(const at::Tensor& first, int64_t position, int64_t count) {
   Impl& g = *impl_;
   c10::cuda::CUDAGuard deviceGuard(first.device());
@@ -166,6 +187,7 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel&, CachedDecoding&, MixingStat
 GraphedGreedyStep::~GraphedGreedyStep() = default;
 at::Tensor GraphedGreedyStep::run(const at::Tensor&, int64_t, int64_t) { fail("CUDA_UNAVAILABLE", "graphed decoding needs a CUDA build"); }
 bool GraphedGreedyStep::stillValid(LanguageModel&) const { return false; }
+bool GraphedGreedyStep::fused() const { return false; }
 bool graphedDecodingBuilt() { return false; }
 
 #endif

@@ -35,6 +35,10 @@ class GraphedGreedyStep {
   // False once a parameter changed since capture (training, a loaded state dict): capture again.
   bool stillValid(LanguageModel& model) const;
 
+  // Whether the captured step is maskmix's own decoding kernels (decode/fused_repeat_step.h) rather than the
+  // model's libtorch modules.
+  bool fused() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

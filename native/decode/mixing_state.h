@@ -38,6 +38,9 @@ class MixingState {
   }
   // A replay of a captured step ran: advance host-side bookkeeping by one position.
   virtual void advancedOnDevice() {}
+  // The running sums a recurrent state updates in place ([groups, batch·width], float32), for decoding kernels
+  // that step them directly (decode/fused_repeat_step.h); undefined for other states.
+  virtual at::Tensor runningSums() const { return {}; }
 };
 
 using MixingStates = std::vector<std::unique_ptr<MixingState>>;

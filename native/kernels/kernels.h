@@ -62,6 +62,48 @@ bool rowKernelsTake(int64_t d);
 // Whether the elementwise kernels take n elements at these addresses: n % 8 == 0 and 16-byte alignment.
 bool elementwiseTakes(int64_t n, const void* a, const void* b, const void* c);
 
+// One greedy decoding step of a column/row/mixed repeat mixer at batch ≤ kMaxDecodeBatch (kernels/repeat_decode.cu):
+// GEMVs whose prologue/epilogue carry the step's elementwise work. All activations are float32; weights are bf16
+// or float32 [outFeatures, inFeatures] row-major.
+constexpr int kMaxDecodeBatch = 4;
+enum class RepeatDecodeGemvKind {
+  NormMix,   // LayerNorm(input) → in_proj → the recurrent mixing update (running sums in place) → output
+  Residual,  // input → Linear → added into output (the residual stream) in place
+  NormGelu,  // LayerNorm(input) → Linear → GELU → output
+  Argmax,    // input → Linear (no bias) → atomicMax of (logit, index) keys into argmax[b]
+};
+struct RepeatDecodeGemv {
+  const void* weight = nullptr;
+  const float* bias = nullptr;  // [outFeatures] or null
+  int64_t inFeatures = 0, outFeatures = 0, batch = 1;
+  const float* input = nullptr;
+  int64_t inputStride = 0;  // floats between batch rows
+  float* output = nullptr;
+  int64_t outputStride = 0;
+  // LayerNorm prologue
+  const float* normWeight = nullptr;
+  const float* normBias = nullptr;
+  float normEps = 1e-5f;
+  // Mixing epilogue: heads of outFeatures/heads channels; heads < columnHeads are column-repeat, the rest row-repeat
+  int64_t heads = 1, columnHeads = 1, context = 0;
+  const float* positionWeight = nullptr;  // [heads, context]
+  const float* positionBias = nullptr;    // [heads, context]
+  const float* decay = nullptr;           // [heads]
+  float decayMin = 0.9f, decayMax = 1.f, decayConstant = 1.f;
+  float* sums = nullptr;                  // [heads, batch·dh]
+  const int64_t* position = nullptr;      // device scalar
+  // Argmax epilogue
+  unsigned long long* argmax = nullptr;   // [batch]
+};
+bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype);
+void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream);
+// x[b] = embedding[tokens[b]] (float32 [vocab, d]); argmax[b] = 0.
+void repeatDecodeEmbed(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d, int64_t batch,
+                       cudaStream_t stream);
+// tokens[b] = the argmax; history[b, *position] = it; ++*position.
+void repeatDecodeFinish(const unsigned long long* argmax, int64_t* tokens, int64_t* history, int64_t* position, int64_t context,
+                        int64_t batch, cudaStream_t stream);
+
 // The last launch's error, as text; empty when none.
 const char* lastError();
 

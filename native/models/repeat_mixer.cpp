@@ -51,6 +51,8 @@ class RepeatMixingState : public MixingState {
 
   void advancedOnDevice() override { position_ += 1; }
 
+  at::Tensor runningSums() const override { return sums_; }
+
   std::unique_ptr<MixingState> clone(int64_t copies) const override {
     auto copy = std::make_unique<RepeatMixingState>(*this);
     // Both hold batch·head width on their last axis, batch outer: split it to repeat the sequences.

@@ -73,6 +73,10 @@ class RepeatMixerLM : public LanguageModel, public CachedDecoding {
   const char* contextReason() const override {
     return "a repeat mixer's weights and biases are indexed by absolute position, so its context is fixed at the training length";
   }
+  // For decoding paths that read the weights directly (decode/fused_repeat_step.h).
+  const torch::nn::Embedding& embedding() const { return wte; }
+  const torch::nn::ModuleList& blocks() const { return mixerblocks; }
+  const torch::nn::Linear& head() const { return lm_head; }
 
  private:
   torch::nn::Embedding wte{nullptr};

@@ -3,7 +3,10 @@
 // addon is built: for every repeat structure that steps on the device, Decoder.greedy (one CUDA graph replay per
 // token) must pick exactly the tokens of a step()+argmax loop in fp32, and in bf16 ('auto') agree on nearly all;
 // after a training step changes the weights the graph is captured again and still agrees. Then the speed of
-// d1024 L8 batch-1 greedy decoding: ms per token, graphed, against the eager step loop.
+// d1024 L8 batch-1 greedy decoding: ms per token, graphed, against the eager step loop. Column, row and mixed
+// structures at batch ≤ 4 run maskmix's fused decoding kernels inside the graph (decode/fused_repeat_step.h);
+// each is also compared with the generic graph of libtorch modules. The fused kernels are opt-in
+// (MASKMIX_FUSED_DECODE=1, set here); this script is what must pass before they become the default.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs   (prints one line per check; exit 1 on a failure)
 import { Decoder, LanguageModel, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
 
@@ -33,7 +36,18 @@ async function stepLoop(decoder, first, count) {
   return out.flat();
 }
 
-async function compare(model, precision, batch, count) {
+process.env.MASKMIX_FUSED_DECODE = '1';
+// Greedy tokens with the fused kernels off (the generic captured graph) or on.
+async function greedyWith(decoder, first, count, fusedOff) {
+  if (fusedOff) process.env.MASKMIX_FUSED_DECODE = '0';
+  try {
+    return await decoder.greedy(first, count);
+  } finally {
+    process.env.MASKMIX_FUSED_DECODE = '1';
+  }
+}
+
+async function compare(model, precision, batch, count, against = 'eager') {
   const prompt = randomTokens(batch * 16);
   const a = new Decoder(model, { batch, precision });
   const b = new Decoder(model, { batch, precision });
@@ -41,7 +55,7 @@ async function compare(model, precision, batch, count) {
   await b.prefill(prompt);
   const first = randomTokens(batch);
   const graphedRun = await a.greedy(first, count);
-  const eager = await stepLoop(b, first, count);
+  const eager = against === 'eager' ? await stepLoop(b, first, count) : Array.from((await greedyWith(b, first, count, true)).tokens);
   let same = 0;
   for (let i = 0; i < eager.length; i++) if (graphedRun.tokens[i] === eager[i]) same++;
   // The first disagreement ends the comparison of a sequence (everything after it follows other tokens).
@@ -49,14 +63,22 @@ async function compare(model, precision, batch, count) {
   while (prefix < count && graphedRun.tokens[prefix] === eager[prefix]) prefix++;
   a.dispose();
   b.dispose();
-  return { graphed: graphedRun.graphed, same, total: eager.length, prefix };
+  return { graphed: graphedRun.graphed, fused: graphedRun.fused, same, total: eager.length, prefix };
 }
 
 for (const structure of REPEAT_STRUCTURES) {
   const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
   const fp32 = await compare(model, 'fp32', 3, 64);
   const expectGraph = structure !== 'toeplitz';
-  check(`repeat ${structure} fp32: greedy ${fp32.graphed ? '(graph)' : '(eager)'} = step loop`, fp32.graphed === expectGraph && fp32.same === fp32.total, `${fp32.same}/${fp32.total}`);
+  const expectFused = ['column', 'row', 'mixed'].includes(structure);
+  const how = fp32.fused ? '(graph, fused kernels)' : fp32.graphed ? '(graph)' : '(eager)';
+  check(`repeat ${structure} fp32: greedy ${how} = step loop`, fp32.graphed === expectGraph && fp32.fused === expectFused && fp32.same === fp32.total, `${fp32.same}/${fp32.total}`);
+  if (expectFused) {
+    const generic = await compare(model, 'fp32', 3, 64, 'generic');
+    check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
+    const one = await compare(model, 'fp32', 1, 64);
+    check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
+  }
   const bf16 = await compare(model, 'auto', 3, 64);
   console.log(`     repeat ${structure} bf16 autocast: graph vs eager first-sequence agreement ${bf16.prefix}/64 tokens, ${bf16.same}/${bf16.total} overall`);
   // New weights: the graph must be captured again.
@@ -68,25 +90,35 @@ for (const structure of REPEAT_STRUCTURES) {
   model.dispose();
 }
 
-// Speed at the SPEC §7 size: d1024 L8, batch 1.
-const big = await LanguageModel.create({ kind: 'repeat', structure: 'column', vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
-for (const precision of ['auto', 'fp32']) {
-  const decoder = new Decoder(big, { batch: 1, precision });
-  await decoder.prefill(randomTokens(1024));
-  await decoder.greedy([5], 8); // capture
-  const count = 1000;
-  let t0 = performance.now();
-  const r = await decoder.greedy([5], count);
-  const graphedMs = (performance.now() - t0) / count;
-  const eagerDecoder = new Decoder(big, { batch: 1, precision });
-  await eagerDecoder.prefill(randomTokens(1024));
-  for (let i = 0; i < 5; i++) (await eagerDecoder.step([3])).logits.dispose();
-  t0 = performance.now();
-  for (let i = 0; i < 100; i++) (await eagerDecoder.step([3])).logits.dispose();
-  const eagerMs = (performance.now() - t0) / 100;
-  console.log(`     d1024 L8 column repeat, batch 1, ${precision}: greedy ${r.graphed ? 'CUDA graph' : 'eager'} ${(graphedMs * 1000).toFixed(1)} µs/token; awaited eager step ${(eagerMs * 1000).toFixed(0)} µs/token (${(eagerMs / graphedMs).toFixed(1)}×)`);
-  decoder.dispose();
-  eagerDecoder.dispose();
+// Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.
+for (const structure of ['mixed', 'column']) {
+  const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+  for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2]]) {
+    const timeGreedy = async (fusedOff) => {
+      const decoder = new Decoder(big, { batch, precision });
+      await decoder.prefill(randomTokens(1024 * batch));
+      const first = Array.from({ length: batch }, () => 5);
+      const warm = await greedyWith(decoder, first, 8, fusedOff); // captures
+      const count = 2000;
+      const t0 = performance.now();
+      const r = await decoder.greedy(first, count);
+      const ms = (performance.now() - t0) / count;
+      decoder.dispose();
+      return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
+    };
+    const fused = await timeGreedy(false);
+    const generic = await timeGreedy(true);
+    const eagerDecoder = new Decoder(big, { batch, precision });
+    await eagerDecoder.prefill(randomTokens(1024 * batch));
+    const feed = Array.from({ length: batch }, () => 3);
+    for (let i = 0; i < 5; i++) (await eagerDecoder.step(feed)).logits.dispose();
+    let t0 = performance.now();
+    for (let i = 0; i < 100; i++) (await eagerDecoder.step(feed)).logits.dispose();
+    const eagerMs = (performance.now() - t0) / 100;
+    eagerDecoder.dispose();
+    const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
+    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token; generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+  }
+  big.dispose();
 }
-big.dispose();
 process.exit(failed ? 1 : 0);

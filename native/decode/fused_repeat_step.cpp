@@ -1,0 +1,176 @@
+#include "decode/fused_repeat_step.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.h"
+#include "models/repeat_mixer.h"
+
+#ifdef MASKMIX_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <torch/nn/modules/activation.h>
+
+#include "kernels/kernels.h"
+#endif
+
+namespace maskmix {
+
+#ifdef MASKMIX_WITH_CUDA
+
+namespace {
+
+using kernels::RepeatDecodeGemv;
+using kernels::RepeatDecodeGemvKind;
+
+// The kernels read float32 tensors as dense rows with 16-byte vector loads.
+bool floatOn(const at::Tensor& t, const at::Device& device) {
+  return t.defined() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.device() == device &&
+         reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+}
+
+struct Launch {
+  RepeatDecodeGemvKind kind;
+  RepeatDecodeGemv gemv;
+};
+
+class FusedRepeatStepImpl : public FusedRepeatStep {
+ public:
+  void launch() override {
+    cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+    kernels::repeatDecodeEmbed(embedding_.data_ptr<float>(), tokens_.data_ptr<int64_t>(), x_.data_ptr<float>(), argmaxKeys(), d_, batch_,
+                               stream);
+    for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weightDtype_, stream);
+    kernels::repeatDecodeFinish(argmaxKeys(), tokens_.data_ptr<int64_t>(), history_.data_ptr<int64_t>(), position_.data_ptr<int64_t>(),
+                                context_, batch_, stream);
+    const char* error = kernels::lastError();
+    if (error[0] != '\0') fail("INTERNAL", std::string("fused decoding kernels failed: ") + error);
+  }
+
+  unsigned long long* argmaxKeys() { return reinterpret_cast<unsigned long long*>(argmax_.data_ptr<int64_t>()); }
+
+  int64_t d_ = 0, batch_ = 0, context_ = 0;
+  kernels::DType weightDtype_ = kernels::DType::Float32;
+  at::Tensor embedding_, tokens_, position_, history_;
+  at::Tensor x_, mixed_, hidden_, argmax_;  // scratch: residual stream, mixing output, feed-forward hidden, keys
+  std::vector<at::Tensor> keepAlive_;        // bf16 weight copies the launches point into
+  std::vector<Launch> launches_;
+};
+
+}  // namespace
+
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, bool bf16Weights,
+                                                           const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
+  // Opt-in until these kernels have been checked on a GPU (scripts/gpu/check-graphed-decoding.mjs).
+  const char* on = std::getenv("MASKMIX_FUSED_DECODE");
+  if (on == nullptr || std::strcmp(on, "1") != 0) return nullptr;
+  auto* lm = dynamic_cast<RepeatMixerLM*>(&model);
+  if (lm == nullptr || states.size() != lm->blocks()->size()) return nullptr;
+  const ModelConfig& c = model.config();
+  const at::Device device = model.outputWeight().device();
+  const int64_t d = c.dModel, f = c.ffMultiplier * c.dModel, H = c.nHeads;
+  const kernels::DType weightDtype = bf16Weights ? kernels::DType::BFloat16 : kernels::DType::Float32;
+  if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weightDtype) || !kernels::repeatDecodeGemvTakes(batch, f, weightDtype))
+    return nullptr;
+
+  auto step = std::make_unique<FusedRepeatStepImpl>();
+  step->d_ = d;
+  step->batch_ = batch;
+  step->context_ = c.context;
+  step->weightDtype_ = weightDtype;
+  step->embedding_ = lm->embedding()->weight;
+  step->tokens_ = tokens;
+  step->position_ = position;
+  step->history_ = history;
+  if (!floatOn(step->embedding_, device)) return nullptr;
+  auto floats = at::TensorOptions().dtype(at::kFloat).device(device);
+  step->x_ = at::zeros({batch, d}, floats);
+  step->mixed_ = at::zeros({batch, d}, floats);
+  step->hidden_ = at::zeros({batch, f}, floats);
+  step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
+
+  // A matrix as the kernels read it: a bf16 copy kept alive here, or the float32 parameter.
+  auto matrix = [&](const at::Tensor& w) -> const void* {
+    if (!bf16Weights) return w.data_ptr<float>();
+    at::Tensor copy = w.detach().to(at::kBFloat16).contiguous();
+    step->keepAlive_.push_back(copy);
+    return copy.data_ptr();
+  };
+  auto gemv = [&](const torch::nn::LinearImpl& linear, const at::Tensor& input, const at::Tensor& output) {
+    RepeatDecodeGemv g;
+    g.weight = matrix(linear.weight);
+    g.bias = linear.bias.defined() ? linear.bias.data_ptr<float>() : nullptr;
+    g.inFeatures = linear.weight.size(1);
+    g.outFeatures = linear.weight.size(0);
+    g.batch = batch;
+    g.input = input.data_ptr<float>();
+    g.inputStride = input.size(1);
+    g.output = output.data_ptr<float>();
+    g.outputStride = output.size(1);
+    return g;
+  };
+  auto withNorm = [](RepeatDecodeGemv g, const torch::nn::LayerNorm& norm) {
+    g.normWeight = norm->weight.data_ptr<float>();
+    g.normBias = norm->bias.data_ptr<float>();
+    g.normEps = static_cast<float>(norm->options.eps());
+    return g;
+  };
+
+  size_t layer = 0;
+  for (const auto& module : *lm->blocks()) {
+    auto* block = module->as<RepeatBlock>();
+    RepeatWeights w = block->mix->weights();
+    int64_t columnHeads = 0;
+    switch (w.structure) {
+      case RepeatStructure::Column: columnHeads = H; break;
+      case RepeatStructure::Row: columnHeads = 0; break;
+      case RepeatStructure::Mixed: columnHeads = H - H / 2; break;
+      default: return nullptr;  // the other structures keep the generic graphed step
+    }
+    at::Tensor sums = states[layer++]->runningSums();
+    auto up = (*block->patch_ff)[0]->as<torch::nn::Linear>();
+    auto act = (*block->patch_ff)[1]->as<torch::nn::GELU>();
+    auto down = (*block->patch_ff)[2]->as<torch::nn::Linear>();
+    if (up == nullptr || act == nullptr || down == nullptr || act->options.approximate() != "none") return nullptr;
+    if (!floatOn(sums, device) || sums.numel() != batch * d) return nullptr;
+    for (const at::Tensor& t : {w.weight, w.bias, w.decay, block->mix->in_proj->weight, block->mix->in_proj->bias, block->mix->out_proj->weight,
+                                block->mix->out_proj->bias, up->weight, up->bias, down->weight, down->bias, block->seq_layernorm->weight,
+                                block->seq_layernorm->bias, block->patch_layernorm->weight, block->patch_layernorm->bias})
+      if (!floatOn(t, device)) return nullptr;
+
+    RepeatDecodeGemv mix = withNorm(gemv(*block->mix->in_proj, step->x_, step->mixed_), block->seq_layernorm);
+    mix.heads = H;
+    mix.columnHeads = columnHeads;
+    mix.context = c.context;
+    mix.positionWeight = w.weight.data_ptr<float>();
+    mix.positionBias = w.bias.data_ptr<float>();
+    mix.decay = w.decay.data_ptr<float>();
+    mix.decayMin = static_cast<float>(kDecayMin);
+    mix.decayMax = static_cast<float>(kDecayMax);
+    mix.decayConstant = static_cast<float>(w.decayConstant);
+    mix.sums = sums.data_ptr<float>();
+    mix.position = position.data_ptr<int64_t>();
+    step->launches_.push_back({RepeatDecodeGemvKind::NormMix, mix});
+    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(*block->mix->out_proj, step->mixed_, step->x_)});
+    step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, withNorm(gemv(*up, step->x_, step->hidden_), block->patch_layernorm)});
+    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(*down, step->hidden_, step->x_)});
+  }
+  const torch::nn::Linear& head = lm->head();
+  if (!floatOn(head->weight, device)) return nullptr;
+  RepeatDecodeGemv logits = gemv(*head, step->x_, step->x_);
+  logits.output = nullptr;
+  logits.argmax = step->argmaxKeys();
+  step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});
+  return step;
+}
+
+#else
+
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel&, MixingStates&, int64_t, bool, const at::Tensor&, const at::Tensor&,
+                                                           const at::Tensor&) {
+  return nullptr;
+}
+
+#endif
+
+}  // namespace maskmix
