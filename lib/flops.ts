@@ -26,7 +26,9 @@ export function forwardFlopsPerToken(config: ModelConfig): number {
     return l * (feedForward + 2 * 2 * d * d + 2 * d * window) + head;
   }
   const mixing = 2 * d * mean;
-  return l * (feedForward + mixing) + head;
+  // The autoencoder runs an encoder and a decoder stack of nLayers mixer blocks each.
+  const stacks = config.kind === 'autoencoder' ? 2 : 1;
+  return stacks * l * (feedForward + mixing) + head;
 }
 
 /** Training FLOPs for `tokens` tokens. */

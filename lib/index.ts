@@ -2,7 +2,15 @@
 export { MaskmixError, type MaskmixErrorCode } from './errors.js';
 export { Tensor, type DType, type TypedArray } from './tensor.js';
 export { LanguageModel, type TokenBatch, type SamplingOptions } from './model.js';
-export { resolveModelConfig, REPEAT_STRUCTURES, type ModelConfig, type ModelConfigInput, type RepeatStructure } from './model-config.js';
+export {
+  AUTOENCODER_VARIANTS,
+  resolveModelConfig,
+  REPEAT_STRUCTURES,
+  type AutoencoderConfig,
+  type ModelConfig,
+  type ModelConfigInput,
+  type RepeatStructure,
+} from './model-config.js';
 export { Trainer, type TrainConfig, type TrainConfigInput, type StepResult, type DataParallelOptions } from './trainer.js';
 export { trainLoop, evaluate, type TrainLoopOptions, type TrainLoopResult, type StepProgress } from './train-loop.js';
 export { generate, generateTokens, type GenerateOptions, type GeneratedToken } from './generate.js';
@@ -48,3 +56,4 @@ export { runExperiment, readRunExperiment, type ExperimentSummary, type RunExper
 export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from './experiment/experiment-config.js';
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
+export { evaluateReconstruction, reconstruct, type ReconstructionStats } from './autoencoder.js';

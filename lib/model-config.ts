@@ -1,7 +1,8 @@
 /**
  * Model configurations: what a user writes (`ModelConfigInput`, most fields optional) and the complete form the
- * native layer receives (`ModelConfig`). Three architectures: the masked mixer ('mixer', SPEC §1), the
- * Llama-style transformer baseline ('llama', SPEC §2) and the masked recurrent ("repeat") mixer ('repeat', SPEC §5).
+ * native layer receives (`ModelConfig`). Four architectures: the masked mixer ('mixer', SPEC §1), the
+ * Llama-style transformer baseline ('llama', SPEC §2), the masked recurrent ("repeat") mixer ('repeat', SPEC §5)
+ * and the masked-mixer autoencoder ('autoencoder', SPEC §4).
  * Validation errors name the field and what it accepts.
  */
 import { z } from 'zod';
@@ -94,12 +95,30 @@ export const repeatConfigSchema = z
   .strict()
   .refine((c) => c.dModel % c.nHeads === 0, { message: 'nHeads must divide dModel', path: ['nHeads'] });
 
+/** How the autoencoder's decoder receives the encoder's embedding (native/models/autoencoder.h). */
+export const AUTOENCODER_VARIANTS = ['plain', 'memory'] as const;
+
+export const autoencoderConfigSchema = z
+  .object({
+    kind: z.literal('autoencoder'),
+    ...common,
+    /** Feed-forward width as a multiple of dModel. */
+    ffMultiplier: positiveInt('ffMultiplier').default(4),
+    /**
+     * 'plain': the embedding (the encoder's last-position state) repeated at every decoder position; 'memory': the
+     * embedding first, then the input shifted right, so the decoder is a causal LM conditioned on the embedding.
+     * Either way position i is trained to reproduce token i. nLayers is the depth of the encoder and of the decoder.
+     */
+    variant: z.enum(AUTOENCODER_VARIANTS, { error: `variant must be one of ${AUTOENCODER_VARIANTS.join(', ')}` }).default('plain'),
+  })
+  .strict();
+
 export const modelConfigSchema = z.preprocess(
   // `kind` may be left out: the masked mixer is the default architecture.
   (raw) => (raw && typeof raw === 'object' && !('kind' in raw) ? { ...raw, kind: 'mixer' } : raw),
   z
-    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema, repeatConfigSchema], {
-      error: "kind must be 'mixer', 'llama' or 'repeat'",
+    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema, repeatConfigSchema, autoencoderConfigSchema], {
+      error: "kind must be 'mixer', 'llama', 'repeat' or 'autoencoder'",
     })
     .refine((c) => c.padId < c.vocabSize, { message: 'padId must be smaller than vocabSize', path: ['padId'] }),
 );
@@ -109,11 +128,13 @@ export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type MixerConfig = z.output<typeof mixerConfigSchema>;
 export type LlamaConfig = z.output<typeof llamaConfigSchema>;
 export type RepeatConfig = z.output<typeof repeatConfigSchema>;
+export type AutoencoderConfig = z.output<typeof autoencoderConfigSchema>;
 /** What a caller may pass: required sizes, optional everything else. */
 export type ModelConfigInput =
   | (Omit<z.input<typeof mixerConfigSchema>, 'kind'> & { kind?: 'mixer' })
   | z.input<typeof llamaConfigSchema>
-  | z.input<typeof repeatConfigSchema>;
+  | z.input<typeof repeatConfigSchema>
+  | z.input<typeof autoencoderConfigSchema>;
 
 /** Turns a zod failure into one CONFIG_INVALID error naming every bad field. */
 export function configError(what: string, error: z.ZodError): MaskmixError {

@@ -60,7 +60,9 @@ export class LanguageModel {
   }
 
   /**
-   * log p(token[i+1] | tokens[..i]) for i = 0 … t-2 of each sequence: a Float32Array of [batch, t-1].
+   * log p(token[i+1] | tokens[..i]) for i = 0 … t-2 of each sequence: a Float32Array of [batch, t-1]. For an
+   * autoencoder ('autoencoder' kind), which reconstructs its input, log p(token[i] | the sequence's embedding, …)
+   * for i = 0 … t-1: [batch, t].
    */
   async logProbs(tokens: Int32Array | readonly number[], batch = 1): Promise<Float32Array> {
     return this.handle.logProbs(asTokens(tokens), batch);

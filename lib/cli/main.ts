@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 
 import { MaskmixError } from '../errors.js';
 import { packageRoot } from '../native.js';
+import { registerAutoencoder } from './commands/autoencoder.js';
 import { registerBench } from './commands/bench.js';
 import { registerBuild } from './commands/build.js';
 import { registerCompare, registerSweep } from './commands/compare.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerLaunch(program);
   registerGenerate(program);
   registerScore(program);
+  registerAutoencoder(program);
   registerTokenize(program);
   registerCompare(program);
   registerSweep(program);

@@ -42,6 +42,7 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.dtype = stringField(obj, "dtype", c.dtype);
   c.structure = stringField(obj, "structure", c.structure);
   c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
+  c.variant = stringField(obj, "variant", c.variant);
   c.fused = booleanField(obj, "fused", c.fused);
   return c;
 }
@@ -68,6 +69,9 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("structure", c.structure);
     o.Set("kernelSize", static_cast<double>(c.kernelSize));
+  } else if (c.kind == "autoencoder") {
+    o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    o.Set("variant", c.variant);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
   }
@@ -204,7 +208,7 @@ Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
       torch::NoGradGuard noGrad;
       model.eval();
       at::Tensor onDevice = tokens.to(at::Device(model.config().device));
-      *out = nextTokenLogProbs(model.forward(onDevice), onDevice).cpu();
+      *out = nextTokenLogProbs(model.forward(onDevice), onDevice, model.targetOffset()).cpu();
     };
     Settle settle = [out](Napi::Env e) -> Napi::Value { return typedArrayFromTensor(e, *out); };
     return std::make_pair(work, settle);

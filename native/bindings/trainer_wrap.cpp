@@ -52,10 +52,11 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
   });
 }
 
-// True when some row has a target (positions 1..t-1) other than the pad id: a batch without one teaches nothing
-// and would divide by zero. Checked here, on the host copy, so the answer is the same on every device.
-bool hasTargets(const at::Tensor& tokens, int64_t padId) {
-  return tokens.narrow(1, 1, tokens.size(1) - 1).ne(padId).any().item<bool>();
+// True when some row has a target (positions offset..t-1: 1 for language models, 0 for autoencoders) other than
+// the pad id: a batch without one teaches nothing and would divide by zero. Checked here, on the host copy, so the
+// answer is the same on every device.
+bool hasTargets(const at::Tensor& tokens, int64_t padId, int64_t offset) {
+  return tokens.narrow(1, offset, tokens.size(1) - offset).ne(padId).any().item<bool>();
 }
 
 // step(tokens: Int32Array, batch, { readBack }): Promise<StepResult>; see TrainStepResult in lib/native.ts.
@@ -73,7 +74,7 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
               "training sequences must hold 2.." + std::to_string(model.config().context) + " tokens, got " +
                   std::to_string(tokens.size(1)),
               "SHAPE_MISMATCH");
-      require(hasTargets(tokens, model.config().padId), "the batch has no target tokens (every target is the pad id)");
+      require(hasTargets(tokens, model.config().padId, model.targetOffset()), "the batch has no target tokens (every target is the pad id)");
       readBack = booleanField(objectArg(info, 2, "options"), "readBack", true);
     }
     auto handle = handle_;

@@ -35,6 +35,10 @@ class LanguageModel : public torch::nn::Module {
   // tokens → logits [batch, t, vocab]; logits[:, i] predict token i+1.
   at::Tensor forward(const at::Tensor& tokens) { return at::matmul(hidden(tokens), outputWeight().t()); }
 
+  // Which input token position i's hidden state predicts: i + targetOffset(). 1 for language models (the next
+  // token); 0 for autoencoders, which reconstruct their input.
+  virtual int64_t targetOffset() const { return 1; }
+
   // Restores the model's invariants after weights were written from outside (e.g. zeroes masked entries a
   // foreign checkpoint may hold).
   virtual void afterLoad() {}

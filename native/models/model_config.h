@@ -8,8 +8,8 @@
 namespace maskmix {
 
 struct ModelConfig {
-  // "mixer" (masked mixer, SPEC §1), "llama" (the transformer baseline, SPEC §2) or "repeat" (masked recurrent
-  // mixer, SPEC §5)
+  // "mixer" (masked mixer, SPEC §1), "llama" (the transformer baseline, SPEC §2), "repeat" (masked recurrent
+  // mixer, SPEC §5) or "autoencoder" (masked-mixer encoder and decoder, SPEC §4; models/autoencoder.h)
   std::string kind = "mixer";
   int64_t vocabSize = 0;
   int64_t dModel = 0;
@@ -20,6 +20,8 @@ struct ModelConfig {
   // repeat only
   std::string structure = "mixed";  // ops/repeat_mixing.h lists the structures
   int64_t kernelSize = 4;           // structure "kernel": weight rows per head
+  // autoencoder only: "plain" (the embedding at every decoder position) or "memory" (then the shifted input)
+  std::string variant = "plain";
   // llama only
   int64_t intermediateSize = 0;  // SwiGLU width; 0 → 4·dModel
   double ropeTheta = 10000.0;

@@ -24,12 +24,15 @@ bool useAutocast(const TrainConfig& config, const at::Device& device) {
 
 LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens) {
   int64_t t = tokens.size(1);
-  require(t >= 2, "a sequence needs at least 2 tokens to have a next-token target", "SHAPE_MISMATCH");
+  // Position i predicts token i + offset: the next token (1), or for an autoencoder the token itself (0).
+  const int64_t offset = model.targetOffset();
+  require(t >= 1 + offset, "a sequence needs at least 2 tokens to have a next-token target", "SHAPE_MISMATCH");
   // Rows of predictors and targets in the model's own layout, so no [.., d] activation is transposed.
   LanguageModel::Hidden h = model.hiddenStates(tokens);
   int64_t d = h.states.size(2);
-  at::Tensor predictors = h.tokenMajor ? h.states.narrow(0, 0, t - 1).reshape({-1, d}) : h.states.narrow(1, 0, t - 1).reshape({-1, d});
-  at::Tensor targets = h.tokenMajor ? tokens.t().narrow(0, 1, t - 1).reshape({-1}) : tokens.narrow(1, 1, t - 1).reshape({-1});
+  const int64_t rows = t - offset;
+  at::Tensor predictors = h.tokenMajor ? h.states.narrow(0, 0, rows).reshape({-1, d}) : h.states.narrow(1, 0, rows).reshape({-1, d});
+  at::Tensor targets = h.tokenMajor ? tokens.t().narrow(0, offset, rows).reshape({-1}) : tokens.narrow(1, offset, rows).reshape({-1});
   return linearCrossEntropy(predictors, model.outputWeight(), targets, model.config().padId);
 }
 

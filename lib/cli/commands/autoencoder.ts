@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { evaluateReconstruction, reconstruct } from '../../autoencoder.js';
+import { prepareBrownDataset } from '../../data/brown-dataset.js';
+import { MaskmixError } from '../../errors.js';
+import { openRun } from '../../run-loader.js';
+import { printJson } from '../output.js';
+
+const TRAIN_HINT = `
+An autoencoder trains like any model: give \`maskmix train --config\` a model of kind 'autoencoder', e.g.
+  { "model": { "kind": "autoencoder", "variant": "plain", "dModel": 256, "nLayers": 4, "context": 128, "vocabSize": 4096 }, … }
+(see examples/autoencoder-brown.json); its loss scores position i against token i.`;
+
+export function registerAutoencoder(program: Command): void {
+  const command = program
+    .command('autoencoder')
+    .description('Evaluate a trained masked-mixer autoencoder: how well it regenerates its input from one embedding.')
+    .addHelpText('after', TRAIN_HINT);
+
+  command
+    .command('eval')
+    .description("Token accuracy and loss of reconstructing the embedded Brown corpus' validation split.")
+    .argument('<run-dir>', 'a run of an autoencoder (config.json, model.safetensors, tokenizer.json)')
+    .option('--seed <n>', 'seed of the train/validation document split (the run\'s data seed; 0 by default)', '0')
+    .option('--sequences <n>', 'evaluate at most this many validation sequences', '64')
+    .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+    .option('--json', 'print { sequences, tokens, accuracy, loss } as JSON')
+    .addHelpText('after', '\nExample:\n  maskmix autoencoder eval runs/autoencoder --json')
+    .action(async (runDir: string, opts) => {
+      const sequences = Number(opts.sequences);
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(sequences) || sequences < 1) throw new MaskmixError('INVALID_ARGUMENT', `--sequences must be a positive integer, got ${opts.sequences}`);
+      if (!Number.isInteger(seed) || seed < 0) throw new MaskmixError('INVALID_ARGUMENT', `--seed must be a non-negative integer, got ${opts.seed}`);
+      const run = await openRun(runDir, { device: opts.device });
+      try {
+        const { config } = run.model;
+        const data = await prepareBrownDataset({
+          vocabSize: config.vocabSize,
+          context: config.context,
+          seed,
+          tokenizerJson: readFileSync(join(runDir, 'tokenizer.json'), 'utf8'),
+        });
+        const stats = await evaluateReconstruction(run.model, data.valData, { maxSequences: sequences });
+        if (opts.json) printJson(stats);
+        else
+          process.stdout.write(
+            `reconstructed ${stats.sequences} validation sequences (${stats.tokens} tokens): ` +
+              `token accuracy ${(100 * stats.accuracy).toFixed(2)}%, loss ${stats.loss.toFixed(4)} nats\n`,
+          );
+      } finally {
+        run.model.dispose();
+      }
+    });
+
+  command
+    .command('reconstruct')
+    .description('Encode a text to one embedding and print what the decoder regenerates from it.')
+    .argument('<run-dir>', 'a run of an autoencoder')
+    .requiredOption('--text <text>', 'the text to encode (at most the model\'s context in tokens)')
+    .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
+    .option('--json', 'print { tokens, reconstructed, accuracy, text } as JSON')
+    .addHelpText('after', '\nExample:\n  maskmix autoencoder reconstruct runs/autoencoder --text "The jury said it was fair."')
+    .action(async (runDir: string, opts) => {
+      if (opts.text.length === 0) throw new MaskmixError('INVALID_ARGUMENT', '--text is empty: there is nothing to encode');
+      const run = await openRun(runDir, { device: opts.device });
+      try {
+        const tokens = await run.tokenizer.encode(opts.text);
+        const context = run.model.config.context;
+        if (tokens.length > context)
+          throw new MaskmixError('INVALID_ARGUMENT', `the text is ${tokens.length} tokens; this model encodes at most ${context}`);
+        const predicted = Array.from(await reconstruct(run.model, tokens, 1));
+        const accuracy = predicted.filter((t, i) => t === tokens[i]).length / tokens.length;
+        const text = await run.tokenizer.decode(predicted);
+        if (opts.json) printJson({ tokens, reconstructed: predicted, accuracy, text });
+        else process.stdout.write(`input:         ${opts.text}\nreconstructed: ${text}\ntoken accuracy ${(100 * accuracy).toFixed(1)}% (${tokens.length} tokens)\n`);
+      } finally {
+        run.model.dispose();
+      }
+    });
+}
