@@ -48,3 +48,7 @@ export { runExperiment, readRunExperiment, type ExperimentSummary, type RunExper
 export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from './experiment/experiment-config.js';
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
+export { syntheticTask, syntheticBatch, SYNTHETIC_TASKS, SYNTHETIC_PAD, SYNTHETIC_SEPARATOR, type SyntheticTask, type SyntheticTaskName, type SyntheticBatch, type SyntheticTaskOptions } from './synthetic/synthetic-tasks.js';
+export { answerAccuracy, scoreAnswers, evaluateSynthetic, type SyntheticScore } from './synthetic/synthetic-eval.js';
+export { runSynthetic, formatSyntheticTable, type SyntheticRunOptions, type SyntheticRun, type SyntheticResult } from './synthetic/run-synthetic.js';
+export { readModelSet, resolveModelSet, namedModelSet, selectModels, completeModelConfig, modelSetSchema, type ModelSet, type ModelSetEntry } from './synthetic/model-set.js';
