@@ -20,13 +20,13 @@ import { SYNTHETIC_PAD, SYNTHETIC_TASKS, syntheticBatch, syntheticTask, type Syn
 export interface SyntheticRunOptions {
   /** Default: all three. */
   tasks?: readonly SyntheticTaskName[];
-  /** Training steps per (task, model). Default 300. */
+  /** Training steps per (task, model). Default 150. */
   steps?: number;
   /** Sequences per step. Default 32. */
   batchSize?: number;
-  /** Sequence length. Default 64. */
+  /** Sequence length. Default 32. */
   context?: number;
-  /** Vocabulary size. Default 64. */
+  /** Vocabulary size. Default 32. */
   vocabSize?: number;
   /** Multi-hop lookups per query. Default 2. */
   hops?: number;
@@ -74,10 +74,10 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions = {}): Promise<SyntheticRun> {
   const settings = {
     tasks: options.tasks ?? SYNTHETIC_TASKS,
-    steps: options.steps ?? 300,
+    steps: options.steps ?? 150,
     batchSize: options.batchSize ?? 32,
-    context: options.context ?? 64,
-    vocabSize: options.vocabSize ?? 64,
+    context: options.context ?? 32,
+    vocabSize: options.vocabSize ?? 32,
     hops: options.hops ?? 2,
     evalSequences: options.evalSequences ?? 256,
     seed: options.seed ?? 0,

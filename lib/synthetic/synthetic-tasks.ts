@@ -93,19 +93,32 @@ function copyTask(context: number, vocabSize: number): SyntheticTask {
   };
 }
 
+/** Queries per sequence: half the pairs (rounded up), each asked once, so answering by elimination stays weak. */
+const queriesFor = (items: number) => Math.ceil(items / 2);
+
+/** The most items (pairs or chains) whose `linkTokens` tokens each, a SEP and their queries fit in `context`. */
+function itemsThatFit(context: number, linkTokens: number): number {
+  let items = 0;
+  while (linkTokens * (items + 1) + 1 + 2 * queriesFor(items + 1) <= context) items++;
+  return items;
+}
+
 /**
- * Associative recall (MQAR-like): `k1 v1 … kP vP SEP q1 a1 … qP aP` with P distinct keys, random values, and
- * every key asked once in random order; a_i is the value bound to q_i. P = ⌊(n−1)/4⌋.
+ * Associative recall (MQAR-like): `k1 v1 … kP vP SEP q1 a1 … qQ aQ` with P distinct keys, random values and
+ * Q = ⌈P/2⌉ distinct keys asked in random order; a_i is the value bound to q_i. P is as large as fits.
+ * Asking only half the keys matters: asking every key once would let a model score
+ * Σ 1/(P−k) / P by elimination (the values not yet answered) without reading the query at all.
  */
 function recallTask(context: number, vocabSize: number): SyntheticTask {
-  const pairs = Math.floor((context - 1) / 4);
+  const pairs = itemsThatFit(context, 2);
   check(pairs >= 1, `recall needs context ≥ 5, got ${context}`);
   check(vocabSize - FIRST_SYMBOL >= pairs, `recall with ${pairs} pairs needs vocabSize ≥ ${pairs + FIRST_SYMBOL} (distinct keys), got ${vocabSize}`);
+  const queries = queriesFor(pairs);
   return {
     name: 'recall',
     context,
     vocabSize,
-    answersPerSequence: pairs,
+    answersPerSequence: queries,
     fill(tokens, mask, rng) {
       const keys = distinctSymbols(pairs, vocabSize, rng);
       const values = keys.map(() => randomSymbol(vocabSize, rng));
@@ -115,7 +128,7 @@ function recallTask(context: number, vocabSize: number): SyntheticTask {
       });
       tokens[2 * pairs] = SYNTHETIC_SEPARATOR;
       const start = 2 * pairs + 1;
-      shuffled(keys.map((_, i) => i), rng).forEach((pair, q) => {
+      shuffled(keys.map((_, i) => i), rng).slice(0, queries).forEach((pair, q) => {
         tokens[start + 2 * q] = keys[pair];
         tokens[start + 2 * q + 1] = values[pair];
         mask[start + 2 * q + 1] = 1;
@@ -126,18 +139,20 @@ function recallTask(context: number, vocabSize: number): SyntheticTask {
 
 /**
  * Multi-hop recall: C disjoint chains e0 → e1 → … → eH of distinct symbols, shown as C·H shuffled `key value`
- * pairs, then `SEP q1 a1 … qC aC` where q is a chain's start and a its end: H lookups, no intermediate shown.
- * C = ⌊(n−1)/(2H+2)⌋.
+ * pairs, then `SEP q1 a1 … qQ aQ` where q is the start of one of Q = ⌈C/2⌉ distinct chains and a its end: H
+ * lookups, no intermediate shown. C is as large as fits. Chance: about 1/C (a model can learn which symbols end
+ * chains, but not which end belongs to the query without following the links).
  */
 function multihopTask(context: number, vocabSize: number, hops: number): SyntheticTask {
   check(Number.isInteger(hops) && hops >= 1, `hops must be a positive integer, got ${hops}`);
-  const chains = Math.min(Math.floor((context - 1) / (2 * hops + 2)), Math.floor((vocabSize - FIRST_SYMBOL) / (hops + 1)));
+  const chains = Math.min(itemsThatFit(context, 2 * hops), Math.floor((vocabSize - FIRST_SYMBOL) / (hops + 1)));
   check(chains >= 1, `multihop with ${hops} hops needs context ≥ ${2 * hops + 3} and vocabSize ≥ ${hops + 1 + FIRST_SYMBOL}`);
+  const queries = queriesFor(chains);
   return {
     name: 'multihop',
     context,
     vocabSize,
-    answersPerSequence: chains,
+    answersPerSequence: queries,
     fill(tokens, mask, rng) {
       const symbols = distinctSymbols(chains * (hops + 1), vocabSize, rng);
       const chain = (c: number) => symbols.slice(c * (hops + 1), (c + 1) * (hops + 1));
@@ -152,7 +167,7 @@ function multihopTask(context: number, vocabSize: number, hops: number): Synthet
       });
       const start = 2 * edges.length + 1;
       tokens[start - 1] = SYNTHETIC_SEPARATOR;
-      shuffled(Array.from({ length: chains }, (_, c) => c), rng).forEach((c, q) => {
+      shuffled(Array.from({ length: chains }, (_, c) => c), rng).slice(0, queries).forEach((c, q) => {
         const links = chain(c);
         tokens[start + 2 * q] = links[0];
         tokens[start + 2 * q + 1] = links[hops];

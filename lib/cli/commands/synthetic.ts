@@ -33,10 +33,10 @@ export function registerSynthetic(program: Command): void {
     .option('--models <file>', 'model-set JSON: { "models": [ { "name", "model": {kind, dModel, …}, "training"?: {learningRate, …} } ] }')
     .option('--set <name>', `a shipped model set (a file in ${modelSetsDir()}), e.g. small`)
     .option('--only <names>', 'run only these models of the set (comma-separated names)')
-    .option('--steps <n>', 'training steps per task and model', parseNumber('--steps', { integer: true, min: 1 }), 300)
+    .option('--steps <n>', 'training steps per task and model', parseNumber('--steps', { integer: true, min: 1 }), 150)
     .option('--batch <n>', 'sequences per step', parseNumber('--batch', { integer: true, min: 1 }), 32)
-    .option('--context <n>', 'sequence length (all tasks fill it)', parseNumber('--context', { integer: true, min: 8 }), 64)
-    .option('--vocab <n>', 'vocabulary size', parseNumber('--vocab', { integer: true, min: 8 }), 64)
+    .option('--context <n>', 'sequence length (all tasks fill it)', parseNumber('--context', { integer: true, min: 8 }), 32)
+    .option('--vocab <n>', 'vocabulary size', parseNumber('--vocab', { integer: true, min: 8 }), 32)
     .option('--hops <n>', 'multi-hop: lookups per query', parseNumber('--hops', { integer: true, min: 1 }), 2)
     .option('--eval <n>', 'held-out sequences scored per task and model', parseNumber('--eval', { integer: true, min: 1 }), 256)
     .option('--lr <rate>', 'learning rate of models whose entry sets none', parseNumber('--lr', { min: 0 }), 1e-3)
@@ -47,9 +47,9 @@ export function registerSynthetic(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  maskmix synthetic --set small --steps 300\n' +
+        '  maskmix synthetic --set small                 (the CPU-size run: a few minutes on 2 cores)\n' +
         '  maskmix synthetic --models examples/synthetic/small.json --tasks copy,recall --only mixer,llama --json\n' +
-        '  maskmix synthetic --set small --device cuda --context 256 --vocab 128 --steps 3000\n' +
+        '  maskmix synthetic --set small --device cuda --context 256 --vocab 128 --steps 3000 --batch 64\n' +
         '\nThe same model set runs on the Brown corpus at equal compute with\n' +
         '  maskmix compare --models examples/synthetic/small.json examples/synthetic/lm-base.json --budget 2e13',
     )
