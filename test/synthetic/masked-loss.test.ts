@@ -10,10 +10,11 @@ import { Trainer } from '../../lib/trainer.js';
 const V = 20;
 const N = 11;
 
-async function model(kind: 'mixer' | 'llama') {
-  return LanguageModel.create(kind === 'llama'
-    ? { kind, vocabSize: V, dModel: 16, nLayers: 1, nHeads: 2, context: N, seed: 4, padId: 0 }
-    : { kind, vocabSize: V, dModel: 16, nLayers: 1, context: N, seed: 4, padId: 0 });
+async function model(kind: 'mixer' | 'llama' | 'repeat') {
+  const sizes = { vocabSize: V, dModel: 16, nLayers: 1, context: N, seed: 4, padId: 0 };
+  if (kind === 'llama') return LanguageModel.create({ kind, ...sizes, nHeads: 2 });
+  if (kind === 'repeat') return LanguageModel.create({ kind, ...sizes, nHeads: 2, structure: 'mixed' });
+  return LanguageModel.create({ kind, ...sizes });
 }
 
 /** Mean −log softmax of every non-pad next token (what the loss is without a mask). */
@@ -34,7 +35,7 @@ function fullLoss(logits: Float32Array, tokens: Int32Array, batch: number): numb
 }
 
 describe('masked training loss', () => {
-  for (const kind of ['mixer', 'llama'] as const) {
+  for (const kind of ['mixer', 'llama', 'repeat'] as const) {
     it(`${kind}: the step's loss is the mean over answer tokens only`, async () => {
       const m = await model(kind);
       const batch = syntheticBatch(syntheticTask('recall', { context: N, vocabSize: V }), 3, 9);
