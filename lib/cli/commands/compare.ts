@@ -55,7 +55,7 @@ export function registerCompare(program: Command): void {
     .option('--no-progress', 'no progress output')
     .option('--models <file>', 'a model set (JSON, as `maskmix synthetic --models`): run each of its models on the one <config> given, which supplies data, context and training')
     .addHelpText('after', '\nExamples:\n  maskmix compare examples/mixer-brown.json examples/llama-brown.json --budget 3m\n' +
-      '  maskmix compare --models examples/synthetic/small.json examples/synthetic/lm-base.json --budget 2e13')
+      '  maskmix compare --models examples/synthetic/small.json examples/synthetic/lm-base.json --budget 1.5e11')
     .action(async (paths: string[], opts) => {
       if (opts.models !== undefined) {
         if (paths.length !== 1) throw new MaskmixError('INVALID_ARGUMENT', `with --models give exactly one base experiment config, got ${paths.length}`);

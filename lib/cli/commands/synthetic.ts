@@ -21,16 +21,13 @@ export function registerSynthetic(program: Command): void {
     .command('synthetic')
     .summary('train a set of models on copy / associative recall / multi-hop recall and compare their accuracy')
     .description(
-      'The synthetic suite of the structured-linear-mixing paper. Each model of a model set (JSON: named model\n' +
-        'configs) is trained from scratch on each task for the same number of steps, with the loss on answer tokens\n' +
-        'only, then scored on held-out sequences: exact-match accuracy over answer tokens. Tasks (0 pads, 1 is SEP):\n' +
-        '  copy      x1 … xL SEP x1 … xL                 answers: the second copy\n' +
-        '  recall    k1 v1 … kP vP SEP q1 a1 … qP aP      answers: the value bound to each queried key\n' +
-        '  multihop  shuffled chain links a→b, b→c, … SEP q a   answers: the chain\'s end, --hops lookups from q\n' +
-        'Prints a markdown table and writes results.json, results.md, report.html and one run folder per pair.',
+      'The synthetic suite of the structured-linear-mixing paper. Each model of a model set (named model configs) ' +
+        'is trained from scratch on each task for the same number of steps, with the loss on answer tokens only, ' +
+        'then scored on held-out sequences: exact-match accuracy over answer tokens. Prints a markdown table and ' +
+        'writes results.json, results.md, report.html and one run folder per task and model.',
     )
     .option('--tasks <list>', `comma-separated tasks (${SYNTHETIC_TASKS.join(',')})`, parseTasks, [...SYNTHETIC_TASKS])
-    .option('--models <file>', 'model-set JSON: { "models": [ { "name", "model": {kind, dModel, …}, "training"?: {learningRate, …} } ] }')
+    .option('--models <file>', 'a model-set JSON file (format below)')
     .option('--set <name>', `a shipped model set (a file in ${modelSetsDir()}), e.g. small`)
     .option('--only <names>', 'run only these models of the set (comma-separated names)')
     .option('--steps <n>', 'training steps per task and model', parseNumber('--steps', { integer: true, min: 1 }), 150)
@@ -46,12 +43,19 @@ export function registerSynthetic(program: Command): void {
     .option('--json', 'print settings and results as JSON on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n' +
+      '\nTasks (token 0 pads, 1 is SEP; the context is filled with as many items as fit):\n' +
+        '  copy      x1 … xL SEP x1 … xL              answers: the second copy\n' +
+        '  recall    k1 v1 … kP vP SEP q a q a …       answers: the value bound to q (half the keys are asked)\n' +
+        '  multihop  links e0 e1, e1 e2 … (shuffled) SEP e0 e2 …   answers: the chain end, --hops links from e0\n' +
+        '\nA model set (the sizes vocabSize, context and padId come from the task, so leave them out):\n' +
+        '  { "models": [ { "name": "mixer", "model": { "kind": "mixer", "dModel": 64, "nLayers": 2 },\n' +
+        '                  "training": { "learningRate": 0.01 } }, … ] }\n' +
+        '\nExamples:\n' +
         '  maskmix synthetic --set small                 (the CPU-size run: a few minutes on 2 cores)\n' +
         '  maskmix synthetic --models examples/synthetic/small.json --tasks copy,recall --only mixer,llama --json\n' +
         '  maskmix synthetic --set small --device cuda --context 256 --vocab 128 --steps 3000 --batch 64\n' +
-        '\nThe same model set runs on the Brown corpus at equal compute with\n' +
-        '  maskmix compare --models examples/synthetic/small.json examples/synthetic/lm-base.json --budget 2e13',
+        '\nThe same model set on the Brown corpus at equal compute (FLOPs):\n' +
+        '  maskmix compare --models examples/synthetic/small.json examples/synthetic/lm-base.json --budget 1.5e11',
     )
     .action(async (opts) => {
       if (opts.models !== undefined && opts.set !== undefined) throw new MaskmixError('INVALID_ARGUMENT', 'give --models <file> or --set <name>, not both');
