@@ -39,7 +39,10 @@ describe('maskmix synthetic', () => {
     const steps = await maskmix('synthetic', '--set', 'small', '--steps', '0');
     expect(steps.code).toBe(2);
     expect(steps.stderr).toMatch(/--steps must be an integer ≥ 1/);
-    expect(`${bad.stderr}${none.stderr}${steps.stderr}`).not.toMatch(/^\s+at /m);
+    const compare = await maskmix('compare', '--models', 'examples/synthetic/small.json', 'a.json', 'b.json');
+    expect(compare.code).toBe(2);
+    expect(compare.stderr).toMatch(/with --models give exactly one base experiment config, got 2/);
+    expect(`${bad.stderr}${none.stderr}${steps.stderr}${compare.stderr}`).not.toMatch(/^\s+at /m);
   });
 
   it('runs a tiny model set and prints JSON results', async () => {
