@@ -52,3 +52,4 @@ export { syntheticTask, syntheticBatch, SYNTHETIC_TASKS, SYNTHETIC_PAD, SYNTHETI
 export { answerAccuracy, scoreAnswers, evaluateSynthetic, type SyntheticScore } from './synthetic/synthetic-eval.js';
 export { runSynthetic, formatSyntheticTable, type SyntheticRunOptions, type SyntheticRun, type SyntheticResult } from './synthetic/run-synthetic.js';
 export { readModelSet, resolveModelSet, namedModelSet, selectModels, completeModelConfig, modelSetSchema, type ModelSet, type ModelSetEntry } from './synthetic/model-set.js';
+export { modelSetExperiments } from './experiment/model-set-experiments.js';
