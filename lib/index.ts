@@ -57,3 +57,8 @@ export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, 
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
 export { evaluateReconstruction, reconstruct, type ReconstructionStats } from './autoencoder.js';
+export { syntheticTask, syntheticBatch, SYNTHETIC_TASKS, SYNTHETIC_PAD, SYNTHETIC_SEPARATOR, type SyntheticTask, type SyntheticTaskName, type SyntheticBatch, type SyntheticTaskOptions } from './synthetic/synthetic-tasks.js';
+export { answerAccuracy, scoreAnswers, evaluateSynthetic, type SyntheticScore } from './synthetic/synthetic-eval.js';
+export { runSynthetic, formatSyntheticTable, type SyntheticRunOptions, type SyntheticRun, type SyntheticResult } from './synthetic/run-synthetic.js';
+export { readModelSet, resolveModelSet, namedModelSet, selectModels, completeModelConfig, modelSetSchema, type ModelSet, type ModelSetEntry } from './synthetic/model-set.js';
+export { modelSetExperiments } from './experiment/model-set-experiments.js';

@@ -136,7 +136,8 @@ export interface NativeStepResult {
 }
 
 export interface NativeTrainer {
-  step(tokens: Int32Array, batch: number, options?: { readBack?: boolean }): Promise<NativeStepResult>;
+  /** `targets` (shaped like tokens): the tokens the loss predicts; padId entries are not scored. */
+  step(tokens: Int32Array, batch: number, options?: { readBack?: boolean; targets?: Int32Array }): Promise<NativeStepResult>;
   learningRateAt(step: number): number;
   profile(tokens: Int32Array, batch: number, steps: number, path: string): Promise<void>;
   stateDict(): { step: number; tensors: Record<string, NativeTensor> };

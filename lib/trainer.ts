@@ -101,11 +101,20 @@ export class Trainer {
   /**
    * One optimisation step on a batch. With `readBack: false` a GPU runs ahead without waiting for the loss; a
    * later step that reads back reports the mean over the steps in between.
+   * `targetMask` (one entry per token of the batch) scores only the tokens where it is nonzero: the loss is the
+   * mean over those targets (token j is the target of position j−1, so entry 0 of each row is never used).
+   * Synthetic tasks use it to train on answer tokens only.
    * @throws MaskmixError NON_FINITE when a step read back (or, on the CPU, this step) had a non-finite loss or
    *   gradient; those updates were skipped.
    */
-  async step(batch: TokenBatch, options: { readBack?: boolean } = {}): Promise<StepResult> {
-    return this.handle.step(batch.tokens, batch.batch, options);
+  async step(batch: TokenBatch, options: { readBack?: boolean; targetMask?: ArrayLike<number | boolean> } = {}): Promise<StepResult> {
+    const { targetMask, ...rest } = options;
+    if (targetMask === undefined) return this.handle.step(batch.tokens, batch.batch, rest);
+    check(targetMask.length === batch.tokens.length, `targetMask must have one entry per token (${batch.tokens.length}), got ${targetMask.length}`);
+    // Unscored targets become the pad id, which the native loss already ignores.
+    const padId = this.model.config.padId;
+    const targets = batch.tokens.map((token, i) => (targetMask[i] ? token : padId));
+    return this.handle.step(batch.tokens, batch.batch, { ...rest, targets });
   }
 
   /**

@@ -59,11 +59,13 @@ bool hasTargets(const at::Tensor& tokens, int64_t padId, int64_t offset) {
   return tokens.narrow(1, offset, tokens.size(1) - offset).ne(padId).any().item<bool>();
 }
 
-// step(tokens: Int32Array, batch, { readBack }): Promise<StepResult>; see TrainStepResult in lib/native.ts.
+// step(tokens: Int32Array, batch, { readBack, targets? }): Promise<StepResult>; see TrainStepResult in lib/native.ts.
+// `targets` (Int32Array shaped like tokens) are the tokens the loss predicts; padId entries are not scored.
 Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
   try {
     require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
     at::Tensor tokens;
+    at::Tensor targets;
     bool readBack = true;
     {
       TryLock lock(*handle_);
@@ -74,21 +76,30 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
               "training sequences must hold 2.." + std::to_string(model.config().context) + " tokens, got " +
                   std::to_string(tokens.size(1)),
               "SHAPE_MISMATCH");
-      require(hasTargets(tokens, model.config().padId, model.targetOffset()), "the batch has no target tokens (every target is the pad id)");
-      readBack = booleanField(objectArg(info, 2, "options"), "readBack", true);
+      Napi::Object options = objectArg(info, 2, "options");
+      readBack = booleanField(options, "readBack", true);
+      Napi::Value given = options.Get("targets");
+      if (!given.IsUndefined()) {
+        targets = tokensFromJs(given, batch, model.config().vocabSize, "targets");
+        require(targets.sizes() == tokens.sizes(), "targets must hold as many tokens as tokens", "SHAPE_MISMATCH");
+      }
+      require(hasTargets(targets.defined() ? targets : tokens, model.config().padId, model.targetOffset()),
+              "the batch has no target tokens (every target is the pad id)");
     }
     auto handle = handle_;
     auto trainer = trainer_;
     auto out = std::make_shared<StepResult>();
     return PromiseWorker::start(
         info.Env(),
-        [handle, trainer, tokens, readBack, out] {
+        [handle, trainer, tokens, targets, readBack, out] {
           std::lock_guard<std::mutex> lock(handle->mutex);
           LanguageModel& model = handle->live();
           at::Device device(model.config().device);
           // Pinned host memory lets the copy to the GPU run asynchronously with the host.
           at::Tensor source = device.is_cuda() ? tokens.pin_memory() : tokens;
-          *out = trainer->step(source.to(device, /*non_blocking=*/true), readBack);
+          at::Tensor targetSource = targets.defined() && device.is_cuda() ? targets.pin_memory() : targets;
+          *out = trainer->step(source.to(device, /*non_blocking=*/true), readBack,
+                               targets.defined() ? targetSource.to(device, /*non_blocking=*/true) : at::Tensor());
         },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);

@@ -22,8 +22,10 @@ bool useAutocast(const TrainConfig& config, const at::Device& device) {
 }
 }  // namespace
 
-LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens) {
+LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens, const at::Tensor& targetTokens) {
   int64_t t = tokens.size(1);
+  require(!targetTokens.defined() || targetTokens.sizes() == tokens.sizes(), "targets must have the shape of tokens", "SHAPE_MISMATCH");
+  const at::Tensor& source = targetTokens.defined() ? targetTokens : tokens;
   // Position i predicts token i + offset: the next token (1), or for an autoencoder the token itself (0).
   const int64_t offset = model.targetOffset();
   require(t >= 1 + offset, "a sequence needs at least 2 tokens to have a next-token target", "SHAPE_MISMATCH");
@@ -32,7 +34,7 @@ LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens)
   int64_t d = h.states.size(2);
   const int64_t rows = t - offset;
   at::Tensor predictors = h.tokenMajor ? h.states.narrow(0, 0, rows).reshape({-1, d}) : h.states.narrow(1, 0, rows).reshape({-1, d});
-  at::Tensor targets = h.tokenMajor ? tokens.t().narrow(0, offset, rows).reshape({-1}) : tokens.narrow(1, offset, rows).reshape({-1});
+  at::Tensor targets = h.tokenMajor ? source.t().narrow(0, offset, rows).reshape({-1}) : source.narrow(1, offset, rows).reshape({-1});
   return linearCrossEntropy(predictors, model.outputWeight(), targets, model.config().padId);
 }
 
@@ -59,7 +61,7 @@ double Trainer::learningRateAt(int64_t step) const {
   return floor + (peak - floor) * (1.0 - progress);
 }
 
-StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
+StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tensor& targets) {
   model_->train();
   timer_.begin(tokens.device());
   double lr = learningRateAt(steps_);
@@ -70,7 +72,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   LinearCrossEntropy loss;
   {
     compat::CudaAutocast autocast(autocast_, at::kBFloat16);
-    loss = nextTokenLoss(*model_, tokens);
+    loss = nextTokenLoss(*model_, tokens, targets);
   }
   loss.loss.backward();
   if (sync) sync->finish();

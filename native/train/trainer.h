@@ -44,7 +44,9 @@ class Trainer {
  public:
   Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config);
   // `readBack` false lets a GPU run ahead of the host: loss and norm stay on the device until a later step reads.
-  StepResult step(const at::Tensor& tokens, bool readBack = true);
+  // `targets` (optional, shaped like tokens): the tokens the loss predicts instead of `tokens` itself — a task
+  // that scores only some positions (synthetic answers) sets the others to padId, which the loss ignores.
+  StepResult step(const at::Tensor& tokens, bool readBack = true, const at::Tensor& targets = at::Tensor());
   double learningRateAt(int64_t step) const;  // lr used for the step with this 0-based index
   int64_t stepsTaken() const { return steps_; }
   const TrainConfig& config() const { return config_; }
@@ -79,7 +81,8 @@ struct EvalResult {
 // `fp32` turns off bf16 autocast on a GPU (for exact comparisons with a float32 reference).
 EvalResult evalLoss(LanguageModel& model, const at::Tensor& tokens, bool fp32 = false);
 
-// The same loss the trainer optimises, for a model and batch (used by evalLoss and by tests).
-LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens);
+// The same loss the trainer optimises, for a model and batch (used by evalLoss and by tests). `targets`, when
+// defined, replaces `tokens` as the source of the next-token targets (same shape; padId entries are ignored).
+LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens, const at::Tensor& targets = at::Tensor());
 
 }  // namespace maskmix

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 
 import { compare, formatCompareTable, sweepExperiments } from '../../experiment/compare.js';
 import { readExperimentConfig } from '../../experiment/experiment-config.js';
+import { modelSetExperiments } from '../../experiment/model-set-experiments.js';
+import { readModelSet } from '../../synthetic/model-set.js';
 import { MaskmixError } from '../../errors.js';
 import { parseBudget } from '../budget.js';
 import { log, printJson } from '../output.js';
@@ -51,8 +53,15 @@ export function registerCompare(program: Command): void {
     .option('--out <dir>', 'folder for the runs and report.html', 'runs/compare')
     .option('--json', 'print the runs and paths as JSON on stdout')
     .option('--no-progress', 'no progress output')
-    .addHelpText('after', '\nExample:\n  maskmix compare examples/mixer-brown.json examples/llama-brown.json --budget 3m')
+    .option('--models <file>', 'a model set (JSON, as `maskmix synthetic --models`): run each of its models on the one <config> given, which supplies data, context and training')
+    .addHelpText('after', '\nExamples:\n  maskmix compare examples/mixer-brown.json examples/llama-brown.json --budget 3m\n' +
+      '  maskmix compare --models examples/synthetic/small.json examples/synthetic/lm-base.json --budget 1.5e11')
     .action(async (paths: string[], opts) => {
+      if (opts.models !== undefined) {
+        if (paths.length !== 1) throw new MaskmixError('INVALID_ARGUMENT', `with --models give exactly one base experiment config, got ${paths.length}`);
+        await runComparison(modelSetExperiments(readModelSet(opts.models), readExperimentConfig(paths[0])), opts);
+        return;
+      }
       await runComparison(paths.map((p) => readExperimentConfig(p)), opts);
     });
 }
