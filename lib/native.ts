@@ -47,6 +47,9 @@ export interface NativeModelConfig {
   intermediateSize?: number;
   ropeTheta?: number;
   normEps?: number;
+  mixingExpansion?: number;
+  mixingSoftmax?: boolean;
+  bidirectional?: boolean;
 }
 
 export interface NativeSampling {

@@ -43,6 +43,13 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.structure = stringField(obj, "structure", c.structure);
   c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.fused = booleanField(obj, "fused", c.fused);
+  if (c.kind == "mixer") {
+    c.mixerHeads = integerField(obj, "nHeads", c.mixerHeads);
+    c.mixerKernel = integerField(obj, "kernelSize", c.mixerKernel);
+    c.mixingExpansion = numberField(obj, "mixingExpansion", c.mixingExpansion);
+    c.mixingSoftmax = booleanField(obj, "mixingSoftmax", c.mixingSoftmax);
+    c.bidirectional = booleanField(obj, "bidirectional", c.bidirectional);
+  }
   return c;
 }
 
@@ -70,6 +77,12 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("kernelSize", static_cast<double>(c.kernelSize));
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    // Variant fields only when set, so a flat mixer's config (and config.json) stays as it was.
+    if (c.mixerHeads != 1) o.Set("nHeads", static_cast<double>(c.mixerHeads));
+    if (c.mixerKernel != 1) o.Set("kernelSize", static_cast<double>(c.mixerKernel));
+    if (c.mixingExpansion > 0) o.Set("mixingExpansion", c.mixingExpansion);
+    if (c.mixingSoftmax) o.Set("mixingSoftmax", true);
+    if (c.bidirectional) o.Set("bidirectional", true);
   }
   return o;
 }

@@ -63,6 +63,12 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
   return model;
 }
 
+at::Tensor LanguageModel::inputEmbedding() { fail("INVALID_ARGUMENT", "models of kind '" + config_.kind + "' have no input embedding table"); }
+
+at::Tensor LanguageModel::hiddenFromEmbeddings(const at::Tensor&, int64_t) {
+  fail("INVALID_ARGUMENT", "models of kind '" + config_.kind + "' cannot run from input embeddings");
+}
+
 void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors) {
   std::vector<std::string> problems;
   std::map<std::string, at::Tensor> targets;

@@ -42,6 +42,12 @@ class LanguageModel : public torch::nn::Module {
   // Runs under no-grad.
   virtual void afterUpdate() {}
 
+  // Input representation (SPEC §4, analysis/inversion.h): the input embedding table [vocab, d], and the hidden
+  // state after the first `layers` blocks (1 … nLayers; for nLayers, what the output projection reads) computed
+  // from input embeddings [batch, t, d] instead of tokens → [batch, t, d]. Models without them fail INVALID_ARGUMENT.
+  virtual at::Tensor inputEmbedding();
+  virtual at::Tensor hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers);
+
   const ModelConfig& config() const { return config_; }
 
  protected:
