@@ -73,6 +73,12 @@ export interface NativeModel {
   readonly config: NativeModelConfig;
   /** Whether decoders of this model keep per-layer states (else they re-run the prefix). */
   readonly cachedDecoding: boolean;
+  /** Input representation (native/analysis/inversion.h). */
+  invert(
+    tokens: Int32Array,
+    batch: number,
+    options: { layer: number; iterations?: number; learningRate: number; seed?: number },
+  ): Promise<{ tokens: Int32Array; hamming: number; initialLoss: number; loss: number }>;
 }
 
 /** Sampling inside a decoding call: one uniform draw in [0, 1) per sequence. */

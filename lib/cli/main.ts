@@ -17,6 +17,7 @@ import { registerQuickstart } from './commands/quickstart.js';
 import { registerReport } from './commands/report.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
+import { registerInvert } from './commands/invert.js';
 import { exitWithError } from './output.js';
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerDoctor(program);
   registerBuild(program);
+  registerInvert(program);
   // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();

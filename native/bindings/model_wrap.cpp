@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/js_object.h"
+#include "analysis/inversion.h"
 #include "common/promise_worker.h"
 #include "decode/decoder.h"
 #include "tensor/tensor_wrap.h"
@@ -154,6 +155,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceMethod<&ModelWrap::stateDict>("stateDict"),
                                        InstanceMethod<&ModelWrap::loadStateDict>("loadStateDict"),
                                        InstanceMethod<&ModelWrap::dispose>("dispose"),
+                                       InstanceMethod<&ModelWrap::invert>("invert"),
                                        InstanceAccessor<&ModelWrap::numParameters>("numParameters"),
                                        InstanceAccessor<&ModelWrap::config>("config"),
                                        InstanceAccessor<&ModelWrap::cachedDecoding>("cachedDecoding"),
@@ -360,6 +362,35 @@ Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
     TryLock lock(*handle_);
     handle_->model.reset();
     return info.Env().Undefined();
+  });
+}
+
+// invert(tokens, batch, { layer, iterations, learningRate, seed }): Promise<{ tokens: Int32Array, hamming,
+// initialLoss, loss }> — input representation by gradient descent on the embeddings (analysis/inversion.h).
+Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
+    Napi::Object o = objectArg(info, 2, "options");
+    InversionOptions options;
+    options.layer = integerField(o, "layer", 0);
+    options.iterations = integerField(o, "iterations", options.iterations);
+    options.learningRate = numberField(o, "learningRate", 0);
+    double seed = numberField(o, "seed", 0);
+    require(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer");
+    options.seed = static_cast<uint64_t>(seed);
+    auto out = std::make_shared<InversionResult>();
+    ModelWork work = [tokens, options, out](LanguageModel& model) {
+      *out = invertInputs(model, tokens.to(at::Device(model.config().device)), options);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("tokens", typedArrayFromTensor(e, out->tokens.to(at::kInt).contiguous()));
+      r.Set("hamming", out->hamming);
+      r.Set("initialLoss", out->initialLoss);
+      r.Set("loss", out->loss);
+      return r;
+    };
+    return std::make_pair(work, settle);
   });
 }
 
