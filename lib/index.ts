@@ -49,3 +49,4 @@ export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, 
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
 export { invertInput, INVERSION_DEFAULTS, type InversionOptions, type InversionResult } from './inversion.js';
+export { multiTokenLosses } from './multi-token.js';

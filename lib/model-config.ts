@@ -41,6 +41,12 @@ const common = {
    * separate libtorch modules and autograd: the reference the fused path is tested against.
    */
   fused: z.boolean().default(true),
+  /**
+   * Multi-token prediction (paper §5.2): k > 1 adds heads mtp_heads.j predicting token t+2+j from position t
+   * (h + Linear(h), then the shared output projection); training minimises the sum of the losses at offsets
+   * 1 … k, evaluation stays the next-token loss. Left out = 1.
+   */
+  predictTokens: positiveInt('predictTokens').optional(),
 };
 
 export const mixerConfigSchema = z

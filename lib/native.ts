@@ -50,6 +50,7 @@ export interface NativeModelConfig {
   mixingExpansion?: number;
   mixingSoftmax?: boolean;
   bidirectional?: boolean;
+  predictTokens?: number;
 }
 
 export interface NativeSampling {
@@ -79,6 +80,8 @@ export interface NativeModel {
     batch: number,
     options: { layer: number; iterations?: number; learningRate: number; seed?: number },
   ): Promise<{ tokens: Int32Array; hamming: number; initialLoss: number; loss: number }>;
+  /** Eval loss at each prediction offset 1 … predictTokens (native/train/multi_token.h). */
+  multiTokenLosses(tokens: Int32Array, batch: number): Promise<number[]>;
 }
 
 /** Sampling inside a decoding call: one uniform draw in [0, 1) per sequence. */

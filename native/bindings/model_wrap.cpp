@@ -9,10 +9,12 @@
 #include "common/js_object.h"
 #include "analysis/inversion.h"
 #include "common/promise_worker.h"
+#include "common/torch_compat.h"
 #include "decode/decoder.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
 #include "train/log_probs.h"
+#include "train/multi_token.h"
 #include "train/sampling.h"
 #include "train/trainer.h"
 
@@ -44,6 +46,7 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.structure = stringField(obj, "structure", c.structure);
   c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.fused = booleanField(obj, "fused", c.fused);
+  c.predictTokens = integerField(obj, "predictTokens", c.predictTokens);
   if (c.kind == "mixer") {
     c.mixerHeads = integerField(obj, "nHeads", c.mixerHeads);
     c.mixerKernel = integerField(obj, "kernelSize", c.mixerKernel);
@@ -66,6 +69,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   o.Set("device", c.device);
   o.Set("dtype", c.dtype);
   o.Set("fused", c.fused);
+  if (c.predictTokens != 1) o.Set("predictTokens", static_cast<double>(c.predictTokens));
   if (c.kind == "llama") {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
@@ -156,6 +160,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceMethod<&ModelWrap::loadStateDict>("loadStateDict"),
                                        InstanceMethod<&ModelWrap::dispose>("dispose"),
                                        InstanceMethod<&ModelWrap::invert>("invert"),
+                                       InstanceMethod<&ModelWrap::multiTokenLosses>("multiTokenLosses"),
                                        InstanceAccessor<&ModelWrap::numParameters>("numParameters"),
                                        InstanceAccessor<&ModelWrap::config>("config"),
                                        InstanceAccessor<&ModelWrap::cachedDecoding>("cachedDecoding"),
@@ -389,6 +394,27 @@ Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
       r.Set("initialLoss", out->initialLoss);
       r.Set("loss", out->loss);
       return r;
+    };
+    return std::make_pair(work, settle);
+  });
+}
+
+// multiTokenLosses(tokens, batch): Promise<number[]> — the eval loss at each prediction offset 1 … predictTokens.
+Napi::Value ModelWrap::multiTokenLosses(const Napi::CallbackInfo& info) {
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    auto out = std::make_shared<std::vector<double>>();
+    ModelWork work = [tokens, out](LanguageModel& model) {
+      torch::NoGradGuard noGrad;
+      model.eval();
+      at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+      compat::CudaAutocast autocast(onDevice.is_cuda(), at::kBFloat16);
+      for (const auto& l : maskmix::multiTokenLosses(model, onDevice)) out->push_back(l.loss.item<double>());
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Array a = Napi::Array::New(e, out->size());
+      for (size_t i = 0; i < out->size(); ++i) a.Set(static_cast<uint32_t>(i), out->at(i));
+      return a;
     };
     return std::make_pair(work, settle);
   });

@@ -32,6 +32,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value cachedDecoding(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value invert(const Napi::CallbackInfo& info);
+  Napi::Value multiTokenLosses(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModelHandle> handle_;
 };

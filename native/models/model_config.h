@@ -36,6 +36,9 @@ struct ModelConfig {
   double mixingExpansion = 0;    // > 0: expanded mixing W2·GELU(W1·x), W1 [round(e·n), n]; 0: flat
   bool mixingSoftmax = false;    // row-softmax over the unmasked entries of every mixing matrix
   bool bidirectional = false;    // a second, reverse stream (triu(W, 2)) of nLayers blocks, added at the end
+  // Multi-token prediction (paper §5.2), any kind: k > 1 adds heads mtp_heads.j (j = 0 … k−2) predicting token
+  // t+2+j from position t's final hidden state; the training loss is the sum over offsets 1 … k.
+  int64_t predictTokens = 1;
 };
 
 }  // namespace maskmix

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "train/multi_token.h"
 
 namespace maskmix {
 
@@ -67,7 +68,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack) {
   LinearCrossEntropy loss;
   {
     compat::CudaAutocast autocast(autocast_, at::kBFloat16);
-    loss = nextTokenLoss(*model_, tokens);
+    loss = trainingLoss(*model_, tokens);  // the next-token loss, or the multi-token sum
   }
   loss.loss.backward();
   if (sync) sync->finish();
