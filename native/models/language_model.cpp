@@ -57,9 +57,10 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
     } else {
       fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama or repeat)");
     }
+    // Inside the lock: constructing the heads draws from the global generator before they are zeroed.
+    require(config.predictTokens >= 1, "predictTokens must be ≥ 1", "CONFIG_INVALID");
+    if (config.predictTokens > 1) model->addMultiTokenHeads();
   }
-  require(config.predictTokens >= 1, "predictTokens must be ≥ 1", "CONFIG_INVALID");
-  if (config.predictTokens > 1) model->addMultiTokenHeads();
   require(config.dtype == "float32" || config.dtype == "float64", "dtype must be float32 or float64", "CONFIG_INVALID");
   model->to(device, config.dtype == "float64" ? at::kDouble : at::kFloat);
   return model;
