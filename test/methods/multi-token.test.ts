@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 
 import { LanguageModel } from '../../lib/model.js';
 import type { ModelConfigInput } from '../../lib/model-config.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { batches } from '../../lib/data/batches.js';
+import { packSequences } from '../../lib/data/corpus.js';
 import { multiTokenLosses } from '../../lib/multi-token.js';
+import { trainLoop } from '../../lib/train-loop.js';
 import { Trainer } from '../../lib/trainer.js';
 import { randomTokens } from '../helpers.js';
 
@@ -57,6 +64,25 @@ describe('multi-token prediction', () => {
   it('a random-token model reports one loss per offset that fits the sequence', async () => {
     const model = await LanguageModel.create({ vocabSize: V, dModel: 16, nLayers: 1, context: N, seed: 1, predictTokens: 4 });
     expect(await multiTokenLosses(model, { tokens: randomTokens(3, V, 2), batch: 1 })).toHaveLength(2);
+    model.dispose();
+  });
+
+  it('the training loop writes the per-offset validation losses next to valLoss', async () => {
+    const model = await LanguageModel.create({ vocabSize: V, dModel: 16, nLayers: 1, context: N, seed: 1, predictTokens: 2 });
+    const docs = [Array.from(randomTokens(200, V - 1, 5), (t) => t + 1)];
+    const train = packSequences(docs, { context: N, eosId: 0 });
+    const validation = packSequences([Array.from(randomTokens(60, V - 1, 6), (t) => t + 1)], { context: N, eosId: 0 });
+    const metricsFile = join(mkdtempSync(join(tmpdir(), 'maskmix-mtp-')), 'metrics.jsonl');
+    const trainer = new Trainer(model, { learningRate: 1e-3 });
+    await trainLoop({ trainer, batches: batches(train, 2, { seed: 1 }), steps: 4, validation, evalEvery: 2, metricsFile });
+    const lines = readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const evaluated = lines.filter((l) => l.valLoss !== undefined);
+    expect(evaluated).toHaveLength(2);
+    for (const l of evaluated) {
+      expect(l.valLossByOffset).toHaveLength(2);
+      expect(l.valLossByOffset[0]).toBeCloseTo(l.valLoss, 4);
+    }
+    trainer.dispose();
     model.dispose();
   });
 });
