@@ -46,10 +46,9 @@ describe('maskmix invert', () => {
     }, 60_000);
   }
 
-  it('prints the texts and the distance, and rejects a layer past the model', async () => {
+  it('prints the texts and the distance (fresh weights with --untrained)', async () => {
     const { stdout } = await run('node', [BIN, 'invert', dirs.mixer, '--text', TEXT, '--iterations', '20', '--untrained']);
     expect(stdout).toMatch(/^input {5}"the cat sat on the mat"\nrecovered /);
     expect(stdout).toMatch(/mixer layer 2\/2: normalised Hamming distance \d\.\d{4}/);
-    await expect(run('node', [BIN, 'invert', dirs.mixer, '--text', TEXT, '--layer', '3'])).rejects.toMatchObject({ stderr: expect.stringMatching(/layer must be in 1 … 2/) });
   }, 60_000);
 });
