@@ -62,3 +62,5 @@ export { answerAccuracy, scoreAnswers, evaluateSynthetic, type SyntheticScore } 
 export { runSynthetic, formatSyntheticTable, type SyntheticRunOptions, type SyntheticRun, type SyntheticResult } from './synthetic/run-synthetic.js';
 export { readModelSet, resolveModelSet, namedModelSet, selectModels, completeModelConfig, modelSetSchema, type ModelSet, type ModelSetEntry } from './synthetic/model-set.js';
 export { modelSetExperiments } from './experiment/model-set-experiments.js';
+export { invertInput, INVERSION_DEFAULTS, type InversionOptions, type InversionResult } from './inversion.js';
+export { multiTokenLosses } from './multi-token.js';

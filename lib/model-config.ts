@@ -42,6 +42,12 @@ const common = {
    * separate libtorch modules and autograd: the reference the fused path is tested against.
    */
   fused: z.boolean().default(true),
+  /**
+   * Multi-token prediction (paper §5.2): k > 1 adds heads mtp_heads.j predicting token t+2+j from position t
+   * (h + Linear(h), then the shared output projection); training minimises the sum of the losses at offsets
+   * 1 … k, evaluation stays the next-token loss. Left out = 1.
+   */
+  predictTokens: positiveInt('predictTokens').optional(),
 };
 
 export const mixerConfigSchema = z
@@ -50,8 +56,33 @@ export const mixerConfigSchema = z
     ...common,
     /** Feed-forward width as a multiple of dModel. */
     ffMultiplier: positiveInt('ffMultiplier').default(4),
+    // Variants (SPEC §1). Left out = the flat single-head mixer, whose config and checkpoint keys stay as they were.
+    // Variants mix through plain libtorch modules and decode by re-running the prefix (no cached decoder).
+    /** Mixing heads: each projects d → d/H (proj_head.h), mixes with its own n×n matrix (conv.h), out_proj d → d. */
+    nHeads: positiveInt('nHeads').optional(),
+    /** Conv kernel over channels: conv.weight [n, n, k], k masked matrices ('same' padding, as Conv1d(n, n, k)). */
+    kernelSize: positiveInt('kernelSize').optional(),
+    /** Expanded mixing W2·GELU(W1·x) with W1 [round(e·n), n], W2 [n, round(e·n)] (conv.0, conv.2). */
+    mixingExpansion: z.number().positive('mixingExpansion must be positive').optional(),
+    /** Row-softmax of every masked mixing matrix over its unmasked entries. */
+    mixingSoftmax: z.boolean().optional(),
+    /**
+     * Adds a reverse stream (reverseblocks.i, triu(W, 2) mixing) of nLayers blocks whose output is added to the
+     * forward stream's once at the end: position t then sees every token but t+1, so next-token training stays
+     * leak-free (paper §5.1), but outputs depend on later tokens.
+     */
+    bidirectional: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.nHeads === undefined || c.dModel % c.nHeads === 0, { message: 'nHeads must divide dModel', path: ['nHeads'] })
+  .refine((c) => c.mixingExpansion === undefined || Math.round(c.mixingExpansion * c.context) >= 1, {
+    message: 'mixingExpansion·context must round to at least 1',
+    path: ['mixingExpansion'],
+  })
+  .refine((c) => !(c.bidirectional && c.mixingExpansion !== undefined), {
+    message: 'expanded mixing has no reverse stream: bidirectional needs flat mixing',
+    path: ['bidirectional'],
+  });
 
 export const llamaConfigSchema = z
   .object({

@@ -47,6 +47,10 @@ export interface NativeModelConfig {
   intermediateSize?: number;
   ropeTheta?: number;
   normEps?: number;
+  mixingExpansion?: number;
+  mixingSoftmax?: boolean;
+  bidirectional?: boolean;
+  predictTokens?: number;
 }
 
 export interface NativeSampling {
@@ -70,6 +74,14 @@ export interface NativeModel {
   readonly config: NativeModelConfig;
   /** Whether decoders of this model keep per-layer states (else they re-run the prefix). */
   readonly cachedDecoding: boolean;
+  /** Input representation (native/analysis/inversion.h). */
+  invert(
+    tokens: Int32Array,
+    batch: number,
+    options: { layer: number; iterations?: number; learningRate: number; seed?: number },
+  ): Promise<{ tokens: Int32Array; hamming: number; initialLoss: number; loss: number }>;
+  /** Eval loss at each prediction offset 1 … predictTokens (native/train/multi_token.h). */
+  multiTokenLosses(tokens: Int32Array, batch: number): Promise<number[]>;
 }
 
 /** Sampling inside a decoding call: one uniform draw in [0, 1) per sequence. */

@@ -13,6 +13,7 @@ import { trainingFlops } from './flops.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
+import { evaluateByOffset } from './multi-token.js';
 
 /** Progress after each step that read its loss back (every step on the CPU, every `readEvery` on a GPU). */
 export interface StepProgress extends StepResult {
@@ -126,7 +127,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   let aborted = false;
   let stoppedByCallback = false;
   let evaluatedLastStep = false;
-  let lastLine: Record<string, number | undefined> | undefined;
+  let lastLine: Record<string, number | number[] | undefined> | undefined;
   // Periodic evaluations may use a subset (evalSequences); the final one uses every validation sequence.
   const runEval = (final: boolean) =>
     evaluate(model, options.validation!, {
@@ -180,6 +181,11 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       finalValLoss = progress.valLoss;
       evaluatedLastStep = last;
     }
+    // Multi-token models (paper §5.2): the validation loss at every prediction offset, next to valLoss.
+    const valLossByOffset =
+      progress.valLoss !== undefined && (model.config.predictTokens ?? 1) > 1
+        ? await evaluateByOffset(model, options.validation!, { batchSize: options.evalBatchSize, maxSequences: last ? undefined : options.evalSequences })
+        : undefined;
     if (options.metricsFile && writesFiles) {
       const line = {
         step: result.step,
@@ -191,6 +197,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
         gradNorm: result.gradNorm,
         tokensPerSecond: Math.round(progress.tokensPerSecond),
         ...(progress.valLoss !== undefined ? { valLoss: progress.valLoss } : {}),
+        ...(valLossByOffset ? { valLossByOffset } : {}),
       };
       appendFileSync(options.metricsFile, JSON.stringify(line) + '\n');
       lastLine = line;

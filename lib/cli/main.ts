@@ -18,6 +18,7 @@ import { registerQuickstart } from './commands/quickstart.js';
 import { registerReport } from './commands/report.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
+import { registerInvert } from './commands/invert.js';
 import { registerSynthetic } from './commands/synthetic.js';
 import { exitWithError } from './output.js';
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerBuild(program);
   registerSynthetic(program);
+  registerInvert(program);
   // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();

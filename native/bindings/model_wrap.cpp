@@ -7,11 +7,14 @@
 #include <utility>
 
 #include "common/js_object.h"
+#include "analysis/inversion.h"
 #include "common/promise_worker.h"
+#include "common/torch_compat.h"
 #include "decode/decoder.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
 #include "train/log_probs.h"
+#include "train/multi_token.h"
 #include "train/sampling.h"
 #include "train/trainer.h"
 
@@ -44,6 +47,14 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.variant = stringField(obj, "variant", c.variant);
   c.fused = booleanField(obj, "fused", c.fused);
+  c.predictTokens = integerField(obj, "predictTokens", c.predictTokens);
+  if (c.kind == "mixer") {
+    c.mixerHeads = integerField(obj, "nHeads", c.mixerHeads);
+    c.mixerKernel = integerField(obj, "kernelSize", c.mixerKernel);
+    c.mixingExpansion = numberField(obj, "mixingExpansion", c.mixingExpansion);
+    c.mixingSoftmax = booleanField(obj, "mixingSoftmax", c.mixingSoftmax);
+    c.bidirectional = booleanField(obj, "bidirectional", c.bidirectional);
+  }
   return c;
 }
 
@@ -59,6 +70,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   o.Set("device", c.device);
   o.Set("dtype", c.dtype);
   o.Set("fused", c.fused);
+  if (c.predictTokens != 1) o.Set("predictTokens", static_cast<double>(c.predictTokens));
   if (c.kind == "llama") {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
@@ -74,6 +86,12 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("variant", c.variant);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    // Variant fields only when set, so a flat mixer's config (and config.json) stays as it was.
+    if (c.mixerHeads != 1) o.Set("nHeads", static_cast<double>(c.mixerHeads));
+    if (c.mixerKernel != 1) o.Set("kernelSize", static_cast<double>(c.mixerKernel));
+    if (c.mixingExpansion > 0) o.Set("mixingExpansion", c.mixingExpansion);
+    if (c.mixingSoftmax) o.Set("mixingSoftmax", true);
+    if (c.bidirectional) o.Set("bidirectional", true);
   }
   return o;
 }
@@ -145,6 +163,8 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceMethod<&ModelWrap::stateDict>("stateDict"),
                                        InstanceMethod<&ModelWrap::loadStateDict>("loadStateDict"),
                                        InstanceMethod<&ModelWrap::dispose>("dispose"),
+                                       InstanceMethod<&ModelWrap::invert>("invert"),
+                                       InstanceMethod<&ModelWrap::multiTokenLosses>("multiTokenLosses"),
                                        InstanceAccessor<&ModelWrap::numParameters>("numParameters"),
                                        InstanceAccessor<&ModelWrap::config>("config"),
                                        InstanceAccessor<&ModelWrap::cachedDecoding>("cachedDecoding"),
@@ -351,6 +371,56 @@ Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
     TryLock lock(*handle_);
     handle_->model.reset();
     return info.Env().Undefined();
+  });
+}
+
+// invert(tokens, batch, { layer, iterations, learningRate, seed }): Promise<{ tokens: Int32Array, hamming,
+// initialLoss, loss }> — input representation by gradient descent on the embeddings (analysis/inversion.h).
+Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
+    Napi::Object o = objectArg(info, 2, "options");
+    InversionOptions options;
+    options.layer = integerField(o, "layer", 0);
+    options.iterations = integerField(o, "iterations", options.iterations);
+    options.learningRate = numberField(o, "learningRate", 0);
+    double seed = numberField(o, "seed", 0);
+    require(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer");
+    options.seed = static_cast<uint64_t>(seed);
+    auto out = std::make_shared<InversionResult>();
+    ModelWork work = [tokens, options, out](LanguageModel& model) {
+      *out = invertInputs(model, tokens.to(at::Device(model.config().device)), options);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("tokens", typedArrayFromTensor(e, out->tokens.to(at::kInt).contiguous()));
+      r.Set("hamming", out->hamming);
+      r.Set("initialLoss", out->initialLoss);
+      r.Set("loss", out->loss);
+      return r;
+    };
+    return std::make_pair(work, settle);
+  });
+}
+
+// multiTokenLosses(tokens, batch): Promise<number[]> — the eval loss at each prediction offset 1 … predictTokens.
+Napi::Value ModelWrap::multiTokenLosses(const Napi::CallbackInfo& info) {
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    auto out = std::make_shared<std::vector<double>>();
+    ModelWork work = [tokens, out](LanguageModel& model) {
+      torch::NoGradGuard noGrad;
+      model.eval();
+      at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+      compat::CudaAutocast autocast(onDevice.is_cuda(), at::kBFloat16);
+      for (const auto& l : maskmix::multiTokenLosses(model, onDevice)) out->push_back(l.loss.item<double>());
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Array a = Napi::Array::New(e, out->size());
+      for (size_t i = 0; i < out->size(); ++i) a.Set(static_cast<uint32_t>(i), out->at(i));
+      return a;
+    };
+    return std::make_pair(work, settle);
   });
 }
 

@@ -31,6 +31,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value config(const Napi::CallbackInfo& info);
   Napi::Value cachedDecoding(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value invert(const Napi::CallbackInfo& info);
+  Napi::Value multiTokenLosses(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModelHandle> handle_;
 };

@@ -114,7 +114,10 @@ class FullPrefixDecoder : public Decoder {
 
 }  // namespace
 
-bool hasCachedDecoding(const LanguageModel& model) { return dynamic_cast<const CachedDecoding*>(&model) != nullptr; }
+bool hasCachedDecoding(const LanguageModel& model) {
+  auto* decoding = dynamic_cast<const CachedDecoding*>(&model);
+  return decoding != nullptr && decoding->cachedDecodingAvailable();
+}
 
 std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64_t batch, const std::string& mode,
                                      const std::string& precision) {
@@ -123,7 +126,9 @@ std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64
   require(mode == "auto" || mode == "cached" || mode == "full-prefix", "decoder mode must be 'auto', 'cached' or 'full-prefix', got '" + mode + "'");
   require(precision == "auto" || precision == "fp32", "decoder precision must be 'auto' or 'fp32', got '" + precision + "'");
   auto* decoding = dynamic_cast<CachedDecoding*>(model.get());
-  require(mode != "cached" || decoding != nullptr, "models of kind '" + model->config().kind + "' have no cached decoding; use mode 'full-prefix'");
+  if (decoding != nullptr && !decoding->cachedDecodingAvailable()) decoding = nullptr;
+  require(mode != "cached" || decoding != nullptr,
+          "models of kind '" + model->config().kind + "' (in this configuration) have no cached decoding; use mode 'full-prefix'");
   bool autocast = precision == "auto" && at::Device(model->config().device).is_cuda();
   std::unique_ptr<Decoder> decoder;
   if (decoding == nullptr || mode == "full-prefix") {

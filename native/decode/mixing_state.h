@@ -56,6 +56,8 @@ class CachedDecoding {
   virtual LanguageModel::Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) = 0;
   // Why the context is fixed, for the error a decoder gives when it is full.
   virtual const char* contextReason() const = 0;
+  // false: this configuration of the model has no cached path, and decoders re-run the prefix instead.
+  virtual bool cachedDecodingAvailable() const { return true; }
   // decodeHidden for one token per sequence through MixingState::stepOnDevice, at the device-held position;
   // models whose layers can all do so override it. An undefined result means "not supported".
   virtual LanguageModel::Hidden decodeStepOnDevice(const at::Tensor& /*tokens*/, MixingStates& /*states*/, const at::Tensor& /*position*/) {

@@ -60,10 +60,36 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
     } else {
       fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama, repeat or autoencoder)");
     }
+    // Inside the lock: constructing the heads draws from the global generator before they are zeroed.
+    require(config.predictTokens >= 1, "predictTokens must be ≥ 1", "CONFIG_INVALID");
+    if (config.predictTokens > 1) model->addMultiTokenHeads();
   }
   require(config.dtype == "float32" || config.dtype == "float64", "dtype must be float32 or float64", "CONFIG_INVALID");
   model->to(device, config.dtype == "float64" ? at::kDouble : at::kFloat);
   return model;
+}
+
+void LanguageModel::addMultiTokenHeads() {
+  mtp_heads = register_module("mtp_heads", torch::nn::ModuleList());
+  torch::NoGradGuard noGrad;
+  for (int64_t j = 0; j + 1 < config_.predictTokens; ++j) {
+    torch::nn::Linear head(torch::nn::LinearOptions(config_.dModel, config_.dModel));
+    head->weight.zero_();
+    head->bias.zero_();
+    mtp_heads->push_back(head);
+  }
+}
+
+at::Tensor LanguageModel::offsetHidden(const at::Tensor& hidden, int64_t offset) {
+  require(offset >= 1 && offset <= config_.predictTokens, "prediction offset must be in 1 … predictTokens", "INVALID_ARGUMENT");
+  if (offset == 1) return hidden;
+  return hidden + (*mtp_heads)[offset - 2]->as<torch::nn::Linear>()->forward(hidden);
+}
+
+at::Tensor LanguageModel::inputEmbedding() { fail("INVALID_ARGUMENT", "models of kind '" + config_.kind + "' have no input embedding table"); }
+
+at::Tensor LanguageModel::hiddenFromEmbeddings(const at::Tensor&, int64_t) {
+  fail("INVALID_ARGUMENT", "models of kind '" + config_.kind + "' cannot run from input embeddings");
 }
 
 void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors) {

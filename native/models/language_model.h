@@ -2,6 +2,8 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
 
 #include <map>
 #include <memory>
@@ -46,10 +48,24 @@ class LanguageModel : public torch::nn::Module {
   // Runs under no-grad.
   virtual void afterUpdate() {}
 
+  // Input representation (SPEC §4, analysis/inversion.h): the input embedding table [vocab, d], and the hidden
+  // state after the first `layers` blocks (1 … nLayers; for nLayers, what the output projection reads) computed
+  // from input embeddings [batch, t, d] instead of tokens → [batch, t, d]. Models without them fail INVALID_ARGUMENT.
+  virtual at::Tensor inputEmbedding();
+  virtual at::Tensor hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers);
+
+  // Multi-token prediction heads (config.predictTokens > 1; train/multi_token.h): h + mtp_heads[j](h) predicts the
+  // token j + 2 places ahead through the shared output projection. Added by buildModel after the model's own
+  // modules, zero-initialised, so they start as copies of the next-token prediction and draw no random numbers.
+  void addMultiTokenHeads();
+  // offset 1 … predictTokens → the hidden states that predict the token that many places ahead.
+  at::Tensor offsetHidden(const at::Tensor& hidden, int64_t offset);
+
   const ModelConfig& config() const { return config_; }
 
  protected:
   ModelConfig config_;
+  torch::nn::ModuleList mtp_heads{nullptr};
 };
 
 // Builds the model a config names, with its initial weights drawn from config.seed, on config.device.

@@ -140,6 +140,15 @@ LanguageModel::Hidden LlamaLM::hiddenStates(const at::Tensor& tokens) {
   return {finalNorm(x), false};
 }
 
+at::Tensor LlamaLM::inputEmbedding() { return model->embed_tokens->weight; }
+
+at::Tensor LlamaLM::hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) {
+  at::Tensor x = embeddings;
+  auto [cos, sin] = rotaryTables(x.size(1), config_.dModel / config_.nHeads, config_.ropeTheta, x.options());
+  for (int64_t i = 0; i < layers; ++i) x = (*model->layers)[i]->as<LlamaDecoderLayer>()->forward(x, cos, sin);
+  return layers == config_.nLayers ? finalNorm(x) : x;
+}
+
 at::Tensor LlamaLM::finalNorm(const at::Tensor& x) {
   if (config_.fused) return rmsNorm(x, model->norm->weight, config_.normEps, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
   return model->norm->forward(x);

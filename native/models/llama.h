@@ -85,6 +85,9 @@ class LlamaLM : public LanguageModel, public CachedDecoding {
   explicit LlamaLM(const ModelConfig& config);
   Hidden hiddenStates(const at::Tensor& tokens) override;
   at::Tensor outputWeight() override { return lm_head->weight; }
+  at::Tensor inputEmbedding() override;
+  // The last layer's output goes through the final norm, as Hugging Face's last hidden state does.
+  at::Tensor hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) override;
 
   // Decoding with a key/value cache per layer (models/llama_decoding.cpp).
   MixingStates newMixingStates(int64_t batch) override;

@@ -31,6 +31,16 @@ struct ModelConfig {
   std::string device = "cpu";
   std::string dtype = "float32";  // parameter dtype: float32 (training), or float64 for exact numerical checks
   bool fused = true;              // blocks as fused sublayer functions (ops/prenorm_sublayers); false = plain modules
+  // mixer variants (SPEC §1); the defaults are the flat masked mixer. JS names: nHeads, kernelSize,
+  // mixingExpansion, mixingSoftmax, bidirectional (lib/model-config.ts).
+  int64_t mixerHeads = 1;        // heads, each projecting d → d/H with its own mixing matrix, then out_proj d → d
+  int64_t mixerKernel = 1;       // conv kernel over channels: k masked matrices per mixing
+  double mixingExpansion = 0;    // > 0: expanded mixing W2·GELU(W1·x), W1 [round(e·n), n]; 0: flat
+  bool mixingSoftmax = false;    // row-softmax over the unmasked entries of every mixing matrix
+  bool bidirectional = false;    // a second, reverse stream (triu(W, 2)) of nLayers blocks, added at the end
+  // Multi-token prediction (paper §5.2), any kind: k > 1 adds heads mtp_heads.j (j = 0 … k−2) predicting token
+  // t+2+j from position t's final hidden state; the training loss is the sum over offsets 1 … k.
+  int64_t predictTokens = 1;
 };
 
 }  // namespace maskmix

@@ -174,6 +174,12 @@ LanguageModel::Hidden RepeatMixerLM::hiddenStates(const at::Tensor& tokens) {
   return {x, true};
 }
 
+at::Tensor RepeatMixerLM::hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) {
+  at::Tensor x = embeddings.transpose(0, 1).contiguous();
+  for (int64_t i = 0; i < layers; ++i) x = (*mixerblocks)[i]->as<RepeatBlock>()->forward(x);
+  return x.transpose(0, 1);
+}
+
 void RepeatMixerLM::afterUpdate() {
   for (const auto& block : *mixerblocks) block->as<RepeatBlock>()->mix->projectDecay();
 }

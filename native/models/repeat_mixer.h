@@ -66,6 +66,8 @@ class RepeatMixerLM : public LanguageModel, public CachedDecoding {
   Hidden hiddenStates(const at::Tensor& tokens) override;
   at::Tensor outputWeight() override { return lm_head->weight; }
   void afterUpdate() override;
+  at::Tensor inputEmbedding() override { return wte->weight; }
+  at::Tensor hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) override;
 
   MixingStates newMixingStates(int64_t batch) override;
   Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;

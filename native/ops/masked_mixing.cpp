@@ -52,3 +52,37 @@ at::Tensor maskedMixing(const at::Tensor& x, const at::Tensor& weight, const at:
 }
 
 }  // namespace maskmix
+
+namespace maskmix {
+
+at::Tensor maskedKernelMatrices(const at::Tensor& weight, MixingMask mask, bool softmax) {
+  require(weight.dim() == 3, "mixing weight taps must be [k, rows, cols]", "SHAPE_MISMATCH");
+  at::Tensor allowed = at::ones({weight.size(1), weight.size(2)}, weight.options().dtype(at::kBool));
+  allowed = mask == MixingMask::Causal ? allowed.tril() : allowed.triu(2);
+  if (!softmax) return weight * allowed;
+  // A large finite fill rather than −inf: rows with no allowed entry then soften to a constant, and the product
+  // with the mask zeroes them without NaNs in either direction.
+  at::Tensor logits = weight.masked_fill(allowed.logical_not(), -1e9);
+  return at::softmax(logits, -1) * allowed;
+}
+
+at::Tensor maskedKernelMixing(const at::Tensor& x, const at::Tensor& matrices, const at::Tensor& bias) {
+  require(x.dim() == 3 && matrices.dim() == 3 && matrices.size(2) == x.size(0), "kernel mixing needs x [c, b, f] and matrices [k, r, c]",
+          "SHAPE_MISMATCH");
+  require(bias.dim() == 1 && bias.size(0) == matrices.size(1), "kernel mixing bias must have one entry per output row", "SHAPE_MISMATCH");
+  int64_t k = matrices.size(0), r = matrices.size(1), c = x.size(0), f = x.size(2);
+  at::Tensor y;
+  if (k == 1) {
+    y = at::matmul(matrices.select(0, 0), x.reshape({c, -1}));
+  } else {
+    int64_t left = (k - 1) / 2;  // PyTorch's 'same' padding: the odd one out goes right
+    at::Tensor padded = at::constant_pad_nd(x, {left, k - 1 - left});
+    for (int64_t j = 0; j < k; ++j) {
+      at::Tensor term = at::matmul(matrices.select(0, j), padded.narrow(2, j, f).reshape({c, -1}));
+      y = y.defined() ? y + term : term;
+    }
+  }
+  return (y + bias.unsqueeze(1).to(y.scalar_type())).view({r, x.size(1), f});
+}
+
+}  // namespace maskmix

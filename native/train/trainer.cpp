@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "train/multi_token.h"
 
 namespace maskmix {
 
@@ -72,7 +73,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   LinearCrossEntropy loss;
   {
     compat::CudaAutocast autocast(autocast_, at::kBFloat16);
-    loss = nextTokenLoss(*model_, tokens, targets);
+    loss = trainingLoss(*model_, tokens, targets);  // the next-token loss (answer targets if given), or the multi-token sum
   }
   loss.loss.backward();
   if (sync) sync->finish();
