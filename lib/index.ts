@@ -48,3 +48,4 @@ export { runExperiment, readRunExperiment, type ExperimentSummary, type RunExper
 export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from './experiment/experiment-config.js';
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
+export { LINEAR_PATTERNS, type LinearPattern, type LinearConfig } from './model-config.js';

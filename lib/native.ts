@@ -47,6 +47,11 @@ export interface NativeModelConfig {
   intermediateSize?: number;
   ropeTheta?: number;
   normEps?: number;
+  pattern?: string;
+  order?: number;
+  window?: number;
+  coefficients?: string;
+  projections?: boolean;
 }
 
 export interface NativeSampling {
@@ -192,6 +197,13 @@ export interface RuntimeInfo {
   ncclVersion?: string;
 }
 
+export interface NativeLinearPatternSpec {
+  pattern: string;
+  context: number;
+  order?: number;
+  window?: number;
+}
+
 /** Everything the addon exports. */
 export interface NativeAddon {
   Tensor: new (data: TypedArray, shape: number[], dtype?: DType) => NativeTensor;
@@ -219,6 +231,27 @@ export interface NativeAddon {
   ): { u: NativeTensor; logGamma: NativeTensor; init?: NativeTensor };
   repeatMixing(x: NativeTensor, weights: NativeRepeatWeights): NativeTensor;
   repeatMixingBackward(x: NativeTensor, weights: NativeRepeatWeights, gradOutput: NativeTensor): Record<string, NativeTensor>;
+  /** Generalized linear mixing (native/ops/linear_pattern.h, linear_mixing.h); spec: { pattern, context, order?, window? }. */
+  linearPatternReads?(spec: NativeLinearPatternSpec, position: number): { reads: number[]; retained: number[]; slots: number[]; lagsA: number };
+  linearMixing?(
+    x: NativeTensor,
+    alpha: NativeTensor,
+    beta: NativeTensor | null,
+    bias: NativeTensor | null,
+    spec: NativeLinearPatternSpec,
+    solve?: 'auto' | 'dense' | 'chunked' | 'sequential',
+    chunk?: number,
+  ): NativeTensor;
+  linearMixingBackward?(
+    x: NativeTensor,
+    alpha: NativeTensor,
+    beta: NativeTensor | null,
+    bias: NativeTensor | null,
+    spec: NativeLinearPatternSpec,
+    solve: 'auto' | 'dense' | 'chunked' | 'sequential',
+    chunk: number,
+    gradOutput: NativeTensor,
+  ): Record<string, NativeTensor>;
   linearCrossEntropy(
     hidden: NativeTensor,
     weight: NativeTensor,

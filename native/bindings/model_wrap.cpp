@@ -43,6 +43,11 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.structure = stringField(obj, "structure", c.structure);
   c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.fused = booleanField(obj, "fused", c.fused);
+  c.pattern = stringField(obj, "pattern", c.pattern);
+  c.order = integerField(obj, "order", c.order);
+  c.window = integerField(obj, "window", c.window);
+  c.coefficients = stringField(obj, "coefficients", c.coefficients);
+  c.projections = booleanField(obj, "projections", c.projections);
   return c;
 }
 
@@ -68,6 +73,14 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("structure", c.structure);
     o.Set("kernelSize", static_cast<double>(c.kernelSize));
+  } else if (c.kind == "linear") {
+    o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    o.Set("nHeads", static_cast<double>(c.nHeads));
+    o.Set("pattern", c.pattern);
+    o.Set("order", static_cast<double>(c.order));
+    o.Set("window", static_cast<double>(c.window));
+    o.Set("coefficients", c.coefficients);
+    o.Set("projections", c.projections);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
   }

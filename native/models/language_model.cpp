@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "models/linear_mixer.h"
 #include "models/llama.h"
 #include "models/masked_mixer.h"
 #include "models/repeat_mixer.h"
@@ -54,8 +55,10 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
       model = std::make_shared<LlamaLM>(config);
     } else if (config.kind == "repeat") {
       model = std::make_shared<RepeatMixerLM>(config);
+    } else if (config.kind == "linear") {
+      model = std::make_shared<LinearMixerLM>(config);
     } else {
-      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama or repeat)");
+      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama, repeat or linear)");
     }
   }
   require(config.dtype == "float32" || config.dtype == "float64", "dtype must be float32 or float64", "CONFIG_INVALID");
