@@ -26,6 +26,176 @@ at::Tensor longTensor(const std::vector<int64_t>& v, const at::Device& device) {
   return at::tensor(v, at::TensorOptions().dtype(at::kLong)).to(device);
 }
 
+struct SolvePlan;
+// Carries a solve's plan from forward to backward in the autograd context.
+struct PlanHolder : public torch::CustomClassHolder {
+  explicit PlanHolder(std::shared_ptr<SolvePlan> p) : plan(std::move(p)) {}
+  std::shared_ptr<SolvePlan> plan;
+};
+
+
+// Which rows every chunk of a chunked solve reads, built once on the host. Buffer rows: the Q past outputs first,
+// then the m rows being solved.
+struct ChunkPlan {
+  int64_t start = 0, rows = 0;
+  at::Tensor pastRows;   // [rows·K] buffer row of each slot that reads before the chunk (0 where unused)
+  at::Tensor pastUse;    // [rows, K] 1 where it does
+  at::Tensor innerCols;  // [rows, K] column inside the chunk of each slot that reads within it
+  at::Tensor innerUse;   // [rows, K]
+  at::Tensor allRows;    // [rows·K] buffer row of every used slot (past or inner), for β's gradient
+  bool anyPast = false, anyInner = false;
+};
+struct SolvePlan {
+  int64_t Q = 0, m = 0, K = 0;
+  std::vector<ChunkPlan> chunks;
+};
+
+SolvePlan planSolve(const LinearPattern& pattern, int64_t p, int64_t m, int64_t c, const std::vector<int64_t>& pastPositions,
+                    const at::Device& device) {
+  SolvePlan plan;
+  plan.Q = static_cast<int64_t>(pastPositions.size());
+  plan.m = m;
+  plan.K = pattern.slotsB();
+  const int64_t K = plan.K, Q = plan.Q;
+  auto rowOf = [&](int64_t position) -> int64_t {
+    if (position >= p) return Q + position - p;
+    auto it = std::lower_bound(pastPositions.begin(), pastPositions.end(), position);
+    require(it != pastPositions.end() && *it == position,
+            "linear mixing: position " + std::to_string(position) + " is read but not held by the decoding cache", "INTERNAL");
+    return static_cast<int64_t>(it - pastPositions.begin());
+  };
+  auto doubles = at::TensorOptions().dtype(at::kDouble);
+  for (int64_t s = 0; s < m; s += c) {
+    ChunkPlan chunk;
+    chunk.start = s;
+    chunk.rows = std::min(c, m - s);
+    const int64_t cc = chunk.rows, first = p + s;
+    const size_t size = static_cast<size_t>(cc * K);
+    std::vector<int64_t> pastRows(size, 0), innerCols(size, 0), allRows(size, 0);
+    std::vector<double> pastUse(size, 0.0), innerUse(size, 0.0);
+    for (int64_t r = 0; r < cc; ++r)
+      for (int64_t k = 0; k < K; ++k) {
+        int64_t j = pattern.source(first + r, k);
+        if (j < 0) continue;
+        size_t e = static_cast<size_t>(r * K + k);
+        allRows[e] = rowOf(j);
+        if (j < first) {
+          pastRows[e] = allRows[e];
+          pastUse[e] = 1.0;
+          chunk.anyPast = true;
+        } else {
+          innerCols[e] = j - first;
+          innerUse[e] = 1.0;
+          chunk.anyInner = true;
+        }
+      }
+    chunk.pastRows = longTensor(pastRows, device);
+    chunk.pastUse = at::tensor(pastUse, doubles).view({cc, K}).to(device);
+    chunk.innerCols = longTensor(innerCols, device).view({cc, K});
+    chunk.innerUse = at::tensor(innerUse, doubles).view({cc, K}).to(device);
+    chunk.allRows = longTensor(allRows, device);
+    plan.chunks.push_back(std::move(chunk));
+  }
+  return plan;
+}
+
+// (I − N)⁻¹ of a chunk's strictly lower block N [H, C, c, c] as (I + N)(I + N²)(I + N⁴)… (N^c = 0): a few small
+// matmuls, then one GEMM per chunk applies it, which stays fast where many small triangular solves do not.
+at::Tensor chunkInverse(const at::Tensor& n) {
+  const int64_t c = n.size(-1);
+  at::Tensor eye = at::eye(c, n.options());
+  at::Tensor inverse = eye + n;
+  at::Tensor power = n;
+  for (int64_t reach = 2; reach < c; reach *= 2) {
+    power = at::matmul(power, power);
+    inverse = at::matmul(inverse, eye + power);
+  }
+  return inverse;
+}
+
+// The chunk's own block N of β (zero except at slots reading inside the chunk).
+at::Tensor innerBlock(const at::Tensor& betaChunk, const ChunkPlan& chunk) {
+  const int64_t H = betaChunk.size(0), C = betaChunk.size(1), cc = chunk.rows, K = betaChunk.size(3);
+  at::Tensor used = betaChunk * chunk.innerUse.to(betaChunk.scalar_type());
+  return at::zeros({H, C, cc, cc}, betaChunk.options()).scatter_add(3, chunk.innerCols.view({1, 1, cc, K}).expand({H, C, cc, K}), used);
+}
+
+// Chunked forward substitution as one autograd node: the forward runs chunk after chunk; the backward runs the
+// transposed system chunk after chunk from the end (G = (I − B)⁻ᵀ·dY; dz = G; dβ_{i,k} = G_i·y_{src(i,k)}; each
+// G_i flows on to the outputs row i read), so it keeps only Y, β and the plan: O(m·d) memory, O(m·(K + c)·d) work.
+struct ChunkedSolve : public torch::autograd::Function<ChunkedSolve> {
+  // z [H, C, m, F], beta [H, C, m, K], past [H, C, Q, F] → y [H, C, m, F].
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& z, const at::Tensor& beta, const at::Tensor& past,
+                            std::shared_ptr<SolvePlan> plan) {
+    const int64_t H = z.size(0), C = z.size(1), m = z.size(2), F = z.size(3), Q = plan->Q, K = plan->K;
+    at::Tensor buffer = at::empty({H, C, Q + m, F}, z.options());
+    if (Q > 0) buffer.narrow(2, 0, Q).copy_(past);
+    for (const ChunkPlan& chunk : plan->chunks) {
+      const int64_t s = chunk.start, cc = chunk.rows;
+      at::Tensor b = beta.narrow(2, s, cc);
+      at::Tensor rhs = z.narrow(2, s, cc);
+      if (chunk.anyPast) {
+        at::Tensor used = b * chunk.pastUse.to(b.scalar_type());
+        if (cc * K <= kGatherRows) {
+          at::Tensor gathered = buffer.index_select(2, chunk.pastRows).view({H, C, cc, K, F});
+          rhs = rhs + (used.unsqueeze(-1) * gathered).sum(3);
+        } else {
+          const int64_t R = Q + s;
+          at::Tensor block = at::zeros({H, C, cc, R}, z.options()).scatter_add(3, chunk.pastRows.view({1, 1, cc, K}).expand({H, C, cc, K}), used);
+          rhs = rhs + at::matmul(block, buffer.narrow(2, 0, R));
+        }
+      }
+      at::Tensor y = chunk.anyInner && cc > 1 ? at::matmul(chunkInverse(innerBlock(b, chunk)), rhs) : rhs;
+      buffer.narrow(2, Q + s, cc).copy_(y);
+    }
+    ctx->save_for_backward({beta, buffer});
+    ctx->saved_data["plan"] = c10::IValue::make_capsule(c10::make_intrusive<PlanHolder>(std::move(plan)));
+    // A copy: the output must not be a view of what the backward keeps.
+    return buffer.narrow(2, Q, m).clone();
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& beta = saved[0];
+    const at::Tensor& buffer = saved[1];
+    std::shared_ptr<SolvePlan> plan = c10::static_intrusive_pointer_cast<PlanHolder>(ctx->saved_data["plan"].toCapsule())->plan;
+    const int64_t H = buffer.size(0), C = buffer.size(1), F = buffer.size(3), Q = plan->Q, m = plan->m, K = plan->K;
+    // acc: the gradient reaching each output row, from dY and from the rows that read it.
+    at::Tensor acc = at::zeros({H, C, Q + m, F}, buffer.options());
+    acc.narrow(2, Q, m).copy_(grads[0]);
+    at::Tensor gradBeta = at::zeros_like(beta);
+    for (auto it = plan->chunks.rbegin(); it != plan->chunks.rend(); ++it) {
+      const ChunkPlan& chunk = *it;
+      const int64_t s = chunk.start, cc = chunk.rows;
+      at::Tensor b = beta.narrow(2, s, cc);
+      at::Tensor g = acc.narrow(2, Q + s, cc);
+      if (chunk.anyInner && cc > 1) g = at::matmul(chunkInverse(innerBlock(b, chunk)).transpose(-1, -2), g);
+      acc.narrow(2, Q + s, cc).copy_(g);  // now dL/dz of these rows
+      // dβ_{i,k} = G_i · y_{src(i,k)} for every used slot.
+      at::Tensor use = chunk.pastUse + chunk.innerUse;
+      if (cc * K <= kGatherRows) {
+        at::Tensor read = buffer.index_select(2, chunk.allRows).view({H, C, cc, K, F});
+        gradBeta.narrow(2, s, cc).copy_((read * g.unsqueeze(3)).sum(-1) * use.to(g.scalar_type()));
+      } else {
+        at::Tensor all = at::matmul(g, buffer.narrow(2, 0, Q + s + cc).transpose(-1, -2));  // [H, C, cc, rows]
+        gradBeta.narrow(2, s, cc).copy_(all.gather(3, chunk.allRows.view({1, 1, cc, K}).expand({H, C, cc, K})) * use.to(g.scalar_type()));
+      }
+      // G_i flows on to the earlier outputs row i read: acc[src] += β_{i,k}·G_i.
+      if (chunk.anyPast) {
+        at::Tensor used = b * chunk.pastUse.to(b.scalar_type());
+        if (cc * K <= kGatherRows) {
+          acc.index_add_(2, chunk.pastRows, (used.unsqueeze(-1) * g.unsqueeze(3)).reshape({H, C, cc * K, F}));
+        } else {
+          const int64_t R = Q + s;
+          at::Tensor block = at::zeros({H, C, cc, R}, g.options()).scatter_add(3, chunk.pastRows.view({1, 1, cc, K}).expand({H, C, cc, K}), used);
+          acc.narrow(2, 0, R).add_(at::matmul(block.transpose(-1, -2), g));
+        }
+      }
+    }
+    return {acc.narrow(2, Q, m), gradBeta, acc.narrow(2, 0, Q), at::Tensor()};
+  }
+};
+
 }  // namespace
 
 at::Tensor linearMixing(const LinearPattern& pattern, const LinearMixInput& in, LinearSolve solve, int64_t chunk) {
@@ -99,74 +269,26 @@ at::Tensor linearMixing(const LinearPattern& pattern, const LinearMixInput& in, 
                                                  : (pattern.denseB() || m <= chunk ? m : chunk);
   c = std::min(c, m);
   at::Tensor beta = in.beta.to(dtype);
-  auto rowOf = [&](int64_t position) -> int64_t {
-    if (position >= p) return Q + position - p;
-    auto it = std::lower_bound(pastPositions.begin(), pastPositions.end(), position);
-    require(it != pastPositions.end() && *it == position,
-            "linear mixing: position " + std::to_string(position) + " is read but not held by the decoding cache", "INTERNAL");
-    return static_cast<int64_t>(it - pastPositions.begin());
-  };
-  // Outputs so far, past ones first: rows a chunk reads by index_select (whose backward needs only the shape, so
-  // writing later chunks into the buffer in place leaves autograd intact).
-  at::Tensor buffer;
-  if (c < m || Q > 0) {
-    buffer = at::zeros({H, C, Q + m, F}, options);
-    if (Q > 0) buffer.narrow(2, 0, Q).copy_(internal(in.pastOutputs));
-  }
-  at::Tensor y;
-  for (int64_t s = 0; s < m; s += c) {
-    const int64_t cc = std::min(c, m - s), first = p + s;
-    std::vector<int64_t> pastIndex(static_cast<size_t>(cc * KB), 0), innerIndex(static_cast<size_t>(cc * KB), 0);
-    std::vector<double> pastUse(static_cast<size_t>(cc * KB), 0.0), innerUse(static_cast<size_t>(cc * KB), 0.0);
-    bool anyPast = false, anyInner = false;
-    for (int64_t r = 0; r < cc; ++r)
+  if (c == m && Q == 0) {
+    // One block: the dense triangular solve, differentiated by autograd.
+    std::vector<int64_t> cols(static_cast<size_t>(m * KB), 0);
+    std::vector<double> used(static_cast<size_t>(m * KB), 0.0);
+    for (int64_t r = 0; r < m; ++r)
       for (int64_t k = 0; k < KB; ++k) {
-        int64_t j = pattern.source(first + r, k);
+        int64_t j = pattern.source(p + r, k);
         if (j < 0) continue;
-        size_t e = static_cast<size_t>(r * KB + k);
-        if (j < first) {
-          pastIndex[e] = rowOf(j);
-          pastUse[e] = 1.0;
-          anyPast = true;
-        } else {
-          innerIndex[e] = j - first;
-          innerUse[e] = 1.0;
-          anyInner = true;
-        }
+        cols[static_cast<size_t>(r * KB + k)] = j - p;
+        used[static_cast<size_t>(r * KB + k)] = 1.0;
       }
-    at::Tensor coefficients = beta.narrow(2, s, cc);  // [H, C, cc, KB]
-    at::Tensor rhs = z.narrow(2, s, cc);
-    if (anyPast) {
-      at::Tensor used = coefficients * at::tensor(pastUse, options.dtype(at::kDouble)).to(dtype).view({cc, KB});
-      at::Tensor index = longTensor(pastIndex, x.device());
-      if (cc * KB <= kGatherRows) {
-        at::Tensor gathered = buffer.index_select(2, index).view({H, C, cc, KB, F});
-        rhs = rhs + at::matmul(used.unsqueeze(-2), gathered).squeeze(-2);
-      } else {
-        const int64_t R = Q + s;
-        at::Tensor block = at::zeros({H, C, cc, R}, options).scatter_add(3, index.view({1, 1, cc, KB}).expand({H, C, cc, KB}), used);
-        at::Tensor rows = buffer.narrow(2, 0, R);
-        // matmul keeps its operand for the backward: a copy, since later chunks write into the buffer.
-        if (torch::autograd::GradMode::is_enabled() && rows.requires_grad()) rows = rows.clone();
-        rhs = rhs + at::matmul(block, rows);
-      }
-    }
-    at::Tensor yc = rhs;
-    if (anyInner && cc > 1) {
-      at::Tensor used = coefficients * at::tensor(innerUse, options.dtype(at::kDouble)).to(dtype).view({cc, KB});
-      at::Tensor index = longTensor(innerIndex, x.device()).view({1, 1, cc, KB}).expand({H, C, cc, KB});
-      at::Tensor block = at::zeros({H, C, cc, cc}, options).scatter_add(3, index, used);
-      // Unit lower triangular: the (zero) diagonal of −B is read as ones, so this solves (I − B)·y = rhs.
-      yc = at::linalg_solve_triangular(block.neg(), rhs, /*upper=*/false, /*left=*/true, /*unitriangular=*/true);
-    }
-    if (!buffer.defined()) {
-      y = yc;
-    } else {
-      buffer.narrow(2, Q + s, cc).copy_(yc);
-    }
+    at::Tensor index = longTensor(cols, x.device()).view({1, 1, m, KB}).expand({H, C, m, KB});
+    at::Tensor block = at::zeros({H, C, m, m}, options).scatter_add(3, index, beta * at::tensor(used, at::TensorOptions().dtype(at::kDouble)).to(x.device(), dtype).view({m, KB}));
+    // Unit lower triangular: the (zero) diagonal of −B is read as ones, so this solves (I − B)·y = z.
+    return external(at::linalg_solve_triangular(block.neg(), z, /*upper=*/false, /*left=*/true, /*unitriangular=*/true));
   }
-  if (buffer.defined()) y = buffer.narrow(2, Q, m);
-  return external(y);
+  SolvePlan plan = planSolve(pattern, p, m, c, pastPositions, x.device());
+  // No past: an empty tensor (an undefined one has no device for autograd's bookkeeping).
+  at::Tensor past = Q > 0 ? internal(in.pastOutputs) : at::empty({H, C, 0, F}, options);
+  return external(ChunkedSolve::apply(z, beta, past, std::make_shared<SolvePlan>(std::move(plan))));
 }
 
 }  // namespace maskmix

@@ -154,7 +154,7 @@ describe('linear mixing op', () => {
     });
   }
 
-  it('dense B in long chunks (past rows through a scattered coefficient block, not a gather) equals the dense solve', () => {
+  it('dense B in long chunks (past rows through a scattered coefficient block, not a gather) equals the dense solve, gradients too', () => {
     const spec = { pattern: 'dense', context: 100 };
     const n = 100;
     const KB = 99;
@@ -168,6 +168,22 @@ describe('linear mixing op', () => {
     let err = 0;
     for (let i = 0; i < dense.length; i++) err = Math.max(err, Math.abs(dense[i] - chunked[i]));
     expect(err).toBeLessThan(1e-10);
+    // Its hand-written backward against autograd through the dense solve.
+    const gy = Tensor.from(randomFloat64(H * n * B * E, 6), [H, n, B, E]).handle;
+    const grads = (solve: 'dense' | 'chunked') => native().linearMixingBackward!(x.handle, alpha.handle, beta.handle, null, spec, solve, 40, gy);
+    const a = grads('dense');
+    const b = grads('chunked');
+    for (const name of ['x', 'alpha', 'beta']) {
+      const u = new Tensor(a[name]).toTypedArray() as Float64Array;
+      const v = new Tensor(b[name]).toTypedArray() as Float64Array;
+      let e = 0;
+      let scale = 0;
+      for (let i = 0; i < u.length; i++) {
+        e = Math.max(e, Math.abs(u[i] - v[i]));
+        scale = Math.max(scale, Math.abs(u[i]));
+      }
+      expect(e / scale, name).toBeLessThan(1e-10);
+    }
   });
 
   for (const pattern of ['pow2-lattice', 'local', 'dense', 'attention'] as const) {
