@@ -1,5 +1,6 @@
 #include "ops/linear_mixing.h"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/autograd.h>
 
 #include <algorithm>
@@ -215,7 +216,9 @@ at::Tensor linearMixing(const LinearPattern& pattern, const LinearMixInput& in, 
                       in.beta.size(3) == KB),
           "linear mixing: beta must be [heads, " + std::to_string(C) + ", tokens, " + std::to_string(KB) + "]", "SHAPE_MISMATCH");
   const int64_t F = (b / C) * dh;
-  // Half precision would lose the recurrence: solve in float32 (float64 stays float64 for exact checks).
+  // Half precision would lose the recurrence: solve in float32 (float64 stays float64 for exact checks), with
+  // autocast off so its matmuls stay there too.
+  c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::autocast_dispatch_keyset);
   const at::ScalarType dtype = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   const auto options = x.options().dtype(dtype);
   // [H, r, b, dh] ↔ [H, C, r, F]: shared coefficients mix every sequence's channels at once.
