@@ -1,10 +1,11 @@
 // Generalized linear token mixing, Y = (I − B)⁻¹·(A·X + β) per head (ops/linear_pattern.h for A's and B's
-// supports). Computing Y is a unit-lower-triangular solve; three ways, all exact and all differentiable through
-// libtorch's autograd (gathers, scatters and linalg_solve_triangular; no hand-written backward):
-//   dense       build the rows' (I − B) block and solve it at once: O(m²·d) whatever the sparsity
+// supports). Computing Y is a unit-lower-triangular solve; three ways, all exact and differentiable:
+//   dense       build the rows' (I − B) block and solve it at once (linalg_solve_triangular, through autograd):
+//               O(m²·d) whatever the sparsity
 //   chunked     forward substitution over chunks of c rows: a chunk first gathers the past outputs its slots read
-//               (only the pattern's nonzero offsets: O(c·K·d)), then solves its own c×c block; sequential over
-//               m/c chunks: O(m·(K + c)·d)
+//               (only the pattern's nonzero offsets: O(c·K·d)), then applies its own c×c block's inverse;
+//               sequential over m/c chunks: O(m·(K + c)·d). One autograd node whose backward runs the transposed
+//               system chunk by chunk from the end.
 //   sequential  chunks of one row: the recurrence y_i = z_i + Σ_k β_{i,k}·y_{src(i,k)} itself (what decoding does)
 // A decoding call passes what its cache holds of the past (inputs for A's lags, outputs at listed positions).
 #pragma once
