@@ -288,6 +288,25 @@ at::Tensor linearMixing(const LinearPattern& pattern, const LinearMixInput& in, 
     // Unit lower triangular: the (zero) diagonal of −B is read as ones, so this solves (I − B)·y = z.
     return external(at::linalg_solve_triangular(block.neg(), z, /*upper=*/false, /*left=*/true, /*unitriangular=*/true));
   }
+  if (m == 1 && !torch::autograd::GradMode::is_enabled()) {
+    // A decoding step: y = z + Σ_k β_k·y_{src(k)}, gathering the K rows it reads straight from the cache (no copy
+    // of the cache, so a step costs O(K·d) even where the cache holds O(n) rows).
+    std::vector<int64_t> rows;
+    std::vector<int64_t> slots;
+    for (int64_t k = 0; k < KB; ++k) {
+      int64_t j = pattern.source(p, k);
+      if (j < 0) continue;
+      auto it = std::lower_bound(pastPositions.begin(), pastPositions.end(), j);
+      require(it != pastPositions.end() && *it == j, "linear mixing: position " + std::to_string(j) + " is read but not held by the decoding cache",
+              "INTERNAL");
+      rows.push_back(static_cast<int64_t>(it - pastPositions.begin()));
+      slots.push_back(k);
+    }
+    if (rows.empty()) return external(z);
+    at::Tensor read = internal(in.pastOutputs).index_select(2, longTensor(rows, x.device()));            // [H, C, r, F]
+    at::Tensor weights = beta.index_select(3, longTensor(slots, x.device())).transpose(2, 3);          // [H, C, r, 1]
+    return external(z + (weights * read).sum(2, /*keepdim=*/true));
+  }
   SolvePlan plan = planSolve(pattern, p, m, c, pastPositions, x.device());
   // No past: an empty tensor (an undefined one has no device for autograd's bookkeeping).
   at::Tensor past = Q > 0 ? internal(in.pastOutputs) : at::empty({H, C, 0, F}, options);
