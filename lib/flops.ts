@@ -25,6 +25,23 @@ export function forwardFlopsPerToken(config: ModelConfig): number {
     const window = config.structure === 'toeplitz' || n <= 128 ? mean : 64;
     return l * (feedForward + 2 * 2 * d * d + 2 * d * window) + head;
   }
+  if (config.kind === 'linear') {
+    // Positions each row reads (A's lags + B's slots, on average), plus half a 64-row chunk of the in-chunk solve
+    // for patterns with B (native/ops/linear_mixing.h); projections in and out.
+    const reads: Record<string, number> = {
+      attention: mean,
+      local: Math.min(config.window, n),
+      'first-order': 2 + 32,
+      'kth-order': 1 + config.order + 32,
+      dense: mean + 1,
+      pow2: 1 + Math.log2(n) + 32,
+      'pow2-lattice': 1 + Math.log2(n) + 32,
+      square: 1 + Math.sqrt(n) + 32,
+      'square-lattice': 1 + Math.sqrt(n) + 32,
+    };
+    const projections = config.projections ? 2 * 2 * d * d : 0;
+    return l * (feedForward + projections + 2 * d * reads[config.pattern]) + head;
+  }
   const mixing = 2 * d * mean;
   // The autoencoder runs an encoder and a decoder stack of nLayers mixer blocks each.
   const stacks = config.kind === 'autoencoder' ? 2 : 1;

@@ -64,3 +64,4 @@ export { readModelSet, resolveModelSet, namedModelSet, selectModels, completeMod
 export { modelSetExperiments } from './experiment/model-set-experiments.js';
 export { invertInput, INVERSION_DEFAULTS, type InversionOptions, type InversionResult } from './inversion.js';
 export { multiTokenLosses } from './multi-token.js';
+export { LINEAR_PATTERNS, type LinearPattern, type LinearConfig } from './model-config.js';

@@ -1,8 +1,8 @@
 /**
  * Model configurations: what a user writes (`ModelConfigInput`, most fields optional) and the complete form the
- * native layer receives (`ModelConfig`). Four architectures: the masked mixer ('mixer', SPEC §1), the
- * Llama-style transformer baseline ('llama', SPEC §2), the masked recurrent ("repeat") mixer ('repeat', SPEC §5)
- * and the masked-mixer autoencoder ('autoencoder', SPEC §4).
+ * native layer receives (`ModelConfig`). Five architectures: the masked mixer ('mixer', SPEC §1), the
+ * Llama-style transformer baseline ('llama', SPEC §2), the masked recurrent ("repeat") mixer ('repeat', SPEC §5),
+ * generalized linear mixing ('linear', SPEC §5) and the masked-mixer autoencoder ('autoencoder', SPEC §4).
  * Validation errors name the field and what it accepts.
  */
 import { z } from 'zod';
@@ -143,13 +143,58 @@ export const autoencoderConfigSchema = z
     variant: z.enum(AUTOENCODER_VARIANTS, { error: `variant must be one of ${AUTOENCODER_VARIANTS.join(', ')}` }).default('plain'),
   })
   .strict();
+/** Sparsity patterns of generalized linear mixing, the nine of the paper's Table 1 (native/ops/linear_pattern.h). */
+export const LINEAR_PATTERNS = [
+  'attention',
+  'local',
+  'first-order',
+  'kth-order',
+  'dense',
+  'pow2',
+  'pow2-lattice',
+  'square',
+  'square-lattice',
+] as const;
+export type LinearPattern = (typeof LINEAR_PATTERNS)[number];
+
+export const linearConfigSchema = z
+  .object({
+    kind: z.literal('linear'),
+    ...common,
+    /** Feed-forward width as a multiple of dModel. */
+    ffMultiplier: positiveInt('ffMultiplier').default(4),
+    /** Mixing heads, each with its own projection Linear(d, d/H) and coefficients. */
+    nHeads: positiveInt('nHeads').default(4),
+    /**
+     * Which inputs A and past outputs B each position reads (Y = (I − B)⁻¹·A·X): 'attention' (B = 0, A dense: with
+     * static coefficients the masked mixer), 'local' (B = 0, A banded by `window`), 'first-order' (diagonal SSM),
+     * 'kth-order' (`order` past outputs), 'dense' (every past output), 'pow2' (outputs i − 2^k), 'square'
+     * (i − (k²+1)), and their cache-efficient lattice roundings 'pow2-lattice' (O(log n) cache) and
+     * 'square-lattice' (O(√n) cache).
+     */
+    pattern: z.enum(LINEAR_PATTERNS, { error: `pattern must be one of ${LINEAR_PATTERNS.join(', ')}` }).default('first-order'),
+    /** Past outputs read by 'kth-order' (ignored by the others). */
+    order: positiveInt('order').default(4),
+    /** Inputs read by 'local', the current one included (ignored by the others). */
+    window: positiveInt('window').default(8),
+    /**
+     * How α and β are made: 'static' (learned per position and slot, as the masked mixer's matrix) or 'gated'
+     * (a softmax over the row's slots of a linear function of the row's input: convex, bounded, input-selective).
+     */
+    coefficients: z.enum(['static', 'gated'], { error: "coefficients must be 'static' or 'gated'" }).default('static'),
+    /** Per-head input and output projections (default); false mixes the whole width as one head, as the masked mixer. */
+    projections: z.boolean().default(true),
+  })
+  .strict()
+  .refine((c) => c.dModel % c.nHeads === 0, { message: 'nHeads must divide dModel', path: ['nHeads'] })
+  .refine((c) => c.projections || c.nHeads === 1, { message: 'without projections nHeads must be 1', path: ['nHeads'] });
 
 export const modelConfigSchema = z.preprocess(
   // `kind` may be left out: the masked mixer is the default architecture.
   (raw) => (raw && typeof raw === 'object' && !('kind' in raw) ? { ...raw, kind: 'mixer' } : raw),
   z
-    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema, repeatConfigSchema, autoencoderConfigSchema], {
-      error: "kind must be 'mixer', 'llama', 'repeat' or 'autoencoder'",
+    .discriminatedUnion('kind', [mixerConfigSchema, llamaConfigSchema, repeatConfigSchema, linearConfigSchema, autoencoderConfigSchema], {
+      error: "kind must be 'mixer', 'llama', 'repeat', 'linear' or 'autoencoder'",
     })
     .refine((c) => c.padId < c.vocabSize, { message: 'padId must be smaller than vocabSize', path: ['padId'] }),
 );
@@ -160,12 +205,14 @@ export type MixerConfig = z.output<typeof mixerConfigSchema>;
 export type LlamaConfig = z.output<typeof llamaConfigSchema>;
 export type RepeatConfig = z.output<typeof repeatConfigSchema>;
 export type AutoencoderConfig = z.output<typeof autoencoderConfigSchema>;
+export type LinearConfig = z.output<typeof linearConfigSchema>;
 /** What a caller may pass: required sizes, optional everything else. */
 export type ModelConfigInput =
   | (Omit<z.input<typeof mixerConfigSchema>, 'kind'> & { kind?: 'mixer' })
   | z.input<typeof llamaConfigSchema>
   | z.input<typeof repeatConfigSchema>
-  | z.input<typeof autoencoderConfigSchema>;
+  | z.input<typeof autoencoderConfigSchema>
+  | z.input<typeof linearConfigSchema>;
 
 /** Turns a zod failure into one CONFIG_INVALID error naming every bad field. */
 export function configError(what: string, error: z.ZodError): MaskmixError {

@@ -51,6 +51,11 @@ export interface NativeModelConfig {
   mixingSoftmax?: boolean;
   bidirectional?: boolean;
   predictTokens?: number;
+  pattern?: string;
+  order?: number;
+  window?: number;
+  coefficients?: string;
+  projections?: boolean;
 }
 
 export interface NativeSampling {
@@ -205,6 +210,13 @@ export interface RuntimeInfo {
   ncclVersion?: string;
 }
 
+export interface NativeLinearPatternSpec {
+  pattern: string;
+  context: number;
+  order?: number;
+  window?: number;
+}
+
 /** Everything the addon exports. */
 export interface NativeAddon {
   Tensor: new (data: TypedArray, shape: number[], dtype?: DType) => NativeTensor;
@@ -232,6 +244,27 @@ export interface NativeAddon {
   ): { u: NativeTensor; logGamma: NativeTensor; init?: NativeTensor };
   repeatMixing(x: NativeTensor, weights: NativeRepeatWeights): NativeTensor;
   repeatMixingBackward(x: NativeTensor, weights: NativeRepeatWeights, gradOutput: NativeTensor): Record<string, NativeTensor>;
+  /** Generalized linear mixing (native/ops/linear_pattern.h, linear_mixing.h); spec: { pattern, context, order?, window? }. */
+  linearPatternReads?(spec: NativeLinearPatternSpec, position: number): { reads: number[]; retained: number[]; slots: number[]; lagsA: number };
+  linearMixing?(
+    x: NativeTensor,
+    alpha: NativeTensor,
+    beta: NativeTensor | null,
+    bias: NativeTensor | null,
+    spec: NativeLinearPatternSpec,
+    solve?: 'auto' | 'dense' | 'chunked' | 'sequential',
+    chunk?: number,
+  ): NativeTensor;
+  linearMixingBackward?(
+    x: NativeTensor,
+    alpha: NativeTensor,
+    beta: NativeTensor | null,
+    bias: NativeTensor | null,
+    spec: NativeLinearPatternSpec,
+    solve: 'auto' | 'dense' | 'chunked' | 'sequential',
+    chunk: number,
+    gradOutput: NativeTensor,
+  ): Record<string, NativeTensor>;
   linearCrossEntropy(
     hidden: NativeTensor,
     weight: NativeTensor,

@@ -19,7 +19,7 @@ import { mulberry32 } from '../data/random.js';
 import { Decoder, type DecoderMode } from '../decode/decoder.js';
 import { MaskmixError } from '../errors.js';
 import { LanguageModel } from '../model.js';
-import { REPEAT_STRUCTURES, resolveModelConfig, type ModelConfigInput } from '../model-config.js';
+import { LINEAR_PATTERNS, REPEAT_STRUCTURES, resolveModelConfig, type ModelConfigInput } from '../model-config.js';
 import { native } from '../native.js';
 
 export interface DecodeBenchModel {
@@ -100,6 +100,13 @@ export function decodeBenchModels(options: Pick<DecodeBenchOptions, 'context' | 
       mode: 'cached',
     })),
     { name: 'llama-kv-cache', config: { kind: 'llama', ...base, nHeads: heads, intermediateSize: llamaIntermediate }, mode: 'cached' },
+    // Generalized linear mixing, every pattern, with gated coefficients (their parameters do not grow as n² the
+    // way static 'attention' or 'dense' ones would); kth-order reads 4 past outputs, local a window of 64.
+    ...LINEAR_PATTERNS.map((pattern): DecodeBenchModel => ({
+      name: `linear-${pattern}`,
+      config: { kind: 'linear', ...base, nHeads: heads, pattern, coefficients: 'gated', order: 4, window: 64 },
+      mode: 'cached',
+    })),
   ];
 }
 

@@ -55,6 +55,11 @@ ModelConfig configFromJs(const Napi::Object& obj) {
     c.mixingSoftmax = booleanField(obj, "mixingSoftmax", c.mixingSoftmax);
     c.bidirectional = booleanField(obj, "bidirectional", c.bidirectional);
   }
+  c.pattern = stringField(obj, "pattern", c.pattern);
+  c.order = integerField(obj, "order", c.order);
+  c.window = integerField(obj, "window", c.window);
+  c.coefficients = stringField(obj, "coefficients", c.coefficients);
+  c.projections = booleanField(obj, "projections", c.projections);
   return c;
 }
 
@@ -84,6 +89,14 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   } else if (c.kind == "autoencoder") {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
     o.Set("variant", c.variant);
+  } else if (c.kind == "linear") {
+    o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+    o.Set("nHeads", static_cast<double>(c.nHeads));
+    o.Set("pattern", c.pattern);
+    o.Set("order", static_cast<double>(c.order));
+    o.Set("window", static_cast<double>(c.window));
+    o.Set("coefficients", c.coefficients);
+    o.Set("projections", c.projections);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
     // Variant fields only when set, so a flat mixer's config (and config.json) stays as it was.

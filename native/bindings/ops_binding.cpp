@@ -6,6 +6,8 @@
 #include "common/napi_guard.h"
 #include "common/js_object.h"
 #include "ops/decayed_scan.h"
+#include "ops/linear_mixing.h"
+#include "ops/linear_pattern.h"
 #include "ops/masked_mixing.h"
 #include "ops/repeat_mixing.h"
 #include "train/linear_cross_entropy.h"
@@ -158,6 +160,94 @@ Napi::Value repeatMixingBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// The pattern of { pattern, context, order?, window? } (ops/linear_pattern.h).
+LinearPattern linearPatternFromJs(const Napi::Object& o) {
+  return LinearPattern(linearPatternFromName(stringField(o, "pattern", "first-order")), integerField(o, "context", 0), integerField(o, "order", 4),
+                       integerField(o, "window", 8));
+}
+
+Napi::Array positionsToJs(Napi::Env env, const std::vector<int64_t>& positions) {
+  Napi::Array out = Napi::Array::New(env, positions.size());
+  for (size_t i = 0; i < positions.size(); ++i) out.Set(static_cast<uint32_t>(i), static_cast<double>(positions[i]));
+  return out;
+}
+
+// linearPatternReads(spec, position): { reads, retained, slots, lagsA } — what row `position`
+// reads through B (distinct, ascending), what a decoding cache keeps after it, each B slot's source (−1: unused).
+Napi::Value linearPatternReads(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    LinearPattern pattern = linearPatternFromJs(objectArg(info, 0, "spec"));
+    require(info.Length() > 1 && info[1].IsNumber(), "position must be a number");
+    int64_t i = info[1].As<Napi::Number>().Int64Value();
+    require(i >= 0 && i < pattern.context(), "position must lie inside the context");
+    std::vector<int64_t> slots;
+    for (int64_t k = 0; k < pattern.slotsB(); ++k) slots.push_back(pattern.source(i, k));
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("reads", positionsToJs(info.Env(), pattern.reads(i)));
+    out.Set("retained", positionsToJs(info.Env(), pattern.retainedAfter(i)));
+    out.Set("slots", positionsToJs(info.Env(), slots));
+    out.Set("lagsA", static_cast<double>(pattern.lagsA()));
+    return out;
+  });
+}
+
+// The arguments of linearMixing / linearMixingBackward: x, alpha, beta | null, bias | null, spec, solve?, chunk?.
+struct LinearMixArgs {
+  LinearMixInput in;
+  LinearSolve solve = LinearSolve::Auto;
+  int64_t chunk = 64;
+};
+LinearMixArgs linearMixArgs(const Napi::CallbackInfo& info, bool requireGrad) {
+  LinearMixArgs a;
+  auto tensor = [&](size_t i, const char* name) {
+    if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return at::Tensor();
+    at::Tensor t = TensorWrap::unwrap(info[i], name).detach();
+    return requireGrad ? t.requires_grad_(true) : t;
+  };
+  a.in.x = tensor(0, "x");
+  a.in.alpha = tensor(1, "alpha");
+  a.in.beta = tensor(2, "beta");
+  a.in.bias = tensor(3, "bias");
+  if (info.Length() > 5 && info[5].IsString()) a.solve = linearSolveFromName(info[5].As<Napi::String>().Utf8Value());
+  if (info.Length() > 6 && info[6].IsNumber()) a.chunk = info[6].As<Napi::Number>().Int64Value();
+  return a;
+}
+
+// linearMixing(x [H, m, b, dh], alpha [H, c, m, KA], beta | null, bias [H, m] | null, spec, solve?, chunk?): Tensor
+// — ops/linear_mixing.h from position 0.
+Napi::Value linearMixingForward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    torch::NoGradGuard noGrad;
+    LinearPattern pattern = linearPatternFromJs(objectArg(info, 4, "spec"));
+    LinearMixArgs a = linearMixArgs(info, false);
+    return TensorWrap::wrap(info.Env(), linearMixing(pattern, a.in, a.solve, a.chunk));
+  });
+}
+
+// linearMixingBackward(x, alpha, beta | null, bias | null, spec, solve, chunk, gradOutput): { x, alpha, beta?, bias? }.
+Napi::Value linearMixingBackward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    LinearPattern pattern = linearPatternFromJs(objectArg(info, 4, "spec"));
+    LinearMixArgs a = linearMixArgs(info, true);
+    at::Tensor gy = TensorWrap::unwrap(info[7], "gradOutput");
+    at::Tensor y = linearMixing(pattern, a.in, a.solve, a.chunk);
+    require(gy.sizes() == y.sizes(), "gradOutput must have the output's shape", "SHAPE_MISMATCH");
+    std::vector<std::pair<const char*, at::Tensor>> named{{"x", a.in.x}, {"alpha", a.in.alpha}, {"beta", a.in.beta}, {"bias", a.in.bias}};
+    std::vector<at::Tensor> inputs;
+    std::vector<const char*> names;
+    for (auto& [name, t] : named)
+      if (t.defined()) {
+        inputs.push_back(t);
+        names.push_back(name);
+      }
+    auto grads = torch::autograd::grad({y}, inputs, {gy.to(y.scalar_type())}, c10::nullopt, false, /*allow_unused=*/true);
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      out.Set(names[i], TensorWrap::wrap(info.Env(), grads[i].defined() ? grads[i] : at::zeros_like(inputs[i])));
+    return out;
+  });
+}
+
 }  // namespace
 
 void defineOps(Napi::Env env, Napi::Object exports) {
@@ -167,6 +257,9 @@ void defineOps(Napi::Env env, Napi::Object exports) {
   exports.Set("repeatMixingBackward", Napi::Function::New(env, repeatMixingBackward, "repeatMixingBackward"));
   exports.Set("maskedMixing", Napi::Function::New(env, maskedMixingForward, "maskedMixing"));
   exports.Set("maskedMixingBackward", Napi::Function::New(env, maskedMixingBackward, "maskedMixingBackward"));
+  exports.Set("linearPatternReads", Napi::Function::New(env, linearPatternReads, "linearPatternReads"));
+  exports.Set("linearMixing", Napi::Function::New(env, linearMixingForward, "linearMixing"));
+  exports.Set("linearMixingBackward", Napi::Function::New(env, linearMixingBackward, "linearMixingBackward"));
   exports.Set("linearCrossEntropy", Napi::Function::New(env, linearCrossEntropyOp, "linearCrossEntropy"));
 }
 

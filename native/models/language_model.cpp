@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "models/autoencoder.h"
+#include "models/linear_mixer.h"
 #include "models/llama.h"
 #include "models/masked_mixer.h"
 #include "models/repeat_mixer.h"
@@ -57,8 +58,10 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
       model = std::make_shared<RepeatMixerLM>(config);
     } else if (config.kind == "autoencoder") {
       model = std::make_shared<MixerAutoencoderLM>(config);
+    } else if (config.kind == "linear") {
+      model = std::make_shared<LinearMixerLM>(config);
     } else {
-      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama, repeat or autoencoder)");
+      fail("CONFIG_INVALID", "unknown model kind '" + config.kind + "' (expected mixer, llama, repeat, linear or autoencoder)");
     }
     // Inside the lock: constructing the heads draws from the global generator before they are zeroed.
     require(config.predictTokens >= 1, "predictTokens must be ≥ 1", "CONFIG_INVALID");

@@ -9,7 +9,8 @@ namespace maskmix {
 
 struct ModelConfig {
   // "mixer" (masked mixer, SPEC §1), "llama" (the transformer baseline, SPEC §2), "repeat" (masked recurrent
-  // mixer, SPEC §5) or "autoencoder" (masked-mixer encoder and decoder, SPEC §4; models/autoencoder.h)
+  // mixer, SPEC §5), "linear" (generalized linear mixing, SPEC §5) or "autoencoder" (masked-mixer encoder and
+  // decoder, SPEC §4; models/autoencoder.h)
   std::string kind = "mixer";
   int64_t vocabSize = 0;
   int64_t dModel = 0;
@@ -22,6 +23,12 @@ struct ModelConfig {
   int64_t kernelSize = 4;           // structure "kernel": weight rows per head
   // autoencoder only: "plain" (the embedding at every decoder position) or "memory" (then the shifted input)
   std::string variant = "plain";
+  // linear only (generalized linear mixing, models/linear_mixer.h; also uses ffMultiplier and nHeads)
+  std::string pattern = "first-order";  // ops/linear_pattern.h lists the patterns
+  int64_t order = 4;                    // pattern "kth-order": past outputs read
+  int64_t window = 8;                   // pattern "local": inputs read
+  std::string coefficients = "static";  // "static" (position-indexed) or "gated" (softmax of x_i)
+  bool projections = true;              // per-head in/out projections; false: one head over the whole width
   // llama only
   int64_t intermediateSize = 0;  // SwiGLU width; 0 → 4·dModel
   double ropeTheta = 10000.0;

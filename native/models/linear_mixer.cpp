@@ -1,0 +1,235 @@
+#include "models/linear_mixer.h"
+
+#include <torch/nn/modules/activation.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "decode/growing_cache.h"
+#include "ops/prenorm_sublayers.h"
+
+namespace maskmix {
+
+namespace {
+
+// Rows along dim 1 of [H, rows, b, dh] that drop from the front in O(1) and append in amortised O(rows) (the
+// buffer compacts or doubles when full): a sliding window of past outputs or inputs.
+class SlidingRows {
+ public:
+  at::Tensor view() const { return length_ > 0 ? buffer_.narrow(1, start_, length_) : at::Tensor(); }
+  int64_t length() const { return length_; }
+  void append(const at::Tensor& rows) {
+    const int64_t m = rows.size(1);
+    if (!buffer_.defined() || start_ + length_ + m > buffer_.size(1)) {
+      std::vector<int64_t> shape = rows.sizes().vec();
+      shape[1] = std::max<int64_t>(16, 2 * (length_ + m));
+      at::Tensor grown = at::empty(shape, rows.options());
+      if (length_ > 0) grown.narrow(1, 0, length_).copy_(view());
+      buffer_ = grown;
+      start_ = 0;
+    }
+    buffer_.narrow(1, start_ + length_, m).copy_(rows);
+    length_ += m;
+  }
+  void dropFront(int64_t k) {
+    start_ += k;
+    length_ -= k;
+  }
+  // Replaces the content (a rebuilt selection).
+  void assign(const at::Tensor& rows) {
+    buffer_ = rows.contiguous();
+    start_ = 0;
+    length_ = rows.size(1);
+  }
+  // Bytes of the rows held (the buffer adds at most 2× plus 16 rows of slack for amortised appends).
+  int64_t bytes() const { return length_ > 0 ? static_cast<int64_t>(view().numel() * buffer_.element_size()) : 0; }
+
+ private:
+  at::Tensor buffer_;
+  int64_t start_ = 0, length_ = 0;
+};
+
+// One layer's decoding cache: the past inputs A's lags read (attention: all; local: the last w − 1) and the past
+// outputs B reads from now on (pattern.retainedAfter), nothing else.
+class LinearMixingState : public MixingState {
+ public:
+  explicit LinearMixingState(LinearMixing mix) : mix_(std::move(mix)) {}
+
+  at::Tensor prefill(const at::Tensor& x) override {
+    const LinearPattern& pattern = mix_->pattern();
+    at::Tensor u = mix_->heads(x);
+    const int64_t m = u.size(1), last = position_ + m - 1;
+    at::Tensor y = mix_->mix(u, position_, inputs_.view(), outputs_.view(), &positions_);
+    // Inputs: keep the last lagsA − 1.
+    if (pattern.lagsA() > 1) {
+      inputs_.append(u);
+      int64_t excess = inputs_.length() - (pattern.lagsA() - 1);
+      if (excess > 0) inputs_.dropFront(excess);
+    }
+    // Outputs: keep what later rows read.
+    if (pattern.slotsB() > 0) {
+      std::vector<int64_t> keep = pattern.retainedAfter(last);
+      if (!pattern.lattice()) {
+        // A suffix of positions: append, then drop what fell out of the window.
+        outputs_.append(y);
+        for (int64_t i = position_; i <= last; ++i) positions_.push_back(i);
+        int64_t drop = 0;
+        while (drop < static_cast<int64_t>(positions_.size()) && (keep.empty() || positions_[static_cast<size_t>(drop)] < keep.front())) ++drop;
+        outputs_.dropFront(drop);
+        positions_.erase(positions_.begin(), positions_.begin() + drop);
+      } else {
+        // The lattice set changes by more than its ends: select the kept rows (O(|S|), the cache's own size).
+        std::vector<int64_t> rows;
+        const int64_t held = static_cast<int64_t>(positions_.size());
+        for (int64_t j : keep) {
+          if (j >= position_) {
+            rows.push_back(held + j - position_);
+          } else {
+            auto it = std::lower_bound(positions_.begin(), positions_.end(), j);
+            require(it != positions_.end() && *it == j, "linear mixer cache: a kept position was evicted earlier", "INTERNAL");
+            rows.push_back(static_cast<int64_t>(it - positions_.begin()));
+          }
+        }
+        at::Tensor all = held > 0 ? at::cat({outputs_.view(), y}, 1) : y;
+        outputs_.assign(all.index_select(1, at::tensor(rows, at::TensorOptions().dtype(at::kLong)).to(all.device())));
+        positions_ = keep;
+      }
+    }
+    position_ += m;
+    return mix_->merge(y);
+  }
+
+  std::unique_ptr<MixingState> clone(int64_t copies) const override {
+    auto copy = std::make_unique<LinearMixingState>(mix_);
+    copy->position_ = position_;
+    copy->positions_ = positions_;
+    // Batch is dim 2 of [H, rows, b, dh]; each sequence's copies adjacent.
+    if (inputs_.length() > 0) copy->inputs_.append(inputs_.view().repeat_interleave(copies, 2));
+    if (outputs_.length() > 0) copy->outputs_.append(outputs_.view().repeat_interleave(copies, 2));
+    return copy;
+  }
+
+  int64_t bytes() const override { return inputs_.bytes() + outputs_.bytes(); }
+
+ private:
+  LinearMixing mix_;
+  SlidingRows inputs_;              // [H, P, b, dh], positions position − P … position − 1
+  SlidingRows outputs_;             // [H, Q, b, dh], at positions_
+  std::vector<int64_t> positions_;  // ascending
+  int64_t position_ = 0;
+};
+
+}  // namespace
+
+LinearMixingImpl::LinearMixingImpl(const ModelConfig& c) : gated_(c.coefficients == "gated"), heads_(c.nHeads) {
+  require(c.coefficients == "static" || c.coefficients == "gated", "coefficients must be 'static' or 'gated'", "CONFIG_INVALID");
+  require(c.nHeads >= 1 && c.dModel % c.nHeads == 0, "a linear mixer needs nHeads dividing dModel", "CONFIG_INVALID");
+  require(c.projections || c.nHeads == 1, "a linear mixer without projections mixes the whole width as one head: nHeads must be 1",
+          "CONFIG_INVALID");
+  pattern_ = std::make_shared<LinearPattern>(linearPatternFromName(c.pattern), c.context, c.order, c.window);
+  const int64_t d = c.dModel, n = c.context, H = c.nHeads, dh = d / H, KA = pattern_->lagsA(), KB = pattern_->slotsB();
+  if (c.projections) in_proj = register_module("in_proj", torch::nn::Linear(d, d));
+  auto uniform = [](std::vector<int64_t> shape, double bound) { return torch::empty(shape).uniform_(-bound, bound); };
+  if (!gated_) {
+    // α as the masked mixer's Conv1d default, U(±1/√fan_in) with fan_in the lags a row mixes (n for attention: the
+    // mixer's own init); β small enough that each row's Σ_k |β| ≤ ½ (a contraction at the start of training).
+    alpha = register_parameter("alpha", uniform({H, n, KA}, 1.0 / std::sqrt(static_cast<double>(KA))));
+    if (KB > 0) beta = register_parameter("beta", uniform({H, n, KB}, 0.5 / static_cast<double>(KB)));
+    bias = register_parameter("bias", uniform({H, n}, 1.0 / std::sqrt(static_cast<double>(n))));
+  } else {
+    // Small logits: near-uniform convex weights at the start.
+    gate_weight = register_parameter("gate_weight", torch::randn({H, KA + KB, dh}) * 0.02);
+    gate_bias = register_parameter("gate_bias", torch::zeros({H, KA + KB}));
+  }
+  if (c.projections) out_proj = register_module("out_proj", torch::nn::Linear(d, d));
+}
+
+at::Tensor LinearMixingImpl::heads(const at::Tensor& x) {
+  if (!in_proj) return x.unsqueeze(0);
+  int64_t m = x.size(0), b = x.size(1);
+  return in_proj->forward(x).view({m, b, heads_, -1}).permute({2, 0, 1, 3});
+}
+
+at::Tensor LinearMixingImpl::merge(const at::Tensor& y) {
+  if (!out_proj) return y.squeeze(0);
+  int64_t m = y.size(1), b = y.size(2);
+  return out_proj->forward(y.permute({1, 2, 0, 3}).reshape({m, b, -1}));
+}
+
+at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs, const at::Tensor& pastOutputs,
+                                 const std::vector<int64_t>* pastPositions) {
+  const int64_t H = u.size(0), m = u.size(1), KA = pattern_->lagsA(), KB = pattern_->slotsB();
+  require(position + m <= pattern_->context(), "linear mixer: positions pass the context", "CONTEXT_FULL");
+  LinearMixInput in;
+  in.x = u;
+  in.position = position;
+  in.pastInputs = pastInputs;
+  in.pastOutputs = pastOutputs;
+  in.pastPositions = pastPositions;
+  if (!gated_) {
+    in.alpha = alpha.narrow(1, position, m).unsqueeze(1);
+    if (KB > 0) in.beta = beta.narrow(1, position, m).unsqueeze(1);
+    in.bias = bias.narrow(1, position, m);
+  } else {
+    // logits [H, b, m, KA + KB] from each row's own input; unused slots get −∞ before the softmax.
+    at::Tensor logits = at::matmul(u.permute({0, 2, 1, 3}), gate_weight.transpose(1, 2).unsqueeze(1).to(u.scalar_type())) +
+                        gate_bias.view({H, 1, 1, KA + KB}).to(u.scalar_type());
+    auto opts = logits.options().dtype(u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
+    at::Tensor used = at::cat({pattern_->validA(position, m, opts), pattern_->validB(position, m, opts)}, 1);
+    at::Tensor weights = at::softmax(logits.to(opts.dtype()).masked_fill(used.eq(0), -INFINITY), -1);
+    in.alpha = weights.narrow(3, 0, KA);
+    if (KB > 0) in.beta = weights.narrow(3, KA, KB);
+  }
+  return linearMixing(*pattern_, in, solve_, chunk_);
+}
+
+at::Tensor LinearMixingImpl::forward(const at::Tensor& x) { return merge(mix(heads(x), 0)); }
+
+LinearBlockImpl::LinearBlockImpl(const ModelConfig& c) : fused_(c.fused) {
+  seq_layernorm = register_module("seq_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
+  mix = register_module("mix", LinearMixing(c));
+  patch_layernorm = register_module("patch_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
+  patch_ff = register_module("patch_ff", torch::nn::Sequential(torch::nn::Linear(c.dModel, c.ffMultiplier * c.dModel), torch::nn::GELU(),
+                                                               torch::nn::Linear(c.ffMultiplier * c.dModel, c.dModel)));
+}
+
+at::Tensor LinearBlockImpl::forward(const at::Tensor& input, MixingState* state) {
+  at::Tensor normed = seq_layernorm->forward(input);
+  at::Tensor mixed = state == nullptr ? mix->forward(normed) : input.size(0) == 1 ? state->step(normed) : state->prefill(normed);
+  at::Tensor x = input + mixed;
+  if (!fused_) return x + patch_ff->forward(patch_layernorm->forward(x));
+  auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
+  auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
+  return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
+                             down->weight, down->bias);
+}
+
+LinearMixerLM::LinearMixerLM(const ModelConfig& config) : LanguageModel(config) {
+  wte = register_module("wte", torch::nn::Embedding(config.vocabSize, config.dModel));
+  mixerblocks = register_module("mixerblocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.nLayers; ++i) mixerblocks->push_back(LinearBlock(config));
+  lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
+}
+
+LanguageModel::Hidden LinearMixerLM::hiddenStates(const at::Tensor& tokens) {
+  at::Tensor x = wte->forward(tokens.t());
+  for (const auto& block : *mixerblocks) x = block->as<LinearBlock>()->forward(x);
+  return {x, true};
+}
+
+MixingStates LinearMixerLM::newMixingStates(int64_t /*batch: the states take it from the first chunk*/) {
+  MixingStates states;
+  for (const auto& block : *mixerblocks) states.push_back(std::make_unique<LinearMixingState>(block->as<LinearBlock>()->mix));
+  return states;
+}
+
+LanguageModel::Hidden LinearMixerLM::decodeHidden(const at::Tensor& tokens, MixingStates& states) {
+  at::Tensor x = wte->forward(tokens.t());
+  size_t i = 0;
+  for (const auto& block : *mixerblocks) x = block->as<LinearBlock>()->forward(x, states.at(i++).get());
+  return {x, true};
+}
+
+}  // namespace maskmix

@@ -1,0 +1,104 @@
+// The generalized linear mixer (SPEC §5, reference/structured-linear-mixing-notes.md): the flat masked mixer block
+// (LN, mix, residual, LN, FF, residual) whose token mixing is, per head, Y = (I − B)⁻¹·(A·X + β) with A and B
+// supported on one of nine patterns (ops/linear_pattern.h) and solved as in ops/linear_mixing.h. It trains on the
+// whole sequence in parallel and decodes with a cache holding exactly the past outputs (and, for A's lags, the past
+// inputs) that later positions read. Parameter names:
+//   wte → mixerblocks.i.{seq_layernorm, mix.{in_proj, alpha, beta, bias | gate_weight, gate_bias, out_proj},
+//   patch_layernorm, patch_ff.{0,2}} → lm_head
+// (beta only for patterns with B; in_proj/out_proj only with projections; alpha, beta, bias for static
+// coefficients, gate_weight, gate_bias for gated ones).
+//
+// Coefficients (the paper does not say how α and β are made; these are ours, selectable to ablate):
+//   static  α_{i,l} and β_{i,k} are learned numbers indexed by absolute position i and slot (lag l / B slot k),
+//           plus a bias β_i: the masked mixer's own parameterisation, so 'attention' with static coefficients *is*
+//           the masked mixer (the same n×n matrix, stored by lag: alpha[h, i, l] = W[i, i − l]), and patterns are
+//           compared with nothing else changed. Its recurrence is unconstrained: β starts small (|Σ_k β| ≤ ½).
+//   gated   α and β of row i are a softmax over the row's used slots of a linear function of x_i (per head:
+//           logits = gate_weight·x_i + gate_bias), so each output is a convex combination of the row's inputs and
+//           the past outputs it reads: bounded however deep the recurrence (dense, pow2, …), and input-selective
+//           like a gated SSM. The gates read only x_i, so a decoding step needs nothing beyond the pattern's
+//           own cache. Not position-indexed, except that a slot's weights are per lag / per offset.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <memory>
+#include <vector>
+
+#include "decode/mixing_state.h"
+#include "models/language_model.h"
+#include "ops/linear_mixing.h"
+
+namespace maskmix {
+
+class LinearMixingImpl : public torch::nn::Module {
+ public:
+  explicit LinearMixingImpl(const ModelConfig& config);
+  // x: token-major [t, b, d], positions 0 … t−1.
+  at::Tensor forward(const at::Tensor& x);
+  // Per-head inputs [H, m, b, dh] of x [m, b, d] (without projections: H = 1, dh = d).
+  at::Tensor heads(const at::Tensor& x);
+  // Heads' outputs [H, m, b, dh] → [m, b, d].
+  at::Tensor merge(const at::Tensor& y);
+  // Mixes heads' inputs u at positions position … position+m−1, given what a decoding cache holds of the past.
+  at::Tensor mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs = {}, const at::Tensor& pastOutputs = {},
+                 const std::vector<int64_t>* pastPositions = nullptr);
+  const LinearPattern& pattern() const { return *pattern_; }
+  // How training solves (I − B)·Y (ops/linear_mixing.h); decoding steps are sequential by nature.
+  void setSolve(LinearSolve solve, int64_t chunk) {
+    solve_ = solve;
+    chunk_ = chunk;
+  }
+
+  torch::nn::Linear in_proj{nullptr}, out_proj{nullptr};
+  at::Tensor alpha, beta, bias, gate_weight, gate_bias;
+
+ private:
+  std::shared_ptr<LinearPattern> pattern_;
+  bool gated_;
+  int64_t heads_;
+  LinearSolve solve_ = LinearSolve::Auto;
+  int64_t chunk_ = 64;
+};
+TORCH_MODULE(LinearMixing);
+
+class LinearBlockImpl : public torch::nn::Module {
+ public:
+  explicit LinearBlockImpl(const ModelConfig& config);
+  // x: token-major [m, b, d]; without a state positions 0 … m−1, with one the next m positions of a session.
+  at::Tensor forward(const at::Tensor& x, MixingState* state = nullptr);
+
+  torch::nn::LayerNorm seq_layernorm{nullptr};
+  LinearMixing mix{nullptr};
+  torch::nn::LayerNorm patch_layernorm{nullptr};
+  torch::nn::Sequential patch_ff{nullptr};
+
+ private:
+  bool fused_;
+};
+TORCH_MODULE(LinearBlock);
+
+class LinearMixerLM : public LanguageModel, public CachedDecoding {
+ public:
+  explicit LinearMixerLM(const ModelConfig& config);
+  Hidden hiddenStates(const at::Tensor& tokens) override;
+  at::Tensor outputWeight() override { return lm_head->weight; }
+
+  MixingStates newMixingStates(int64_t batch) override;
+  Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;
+  const char* contextReason() const override {
+    return "a linear mixer's pattern and coefficients are laid out for positions 0 … context−1, so its context is fixed at the training length";
+  }
+
+ private:
+  torch::nn::Embedding wte{nullptr};
+  torch::nn::ModuleList mixerblocks{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+};
+
+}  // namespace maskmix
