@@ -23,6 +23,10 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.epsilon = numberField(o, "epsilon", c.epsilon);
   c.gradClip = numberField(o, "gradClip", c.gradClip);
   c.precision = stringField(o, "precision", c.precision);
+  c.objective = stringField(o, "objective", c.objective);
+  c.infoNce.group = integerField(o, "infoNceGroup", c.infoNce.group);
+  c.infoNce.temperature = numberField(o, "infoNceTemperature", c.infoNce.temperature);
+  c.infoNce.fromEnd = embeddingFromEnd(stringField(o, "embeddingToken", "second-to-last"));
   return c;
 }
 }  // namespace
@@ -73,7 +77,14 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
               "training sequences must hold 2.." + std::to_string(model.config().context) + " tokens, got " +
                   std::to_string(tokens.size(1)),
               "SHAPE_MISMATCH");
-      require(hasTargets(tokens, model.config().padId), "the batch has no target tokens (every target is the pad id)");
+      const TrainConfig& config = trainer_->config();
+      if (config.objective == "infonce") {
+        require(batch % config.infoNce.group == 0,
+                "an InfoNCE batch holds whole samples of " + std::to_string(config.infoNce.group) + " sequences, got " + std::to_string(batch),
+                "SHAPE_MISMATCH");
+      } else {
+        require(hasTargets(tokens, model.config().padId), "the batch has no target tokens (every target is the pad id)");
+      }
       readBack = booleanField(objectArg(info, 2, "options"), "readBack", true);
     }
     auto handle = handle_;
