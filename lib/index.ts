@@ -48,3 +48,10 @@ export { runExperiment, readRunExperiment, type ExperimentSummary, type RunExper
 export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from './experiment/experiment-config.js';
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
+export type { LossObjective } from './model.js';
+export { embed, leftPad, type EmbedOptions, type EmbeddingToken } from './retrieval/embed.js';
+export { topOneAccuracy, embeddingTopOne, formatTopOneTable, normalizeRows, TABLE_SIZES, type Embeddings, type TopOneResult } from './retrieval/top-one.js';
+export { readRetrievalPairs, brownRetrievalPairs, splitPairs, splitSentences, type RetrievalPair, type BrownPairsOptions } from './retrieval/pairs.js';
+export { contrastiveBatches, type TokenizedPair, type ContrastiveBatchOptions } from './retrieval/contrastive-batches.js';
+export { evaluateRetrieval, fineTuneRetrieval, type RetrievalEvalOptions, type RetrievalTrainOptions } from './retrieval/retrieval-run.js';
+export { indirectRetrievalSamples, type IndirectSample, type IndirectSampleOptions } from './retrieval/indirect-samples.js';

@@ -15,6 +15,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerLaunch } from './commands/launch.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerReport } from './commands/report.js';
+import { registerRetrieval } from './commands/retrieval.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { exitWithError } from './output.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerLaunch(program);
   registerGenerate(program);
   registerScore(program);
+  registerRetrieval(program);
   registerTokenize(program);
   registerCompare(program);
   registerSweep(program);
