@@ -54,4 +54,4 @@ export { topOneAccuracy, embeddingTopOne, formatTopOneTable, normalizeRows, TABL
 export { readRetrievalPairs, brownRetrievalPairs, splitPairs, splitSentences, type RetrievalPair, type BrownPairsOptions } from './retrieval/pairs.js';
 export { contrastiveBatches, type TokenizedPair, type ContrastiveBatchOptions } from './retrieval/contrastive-batches.js';
 export { evaluateRetrieval, fineTuneRetrieval, type RetrievalEvalOptions, type RetrievalTrainOptions } from './retrieval/retrieval-run.js';
-export { indirectRetrievalSamples, type IndirectSample, type IndirectSampleOptions } from './retrieval/indirect-samples.js';
+export { indirectRetrievalSamples, stackIndirectSamples, type IndirectSample, type IndirectSampleOptions } from './retrieval/indirect-samples.js';

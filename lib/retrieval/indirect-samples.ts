@@ -58,3 +58,13 @@ export function* indirectRetrievalSamples(queries: Embeddings, targets: Embeddin
     yield { inputs, label, pair: n, candidates };
   }
 }
+
+/** Stacks samples into one model input: inputs [b, c, d] row-major and the label position of each. */
+export function stackIndirectSamples(samples: readonly IndirectSample[], dim: number): { inputs: Float32Array; labels: Int32Array; batch: number; context: number } {
+  check(samples.length > 0, 'no samples to stack');
+  const context = samples[0].inputs.length / dim;
+  check(Number.isInteger(context) && samples.every((s) => s.inputs.length === context * dim), 'samples must share one context and dimension');
+  const inputs = new Float32Array(samples.length * context * dim);
+  samples.forEach((s, i) => inputs.set(s.inputs, i * context * dim));
+  return { inputs, labels: Int32Array.from(samples, (s) => s.label), batch: samples.length, context };
+}

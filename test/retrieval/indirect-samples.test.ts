@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { indirectRetrievalSamples } from '../../lib/retrieval/indirect-samples.js';
+import { indirectRetrievalSamples, stackIndirectSamples } from '../../lib/retrieval/indirect-samples.js';
 
 describe('Algorithm 1: indirect retrieval samples', () => {
   it('holds the query, its match once at the label position and c − 2 distinct other targets', () => {
@@ -37,5 +37,14 @@ describe('Algorithm 1: indirect retrieval samples', () => {
     const e = { vectors: new Float32Array(4 * 2), count: 4, dim: 2 };
     expect(() => indirectRetrievalSamples(e, e, { context: 5 }).next()).toThrow(/at least 5 pairs/);
     expect([...indirectRetrievalSamples(e, e, { context: 4 })]).toHaveLength(4);
+  });
+
+  it('stacks samples into [b, c, d] inputs with their labels', () => {
+    const e = { vectors: Float32Array.from({ length: 6 * 2 }, (_, k) => k), count: 6, dim: 2 };
+    const samples = [...indirectRetrievalSamples(e, e, { context: 3, seed: 1 })];
+    const stacked = stackIndirectSamples(samples, 2);
+    expect(stacked).toMatchObject({ batch: 6, context: 3 });
+    expect(Array.from(stacked.labels)).toEqual(samples.map((s) => s.label));
+    expect(Array.from(stacked.inputs.subarray(6, 12))).toEqual(Array.from(samples[1].inputs));
   });
 });
