@@ -13,6 +13,17 @@ export interface TokenBatch {
   batch: number;
 }
 
+/** Which loss {@link LanguageModel.lossGradients} computes (default: next-token cross-entropy). */
+export interface LossObjective {
+  objective?: 'next-token' | 'infonce';
+  /** InfoNCE: sequences per sample (query, match, negatives), default 32. */
+  infoNceGroup?: number;
+  /** InfoNCE: temperature, default 0.02. */
+  infoNceTemperature?: number;
+  /** InfoNCE: the embedding token, default 'second-to-last'. */
+  embeddingToken?: 'last' | 'second-to-last';
+}
+
 /** How the next token is chosen. */
 export interface SamplingOptions {
   /** 0 picks the most likely token (greedy). Default 1. */
@@ -80,9 +91,21 @@ export class LanguageModel {
    * The training loss of a batch and its gradient with respect to every parameter (by checkpoint name), without
    * updating anything.
    */
-  async lossGradients(batch: TokenBatch): Promise<{ loss: number; gradients: Record<string, Tensor> }> {
-    const r = await this.handle.lossGradients(batch.tokens, batch.batch);
+  async lossGradients(batch: TokenBatch, objective: LossObjective = {}): Promise<{ loss: number; gradients: Record<string, Tensor> }> {
+    const r = await this.handle.lossGradients(batch.tokens, batch.batch, objective);
     return { loss: r.loss, gradients: Object.fromEntries(Object.entries(r.gradients).map(([k, v]) => [k, new Tensor(v)])) };
+  }
+
+  /**
+   * Final hidden states [batch, d] (float32) at one token of each sequence: the retrieval embedding of paper §6.
+   * Left-pad the sequences so that token is real text. On a GPU it runs under bf16 autocast unless
+   * `precision: 'fp32'`. See `embed` in lib/retrieval for texts.
+   */
+  async embedTokens(
+    batch: TokenBatch,
+    options: { token?: 'last' | 'second-to-last'; precision?: 'auto' | 'fp32' } = {},
+  ): Promise<Tensor> {
+    return new Tensor(await this.handle.embed(batch.tokens, batch.batch, options));
   }
 
   /**

@@ -70,7 +70,12 @@ export interface NativeModel {
   forward(tokens: Int32Array, batch: number): Promise<NativeTensor>;
   logProbs(tokens: Int32Array, batch: number): Promise<Float32Array>;
   evalLoss(tokens: Int32Array, batch: number, options?: { precision?: 'auto' | 'fp32' }): Promise<{ loss: number; targets: number }>;
-  lossGradients(tokens: Int32Array, batch: number): Promise<{ loss: number; gradients: Record<string, NativeTensor> }>;
+  lossGradients(
+    tokens: Int32Array,
+    batch: number,
+    options?: { objective?: 'next-token' | 'infonce'; infoNceGroup?: number; infoNceTemperature?: number; embeddingToken?: 'last' | 'second-to-last' },
+  ): Promise<{ loss: number; gradients: Record<string, NativeTensor> }>;
+  embed(tokens: Int32Array, batch: number, options: { token?: 'last' | 'second-to-last'; precision?: 'auto' | 'fp32' }): Promise<NativeTensor>;
   nextToken(tokens: Int32Array, options: NativeSampling): Promise<{ token: number; logProb: number }>;
   stateDict(): Record<string, NativeTensor>;
   loadStateDict(tensors: Record<string, NativeTensor>): void;
@@ -138,6 +143,10 @@ export interface NativeTrainConfig {
   epsilon?: number;
   gradClip?: number;
   precision?: 'auto' | 'bf16' | 'fp32';
+  objective?: 'next-token' | 'infonce';
+  infoNceGroup?: number;
+  infoNceTemperature?: number;
+  embeddingToken?: 'last' | 'second-to-last';
 }
 
 export interface NativeStepResult {

@@ -31,8 +31,30 @@ export const trainConfigSchema = z
   })
   .strict();
 
-export type TrainConfig = z.output<typeof trainConfigSchema>;
-export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+/**
+ * The training objective, a {@link Trainer} option beside {@link trainConfigSchema} (experiment configs train
+ * language models only).
+ */
+export const trainObjectiveSchema = z
+  .object({
+    /**
+     * 'next-token': language modelling. 'infonce': retrieval fine-tuning (paper §6.3); each batch is samples of
+     * `infoNceGroup` left-padded sequences — query, match, negatives — see lib/retrieval/.
+     */
+    objective: z.enum(['next-token', 'infonce'], { error: "objective must be 'next-token' or 'infonce'" }).default('next-token'),
+    /** Sequences per InfoNCE sample: 1 query + 1 match + negatives (paper: 32). */
+    infoNceGroup: z.number().int().min(2, 'infoNceGroup must be at least 2').default(32),
+    /** InfoNCE temperature τ over cosine similarities (paper: 0.02). */
+    infoNceTemperature: z.number().positive('infoNceTemperature must be positive').default(0.02),
+    /** Which token's final hidden state embeds a sequence (paper: the second-to-last). */
+    embeddingToken: z.enum(['last', 'second-to-last'], { error: "embeddingToken must be 'last' or 'second-to-last'" }).default('second-to-last'),
+  })
+  .strict();
+
+const trainerConfigSchema = trainConfigSchema.extend(trainObjectiveSchema.shape);
+
+export type TrainConfig = z.output<typeof trainerConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainerConfigSchema>;
 
 /** What one step did. Loss values are present when the step read them back (always on the CPU). */
 export interface StepResult {
@@ -70,7 +92,7 @@ export class Trainer {
   private buckets = 0;
 
   constructor(readonly model: LanguageModel, config: TrainConfigInput = {}, options: DataParallelOptions = {}) {
-    const parsed = trainConfigSchema.safeParse(config);
+    const parsed = trainerConfigSchema.safeParse(config);
     if (!parsed.success) throw configError('training config', parsed.error);
     this.config = parsed.data;
     this.handle = new (native().Trainer)(model.handle, this.config);

@@ -16,6 +16,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerLaunch } from './commands/launch.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerReport } from './commands/report.js';
+import { registerRetrieval } from './commands/retrieval.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { registerInvert } from './commands/invert.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerScore(program);
   registerAutoencoder(program);
+  registerRetrieval(program);
   registerTokenize(program);
   registerCompare(program);
   registerSweep(program);

@@ -8,11 +8,13 @@
 
 #include "common/js_object.h"
 #include "analysis/inversion.h"
+#include "common/torch_compat.h"
 #include "common/promise_worker.h"
 #include "common/torch_compat.h"
 #include "decode/decoder.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
+#include "train/info_nce.h"
 #include "train/log_probs.h"
 #include "train/multi_token.h"
 #include "train/sampling.h"
@@ -172,6 +174,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceMethod<&ModelWrap::logProbs>("logProbs"),
                                        InstanceMethod<&ModelWrap::evalLoss>("evalLoss"),
                                        InstanceMethod<&ModelWrap::lossGradients>("lossGradients"),
+                                       InstanceMethod<&ModelWrap::embed>("embed"),
                                        InstanceMethod<&ModelWrap::nextToken>("nextToken"),
                                        InstanceMethod<&ModelWrap::stateDict>("stateDict"),
                                        InstanceMethod<&ModelWrap::loadStateDict>("loadStateDict"),
@@ -267,22 +270,37 @@ Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
   });
 }
 
-// lossGradients(tokens, batch): Promise<{ loss, gradients: Record<string, Tensor> }> — the training loss of a
-// batch and d loss / d parameter for every parameter, without updating anything (for checks and analyses).
+// lossGradients(tokens, batch, { objective?, infoNceGroup?, infoNceTemperature?, embeddingToken? }):
+// Promise<{ loss, gradients: Record<string, Tensor> }> — the training loss of a batch (next-token by default, or
+// the InfoNCE retrieval loss) and d loss / d parameter for every parameter, without updating anything (for checks
+// and analyses).
 Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
   return asyncModelCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    bool infoNce = false;
+    InfoNceOptions nce;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object o = info[2].As<Napi::Object>();
+      std::string objective = stringField(o, "objective", "next-token");
+      require(objective == "next-token" || objective == "infonce", "objective must be 'next-token' or 'infonce'");
+      infoNce = objective == "infonce";
+      nce.group = integerField(o, "infoNceGroup", nce.group);
+      nce.temperature = numberField(o, "infoNceTemperature", nce.temperature);
+      nce.fromEnd = embeddingFromEnd(stringField(o, "embeddingToken", "second-to-last"));
+      if (infoNce) checkInfoNceOptions(nce);
+    }
     struct Out {
       double loss = 0;
       std::vector<std::pair<std::string, at::Tensor>> grads;
     };
     auto out = std::make_shared<Out>();
-    ModelWork work = [tokens, out](LanguageModel& model) {
+    ModelWork work = [tokens, out, infoNce, nce](LanguageModel& model) {
       model.train();
       for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
-      LinearCrossEntropy loss = nextTokenLoss(model, tokens.to(at::Device(model.config().device)));
-      loss.loss.backward();
-      out->loss = loss.loss.item<double>();
+      at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+      at::Tensor loss = infoNce ? contrastiveLoss(model, onDevice, nce) : nextTokenLoss(model, onDevice).loss;
+      loss.backward();
+      out->loss = loss.item<double>();
       for (const auto& item : model.named_parameters(true)) {
         at::Tensor g = item.value().grad();
         out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
@@ -297,6 +315,29 @@ Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
       o.Set("gradients", g);
       return o;
     };
+    return std::make_pair(work, settle);
+  });
+}
+
+// embed(tokens, batch, { token: 'last' | 'second-to-last', precision: 'auto' | 'fp32' }): Promise<Tensor> —
+// [batch, d] float32: each sequence's final hidden state at that token (retrieval embeddings; left-pad the
+// sequences so the token is real text). 'auto' runs under bf16 autocast on a GPU.
+Napi::Value ModelWrap::embed(const Napi::CallbackInfo& info) {
+  return asyncModelCall(info, handle_, [&] {
+    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
+    Napi::Object o = objectArg(info, 2, "options");
+    int64_t fromEnd = embeddingFromEnd(stringField(o, "token", "second-to-last"));
+    require(fromEnd <= tokens.size(1), "sequences of " + std::to_string(tokens.size(1)) + " token(s) have no second-to-last token", "SHAPE_MISMATCH");
+    bool fp32 = stringField(o, "precision", "auto") == "fp32";
+    auto out = std::make_shared<at::Tensor>();
+    ModelWork work = [tokens, fromEnd, fp32, out](LanguageModel& model) {
+      torch::NoGradGuard noGrad;
+      model.eval();
+      at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+      compat::CudaAutocast autocast(onDevice.is_cuda() && !fp32, at::kBFloat16);
+      *out = sequenceEmbeddings(model, onDevice, fromEnd).to(at::kCPU, at::kFloat).contiguous();
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value { return TensorWrap::wrap(e, *out); };
     return std::make_pair(work, settle);
   });
 }

@@ -24,6 +24,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value logProbs(const Napi::CallbackInfo& info);
   Napi::Value evalLoss(const Napi::CallbackInfo& info);
   Napi::Value lossGradients(const Napi::CallbackInfo& info);
+  Napi::Value embed(const Napi::CallbackInfo& info);
   Napi::Value nextToken(const Napi::CallbackInfo& info);
   Napi::Value stateDict(const Napi::CallbackInfo& info);
   Napi::Value loadStateDict(const Napi::CallbackInfo& info);

@@ -23,6 +23,10 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.epsilon = numberField(o, "epsilon", c.epsilon);
   c.gradClip = numberField(o, "gradClip", c.gradClip);
   c.precision = stringField(o, "precision", c.precision);
+  c.objective = stringField(o, "objective", c.objective);
+  c.infoNce.group = integerField(o, "infoNceGroup", c.infoNce.group);
+  c.infoNce.temperature = numberField(o, "infoNceTemperature", c.infoNce.temperature);
+  c.infoNce.fromEnd = embeddingFromEnd(stringField(o, "embeddingToken", "second-to-last"));
   return c;
 }
 }  // namespace
@@ -76,15 +80,23 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
               "training sequences must hold 2.." + std::to_string(model.config().context) + " tokens, got " +
                   std::to_string(tokens.size(1)),
               "SHAPE_MISMATCH");
+      const TrainConfig& config = trainer_->config();
       Napi::Object options = objectArg(info, 2, "options");
       readBack = booleanField(options, "readBack", true);
       Napi::Value given = options.Get("targets");
       if (!given.IsUndefined()) {
+        require(config.objective != "infonce", "a target mask has no meaning for the InfoNCE objective", "INVALID_ARGUMENT");
         targets = tokensFromJs(given, batch, model.config().vocabSize, "targets");
         require(targets.sizes() == tokens.sizes(), "targets must hold as many tokens as tokens", "SHAPE_MISMATCH");
       }
-      require(hasTargets(targets.defined() ? targets : tokens, model.config().padId, model.targetOffset()),
-              "the batch has no target tokens (every target is the pad id)");
+      if (config.objective == "infonce") {
+        require(batch % config.infoNce.group == 0,
+                "an InfoNCE batch holds whole samples of " + std::to_string(config.infoNce.group) + " sequences, got " + std::to_string(batch),
+                "SHAPE_MISMATCH");
+      } else {
+        require(hasTargets(targets.defined() ? targets : tokens, model.config().padId, model.targetOffset()),
+                "the batch has no target tokens (every target is the pad id)");
+      }
     }
     auto handle = handle_;
     auto trainer = trainer_;

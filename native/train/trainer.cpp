@@ -43,6 +43,8 @@ Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : mod
   require(config_.learningRate > 0, "learningRate must be positive", "CONFIG_INVALID");
   require(config_.warmupSteps >= 0 && config_.totalSteps >= 0, "warmupSteps and totalSteps must be ≥ 0", "CONFIG_INVALID");
   require(config_.gradClip >= 0, "gradClip must be ≥ 0", "CONFIG_INVALID");
+  require(config_.objective == "next-token" || config_.objective == "infonce", "objective must be 'next-token' or 'infonce'", "CONFIG_INVALID");
+  if (config_.objective == "infonce") checkInfoNceOptions(config_.infoNce);
   at::Device device(model_->config().device);
   autocast_ = useAutocast(config_, device);
   params_ = model_->parameters();
@@ -73,7 +75,8 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   LinearCrossEntropy loss;
   {
     compat::CudaAutocast autocast(autocast_, at::kBFloat16);
-    loss = trainingLoss(*model_, tokens, targets);  // the next-token loss (answer targets if given), or the multi-token sum
+    if (config_.objective == "infonce") loss.loss = contrastiveLoss(*model_, tokens, config_.infoNce);
+    else loss = trainingLoss(*model_, tokens, targets);  // the next-token loss (answer targets if given), or the multi-token sum
   }
   loss.loss.backward();
   if (sync) sync->finish();

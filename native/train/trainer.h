@@ -11,6 +11,7 @@
 #include "models/language_model.h"
 #include "train/adamw.h"
 #include "train/gradient_sync.h"
+#include "train/info_nce.h"
 #include "train/linear_cross_entropy.h"
 #include "train/step_timer.h"
 
@@ -27,6 +28,10 @@ struct TrainConfig {
   double epsilon = 1e-8;
   double gradClip = 1.0;      // max global L2 norm; 0 disables clipping
   std::string precision = "auto";  // "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16" or "fp32"
+  // "next-token" (language modelling) or "infonce" (retrieval fine-tuning: each batch is samples of
+  // infoNce.group sequences, see train/info_nce.h)
+  std::string objective = "next-token";
+  InfoNceOptions infoNce;
 };
 
 struct StepResult {

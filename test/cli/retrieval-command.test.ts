@@ -1,0 +1,87 @@
+// `maskmix retrieval eval|train`, run as a user runs it: the compiled bin in a child process.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'maskmix.js');
+
+async function maskmix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 16 * 2 ** 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('maskmix retrieval', () => {
+  let dir: string;
+  let runDir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'maskmix-retrieval-cli-'));
+    runDir = join(dir, 'run');
+    const r = await maskmix('quickstart', '--steps', '5', '--width', '16', '--depth', '1', '--context', '32', '--documents', '12', '--vocab', '300', '--out', runDir, '--json', '--no-progress');
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('explains itself in --help', async () => {
+    const r = await maskmix('retrieval', 'eval', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('second-to-last');
+    expect(r.stdout).toContain('Top-1@n');
+    expect(r.stdout).toContain('{"query": …, "passage": …}');
+  });
+
+  it('evaluates on the built-in Brown set and on a JSONL file', async () => {
+    const r = await maskmix('retrieval', 'eval', runDir, '--documents', '12', '--n', '8,16,4096', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.pairs).toBeGreaterThan(16);
+    expect(out.results.map((x: { n: number }) => x.n)).toEqual([8, 16, 4096]);
+    expect(out.results[0].top1).toBeGreaterThanOrEqual(0);
+    expect(out.results[2].top1).toBeNull();
+    const file = join(dir, 'pairs.jsonl');
+    writeFileSync(file, Array.from({ length: 6 }, (_, i) => JSON.stringify({ query: `query ${i} about topic ${i}`, passage: `passage ${i} on topic ${i}.` })).join('\n'));
+    const table = await maskmix('retrieval', 'eval', runDir, '--data', file, '--n', '2,4,6');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^Model\s+n=2\s+4\s+6\nrun\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\n/);
+  });
+
+  it('fine-tunes with InfoNCE and writes a run directory that evaluates', async () => {
+    const out = join(dir, 'tuned');
+    const r = await maskmix('retrieval', 'train', runDir, '--documents', '12', '--steps', '2', '--samples', '1', '--group', '8', '--lr', '1e-3', '--n', '8,16', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.before).toHaveLength(2);
+    expect(summary.after).toHaveLength(2);
+    expect(Number.isFinite(summary.lastLoss)).toBe(true);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'retrieval.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    const again = await maskmix('retrieval', 'eval', out, '--documents', '12', '--n', '8,16', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).results).toEqual(summary.after);
+  });
+
+  it('fails with one line on bad input', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['retrieval', 'eval', runDir, '--n', '1,32'], 2, /--n must be a comma-separated list of integers ≥ 2/],
+      [['retrieval', 'eval', runDir, '--data', join(dir, 'none.jsonl')], 1, /none\.jsonl/],
+      [['retrieval', 'eval', runDir, '--data', join(dir, 'none.jsonl'), '--brown'], 2, /either --data or --brown/],
+      [['retrieval', 'eval', runDir, '--token', 'first'], 2, /--token must be 'last' or 'second-to-last'/],
+      [['retrieval', 'eval', join(dir, 'missing-run')], 1, /does not exist/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await maskmix(...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('maskmix:'))).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+});
