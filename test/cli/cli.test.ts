@@ -1,32 +1,12 @@
 // The maskmix command line, run as a user runs it: the compiled bin in a child process.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from '../../lib/checkpoint.js';
-
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'maskmix.js');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function maskmix(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 64 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { maskmix } from '../cli-runner.js';
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
 

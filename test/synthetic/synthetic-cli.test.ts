@@ -1,24 +1,11 @@
 // `maskmix synthetic` as a user runs it: help that teaches, one-line errors for bad arguments, and a tiny run.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'maskmix.js');
-
-async function maskmix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { maxBuffer: 16 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { maskmix } from '../cli-runner.js';
 
 describe('maskmix synthetic', () => {
   it('--help explains the tasks, the model-set format and gives examples', async () => {
