@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
-const NVCC = [process.env.CUDACXX, '/usr/local/cuda/bin/nvcc', '/usr/local/cuda-13.0/bin/nvcc'].find((p) => p && existsSync(p));
+const ON_PATH = (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, 'nvcc'));
+const NVCC = [process.env.CUDACXX, ...ON_PATH, '/usr/local/cuda/bin/nvcc', '/usr/local/cuda-13.0/bin/nvcc'].find((p) => p && existsSync(p));
 const SOURCES = readFileSync(join(ROOT, 'native', 'sources-cuda.txt'), 'utf8')
   .split('\n')
   .map((l) => l.trim())
