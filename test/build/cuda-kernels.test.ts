@@ -2,7 +2,7 @@
 // on the CUDA runtime alone (no libtorch), so where nvcc is installed — CI's machines have CUDA 13's — every one
 // is compiled to PTX for the oldest architecture the CMake build targets: a kernel that would break the GPU build
 // fails here first.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,10 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const ON_PATH = (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, 'nvcc'));
-const NVCC = [process.env.CUDACXX, ...ON_PATH, '/usr/local/cuda/bin/nvcc', '/usr/local/cuda-13.0/bin/nvcc'].find((p) => p && existsSync(p));
+// The first nvcc that exists and runs (a wrapper script may point at a toolkit that is not there).
+const NVCC = [process.env.CUDACXX, ...ON_PATH, '/usr/local/cuda/bin/nvcc', '/usr/local/cuda-13.0/bin/nvcc'].find(
+  (p) => p && existsSync(p) && spawnSync(p, ['--version']).status === 0,
+);
 const SOURCES = readFileSync(join(ROOT, 'native', 'sources-cuda.txt'), 'utf8')
   .split('\n')
   .map((l) => l.trim())
