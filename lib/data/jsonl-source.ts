@@ -22,6 +22,23 @@ export async function* readJsonlDocuments(path: string, options: JsonlSourceOpti
   check(typeof path === 'string' && path.length > 0, 'a JSONL source needs a file path');
   const field = options.field ?? 'text';
   check(typeof field === 'string' && field.length > 0, 'field must be a non-empty string');
+  const shape = (value: unknown) => `expected a JSON object with a "${field}" field, got ${describe(value)}`;
+  for await (const { record, where } of readJsonlObjects(path, shape)) {
+    const text = record[field];
+    if (text === undefined) throw new MaskmixError('DATA_INVALID', `${where}: the object has no "${field}" field`);
+    if (typeof text !== 'string') throw new MaskmixError('DATA_INVALID', `${where}: "${field}" is ${describe(text)}, not a string`);
+    yield { text, origin: where };
+  }
+}
+
+/**
+ * The JSON object on each non-blank line of a JSONL file, with its `file:line`. Throws `DATA_INVALID` naming
+ * `file:line` for a line that is not JSON, or (with `shapeError`'s message) not an object.
+ */
+export async function* readJsonlObjects(
+  path: string,
+  shapeError: (value: unknown) => string,
+): AsyncGenerator<{ record: Record<string, unknown>; where: string }> {
   for await (const line of readLines(path)) {
     if (line.text.trim() === '') continue;
     const where = `${path}:${line.number}`;
@@ -31,13 +48,8 @@ export async function* readJsonlDocuments(path: string, options: JsonlSourceOpti
     } catch (cause) {
       throw new MaskmixError('DATA_INVALID', `${where}: not valid JSON (${(cause as Error).message})`, { cause });
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new MaskmixError('DATA_INVALID', `${where}: expected a JSON object with a "${field}" field, got ${describe(value)}`);
-    }
-    const text = (value as Record<string, unknown>)[field];
-    if (text === undefined) throw new MaskmixError('DATA_INVALID', `${where}: the object has no "${field}" field`);
-    if (typeof text !== 'string') throw new MaskmixError('DATA_INVALID', `${where}: "${field}" is ${describe(text)}, not a string`);
-    yield { text, origin: where };
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new MaskmixError('DATA_INVALID', `${where}: ${shapeError(value)}`);
+    yield { record: value as Record<string, unknown>, where };
   }
 }
 

@@ -5,7 +5,7 @@
 import { loadBrownDocuments } from '../data/brown.js';
 import { mulberry32 } from '../data/random.js';
 import { check, MaskmixError } from '../errors.js';
-import { readLines } from '../io/line-reader.js';
+import { readJsonlObjects } from '../data/jsonl-source.js';
 
 export interface RetrievalPair {
   query: string;
@@ -21,19 +21,7 @@ export interface RetrievalPair {
  */
 export async function readRetrievalPairs(path: string): Promise<RetrievalPair[]> {
   const pairs: RetrievalPair[] = [];
-  for await (const line of readLines(path)) {
-    if (line.text.trim() === '') continue;
-    const where = `${path}:${line.number}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line.text);
-    } catch (cause) {
-      throw new MaskmixError('DATA_INVALID', `${where}: not valid JSON (${(cause as Error).message})`, { cause });
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new MaskmixError('DATA_INVALID', `${where}: expected an object {"query": …, "passage": …}`);
-    }
-    const record = value as Record<string, unknown>;
+  for await (const { record, where } of readJsonlObjects(path, () => 'expected an object {"query": …, "passage": …}')) {
     for (const field of ['query', 'passage']) {
       const text = record[field];
       if (typeof text !== 'string') throw new MaskmixError('DATA_INVALID', `${where}: "${field}" must be a string, got ${text === undefined ? 'nothing' : typeof text}`);
