@@ -24,23 +24,37 @@ function requireAutoencoder(model: LanguageModel): void {
     throw new MaskmixError('INVALID_ARGUMENT', `reconstruction needs an autoencoder (model kind 'autoencoder'), not a '${model.config.kind}' model`);
 }
 
-/** The decoder's argmax at every position of `batch` sequences of t tokens: [batch·t] token ids. */
-export async function reconstruct(model: LanguageModel, tokens: Int32Array | readonly number[], batch = 1): Promise<Int32Array> {
+/** Per position of `batch` sequences of t tokens: the decoder's argmax and log p(the true token), from one forward. */
+async function readLogits(
+  model: LanguageModel,
+  tokens: Int32Array | readonly number[],
+  batch: number,
+): Promise<{ predicted: Int32Array; logProbs: Float64Array }> {
   requireAutoencoder(model);
   const logits = await model.forward(tokens, batch);
   try {
     const values = logits.toTypedArray() as Float32Array;
     const vocab = model.config.vocabSize;
-    const out = new Int32Array(values.length / vocab);
-    for (let row = 0; row < out.length; row++) {
+    const predicted = new Int32Array(values.length / vocab);
+    const logProbs = new Float64Array(predicted.length);
+    for (let row = 0; row < predicted.length; row++) {
+      const at = row * vocab;
       let best = 0;
-      for (let v = 1; v < vocab; v++) if (values[row * vocab + v] > values[row * vocab + best]) best = v;
-      out[row] = best;
+      for (let v = 1; v < vocab; v++) if (values[at + v] > values[at + best]) best = v;
+      let sum = 0;
+      for (let v = 0; v < vocab; v++) sum += Math.exp(values[at + v] - values[at + best]);
+      predicted[row] = best;
+      logProbs[row] = values[at + tokens[row]] - values[at + best] - Math.log(sum);
     }
-    return out;
+    return { predicted, logProbs };
   } finally {
     logits.dispose();
   }
+}
+
+/** The decoder's argmax at every position of `batch` sequences of t tokens: [batch·t] token ids. */
+export async function reconstruct(model: LanguageModel, tokens: Int32Array | readonly number[], batch = 1): Promise<Int32Array> {
+  return (await readLogits(model, tokens, batch)).predicted;
 }
 
 /** Token accuracy and loss of the reconstruction of (up to `maxSequences` of) `data`'s sequences. */
@@ -59,8 +73,7 @@ export async function evaluateReconstruction(
   for (let start = 0; start < count; start += batchSize) {
     const rows = Math.min(batchSize, count - start);
     const tokens = data.data.subarray(start * data.context, (start + rows) * data.context);
-    const predicted = await reconstruct(model, tokens, rows);
-    const logProbs = await model.logProbs(tokens, rows);
+    const { predicted, logProbs } = await readLogits(model, tokens, rows);
     for (let i = 0; i < tokens.length; i++) {
       if (tokens[i] === pad) continue;
       scored++;
