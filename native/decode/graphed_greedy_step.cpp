@@ -37,6 +37,15 @@ class AutocastCacheOff {
   bool previous_;
 };
 
+// Captures only this thread's work (2.x: thread-local mode, so other threads' CUDA calls stay legal meanwhile).
+void beginCapture(at::cuda::CUDAGraph& graph) {
+#if MASKMIX_TORCH_AT_LEAST(2, 0)
+  graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+  graph.capture_begin();
+#endif
+}
+
 }  // namespace
 
 struct GraphedGreedyStep::Impl {
@@ -83,11 +92,7 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
     at::cuda::CUDAStream previous = at::cuda::getCurrentCUDAStream(device.index());
     c10::cuda::CUDAStreamGuard streamGuard(*g.stream);
     previous.synchronize();
-#if MASKMIX_TORCH_AT_LEAST(2, 0)
-    g.graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-#else
-    g.graph.capture_begin();
-#endif
+    beginCapture(g.graph);
     g.fused->launch();
     g.graph.capture_end();
     g.versions = parameterVersions(model);
@@ -132,11 +137,7 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
       g.position.copy_(savedPosition);
       g.stream->synchronize();
     }
-#if MASKMIX_TORCH_AT_LEAST(2, 0)
-    g.graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-#else
-    g.graph.capture_begin();
-#endif
+    beginCapture(g.graph);
     g.body(model, decoding, states);
     g.graph.capture_end();
   } catch (...) {
