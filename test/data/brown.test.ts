@@ -5,18 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { brownCorpusPath, brownToPlainText, loadBrownCorpus, loadBrownDocuments, type BrownDocument } from '../../lib/data/brown.js';
-import { MaskmixError } from '../../lib/errors.js';
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MaskmixError);
-    expect((error as MaskmixError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a MaskmixError ${code}`);
-}
+import { expectCode } from '../expect-code.js';
 
 describe('loadBrownDocuments', () => {
   let docs: BrownDocument[];

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { BatchIterator, batches, packSequences, splitDocuments, unigramEntropy } from '../../lib/data/corpus.js';
-import { MaskmixError } from '../../lib/errors.js';
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MaskmixError);
-    expect((error as MaskmixError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a MaskmixError ${code}`);
-}
+import { expectCode } from '../expect-code.js';
 
 const docs = Array.from({ length: 100 }, (_, i) => `document ${i}`);
 

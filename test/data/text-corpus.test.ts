@@ -5,18 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { loadTextCorpus } from '../../lib/data/text-corpus.js';
-import { MaskmixError } from '../../lib/errors.js';
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MaskmixError);
-    expect((error as MaskmixError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a MaskmixError ${code}`);
-}
+import { expectCode } from '../expect-code.js';
 
 function fixture(): string {
   const dir = mkdtempSync(join(tmpdir(), 'maskmix-text-'));

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadBrownCorpus } from '../../lib/data/brown.js';
-import { MaskmixError } from '../../lib/errors.js';
+import { expectCode } from '../expect-code.js';
 import { BYTE_TO_CHAR, byteLevelPreTokenize } from '../../lib/tokenizer/byte-level.js';
 import { END_OF_TEXT, trainBpe, type TrainedBpe } from '../../lib/tokenizer/bpe-trainer.js';
 
@@ -54,17 +54,6 @@ function naiveTrain(docs: string[], vocabSize: number): Array<[string, string]> 
     }
   }
   return merges;
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MaskmixError);
-    expect((error as MaskmixError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a MaskmixError ${code}`);
 }
 
 function expectWellFormed(trained: TrainedBpe, vocabSize: number): void {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadBrownCorpus } from '../../lib/data/brown.js';
 import { splitDocuments } from '../../lib/data/corpus.js';
-import { MaskmixError } from '../../lib/errors.js';
+import { expectCodeAsync } from '../expect-code.js';
 import { trainBpe, trainBpeTokenizer, type TrainedBpe } from '../../lib/tokenizer/bpe-trainer.js';
 import { byteLevelPreTokenize } from '../../lib/tokenizer/byte-level.js';
 import { Tokenizer } from '../../lib/tokenizer/tokenizer.js';
@@ -49,17 +49,6 @@ function referenceEncode(trained: TrainedBpe, text: string): number[] {
     }
   }
   return ids;
-}
-
-async function expectCode(promise: Promise<unknown> | (() => unknown), code: string): Promise<void> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    expect(error).toBeInstanceOf(MaskmixError);
-    expect((error as MaskmixError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a MaskmixError ${code}`);
 }
 
 describe('a 4096-token tokenizer trained on Brown, used through the tokenizers library', () => {
@@ -123,13 +112,13 @@ describe('a 4096-token tokenizer trained on Brown, used through the tokenizers l
   });
 
   it('rejects ids outside the vocabulary when decoding', async () => {
-    for (const bad of [[4096], [-1], [1.5], [5, Number.NaN]]) await expectCode(tokenizer.decode(bad), 'TOKEN_OUT_OF_RANGE');
+    for (const bad of [[4096], [-1], [1.5], [5, Number.NaN]]) await expectCodeAsync(tokenizer.decode(bad), 'TOKEN_OUT_OF_RANGE');
     expect(await tokenizer.decode([4095])).toBeTypeOf('string');
   });
 
   it('rejects non-string text', async () => {
-    await expectCode(tokenizer.encode(42 as unknown as string), 'INVALID_ARGUMENT');
-    await expectCode(tokenizer.encodeBatch(['ok', null as unknown as string]), 'INVALID_ARGUMENT');
+    await expectCodeAsync(tokenizer.encode(42 as unknown as string), 'INVALID_ARGUMENT');
+    await expectCodeAsync(tokenizer.encodeBatch(['ok', null as unknown as string]), 'INVALID_ARGUMENT');
   });
 
   it('saves and loads back the same tokenizer, from a file or its folder', async () => {
@@ -181,21 +170,21 @@ describe('Tokenizer loading', () => {
   });
 
   it('reports a missing file as NOT_FOUND', async () => {
-    await expectCode(() => Tokenizer.fromFile('/no/such/dir/tokenizer.json'), 'NOT_FOUND');
-    await expectCode(() => Tokenizer.fromFile(mkdtempSync(join(tmpdir(), 'maskmix-empty-'))), 'NOT_FOUND');
+    await expectCodeAsync(() => Tokenizer.fromFile('/no/such/dir/tokenizer.json'), 'NOT_FOUND');
+    await expectCodeAsync(() => Tokenizer.fromFile(mkdtempSync(join(tmpdir(), 'maskmix-empty-'))), 'NOT_FOUND');
   });
 
   it('reports malformed or unusable JSON as INVALID_ARGUMENT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'maskmix-bad-'));
     writeFileSync(join(dir, 'tokenizer.json'), '{ "version": "1.0", ');
-    await expectCode(() => Tokenizer.fromFile(join(dir, 'tokenizer.json')), 'INVALID_ARGUMENT');
-    await expectCode(() => Tokenizer.fromJSON('{not json'), 'INVALID_ARGUMENT');
-    await expectCode(() => Tokenizer.fromJSON('[]'), 'INVALID_ARGUMENT');
-    await expectCode(() => Tokenizer.fromJSON('{}'), 'INVALID_ARGUMENT');
-    await expectCode(() => Tokenizer.fromJSON({ model: { type: 'Nonsense' } }), 'INVALID_ARGUMENT');
-    await expectCode(() => Tokenizer.fromJSON(small(), { eosToken: '<nope>' }), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromFile(join(dir, 'tokenizer.json')), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromJSON('{not json'), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromJSON('[]'), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromJSON('{}'), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromJSON({ model: { type: 'Nonsense' } }), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromJSON(small(), { eosToken: '<nope>' }), 'INVALID_ARGUMENT');
     const noSpecials = { ...small(), added_tokens: [] };
     noSpecials.model = { ...noSpecials.model, vocab: Object.fromEntries(Object.entries(noSpecials.model.vocab).filter(([t]) => !t.startsWith('<'))) };
-    await expectCode(() => Tokenizer.fromJSON(noSpecials), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromJSON(noSpecials), 'INVALID_ARGUMENT');
   });
 });
