@@ -10,21 +10,15 @@ import { endianness } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { MaskmixError } from '../errors.js';
+import type { TypedArray } from '../tensor-types.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 /** Element types maskmix reads and writes. BF16 and F16 values are carried as their raw 16-bit patterns. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-/** The typed array each dtype is returned as: F16/BF16 → `Uint16Array`, I64 → `BigInt64Array`, BOOL → `Uint8Array` (0/1). */
-export type TensorArray =
-  | Float64Array
-  | Float32Array
-  | Uint16Array
-  | BigInt64Array
-  | Int32Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array;
+/** The typed array each dtype is returned as: F16/BF16 → `Uint16Array`, I64 → `BigInt64Array`, BOOL → `Uint8Array` (0/1).
+ * The same set of arrays a maskmix Tensor is made from. */
+export type TensorArray = TypedArray;
 
 /** A tensor to write. `data` is the matching typed array for `dtype`, or raw little-endian bytes (`Uint8Array`/`Buffer`). */
 export interface SafetensorsTensorInput {
