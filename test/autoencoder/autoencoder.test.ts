@@ -83,7 +83,7 @@ describe('autoencoder', () => {
       let last = first;
       for (let i = 0; i < 150; i++) last = (await trainer.step({ tokens, batch: 4 })).loss!;
       expect(last).toBeLessThan(first / 3);
-      const stats = await evaluateReconstruction(model, { data: tokens, numSequences: 4, context: T });
+      const stats = await evaluateReconstruction(model, { data: tokens, numSequences: 4, context: T, realTokens: 4 * T });
       expect(stats).toMatchObject({ sequences: 4, tokens: 4 * T });
       expect(stats.accuracy).toBeGreaterThan(0.9);
       expect(stats.loss).toBeLessThan(first / 3);

@@ -61,7 +61,7 @@ describe('Decoder.greedy', () => {
       const last = expected.map((row) => row[11]);
       const la = (await a.step(Int32Array.from(last))).logits.toTypedArray();
       const lb = (await b.step(Int32Array.from(last))).logits.toTypedArray();
-      expect(Array.from(la)).toEqual(Array.from(lb));
+      expect(Array.from(la as Float32Array)).toEqual(Array.from(lb as Float32Array));
       model.dispose();
     });
   }

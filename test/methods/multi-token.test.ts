@@ -35,7 +35,7 @@ describe('multi-token prediction', () => {
         'mtp_heads.1.bias',
         'mtp_heads.1.weight',
       ]);
-      for (const k of Object.keys(plainState)) expect(Array.from(multiState[k].toTypedArray())).toEqual(Array.from(plainState[k].toTypedArray()));
+      for (const k of Object.keys(plainState)) expect(Array.from(multiState[k].toTypedArray() as Float32Array)).toEqual(Array.from(plainState[k].toTypedArray() as Float32Array));
       expect(multi.config).toMatchObject({ predictTokens: 3 });
 
       // A periodic sequence: token t+o is a function of token t for every offset, so all heads can learn.
