@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 
+import { enterCollective } from './dist/collective-progress.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import { check } from './errors.js';
 import { configError } from './model-config.js';
@@ -131,6 +132,8 @@ export class Trainer {
    */
   async step(batch: TokenBatch, options: { readBack?: boolean; targetMask?: ArrayLike<number | boolean> } = {}): Promise<StepResult> {
     const { targetMask, ...rest } = options;
+    // A data-parallel step all-reduces gradients (and broadcasts weights on the first step).
+    if (this.group) enterCollective('training step');
     if (targetMask === undefined) return this.handle.step(batch.tokens, batch.batch, rest);
     check(targetMask.length === batch.tokens.length, `targetMask must have one entry per token (${batch.tokens.length}), got ${targetMask.length}`);
     // Unscored targets become the pad id, which the native loss already ignores.

@@ -18,6 +18,7 @@ import { check } from '../errors.js';
 import { joinNodes, type NodeControl } from './node-control.js';
 import { prefixLines } from './output-prefixer.js';
 import { resolveRankCommand } from './rank-command.js';
+import { describeLaggingRanks } from './collective-progress.js';
 import { describeFailure, type RankFailure } from './rank-failure.js';
 
 /** Options of {@link launch}. */
@@ -67,6 +68,8 @@ interface RankProcess {
   child: ChildProcess;
   running: boolean;
   lastBeat?: number;
+  /** Collectives entered, as of the last heartbeat (collective-progress.ts). */
+  progress?: { entered: number; last?: string };
   output: Promise<void[]>;
 }
 
@@ -216,14 +219,21 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
         }
       }
       control?.close();
-      if (failure) log(`failed: ${describeFailure(failure)}`);
+      if (failure) {
+        log(`failed: ${describeFailure(failure)}`);
+        // A collective that timed out names the rank that waited; the one behind in collectives is the one that stalled.
+        const reported = ranks.flatMap((r) => (r.progress ? [{ rank: r.rank, ...r.progress }] : []));
+        for (const line of describeLaggingRanks(reported)) log(line);
+      }
       resolve({ exitCode: failure ? 1 : interrupted ? 130 : 0, failure, interrupted });
     };
 
     for (const r of ranks) {
       const where = { rank: r.rank, nodeRank, localRank: r.localRank };
-      r.child.on('message', (m: { type?: string }) => {
-        if (m?.type === 'heartbeat') r.lastBeat = Date.now();
+      r.child.on('message', (m: { type?: string; entered?: unknown; last?: unknown }) => {
+        if (m?.type !== 'heartbeat') return;
+        r.lastBeat = Date.now();
+        if (typeof m.entered === 'number') r.progress = { entered: m.entered, last: typeof m.last === 'string' ? m.last : undefined };
       });
       r.child.on('error', (error) => {
         if (!r.running) return;

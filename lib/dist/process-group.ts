@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 import { configError } from '../model-config.js';
 import { native, type NativeProcessGroup } from '../native.js';
+import { enterCollective } from './collective-progress.js';
 import { DEFAULT_DIST_TIMEOUT_MS } from './env.js';
 
 /** Validation of {@link ProcessGroup.create}'s options. */
@@ -68,17 +69,20 @@ export class ProcessGroup {
 
   /** Resolves once every process has reached its barrier. */
   barrier(): Promise<void> {
+    enterCollective('barrier');
     return this.handle.barrier();
   }
 
   /** Element-wise reduction of `values` over all processes; every process gets the result. */
   async allReduce(values: readonly number[] | Float64Array, op: 'sum' | 'mean' | 'max' | 'min' = 'sum'): Promise<number[]> {
     const array = values instanceof Float64Array ? values : Float64Array.from(values);
+    enterCollective('all-reduce');
     return Array.from(await this.handle.allReduce(array, op));
   }
 
   /** Every process gets `root`'s bytes; the others pass null. */
   broadcastBytes(bytes: Uint8Array | null, root = 0): Promise<Uint8Array> {
+    enterCollective('broadcast');
     return this.handle.broadcastBytes(bytes, root);
   }
 

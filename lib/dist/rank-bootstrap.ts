@@ -3,13 +3,18 @@
  *  - a heartbeat to the launcher over the IPC channel, so a rank whose event loop is stuck is noticed;
  *  - the rank exits when the launcher goes away (even if it was killed with SIGKILL), so no rank is orphaned.
  * The channel is unreferenced: it never keeps a finished rank alive.
+ * Heartbeats carry how many collectives the rank has entered (collective-progress.ts), so the launcher can name
+ * the rank that stalled when a peer's collective times out.
  */
+import { collectiveProgress } from './collective-progress.js';
+
 const HEARTBEAT_MS = Number(process.env.MASKMIX_HEARTBEAT_MS) || 1000;
 
 if (process.send && process.env.MASKMIX_LAUNCHED === '1') {
   const beat = () => {
     try {
-      process.send?.({ type: 'heartbeat' }, undefined, {}, () => {});
+      const { entered, last } = collectiveProgress();
+      process.send?.({ type: 'heartbeat', entered, last }, undefined, {}, () => {});
     } catch {
       // The launcher is gone; 'disconnect' below ends this process.
     }
@@ -23,4 +28,3 @@ if (process.send && process.env.MASKMIX_LAUNCHED === '1') {
   process.channel?.unref();
 }
 
-export {};
