@@ -75,6 +75,8 @@ describe('gradient accumulation', () => {
   it('k = 2 and k = 3 in float64, with unequal target counts per micro-batch: one step on the whole batch', async () => {
     for (const k of [2, 3]) {
       const { diff, results } = await compare({ k, model: { dtype: 'float64' } });
+      // Summation order differs (per micro-batch, then across): ~1e-16 in the gradients, which Adam's division by
+      // √v̂ can lift to ~1e-12 in small-gradient entries after 3 steps.
       expect(diff).toBeLessThan(1e-10);
       expectClose(results, 12);
     }
