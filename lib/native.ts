@@ -147,6 +147,7 @@ export interface NativeTrainConfig {
   infoNceGroup?: number;
   infoNceTemperature?: number;
   embeddingToken?: 'last' | 'second-to-last';
+  gradientAccumulation?: number;
 }
 
 export interface NativeStepResult {
@@ -171,6 +172,8 @@ export interface NativeTrainer {
   /** Data-parallel training over `group` (null: off); returns the number of gradient buckets. */
   setProcessGroup(group: NativeProcessGroup | null, options?: { bucketBytes?: number }): number;
   readonly stepsTaken: number;
+  /** Bucket all-reduces started by the current process group's gradient sync (0 without one). */
+  readonly gradientBucketLaunches: number;
   dispose(): void;
 }
 

@@ -21,6 +21,8 @@ import { Trainer } from './trainer.js';
 export interface TrainBrownOptions extends BrownRunOptions {
   /** 'auto' (default: this rank's GPU if there is one, else the CPU), 'cpu', 'cuda' or 'cuda:N'. */
   device?: string;
+  /** Micro-batches of batchSize per optimizer step (default 1: no accumulation). */
+  gradientAccumulation?: number;
 }
 
 /** Progress callbacks of {@link trainBrown}. */
@@ -89,19 +91,26 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
     `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters on ` +
       `${dist.worldSize} × ${dist.device}${group ? ` (${group.backend})` : ''}; ${trainData.numSequences} train sequences`,
   );
-  const trainConfig = { learningRate: o.learningRate, warmupSteps: Math.min(50, Math.floor(o.steps / 10)), totalSteps: o.steps, gradClip: 1 };
+  const accumulation = o.gradientAccumulation ?? 1;
+  const trainConfig = {
+    learningRate: o.learningRate,
+    warmupSteps: Math.min(50, Math.floor(o.steps / 10)),
+    totalSteps: o.steps,
+    gradClip: 1,
+    gradientAccumulation: accumulation,
+  };
   const trainer = new Trainer(model, trainConfig, dist.trainerOptions);
   if (dist.isRankZero) {
     await writeJsonAtomic(join(runDir, 'run.json'), {
       command: 'train',
       data: { corpus: 'brown', ...counts },
-      training: { ...trainConfig, batchSize: o.batchSize, globalBatchSize: o.batchSize * dist.worldSize, steps: o.steps, seed: o.seed },
+      training: { ...trainConfig, batchSize: o.batchSize, globalBatchSize: o.batchSize * accumulation * dist.worldSize, steps: o.steps, seed: o.seed },
       distributed: { worldSize: dist.worldSize, backend: group?.backend ?? null, device: dist.device },
       environment: runEnvironment(),
     });
   }
 
-  onPhase?.('train', `${o.steps} steps of ${dist.worldSize} × ${o.batchSize}×${o.context} tokens`);
+  onPhase?.('train', `${o.steps} steps of ${dist.worldSize} × ${accumulation > 1 ? `${accumulation} × ` : ''}${o.batchSize}×${o.context} tokens`);
   const result = await trainLoop({
     trainer,
     batches: distributedBatches(trainData, o.batchSize, { seed: o.seed }),

@@ -111,13 +111,24 @@ export async function evaluate(
   return targets > 0 ? weighted / targets : Number.NaN;
 }
 
+/** The tokens of one optimizer step: `microBatches` batches of the source, one after another. */
+function nextStepTokens(batches: BatchSource, microBatches: number): Int32Array {
+  if (microBatches === 1) return batches.next().value;
+  const size = batches.batchSize * batches.context;
+  const out = new Int32Array(size * microBatches);
+  for (let i = 0; i < microBatches; i++) out.set(batches.next().value.subarray(0, size), i * size);
+  return out;
+}
+
 export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopResult> {
   const { trainer, batches, steps } = options;
   const model = trainer.model;
   const group = trainer.processGroup;
   const worldSize = group?.worldSize ?? 1;
   const writesFiles = (group?.rank ?? 0) === 0;
-  const tokensPerStep = batches.batchSize * batches.context * worldSize;
+  // With gradient accumulation a step takes k batches of the source (micro-batches), stacked into one native call.
+  const microBatches = trainer.config.gradientAccumulation;
+  const tokensPerStep = batches.batchSize * batches.context * worldSize * microBatches;
   const start = performance.now() - (options.start?.elapsedSeconds ?? 0) * 1000;
   const losses: number[] = [];
   let tokensSeen = options.start?.tokensSeen ?? 0;
@@ -142,11 +153,11 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       aborted = true;
       break;
     }
-    const { value } = batches.next();
+    const value = nextStepTokens(batches, microBatches);
     const stepStart = performance.now();
     const last = i === steps - 1;
     const readBack = last || (i + 1) % (options.readEvery ?? 1) === 0 || !!(options.evalEvery && (i + 1) % options.evalEvery === 0);
-    const result = await trainer.step({ tokens: value, batch: batches.batchSize }, { readBack });
+    const result = await trainer.step({ tokens: value, batch: batches.batchSize * microBatches }, { readBack });
     stepSeconds += (performance.now() - stepStart) / 1000;
     tokensSeen += tokensPerStep;
     const verdict = await options.afterStep?.({ step: result.step, tokensSeen, elapsedSeconds: (performance.now() - start) / 1000 });

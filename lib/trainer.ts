@@ -29,6 +29,16 @@ export const trainConfigSchema = z
     gradClip: z.number().min(0).default(1),
     /** 'auto': bf16 autocast with float32 master weights on CUDA, float32 on the CPU. */
     precision: z.enum(['auto', 'bf16', 'fp32'], { error: "precision must be 'auto', 'bf16' or 'fp32'" }).default('auto'),
+    /**
+     * Gradient accumulation: micro-batches per optimizer step. A step's batch then holds k equal micro-batches
+     * (rows divisible by k), each run forward and backward alone (activation memory of one micro-batch), with one
+     * update as if on the whole batch; data-parallel all-reduce runs only in the last micro-batch's backward.
+     */
+    gradientAccumulation: z
+      .number({ error: 'gradientAccumulation must be a positive integer' })
+      .int('gradientAccumulation must be a positive integer')
+      .min(1, 'gradientAccumulation must be a positive integer (1: no accumulation)')
+      .default(1),
   })
   .strict();
 
@@ -122,11 +132,22 @@ export class Trainer {
   }
 
   /**
+   * Bucket all-reduces started so far by the current process group's gradient sync (0 without one): with
+   * gradient accumulation it grows by {@link gradientBuckets} per optimizer step, not per micro-batch.
+   */
+  get gradientBucketLaunches(): number {
+    return this.handle.gradientBucketLaunches;
+  }
+
+  /**
    * One optimisation step on a batch. With `readBack: false` a GPU runs ahead without waiting for the loss; a
    * later step that reads back reports the mean over the steps in between.
    * `targetMask` (one entry per token of the batch) scores only the tokens where it is nonzero: the loss is the
    * mean over those targets (token j is the target of position j−1, so entry 0 of each row is never used).
    * Synthetic tasks use it to train on answer tokens only.
+   * With `gradientAccumulation` k the batch holds k micro-batches of batch.batch / k rows (in row order), and the
+   * step's loss and gradient are those of the whole batch: each micro-batch is weighted by its share of the
+   * batch's targets (see native/train/gradient_accumulation.h). {@link stepMicroBatches} takes them as a list.
    * @throws MaskmixError NON_FINITE when a step read back (or, on the CPU, this step) had a non-finite loss or
    *   gradient; those updates were skipped.
    */
@@ -140,6 +161,28 @@ export class Trainer {
     const padId = this.model.config.padId;
     const targets = batch.tokens.map((token, i) => (targetMask[i] ? token : padId));
     return this.handle.step(batch.tokens, batch.batch, { ...rest, targets });
+  }
+
+  /**
+   * One optimisation step over k = `gradientAccumulation` micro-batches of equal shape, as one native call: the
+   * same as {@link step} on their rows stacked in order. `targetMasks`, when given, has one mask per micro-batch.
+   */
+  async stepMicroBatches(
+    microBatches: readonly TokenBatch[],
+    options: { readBack?: boolean; targetMasks?: readonly ArrayLike<number | boolean>[] } = {},
+  ): Promise<StepResult> {
+    const k = this.config.gradientAccumulation;
+    check(microBatches.length === k, `gradientAccumulation is ${k}: a step takes ${k} micro-batches, got ${microBatches.length}`);
+    const first = microBatches[0]!;
+    check(
+      microBatches.every((b) => b.batch === first.batch && b.tokens.length === first.tokens.length),
+      'the micro-batches of a step must all have the same number of rows and tokens',
+    );
+    check(options.targetMasks === undefined || options.targetMasks.length === k, `targetMasks must hold one mask per micro-batch (${k})`);
+    const tokens = stackRows(microBatches.map((b) => b.tokens));
+    const { targetMasks, ...rest } = options;
+    const targetMask = targetMasks ? stackRows(targetMasks.map((m) => Int32Array.from(m, Number))) : undefined;
+    return this.step({ tokens, batch: first.batch * k }, { ...rest, targetMask });
   }
 
   /**
@@ -177,4 +220,15 @@ export class Trainer {
   dispose(): void {
     this.handle.dispose();
   }
+}
+
+/** Rows of equal-shaped token arrays, one after another. */
+function stackRows(parts: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }

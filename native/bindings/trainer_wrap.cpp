@@ -27,6 +27,7 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.infoNce.group = integerField(o, "infoNceGroup", c.infoNce.group);
   c.infoNce.temperature = numberField(o, "infoNceTemperature", c.infoNce.temperature);
   c.infoNce.fromEnd = embeddingFromEnd(stringField(o, "embeddingToken", "second-to-last"));
+  c.gradientAccumulation = integerField(o, "gradientAccumulation", c.gradientAccumulation);
   return c;
 }
 }  // namespace
@@ -42,6 +43,7 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
                          InstanceMethod<&TrainerWrap::dispose>("dispose"),
                          InstanceMethod<&TrainerWrap::setProcessGroup>("setProcessGroup"),
                          InstanceAccessor<&TrainerWrap::stepsTaken>("stepsTaken"),
+                         InstanceAccessor<&TrainerWrap::gradientBucketLaunches>("gradientBucketLaunches"),
                      });
 }
 
@@ -88,6 +90,17 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
         require(config.objective != "infonce", "a target mask has no meaning for the InfoNCE objective", "INVALID_ARGUMENT");
         targets = tokensFromJs(given, batch, model.config().vocabSize, "targets");
         require(targets.sizes() == tokens.sizes(), "targets must hold as many tokens as tokens", "SHAPE_MISMATCH");
+      }
+      const int64_t micro = config.gradientAccumulation;
+      require(batch % micro == 0,
+              "with gradientAccumulation " + std::to_string(micro) + " a step's batch holds " + std::to_string(micro) +
+                  " equal micro-batches, but " + std::to_string(batch) + " rows do not divide by " + std::to_string(micro),
+              "SHAPE_MISMATCH");
+      if (config.objective == "infonce" && micro > 1) {
+        require((batch / micro) % config.infoNce.group == 0,
+                "with gradientAccumulation " + std::to_string(micro) + " each micro-batch of " + std::to_string(batch / micro) +
+                    " rows must hold whole InfoNCE samples of " + std::to_string(config.infoNce.group) + " sequences",
+                "SHAPE_MISMATCH");
       }
       if (config.objective == "infonce") {
         require(batch % config.infoNce.group == 0,
@@ -217,10 +230,18 @@ Napi::Value TrainerWrap::stepsTaken(const Napi::CallbackInfo& info) {
   });
 }
 
+// gradientBucketLaunches: number — bucket all-reduces started by the current process group's sync (0 without one).
+Napi::Value TrainerWrap::gradientBucketLaunches(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), sync_ ? static_cast<double>(sync_->bucketLaunches()) : 0.0);
+  });
+}
+
 Napi::Value TrainerWrap::dispose(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     TryLock lock(*handle_);
     trainer_.reset();
+    sync_.reset();
     return info.Env().Undefined();
   });
 }
@@ -235,6 +256,7 @@ Napi::Value TrainerWrap::setProcessGroup(const Napi::CallbackInfo& info) {
     std::vector<at::Tensor> params = handle_->live().parameters();
     std::shared_ptr<BucketedGradientSync> sync = makeGradientSync(info[0], info[1], std::move(params));
     trainer_->setGradientSync(sync);
+    sync_ = sync;
     return Napi::Number::New(info.Env(), sync ? static_cast<double>(sync->numBuckets()) : 0.0);
   });
 }

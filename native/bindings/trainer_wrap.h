@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bindings/model_handle.h"
+#include "dist/bucketed_gradient_sync.h"
 #include "train/trainer.h"
 
 namespace maskmix {
@@ -25,9 +26,11 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value stepsTaken(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value setProcessGroup(const Napi::CallbackInfo& info);
+  Napi::Value gradientBucketLaunches(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ModelHandle> handle_;
   std::shared_ptr<Trainer> trainer_;
+  std::shared_ptr<BucketedGradientSync> sync_;  // the trainer's data-parallel sync, for its counters (null: none)
 };
 
 }  // namespace maskmix

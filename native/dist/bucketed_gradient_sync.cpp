@@ -29,6 +29,7 @@ struct BucketedGradientSync::State {
   bool armed = false;           // hooks act only inside a session: other backward passes are none of our business
   std::vector<uint8_t> ready;   // per parameter, this step
   size_t nextLaunch = 0;        // buckets launch in index order only
+  int64_t launches = 0;         // all-reduces started, ever
 
   at::Tensor slice(size_t i) {
     const Slot& s = slots[i];
@@ -76,6 +77,7 @@ struct BucketedGradientSync::State {
                                      "gradient all-reduce of bucket " + std::to_string(nextLaunch + 1) + "/" +
                                          std::to_string(buckets.size()));
       ++nextLaunch;
+      ++launches;
     }
   }
 
@@ -152,6 +154,11 @@ class BucketedGradientSync::StepSession : public GradientSync::Session {
   ~StepSession() override { state_->disarm(); }
 
   void finish() override { state_->finish(); }
+  // Re-arming forgets nothing that matters: no bucket was filled or launched while off.
+  void setSyncing(bool on) override {
+    if (on) state_->arm();
+    else state_->disarm();
+  }
 
  private:
   std::shared_ptr<State> state_;
@@ -206,6 +213,11 @@ BucketedGradientSync::~BucketedGradientSync() {
 }
 
 int64_t BucketedGradientSync::numBuckets() const { return static_cast<int64_t>(state_->buckets.size()); }
+
+int64_t BucketedGradientSync::bucketLaunches() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->launches;
+}
 
 std::unique_ptr<GradientSync::Session> BucketedGradientSync::begin() {
   group_->checkUsable();

@@ -42,6 +42,8 @@ class BucketedGradientSync : public GradientSync {
   std::unique_ptr<Session> begin() override;
 
   int64_t numBuckets() const;
+  // Bucket all-reduces started since construction (for tests: no_sync micro-batches must start none).
+  int64_t bucketLaunches() const;
 
   // Shared with the autograd hooks, which may outlive this object inside the graph of the model's parameters.
   struct State;

@@ -15,6 +15,10 @@ class GradientSync {
     virtual ~Session() = default;
     // Called between backward and gradient clipping.
     virtual void finish() = 0;
+    // Gradient accumulation (PyTorch DDP's no_sync): while off, a backward pass only adds to the local gradients
+    // and starts no collective. The trainer turns it off for all micro-batches but the last, whose backward then
+    // reduces the sum of every micro-batch's gradient. A session starts on.
+    virtual void setSyncing(bool on) = 0;
   };
 
   virtual ~GradientSync() = default;

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "train/gradient_accumulation.h"
 #include "train/multi_token.h"
 
 namespace maskmix {
@@ -43,6 +44,7 @@ Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : mod
   require(config_.learningRate > 0, "learningRate must be positive", "CONFIG_INVALID");
   require(config_.warmupSteps >= 0 && config_.totalSteps >= 0, "warmupSteps and totalSteps must be ≥ 0", "CONFIG_INVALID");
   require(config_.gradClip >= 0, "gradClip must be ≥ 0", "CONFIG_INVALID");
+  require(config_.gradientAccumulation >= 1, "gradientAccumulation must be a positive integer", "CONFIG_INVALID");
   require(config_.objective == "next-token" || config_.objective == "infonce", "objective must be 'next-token' or 'infonce'", "CONFIG_INVALID");
   if (config_.objective == "infonce") checkInfoNceOptions(config_.infoNce);
   at::Device device(model_->config().device);
@@ -72,17 +74,36 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   // Data parallel: the session may all-reduce gradient buckets while backward still runs.
   std::unique_ptr<GradientSync::Session> sync = gradientSync_ ? gradientSync_->begin() : nullptr;
 
-  LinearCrossEntropy loss;
-  {
-    compat::CudaAutocast autocast(autocast_, at::kBFloat16);
-    if (config_.objective == "infonce") loss.loss = contrastiveLoss(*model_, tokens, config_.infoNce);
-    else loss = trainingLoss(*model_, tokens, targets);  // the next-token loss (answer targets if given), or the multi-token sum
+  at::Tensor stepLoss;  // detached: the loss of the whole batch
+  const int64_t microBatches = config_.gradientAccumulation;
+  if (microBatches == 1) {
+    LinearCrossEntropy loss;
+    {
+      compat::CudaAutocast autocast(autocast_, at::kBFloat16);
+      if (config_.objective == "infonce") loss.loss = contrastiveLoss(*model_, tokens, config_.infoNce);
+      else loss = trainingLoss(*model_, tokens, targets);  // the next-token loss (answer targets if given), or the multi-token sum
+    }
+    loss.loss.backward();
+    stepLoss = loss.loss.detach();
+  } else {
+    // All micro-batches in this one call: no host round trip between them, and on a GPU no sync either.
+    GradientAccumulation accumulation(*model_, config_, tokens, targets, microBatches);
+    for (int64_t i = 0; i < microBatches; ++i) {
+      // no_sync: only the last backward all-reduces, and its gradients already hold every micro-batch's sum.
+      if (sync) sync->setSyncing(i == microBatches - 1);
+      at::Tensor loss;
+      {
+        compat::CudaAutocast autocast(autocast_, at::kBFloat16);
+        loss = accumulation.microBatchLoss(i);
+      }
+      loss.backward();
+      stepLoss = stepLoss.defined() ? stepLoss + loss.detach() : loss.detach();
+    }
   }
-  loss.loss.backward();
   if (sync) sync->finish();
   at::Tensor norm = clipGradNorm(params_, config_.gradClip);
   // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
-  at::Tensor nonFinite = at::logical_not(at::logical_and(loss.loss.isfinite(), norm.isfinite())).to(at::kFloat);
+  at::Tensor nonFinite = at::logical_not(at::logical_and(stepLoss.isfinite(), norm.isfinite())).to(at::kFloat);
   optimizer_->step(lr, nonFinite);
   {
     torch::NoGradGuard noGrad;
@@ -91,7 +112,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   ++steps_;
   timer_.end();
 
-  at::Tensor detached = loss.loss.detach();
+  at::Tensor detached = stepLoss;
   lossSum_.add_(detached);
   nonFiniteSteps_.add_(nonFinite);
   lastLoss_ = detached;

@@ -32,6 +32,9 @@ struct TrainConfig {
   // infoNce.group sequences, see train/info_nce.h)
   std::string objective = "next-token";
   InfoNceOptions infoNce;
+  // Micro-batches per optimizer step (train/gradient_accumulation.h): step() splits its batch into this many equal
+  // blocks of rows, runs forward and backward on each, and updates once, as if on the whole batch at once.
+  int64_t gradientAccumulation = 1;
 };
 
 struct StepResult {
@@ -51,6 +54,8 @@ class Trainer {
   // `readBack` false lets a GPU run ahead of the host: loss and norm stay on the device until a later step reads.
   // `targets` (optional, shaped like tokens): the tokens the loss predicts instead of `tokens` itself — a task
   // that scores only some positions (synthetic answers) sets the others to padId, which the loss ignores.
+  // With gradientAccumulation k, `tokens` holds k micro-batches (rows divisible by k); data-parallel gradient
+  // all-reduce then runs only in the last micro-batch's backward.
   StepResult step(const at::Tensor& tokens, bool readBack = true, const at::Tensor& targets = at::Tensor());
   double learningRateAt(int64_t step) const;  // lr used for the step with this 0-based index
   int64_t stepsTaken() const { return steps_; }

@@ -15,6 +15,7 @@ function asArguments(opts: Record<string, unknown>): string[] {
   const args = ['--steps', opts.steps, '--width', opts.width, '--depth', opts.depth, '--context', opts.context, '--batch', opts.batch,
     '--vocab', opts.vocab, '--lr', opts.lr, '--seed', opts.seed, '--eval-every', opts.evalEvery].map(String);
   if (opts.documents !== undefined) args.push('--documents', String(opts.documents));
+  if (opts.gradAccum !== undefined) args.push('--grad-accum', String(opts.gradAccum));
   if (opts.out !== undefined) args.push('--out', String(opts.out));
   if (opts.json) args.push('--json');
   if (!opts.progress) args.push('--no-progress');
@@ -35,6 +36,7 @@ export function registerTrain(program: Command): void {
     seed: 'seed of the split, data order and weights',
   })
     .option('--eval-every <n>', 'validation loss every n steps (and at the end)', parseNumber('--eval-every', { integer: true, min: 1 }), d.evalEvery)
+    .option('--grad-accum <k>', 'gradient accumulation: k micro-batches of --batch per optimizer step (one all-reduce per step)', parseNumber('--grad-accum', { integer: true, min: 1 }))
     .option('--device <device>', "'auto' (a GPU per process if any), 'cpu', 'cuda' or 'cuda:N'", d.device)
     .option('--gpus <n>', 'train on n GPUs of this machine (starts n processes through maskmix launch)', parseNumber('--gpus', { integer: true, min: 1 }))
     .option('--config <file>', 'train the experiment a JSON config describes (model, training, data, tokenizer, budget)')
@@ -86,7 +88,7 @@ export function registerTrain(program: Command): void {
       };
       if (!launched) process.once('SIGINT', onSigint);
       const summary = await trainBrown(
-        { ...brownRunOptions(opts, controller.signal), device: opts.device },
+        { ...brownRunOptions(opts, controller.signal), device: opts.device, gradientAccumulation: opts.gradAccum },
         {
           onPhase: (phase, detail) => {
             if (phase === 'save') progress.stop();
