@@ -81,6 +81,19 @@ describe("autoencoder blocks 'llama'", () => {
     model.dispose();
   });
 
+  it('fused and module blocks give the same logits', async () => {
+    const tokens = randomTokens(2 * T, V, 3);
+    for (const variant of ['plain', 'memory'] as const) {
+      const fused = await LanguageModel.create(config(variant));
+      const modules = await LanguageModel.create({ ...config(variant), fused: false });
+      const a = await logitsOf(fused, tokens, 2);
+      const b = await logitsOf(modules, tokens, 2);
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+      fused.dispose();
+      modules.dispose();
+    }
+  });
+
   for (const variant of ['plain', 'memory'] as const) {
     it(`${variant}: the loss is the cross-entropy of token i at position i, as computed from the logits`, async () => {
       const model = await LanguageModel.create(config(variant));
