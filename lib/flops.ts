@@ -4,7 +4,7 @@
  * backward products). Token mixing counts the unmasked entries of its masked matrices (what the mixing computes
  * beyond zeros). Norms, activations, softmaxes and the optimizer are left out.
  */
-import type { AutoencoderConfig, LlamaConfig, MixerConfig, ModelConfig } from './model-config.js';
+import type { AutoencoderConfig, LinearConfig, LlamaConfig, MixerConfig, ModelConfig } from './model-config.js';
 
 /** Unmasked entries of a causal (lower-triangular, diagonal included) n×n matrix, per row on average. */
 const causalMean = (n: number) => (n + 1) / 2;
@@ -69,6 +69,34 @@ function multiTokenHeads(config: ModelConfig): number {
   return flops;
 }
 
+/** A generalized-linear row's slots: A's lags plus B's offsets that fit the context (native/ops/linear_pattern.cpp). */
+function linearSlots(config: LinearConfig): number {
+  const n = config.context;
+  const fits = (offsets: (k: number) => number) => {
+    let count = 0;
+    while (offsets(count) <= n - 1) count++;
+    return count;
+  };
+  switch (config.pattern) {
+    case 'attention':
+      return n;
+    case 'local':
+      return Math.min(config.window, n);
+    case 'first-order':
+      return 1 + fits((k) => (k === 0 ? 1 : Infinity));
+    case 'kth-order':
+      return 1 + fits((k) => (k < config.order ? k + 1 : Infinity));
+    case 'dense':
+      return 1 + fits((k) => k + 1);
+    case 'pow2':
+    case 'pow2-lattice':
+      return 1 + fits((k) => 2 ** k);
+    case 'square':
+    case 'square-lattice':
+      return 1 + fits((k) => k * k + 1);
+  }
+}
+
 /** Forward FLOPs per token at full context, as training runs it (multi-token heads included). */
 export function forwardFlopsPerToken(config: ModelConfig): number {
   return modelForward(config) + multiTokenHeads(config);
@@ -105,7 +133,10 @@ function modelForward(config: ModelConfig): number {
       'square-lattice': 1 + Math.sqrt(n) + 32,
     };
     const projections = config.projections ? 2 * 2 * d * d : 0;
-    return l * (feedForward + projections + 2 * d * reads[config.pattern]) + head;
+    // Gated coefficients: each row's logits over all KA + KB slots from its own input, per head gate_weight
+    // [KA + KB, d/H] (native/models/linear_mixer.cpp), so 2·d·(KA + KB) per token.
+    const gate = config.coefficients === 'gated' ? 2 * d * linearSlots(config) : 0;
+    return l * (feedForward + projections + gate + 2 * d * reads[config.pattern]) + head;
   }
   if (config.kind === 'autoencoder') return autoencoderStacks(config) + head;
   // The masked mixer; bidirectional adds a reverse stream of nLayers blocks (reverseblocks.i), summed at the end.

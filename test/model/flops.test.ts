@@ -67,6 +67,22 @@ describe('FLOPs: hand-derived formulas', () => {
     expect(flops({ kind: 'autoencoder', ...small, blocks: 'llama', nHeads: 2, intermediateSize: 20 })).toBe(2 * layer(20) + head);
   });
 
+  it('linear gated coefficients: logits over every slot of the row (KA + KB) from its own input', () => {
+    const gated = (pattern: string, slots: number) =>
+      expect(flops({ kind: 'linear', ...small, nHeads: 2, pattern, coefficients: 'gated' } as ModelConfigInput)).toBe(
+        flops({ kind: 'linear', ...small, nHeads: 2, pattern } as ModelConfigInput) + 2 * d * slots,
+      );
+    // n = 6: attention 6 lags; local min(8, 6); first-order 1 + 1; kth-order (4) 1 + 4; dense 1 + 5;
+    // pow2 offsets 1, 2, 4; square offsets 1, 2, 5.
+    gated('attention', 6);
+    gated('local', 6);
+    gated('first-order', 2);
+    gated('kth-order', 5);
+    gated('dense', 6);
+    gated('pow2-lattice', 4);
+    gated('square', 4);
+  });
+
   it('repeat and linear keep their counts (projections in and out, feed-forward, structured mixing)', () => {
     expect(flops({ kind: 'repeat', ...small, nHeads: 2 })).toBe(ff + 2 * 2 * d * d + 2 * d * mean + head);
     expect(flops({ kind: 'linear', ...small, nHeads: 2, pattern: 'local', window: 4 })).toBe(ff + 2 * 2 * d * d + 2 * d * 4 + head);
@@ -87,7 +103,9 @@ async function countFromWeights(config: ModelConfig): Promise<{ dense: number; m
       const values = tensor.toTypedArray() as Float32Array;
       const nonzero = values.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0);
       mixing += (2 * (config.dModel / heads) * nonzero) / config.context;
-    } else if (shape.length === 2 && name !== 'wte.weight' && !name.endsWith('embed_positions.weight') && !name.startsWith('mtp_heads')) {
+    } else if (name.endsWith('gate_weight')) {
+      dense += shape.reduce((a, b) => a * b, 1);
+    } else if (shape.length === 2 && !name.endsWith('bias') && name !== 'wte.weight' && !name.endsWith('embed_positions.weight') && !name.startsWith('mtp_heads')) {
       dense += shape[0] * shape[1];
     }
   }
@@ -107,6 +125,17 @@ describe('FLOPs: 6·params·tokens plus mixing, from the built model', () => {
     { ...small, bidirectional: true, kernelSize: 2 },
     { kind: 'autoencoder', ...small, variant: 'memory' },
   ];
+  // Generalized linear mixing: the static patterns' reads are not parameter entries, but the gated coefficients'
+  // gate_weight [H, KA + KB, d/H] is exactly what each token multiplies by.
+  for (const pattern of ['attention', 'dense', 'pow2', 'square-lattice'] as const) {
+    it(`linear ${pattern}, gated: gate_weight is counted as a dense weight`, async () => {
+      const input = { kind: 'linear' as const, ...small, nHeads: 2, pattern };
+      const withGate = resolveModelConfig({ ...input, coefficients: 'gated' });
+      const { dense } = await countFromWeights(withGate);
+      const staticDense = (await countFromWeights(resolveModelConfig(input))).dense;
+      expect(trainingFlops(withGate, tokens) - trainingFlops(resolveModelConfig(input), tokens)).toBeCloseTo(6 * (dense - staticDense) * tokens, 3);
+    });
+  }
   for (const input of mixers) {
     it(`${JSON.stringify(input)}`, async () => {
       const config = resolveModelConfig({ ...input, seed: 1 });
