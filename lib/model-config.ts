@@ -128,6 +128,8 @@ export const repeatConfigSchema = z
 
 /** How the autoencoder's decoder receives the encoder's embedding (native/models/autoencoder.h). */
 export const AUTOENCODER_VARIANTS = ['plain', 'memory'] as const;
+/** Block types of the autoencoder's encoder and decoder. */
+export const AUTOENCODER_BLOCKS = ['mixer', 'llama'] as const;
 
 export const autoencoderConfigSchema = z
   .object({
@@ -141,8 +143,28 @@ export const autoencoderConfigSchema = z
      * Either way position i is trained to reproduce token i. nLayers is the depth of the encoder and of the decoder.
      */
     variant: z.enum(AUTOENCODER_VARIANTS, { error: `variant must be one of ${AUTOENCODER_VARIANTS.join(', ')}` }).default('plain'),
+    /**
+     * The blocks of encoder and decoder: 'mixer' (masked mixer blocks; left out = 'mixer', whose config and
+     * checkpoint keys stay as they were) or 'llama' (Llama decoder layers, the paper's transformer autoencoder:
+     * keys encoder.layers.i.…, encoder.norm, decoder.…, and decoder.embed_positions for the plain variant).
+     */
+    blocks: z.enum(AUTOENCODER_BLOCKS, { error: `blocks must be one of ${AUTOENCODER_BLOCKS.join(', ')}` }).optional(),
+    // Llama blocks only (as kind 'llama'; filled by resolveModelConfig): attention heads (default 4), SwiGLU width
+    // (default ffMultiplier·dModel), rotary base and RMSNorm epsilon.
+    nHeads: positiveInt('nHeads').optional(),
+    intermediateSize: positiveInt('intermediateSize').optional(),
+    ropeTheta: z.number().positive('ropeTheta must be positive').optional(),
+    normEps: z.number().positive('normEps must be positive').optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.blocks === 'llama' || (c.nHeads ?? c.intermediateSize ?? c.ropeTheta ?? c.normEps) === undefined, {
+    message: "nHeads, intermediateSize, ropeTheta and normEps need blocks 'llama'",
+    path: ['blocks'],
+  })
+  .refine((c) => c.blocks !== 'llama' || (c.dModel % (c.nHeads ?? 4) === 0 && (c.dModel / (c.nHeads ?? 4)) % 2 === 0), {
+    message: 'nHeads must divide dModel into heads of even width',
+    path: ['nHeads'],
+  });
 /** Sparsity patterns of generalized linear mixing, the nine of the paper's Table 1 (native/ops/linear_pattern.h). */
 export const LINEAR_PATTERNS = [
   'attention',
@@ -226,5 +248,13 @@ export function resolveModelConfig(input: unknown): ModelConfig {
   if (!parsed.success) throw configError('model config', parsed.error);
   const config = parsed.data;
   if (config.kind === 'llama' && config.intermediateSize === undefined) return { ...config, intermediateSize: 4 * config.dModel };
+  if (config.kind === 'autoencoder' && config.blocks === 'llama')
+    return {
+      ...config,
+      nHeads: config.nHeads ?? 4,
+      intermediateSize: config.intermediateSize ?? config.ffMultiplier * config.dModel,
+      ropeTheta: config.ropeTheta ?? 10000,
+      normEps: config.normEps ?? 1e-5,
+    };
   return config;
 }

@@ -48,6 +48,7 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.structure = stringField(obj, "structure", c.structure);
   c.kernelSize = integerField(obj, "kernelSize", c.kernelSize);
   c.variant = stringField(obj, "variant", c.variant);
+  c.blocks = stringField(obj, "blocks", c.blocks);
   c.fused = booleanField(obj, "fused", c.fused);
   c.predictTokens = integerField(obj, "predictTokens", c.predictTokens);
   if (c.kind == "mixer") {
@@ -91,6 +92,14 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   } else if (c.kind == "autoencoder") {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
     o.Set("variant", c.variant);
+    // Llama-block fields only when set, so a mixer autoencoder's config (and config.json) stays as it was.
+    if (c.blocks != "mixer") {
+      o.Set("blocks", c.blocks);
+      o.Set("nHeads", static_cast<double>(c.nHeads));
+      o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
+      o.Set("ropeTheta", c.ropeTheta);
+      o.Set("normEps", c.normEps);
+    }
   } else if (c.kind == "linear") {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
     o.Set("nHeads", static_cast<double>(c.nHeads));

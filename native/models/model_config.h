@@ -23,6 +23,9 @@ struct ModelConfig {
   int64_t kernelSize = 4;           // structure "kernel": weight rows per head
   // autoencoder only: "plain" (the embedding at every decoder position) or "memory" (then the shifted input)
   std::string variant = "plain";
+  // autoencoder only: the blocks of encoder and decoder, "mixer" (masked mixer blocks) or "llama" (Llama decoder
+  // layers, with nHeads, intermediateSize, ropeTheta and normEps as kind "llama" reads them)
+  std::string blocks = "mixer";
   // linear only (generalized linear mixing, models/linear_mixer.h; also uses ffMultiplier and nHeads)
   std::string pattern = "first-order";  // ops/linear_pattern.h lists the patterns
   int64_t order = 4;                    // pattern "kth-order": past outputs read

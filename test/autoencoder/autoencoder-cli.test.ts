@@ -48,6 +48,32 @@ describe('maskmix autoencoder', () => {
     expect(long.stderr).toMatch(/this model encodes at most 32/);
   }, 300_000);
 
+  it("trains blocks 'llama' from a config and evaluates it the same way", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maskmix-autoencoder-llama-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'tiny-autoencoder-llama',
+        model: { kind: 'autoencoder', variant: 'plain', blocks: 'llama', nHeads: 2, dModel: 16, nLayers: 1, context: 16 },
+        training: { steps: 4, batchSize: 2, learningRate: 0.003, warmupSteps: 1, evalEvery: 4, checkpointEvery: 4 },
+        data: { source: 'brown', documents: 20 },
+        tokenizer: { vocabSize: 300 },
+        seed: 0,
+      }),
+    );
+    const out = join(dir, 'run');
+    const train = await maskmix(['train', '--config', config, '--out', out]).done;
+    expect(train.code, train.stderr).toBe(0);
+    const evaluated = await maskmix(['autoencoder', 'eval', out, '--sequences', '4', '--json']).done;
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ sequences: 4 });
+    const rebuilt = await maskmix(['autoencoder', 'reconstruct', out, '--text', 'The jury said', '--json']).done;
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    const r = JSON.parse(rebuilt.stdout);
+    expect(r.reconstructed.length).toBe(r.tokens.length);
+  }, 300_000);
+
   it('--help says how to train one', async () => {
     const help = await maskmix(['autoencoder', '--help']).done;
     expect(help.code).toBe(0);

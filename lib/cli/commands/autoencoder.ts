@@ -12,7 +12,8 @@ import { printJson } from '../output.js';
 const TRAIN_HINT = `
 An autoencoder trains like any model: give \`maskmix train --config\` a model of kind 'autoencoder', e.g.
   { "model": { "kind": "autoencoder", "variant": "plain", "dModel": 256, "nLayers": 4, "context": 128, "vocabSize": 4096 }, … }
-(see examples/autoencoder-brown.json); its loss scores position i against token i.`;
+(see examples/autoencoder-brown.json); its loss scores position i against token i. "blocks": "llama" builds
+encoder and decoder from Llama decoder layers instead (the paper's transformer autoencoder; examples/autoencoder-llama-brown.json).`;
 
 export function registerAutoencoder(program: Command): void {
   const command = program
