@@ -10,7 +10,6 @@
 
 namespace maskmix {
 
-namespace {
 TrainConfig trainConfigFromJs(const Napi::Object& o) {
   TrainConfig c;
   c.learningRate = numberField(o, "learningRate", c.learningRate);
@@ -29,7 +28,6 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.infoNce.fromEnd = embeddingFromEnd(stringField(o, "embeddingToken", "second-to-last"));
   return c;
 }
-}  // namespace
 
 Napi::Function TrainerWrap::define(Napi::Env env) {
   return DefineClass(env, "Trainer",

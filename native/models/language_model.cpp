@@ -96,10 +96,15 @@ at::Tensor LanguageModel::hiddenFromEmbeddings(const at::Tensor&, int64_t) {
 }
 
 void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors) {
+  loadModuleState(model, tensors);
+  model.afterLoad();
+}
+
+void loadModuleState(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors) {
   std::vector<std::string> problems;
   std::map<std::string, at::Tensor> targets;
-  for (const auto& item : model.named_parameters(/*recurse=*/true)) targets[item.key()] = item.value();
-  for (const auto& item : model.named_buffers(/*recurse=*/true)) targets[item.key()] = item.value();
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) targets[item.key()] = item.value();
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) targets[item.key()] = item.value();
   for (const auto& [name, target] : targets) {
     auto found = tensors.find(name);
     if (found == tensors.end()) {
@@ -126,7 +131,6 @@ void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>
   }
   torch::NoGradGuard noGrad;
   for (auto& [name, target] : targets) target.copy_(tensors.at(name).to(target.device(), target.scalar_type()));
-  model.afterLoad();
 }
 
 }  // namespace maskmix
