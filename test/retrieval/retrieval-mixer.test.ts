@@ -108,6 +108,33 @@ describe('indirect retrieval model', () => {
     }
   });
 
+  it('parameter gradients equal central finite differences (fp64), above the diagonal of the mixing too', async () => {
+    const [c, d, b] = [5, 4, 2];
+    const model = await RetrievalMixer.create({ dModel: d, nLayers: 2, context: c, ffMultiplier: 2, dtype: 'float64', seed: 6 });
+    randomizeWeights(model, 50);
+    const batch = { inputs: randomFloat64(b * c * d, 7), labels: Int32Array.from([2, 4]), batch: b };
+    const { gradients } = await model.lossGradients(batch);
+    const state = model.stateDict();
+    const eps = 1e-6;
+    for (const [name, at] of [['mixerblocks.0.conv.weight', 1], ['mixerblocks.0.conv.weight', 3 * c + 1], ['mixerblocks.1.conv.weight', 2], ['mixerblocks.1.conv.bias', 0], ['mixerblocks.0.patch_ff.0.weight', 5], ['retrieval_head.bias', 0]] as const) {
+      const base = state[name].toTypedArray() as Float64Array;
+      const loss = async (delta: number) => {
+        const copy = Float64Array.from(base);
+        copy[at] += delta;
+        model.loadStateDict({ ...model.stateDict(), [name]: Tensor.from(copy, state[name].shape) });
+        return (await model.lossGradients(batch)).loss;
+      };
+      const numeric = ((await loss(eps)) - (await loss(-eps))) / (2 * eps);
+      await loss(0);
+      const g = (gradients[name].toTypedArray() as Float64Array)[at];
+      expect(Math.abs(g - numeric), `${name}[${at}]`).toBeLessThan(1e-7 * Math.max(1, Math.abs(numeric)));
+    }
+    // Entry [0][1] of a mixing matrix (position 0 reading position 1) is above the diagonal: a causal mixer would
+    // give it no gradient.
+    expect(Math.abs((gradients['mixerblocks.0.conv.weight'].toTypedArray() as Float64Array)[1])).toBeGreaterThan(1e-6);
+    model.dispose();
+  });
+
   it('scores each candidate at its own position: with position-symmetric mixing, permuting candidates permutes the logits', async () => {
     const [c, d] = [7, 8];
     const model = await RetrievalMixer.create({ dModel: d, nLayers: 2, context: c, dtype: 'float64', seed: 2 });
