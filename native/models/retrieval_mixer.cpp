@@ -1,14 +1,13 @@
 #include "models/retrieval_mixer.h"
 
-#include <torch/cuda.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
 #include <cmath>
-#include <mutex>
 
 #include "common/error.h"
+#include "models/model_init.h"
 #include "ops/prenorm_sublayers.h"
 
 namespace maskmix {
@@ -61,19 +60,11 @@ std::shared_ptr<RetrievalMixer> buildRetrievalMixer(const RetrievalMixerConfig& 
   require(config.dModel > 0 && config.nLayers > 0 && config.ffMultiplier > 0, "dModel, nLayers and ffMultiplier must be positive", "CONFIG_INVALID");
   require(config.context >= 2, "context must be at least 2 (the query and one candidate)", "CONFIG_INVALID");
   require(config.dtype == "float32" || config.dtype == "float64", "dtype must be float32 or float64", "CONFIG_INVALID");
+  requireDeviceAvailable(config.device);
   at::Device device(config.device);
-  if (device.is_cuda()) {
-    require(torch::cuda::is_available() && (!device.has_index() || device.index() < static_cast<int>(torch::cuda::device_count())),
-            "device '" + config.device + "' asked for, but this addon/libtorch sees " + std::to_string(torch::cuda::device_count()) +
-                " CUDA device(s) (maskmix doctor shows what was found)",
-            "CUDA_UNAVAILABLE");
-  }
   std::shared_ptr<RetrievalMixer> model;
   {
-    // libtorch draws initial weights from its global generator: seeding and building under one lock keeps a
-    // model's weights a function of its seed even when models are built on several threads at once.
-    static std::mutex initMutex;
-    std::lock_guard<std::mutex> lock(initMutex);
+    std::lock_guard<std::mutex> lock(weightInitMutex());  // the language models' lock: one global generator
     torch::manual_seed(config.seed);
     model = std::make_shared<RetrievalMixer>(config);
   }
