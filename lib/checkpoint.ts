@@ -32,7 +32,7 @@ const TO_SAFETENSORS: Partial<Record<DType, SafetensorsDtype>> = {
 const FROM_SAFETENSORS = Object.fromEntries(Object.entries(TO_SAFETENSORS).map(([k, v]) => [v, k])) as Record<SafetensorsDtype, DType>;
 
 /** Writes every tensor of the model to a safetensors file (atomically). */
-export async function saveWeights(model: LanguageModel, path: string, metadata: Record<string, string> = {}): Promise<void> {
+export async function saveWeights(model: Pick<LanguageModel, 'stateDict'>, path: string, metadata: Record<string, string> = {}): Promise<void> {
   const tensors: Record<string, SafetensorsTensorInput> = {};
   for (const [name, tensor] of Object.entries(model.stateDict())) {
     const dtype = TO_SAFETENSORS[tensor.dtype];

@@ -72,3 +72,5 @@ export { readRetrievalPairs, brownRetrievalPairs, splitPairs, splitSentences, ty
 export { contrastiveBatches, type TokenizedPair, type ContrastiveBatchOptions } from './retrieval/contrastive-batches.js';
 export { evaluateRetrieval, fineTuneRetrieval, type RetrievalEvalOptions, type RetrievalTrainOptions } from './retrieval/retrieval-run.js';
 export { indirectRetrievalSamples, stackIndirectSamples, type IndirectSample, type IndirectSampleOptions } from './retrieval/indirect-samples.js';
+export { RetrievalMixer, RetrievalTrainer, retrievalMixerConfigSchema, type RetrievalMixerConfig, type RetrievalMixerConfigInput, type RetrievalTrainConfigInput, type IndirectBatch } from './retrieval/retrieval-mixer.js';
+export { trainIndirectRetrieval, evaluateIndirectRetrieval, shuffledIndirectSamples, type EmbeddedPairs, type IndirectEvalResult, type IndirectEvalOptions, type IndirectTrainOptions } from './retrieval/indirect-run.js';

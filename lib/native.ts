@@ -229,12 +229,44 @@ export interface NativeLinearPatternSpec {
   window?: number;
 }
 
+/** The indirect retrieval model's native handle (native/bindings/retrieval_wrap.h). */
+export interface NativeRetrievalModelConfig {
+  kind?: string;
+  dModel: number;
+  nLayers: number;
+  context: number;
+  ffMultiplier?: number;
+  seed?: number;
+  device?: string;
+  dtype?: string;
+}
+
+export interface NativeRetrievalModel {
+  logits(inputs: Float32Array | Float64Array, batch: number): Promise<Float32Array | Float64Array>;
+  evaluate(inputs: Float32Array | Float64Array, labels: Int32Array, batch: number, options?: { precision?: 'auto' | 'fp32' }): Promise<{ lossSum: number; correct: number; samples: number }>;
+  lossGradients(inputs: Float32Array | Float64Array, labels: Int32Array, batch: number): Promise<{ loss: number; gradients: Record<string, NativeTensor>; inputsRequireGrad: boolean }>;
+  stateDict(): Record<string, NativeTensor>;
+  loadStateDict(tensors: Record<string, NativeTensor>): void;
+  dispose(): void;
+  readonly numParameters: number;
+  readonly config: NativeRetrievalModelConfig;
+}
+
+export interface NativeRetrievalTrainer {
+  step(inputs: Float32Array | Float64Array, labels: Int32Array, batch: number): Promise<{ step: number; learningRate: number; loss: number; gradNorm: number }>;
+  learningRateAt(step: number): number;
+  readonly stepsTaken: number;
+  dispose(): void;
+}
+
 /** Everything the addon exports. */
 export interface NativeAddon {
   Tensor: new (data: TypedArray, shape: number[], dtype?: DType) => NativeTensor;
   Trainer: new (model: NativeModel, config: NativeTrainConfig) => NativeTrainer;
   Decoder: new (model: NativeModel, options: { batch?: number; mode?: string; precision?: string }) => NativeDecoder;
   createModel(config: NativeModelConfig): Promise<NativeModel>;
+  createRetrievalModel(config: NativeRetrievalModelConfig): Promise<NativeRetrievalModel>;
+  RetrievalTrainer: new (model: NativeRetrievalModel, config: NativeTrainConfig) => NativeRetrievalTrainer;
   createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
   /** The c10d backends the addon was built with (absent from addons built before data parallelism). */
   distributedBackends?(): Array<'gloo' | 'nccl'>;

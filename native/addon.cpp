@@ -5,6 +5,7 @@
 #include "bindings/model_wrap.h"
 #include "bindings/ops_binding.h"
 #include "bindings/process_group_wrap.h"
+#include "bindings/retrieval_wrap.h"
 #include "bindings/runtime_binding.h"
 #include "bindings/trainer_wrap.h"
 #include "common/napi_guard.h"
@@ -32,6 +33,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("ProcessGroup", ProcessGroupWrap::define(env));
   exports.Set("createProcessGroup", Napi::Function::New(env, ProcessGroupWrap::create, "createProcessGroup"));
   exports.Set("distributedBackends", Napi::Function::New(env, distributedBackends, "distributedBackends"));
+  exports.Set("RetrievalModel", RetrievalModelWrap::define(env));
+  exports.Set("RetrievalTrainer", RetrievalTrainerWrap::define(env));
+  exports.Set("createRetrievalModel", Napi::Function::New(env, RetrievalModelWrap::create, "createRetrievalModel"));
   defineOps(env, exports);
   defineRuntime(env, exports);
   exports.Set("addonVersion", Napi::String::New(env, MASKMIX_VERSION));

@@ -10,7 +10,6 @@
 
 namespace maskmix {
 
-namespace {
 TrainConfig trainConfigFromJs(const Napi::Object& o) {
   TrainConfig c;
   c.learningRate = numberField(o, "learningRate", c.learningRate);
@@ -30,7 +29,6 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.gradientAccumulation = integerField(o, "gradientAccumulation", c.gradientAccumulation);
   return c;
 }
-}  // namespace
 
 Napi::Function TrainerWrap::define(Napi::Env env) {
   return DefineClass(env, "Trainer",

@@ -11,6 +11,9 @@
 
 namespace maskmix {
 
+// A TrainConfig from its JS object (lib/trainer.ts validates it first); other trainers' bindings read it too.
+TrainConfig trainConfigFromJs(const Napi::Object& o);
+
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function define(Napi::Env env);

@@ -11,18 +11,28 @@
 #include "models/linear_mixer.h"
 #include "models/llama.h"
 #include "models/masked_mixer.h"
+#include "models/model_init.h"
 #include "models/repeat_mixer.h"
 
 namespace maskmix {
 
-namespace {
-// libtorch draws initial weights from its global generator; holding this while seeding and building makes a
-// model's weights depend on its seed alone even when several are built at once on different threads.
-std::mutex& initMutex() {
+std::mutex& weightInitMutex() {
   static std::mutex m;
   return m;
 }
 
+void requireDeviceAvailable(const std::string& name) {
+  at::Device device(name);
+  if (!device.is_cuda()) return;
+  require(torch::cuda::is_available(), "device '" + name + "' asked for, but " +
+                                           (torch::cuda::device_count() == 0 ? std::string("this addon/libtorch sees no CUDA GPU") : std::string("CUDA is not available")) +
+                                           " (maskmix doctor shows what was found)",
+          "CUDA_UNAVAILABLE");
+  require(!device.has_index() || device.index() < static_cast<int>(torch::cuda::device_count()),
+          "device '" + name + "' does not exist: " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)", "CUDA_UNAVAILABLE");
+}
+
+namespace {
 std::string shapeString(at::IntArrayRef s) {
   std::ostringstream out;
   out << "[";
@@ -37,18 +47,10 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config) {
           "vocabSize, dModel, nLayers, context and ffMultiplier must be positive", "CONFIG_INVALID");
   require(config.padId >= 0 && config.padId < config.vocabSize, "padId must be a token id inside the vocabulary", "CONFIG_INVALID");
   at::Device device(config.device);
-  // Asked-for CUDA that cannot be had is an error, never a silent CPU run.
-  if (device.is_cuda()) {
-    require(torch::cuda::is_available(), "device '" + config.device + "' asked for, but " +
-                                             (torch::cuda::device_count() == 0 ? std::string("this addon/libtorch sees no CUDA GPU") : std::string("CUDA is not available")) +
-                                             " (maskmix doctor shows what was found)",
-            "CUDA_UNAVAILABLE");
-    require(!device.has_index() || device.index() < static_cast<int>(torch::cuda::device_count()),
-            "device '" + config.device + "' does not exist: " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)", "CUDA_UNAVAILABLE");
-  }
+  requireDeviceAvailable(config.device);
   std::shared_ptr<LanguageModel> model;
   {
-    std::lock_guard<std::mutex> lock(initMutex());
+    std::lock_guard<std::mutex> lock(weightInitMutex());
     torch::manual_seed(config.seed);
     if (config.kind == "mixer") {
       model = std::make_shared<MaskedMixerLM>(config);
@@ -96,10 +98,15 @@ at::Tensor LanguageModel::hiddenFromEmbeddings(const at::Tensor&, int64_t) {
 }
 
 void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors) {
+  loadModuleState(model, tensors);
+  model.afterLoad();
+}
+
+void loadModuleState(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors) {
   std::vector<std::string> problems;
   std::map<std::string, at::Tensor> targets;
-  for (const auto& item : model.named_parameters(/*recurse=*/true)) targets[item.key()] = item.value();
-  for (const auto& item : model.named_buffers(/*recurse=*/true)) targets[item.key()] = item.value();
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) targets[item.key()] = item.value();
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) targets[item.key()] = item.value();
   for (const auto& [name, target] : targets) {
     auto found = tensors.find(name);
     if (found == tensors.end()) {
@@ -126,7 +133,6 @@ void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>
   }
   torch::NoGradGuard noGrad;
   for (auto& [name, target] : targets) target.copy_(tensors.at(name).to(target.device(), target.scalar_type()));
-  model.afterLoad();
 }
 
 }  // namespace maskmix

@@ -75,5 +75,7 @@ std::shared_ptr<LanguageModel> buildModel(const ModelConfig& config);
 // shape, no extra names; values are cast to each parameter's dtype and device. Fails with CHECKPOINT_INVALID,
 // naming each problem, before anything is written.
 void loadStateDict(LanguageModel& model, const std::map<std::string, at::Tensor>& tensors);
+// The same checked load for any module (no afterLoad): what loadStateDict runs before restoring the invariants.
+void loadModuleState(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors);
 
 }  // namespace maskmix

@@ -25,14 +25,15 @@ NormStats loadStats(AutogradContext* ctx, const at::Tensor& mean, const at::Tens
 
 struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias,
-                            double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias) {
+                            double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal) {
     at::ScalarType dtype = computeDtype(x);
     int64_t t = x.size(0);
     auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
-    at::Tensor masked = mixWeight.tril().to(dtype);
+    at::Tensor masked = causal ? mixWeight.tril().to(dtype) : mixWeight.to(dtype);
     at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, normed.view({t, -1}));
     ctx->save_for_backward({x, stats.mean, stats.rstd, lnWeight, lnBias, masked});
     ctx->saved_data["eps"] = eps;
+    ctx->saved_data["causal"] = causal;
     saveStats(ctx, stats);
     return x + mixed.view(x.sizes());
   }
@@ -47,12 +48,14 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
     NormStats stats = loadStats(ctx, mean, rstd);
     at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({t, -1});
     at::Tensor gy = gout.to(dtype).view({t, -1});
-    at::Tensor gMixWeight = at::mm(gy, normed.t()).tril_().to(x.scalar_type());
+    at::Tensor gMixWeight = at::mm(gy, normed.t());
+    if (ctx->saved_data["causal"].toBool()) gMixWeight.tril_();
+    gMixWeight = gMixWeight.to(x.scalar_type());
     at::Tensor gMixBias = gout.view({t, -1}).sum(1);
     at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes());
     // The residual branch's gradient (gout) is added inside the LayerNorm backward.
     auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, gout);
-    return {gx, gLnWeight, gLnBias, at::Tensor(), gMixWeight, gMixBias};
+    return {gx, gLnWeight, gLnBias, at::Tensor(), gMixWeight, gMixBias, at::Tensor()};
   }
 };
 
@@ -97,11 +100,11 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
 }  // namespace
 
 at::Tensor mixSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
-                       const at::Tensor& mixWeight, const at::Tensor& mixBias) {
+                       const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal) {
   require(x.dim() == 3 && mixWeight.dim() == 2 && mixWeight.size(0) == x.size(0) && mixWeight.size(1) == x.size(0) &&
               mixBias.dim() == 1 && mixBias.size(0) == x.size(0),
           "mix sublayer expects token-major x [t, b, d] with a [t, t] mixing weight and [t] bias", "SHAPE_MISMATCH");
-  return MixSublayerFunction::apply(x, lnWeight, lnBias, eps, mixWeight, mixBias);
+  return MixSublayerFunction::apply(x, lnWeight, lnBias, eps, mixWeight, mixBias, causal);
 }
 
 at::Tensor feedForwardSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,

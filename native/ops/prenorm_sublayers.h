@@ -11,9 +11,10 @@
 
 namespace maskmix {
 
-// x: token-major [t, b, d]; mixWeight: [t, t] (lower triangle used); mixBias: [t].
+// x: token-major [t, b, d]; mixWeight: [t, t] (lower triangle used; all of it when !causal, the unmasked mixing
+// of the indirect retrieval model); mixBias: [t].
 at::Tensor mixSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
-                       const at::Tensor& mixWeight, const at::Tensor& mixBias);
+                       const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal = true);
 
 // x: [..., d]; w1: [f, d], b1: [f]; w2: [d, f], b2: [d].
 at::Tensor feedForwardSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,

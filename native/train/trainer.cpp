@@ -12,8 +12,7 @@
 
 namespace maskmix {
 
-namespace {
-bool useAutocast(const TrainConfig& config, const at::Device& device) {
+bool trainsUnderAutocast(const TrainConfig& config, const at::Device& device) {
   if (config.precision == "fp32") return false;
   if (config.precision == "bf16") {
     require(device.is_cuda(), "precision 'bf16' needs a CUDA device; use 'fp32' or 'auto' on the CPU", "CONFIG_INVALID");
@@ -22,7 +21,6 @@ bool useAutocast(const TrainConfig& config, const at::Device& device) {
   require(config.precision == "auto", "precision must be 'auto', 'bf16' or 'fp32'", "CONFIG_INVALID");
   return device.is_cuda();
 }
-}  // namespace
 
 LinearCrossEntropy nextTokenLoss(LanguageModel& model, const at::Tensor& tokens, const at::Tensor& targetTokens) {
   int64_t t = tokens.size(1);
@@ -48,7 +46,7 @@ Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : mod
   require(config_.objective == "next-token" || config_.objective == "infonce", "objective must be 'next-token' or 'infonce'", "CONFIG_INVALID");
   if (config_.objective == "infonce") checkInfoNceOptions(config_.infoNce);
   at::Device device(model_->config().device);
-  autocast_ = useAutocast(config_, device);
+  autocast_ = trainsUnderAutocast(config_, device);
   params_ = model_->parameters();
   optimizer_ = std::make_unique<AdamW>(params_, AdamWOptions{config_.beta1, config_.beta2, config_.epsilon, config_.weightDecay});
   auto scalar = at::TensorOptions().dtype(at::kFloat).device(device);
@@ -56,15 +54,17 @@ Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : mod
   nonFiniteSteps_ = at::zeros({}, scalar);
 }
 
-double Trainer::learningRateAt(int64_t step) const {
-  double peak = config_.learningRate;
-  if (step < config_.warmupSteps) return peak * static_cast<double>(step + 1) / static_cast<double>(config_.warmupSteps);
-  if (config_.totalSteps <= config_.warmupSteps) return peak;
-  double progress = static_cast<double>(step - config_.warmupSteps) / static_cast<double>(config_.totalSteps - config_.warmupSteps);
+double scheduledLearningRate(const TrainConfig& config, int64_t step) {
+  double peak = config.learningRate;
+  if (step < config.warmupSteps) return peak * static_cast<double>(step + 1) / static_cast<double>(config.warmupSteps);
+  if (config.totalSteps <= config.warmupSteps) return peak;
+  double progress = static_cast<double>(step - config.warmupSteps) / static_cast<double>(config.totalSteps - config.warmupSteps);
   progress = std::min(1.0, std::max(0.0, progress));
-  double floor = config_.minLrRatio * peak;
+  double floor = config.minLrRatio * peak;
   return floor + (peak - floor) * (1.0 - progress);
 }
+
+double Trainer::learningRateAt(int64_t step) const { return scheduledLearningRate(config_, step); }
 
 StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tensor& targets) {
   model_->train();

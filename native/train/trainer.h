@@ -37,6 +37,11 @@ struct TrainConfig {
   int64_t gradientAccumulation = 1;
 };
 
+// The learning rate a config's schedule gives the step with this 0-based index (linear warm-up, then linear decay),
+// and whether its precision trains under bf16 autocast on `device`: shared by every trainer.
+double scheduledLearningRate(const TrainConfig& config, int64_t step);
+bool trainsUnderAutocast(const TrainConfig& config, const at::Device& device);
+
 struct StepResult {
   int64_t step = 0;             // steps taken, this one included
   double learningRate = 0;

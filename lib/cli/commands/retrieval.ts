@@ -12,6 +12,7 @@ import { formatTopOneTable, TABLE_SIZES, type TopOneResult } from '../../retriev
 import { createRunDir } from '../../run-dir.js';
 import { openRun } from '../../run-loader.js';
 import { log, parseNumber, printJson } from '../output.js';
+import { registerIndirectRetrieval } from './retrieval-indirect.js';
 
 const EXPLAIN = `
 Retrieval with a trained language model (paper §6): a text's embedding is the model's final hidden state at its
@@ -51,12 +52,12 @@ function addDataFlags(command: Command): Command {
     .option('--json', 'print the results as JSON on stdout');
 }
 
-function parseToken(value: string): 'last' | 'second-to-last' {
+export function parseToken(value: string): 'last' | 'second-to-last' {
   if (value !== 'last' && value !== 'second-to-last') throw new MaskmixError('INVALID_ARGUMENT', `--token must be 'last' or 'second-to-last', got '${value}'`);
   return value;
 }
 
-type Opts = Record<string, unknown> & {
+export type Opts = Record<string, unknown> & {
   data?: string;
   brown?: boolean;
   sentences: number;
@@ -72,7 +73,7 @@ type Opts = Record<string, unknown> & {
 };
 
 /** Train and evaluation pairs: Brown split by document, or a JSONL file (all of it for `eval`, 10% held out for `train`). */
-async function loadPairs(opts: Opts, purpose: 'eval' | 'train'): Promise<{ train: RetrievalPair[]; eval: RetrievalPair[]; name: string }> {
+export async function loadPairs(opts: Opts, purpose: 'eval' | 'train'): Promise<{ train: RetrievalPair[]; eval: RetrievalPair[]; name: string }> {
   if (opts.data !== undefined && opts.brown) throw new MaskmixError('INVALID_ARGUMENT', 'give either --data or --brown, not both');
   let train: RetrievalPair[];
   let evalSet: RetrievalPair[];
@@ -106,7 +107,7 @@ function resultsJson(results: readonly TopOneResult[]): Array<{ n: number; top1:
 export function registerRetrieval(program: Command): void {
   const retrieval = program
     .command('retrieval')
-    .description('Retrieval with a trained model: top-1@n evaluation and InfoNCE fine-tuning (paper §6).')
+    .description('Retrieval with a trained model: top-1@n evaluation, InfoNCE fine-tuning and the indirect retrieval model (paper §6).')
     .addHelpText('after', `${EXPLAIN}\n\nExamples:\n  maskmix retrieval eval runs/quickstart --max-eval 1000\n  maskmix retrieval train runs/quickstart --steps 100 --out runs/quickstart-retrieval`);
 
   addDataFlags(
@@ -202,6 +203,7 @@ export function registerRetrieval(program: Command): void {
           ])}\n(top-1 %, ${evalPairs.length} held-out ${name} pairs; loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${trainSeconds.toFixed(0)} s)\nfine-tuned run: ${outDir}\n`,
         );
     });
+  registerIndirectRetrieval(retrieval);
   // Usage errors of the subcommands come back to main() like every other command's.
   for (const sub of retrieval.commands) sub.exitOverride();
 }

@@ -1,0 +1,363 @@
+#include "bindings/retrieval_wrap.h"
+
+#include <torch/utils.h>
+
+#include <cmath>
+#include <functional>
+#include <utility>
+
+#include "bindings/trainer_wrap.h"
+#include "common/js_object.h"
+#include "common/promise_worker.h"
+#include "tensor/tensor_wrap.h"
+#include "tensor/typed_array.h"
+
+namespace maskmix {
+
+namespace {
+Napi::FunctionReference* modelConstructor = nullptr;
+Napi::Reference<Napi::Value>* internalToken = nullptr;
+thread_local std::shared_ptr<RetrievalHandle> pendingHandle;
+
+// Holds the handle's mutex for a synchronous JS-thread call, or fails with BUSY if async work holds it.
+class TryLockRetrieval {
+ public:
+  explicit TryLockRetrieval(RetrievalHandle& handle) : lock_(handle.mutex, std::try_to_lock) {
+    require(lock_.owns_lock(), "the retrieval model is busy with an async call (await it first)", "BUSY");
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+RetrievalMixerConfig configFromJs(const Napi::Object& o) {
+  RetrievalMixerConfig c;
+  c.dModel = integerField(o, "dModel", 0);
+  c.nLayers = integerField(o, "nLayers", 0);
+  c.context = integerField(o, "context", 0);
+  c.ffMultiplier = integerField(o, "ffMultiplier", c.ffMultiplier);
+  double seed = numberField(o, "seed", 0);
+  require(seed >= 0 && seed == std::floor(seed), "seed must be a non-negative integer", "CONFIG_INVALID");
+  c.seed = static_cast<uint64_t>(seed);
+  c.device = stringField(o, "device", c.device);
+  c.dtype = stringField(o, "dtype", c.dtype);
+  return c;
+}
+
+Napi::Object configToJs(Napi::Env env, const RetrievalMixerConfig& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", "retrieval-mixer");
+  o.Set("dModel", static_cast<double>(c.dModel));
+  o.Set("nLayers", static_cast<double>(c.nLayers));
+  o.Set("context", static_cast<double>(c.context));
+  o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
+  o.Set("seed", static_cast<double>(c.seed));
+  o.Set("device", c.device);
+  o.Set("dtype", c.dtype);
+  return o;
+}
+
+// A batch of samples: inputs [b, c, d] (Float32Array or Float64Array, row-major) and, when `withLabels`, the
+// match positions (Int32Array, 1 … c − 1). Read and checked on the JS thread, model locked.
+struct Samples {
+  at::Tensor inputs, labels;
+};
+Samples readSamples(const Napi::CallbackInfo& info, RetrievalHandle& handle, bool withLabels) {
+  TryLockRetrieval lock(handle);
+  const RetrievalMixerConfig& config = handle.live().config();
+  size_t batchArg = withLabels ? 2 : 1;
+  int64_t batch = positiveIntegerArg(info, batchArg, "batch");
+  require(info.Length() > 0 && info[0].IsTypedArray(), "inputs must be a Float32Array or Float64Array of [batch, context, dModel]");
+  Samples s;
+  s.inputs = tensorFromTypedArray(info[0].As<Napi::TypedArray>(), {batch, config.context, config.dModel}, "");
+  require(at::isFloatingType(s.inputs.scalar_type()), "inputs must be a Float32Array or Float64Array", "DTYPE_MISMATCH");
+  require(s.inputs.isfinite().all().item<bool>(), "inputs hold a non-finite value (NaN or ±Infinity)", "INVALID_ARGUMENT");
+  if (withLabels) {
+    require(info.Length() > 1 && info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array,
+            "labels must be an Int32Array of match positions");
+    s.labels = tensorFromTypedArray(info[1].As<Napi::TypedArray>(), {static_cast<int64_t>(info[1].As<Napi::TypedArray>().ElementLength())}, "");
+    require(s.labels.size(0) == batch, "labels must hold one position per sample (" + std::to_string(batch) + "), got " + std::to_string(s.labels.size(0)),
+            "SHAPE_MISMATCH");
+    s.labels = s.labels.to(at::kLong);
+    checkRetrievalLabels(s.labels, config.context);
+  }
+  return s;
+}
+
+Samples onDevice(const Samples& s, const RetrievalMixer& model) {
+  at::Device device(model.config().device);
+  at::ScalarType dtype = model.config().dtype == "float64" ? at::kDouble : at::kFloat;
+  return {s.inputs.to(device, dtype), s.labels.defined() ? s.labels.to(device) : at::Tensor()};
+}
+
+Napi::Promise rejected(Napi::Env env) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
+  return deferred.Promise();
+}
+
+using Work = std::function<void(RetrievalMixer&)>;
+using Settle = PromiseWorker::Settle;
+
+// Every async call: `prepare` checks arguments on the JS thread (a failure rejects at once) and returns the work,
+// which runs on the thread pool with the model locked; `settle` makes the JS result.
+template <typename Prepare>
+Napi::Value asyncRetrievalCall(const Napi::CallbackInfo& info, const std::shared_ptr<RetrievalHandle>& handle, Prepare&& prepare) {
+  try {
+    auto [work, settle] = prepare();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, work = std::move(work)] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          work(handle->live());
+        },
+        std::move(settle));
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+}  // namespace
+
+Napi::Function RetrievalModelWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "RetrievalModel",
+                                   {
+                                       InstanceMethod<&RetrievalModelWrap::logits>("logits"),
+                                       InstanceMethod<&RetrievalModelWrap::evaluate>("evaluate"),
+                                       InstanceMethod<&RetrievalModelWrap::lossGradients>("lossGradients"),
+                                       InstanceMethod<&RetrievalModelWrap::stateDict>("stateDict"),
+                                       InstanceMethod<&RetrievalModelWrap::loadStateDict>("loadStateDict"),
+                                       InstanceMethod<&RetrievalModelWrap::dispose>("dispose"),
+                                       InstanceAccessor<&RetrievalModelWrap::numParameters>("numParameters"),
+                                       InstanceAccessor<&RetrievalModelWrap::config>("config"),
+                                   });
+  modelConstructor = new Napi::FunctionReference(Napi::Persistent(cls));
+  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
+  return cls;
+}
+
+std::shared_ptr<RetrievalHandle> RetrievalModelWrap::unwrap(const Napi::Value& value, const char* what) {
+  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(modelConstructor->Value()), std::string(what) + " must be a RetrievalModel");
+  return Unwrap(value.As<Napi::Object>())->handle_;
+}
+
+RetrievalModelWrap::RetrievalModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RetrievalModelWrap>(info) {
+  guard(info.Env(), [&] {
+    require(info.Length() == 1 && info[0].StrictEquals(internalToken->Value()), "use createRetrievalModel(config) to make a RetrievalModel");
+    handle_ = std::move(pendingHandle);
+  });
+}
+
+Napi::Value RetrievalModelWrap::create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    RetrievalMixerConfig config = configFromJs(objectArg(info, 0, "config"));
+    auto handle = std::make_shared<RetrievalHandle>();
+    return PromiseWorker::start(
+        env, [handle, config] { handle->model = buildRetrievalMixer(config); },
+        [handle](Napi::Env e) -> Napi::Value {
+          pendingHandle = handle;
+          return modelConstructor->New({internalToken->Value()});
+        });
+  } catch (...) {
+    return rejected(env);
+  }
+}
+
+// logits(inputs, batch): Promise<Float32Array | Float64Array> — [batch, c − 1] in the model's dtype; entry k
+// scores candidate position k + 1.
+Napi::Value RetrievalModelWrap::logits(const Napi::CallbackInfo& info) {
+  return asyncRetrievalCall(info, handle_, [&] {
+    Samples samples = readSamples(info, *handle_, false);
+    auto out = std::make_shared<at::Tensor>();
+    Work work = [samples, out](RetrievalMixer& model) {
+      torch::NoGradGuard noGrad;
+      model.eval();
+      *out = model.logits(onDevice(samples, model).inputs).cpu().contiguous();
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value { return typedArrayFromTensor(e, *out); };
+    return std::make_pair(work, settle);
+  });
+}
+
+// evaluate(inputs, labels, batch, { precision }): Promise<{ lossSum, correct, samples }>
+Napi::Value RetrievalModelWrap::evaluate(const Napi::CallbackInfo& info) {
+  return asyncRetrievalCall(info, handle_, [&] {
+    Samples samples = readSamples(info, *handle_, true);
+    bool fp32 = stringField(objectArg(info, 3, "options"), "precision", "auto") == "fp32";
+    auto out = std::make_shared<RetrievalEvalResult>();
+    Work work = [samples, fp32, out](RetrievalMixer& model) {
+      Samples s = onDevice(samples, model);
+      *out = evaluateRetrievalBatch(model, s.inputs, s.labels, fp32);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("lossSum", out->lossSum);
+      o.Set("correct", static_cast<double>(out->correct));
+      o.Set("samples", static_cast<double>(out->samples));
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
+}
+
+// lossGradients(inputs, labels, batch): Promise<{ loss, gradients: Record<string, Tensor>, inputsRequireGrad }>
+// — the training loss and d loss / d parameter for every parameter, without an update (for checks). The inputs are
+// plain data: `inputsRequireGrad` reports that autograd never tracked them.
+Napi::Value RetrievalModelWrap::lossGradients(const Napi::CallbackInfo& info) {
+  return asyncRetrievalCall(info, handle_, [&] {
+    Samples samples = readSamples(info, *handle_, true);
+    struct Out {
+      double loss = 0;
+      bool inputsRequireGrad = false;
+      std::vector<std::pair<std::string, at::Tensor>> grads;
+    };
+    auto out = std::make_shared<Out>();
+    Work work = [samples, out](RetrievalMixer& model) {
+      model.train();
+      for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+      Samples s = onDevice(samples, model);
+      at::Tensor loss = retrievalLoss(model.logits(s.inputs), s.labels);
+      loss.backward();
+      out->loss = loss.item<double>();
+      out->inputsRequireGrad = s.inputs.requires_grad() || s.inputs.grad().defined();
+      for (const auto& item : model.named_parameters(true)) {
+        at::Tensor g = item.value().grad();
+        out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
+        item.value().mutable_grad() = at::Tensor();
+      }
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("loss", out->loss);
+      o.Set("inputsRequireGrad", out->inputsRequireGrad);
+      Napi::Object g = Napi::Object::New(e);
+      for (const auto& [name, tensor] : out->grads) g.Set(name, TensorWrap::wrap(e, tensor));
+      o.Set("gradients", g);
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
+}
+
+// stateDict(): Record<string, Tensor> — detached views of the live parameters (no copy).
+Napi::Value RetrievalModelWrap::stateDict(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLockRetrieval lock(*handle_);
+    Napi::Object out = Napi::Object::New(info.Env());
+    for (const auto& item : handle_->live().named_parameters(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
+    return out;
+  });
+}
+
+// loadStateDict(tensors: Record<string, Tensor>): void — strict: names and shapes must match exactly.
+Napi::Value RetrievalModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLockRetrieval lock(*handle_);
+    Napi::Object obj = objectArg(info, 0, "tensors");
+    std::map<std::string, at::Tensor> tensors;
+    Napi::Array names = obj.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      tensors[name] = TensorWrap::unwrap(obj.Get(name), name.c_str());
+    }
+    loadModuleState(handle_->live(), tensors);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value RetrievalModelWrap::numParameters(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLockRetrieval lock(*handle_);
+    double count = 0;
+    for (const auto& p : handle_->live().parameters()) count += static_cast<double>(p.numel());
+    return Napi::Number::New(info.Env(), count);
+  });
+}
+
+Napi::Value RetrievalModelWrap::config(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLockRetrieval lock(*handle_);
+    return configToJs(info.Env(), handle_->live().config());
+  });
+}
+
+Napi::Value RetrievalModelWrap::dispose(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLockRetrieval lock(*handle_);
+    handle_->model.reset();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Function RetrievalTrainerWrap::define(Napi::Env env) {
+  return DefineClass(env, "RetrievalTrainer",
+                     {
+                         InstanceMethod<&RetrievalTrainerWrap::step>("step"),
+                         InstanceMethod<&RetrievalTrainerWrap::learningRateAt>("learningRateAt"),
+                         InstanceMethod<&RetrievalTrainerWrap::dispose>("dispose"),
+                         InstanceAccessor<&RetrievalTrainerWrap::stepsTaken>("stepsTaken"),
+                     });
+}
+
+RetrievalTrainerWrap::RetrievalTrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RetrievalTrainerWrap>(info) {
+  guard(info.Env(), [&] {
+    require(info.Length() >= 1, "new RetrievalTrainer(model, config)");
+    handle_ = RetrievalModelWrap::unwrap(info[0], "model");
+    TrainConfig config = trainConfigFromJs(objectArg(info, 1, "config"));
+    TryLockRetrieval lock(*handle_);
+    trainer_ = std::make_shared<RetrievalTrainer>(handle_->model, config);
+  });
+}
+
+// step(inputs, labels, batch): Promise<{ step, learningRate, loss, gradNorm }>
+Napi::Value RetrievalTrainerWrap::step(const Napi::CallbackInfo& info) {
+  try {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    Samples samples = readSamples(info, *handle_, true);
+    auto handle = handle_;
+    auto trainer = trainer_;
+    auto out = std::make_shared<RetrievalStepResult>();
+    return PromiseWorker::start(
+        info.Env(),
+        [handle, trainer, samples, out] {
+          std::lock_guard<std::mutex> lock(handle->mutex);
+          Samples s = onDevice(samples, handle->live());
+          *out = trainer->step(s.inputs, s.labels);
+        },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("step", static_cast<double>(out->step));
+          o.Set("learningRate", out->learningRate);
+          o.Set("loss", out->loss);
+          o.Set("gradNorm", out->gradNorm);
+          return o;
+        });
+  } catch (...) {
+    return rejected(info.Env());
+  }
+}
+
+Napi::Value RetrievalTrainerWrap::learningRateAt(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    require(info.Length() > 0 && info[0].IsNumber(), "learningRateAt(step: number)");
+    return Napi::Number::New(info.Env(), trainer_->learningRateAt(info[0].As<Napi::Number>().Int64Value()));
+  });
+}
+
+Napi::Value RetrievalTrainerWrap::stepsTaken(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    return Napi::Number::New(info.Env(), static_cast<double>(trainer_->stepsTaken()));
+  });
+}
+
+Napi::Value RetrievalTrainerWrap::dispose(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    TryLockRetrieval lock(*handle_);
+    trainer_.reset();
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace maskmix

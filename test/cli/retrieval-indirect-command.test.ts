@@ -1,0 +1,82 @@
+// `maskmix retrieval indirect-train|indirect-eval`, run as a user runs it: the compiled bin in a child process.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { maskmix } from '../cli-runner.js';
+
+describe('maskmix retrieval indirect-train / indirect-eval', () => {
+  let dir: string;
+  let runDir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'maskmix-indirect-cli-'));
+    runDir = join(dir, 'run');
+    const r = await maskmix('quickstart', '--steps', '5', '--width', '16', '--depth', '1', '--context', '32', '--documents', '12', '--vocab', '300', '--out', runDir, '--json', '--no-progress');
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('explains the model in --help', async () => {
+    const r = await maskmix('retrieval', 'indirect-train', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('BIDIRECTIONAL');
+    expect(r.stdout).toContain('Algorithm 1');
+    expect(r.stdout).toContain('--context <c>');
+    expect(r.stdout).toContain('no gradient reaches the embeddings');
+    const e = await maskmix('retrieval', 'indirect-eval', '--help');
+    expect(e.code).toBe(0);
+    expect(e.stdout).toContain('--rounds <r>');
+  });
+
+  it('trains on frozen embeddings, writes the model and a results file, and evaluates it again', async () => {
+    const out = join(dir, 'indirect');
+    const weights = readFileSync(join(runDir, 'model.safetensors'));
+    const r = await maskmix('retrieval', 'indirect-train', runDir, '--pairs', 'brown', '--documents', '12', '--context', '8', '--layers', '1', '--steps', '6', '--samples', '8', '--eval-every', '3', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/\[train\] step 6\/6 {2}CE \d/);
+    expect(r.stderr).toMatch(/held-out CE/);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.model).toMatchObject({ kind: 'retrieval-mixer', context: 8, nLayers: 1, dModel: 16 });
+    expect(summary.chance.loss).toBeCloseTo(Math.log(7), 10);
+    expect(summary.after.samples).toBe(summary.evalPairs);
+    expect(Number.isFinite(summary.after.loss)).toBe(true);
+    expect(summary.history.map((h: { step: number }) => h.step)).toEqual([3, 6]);
+    for (const f of ['retrieval-mixer.json', 'retrieval-mixer.safetensors', 'eval-embeddings.safetensors', 'indirect-retrieval.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'indirect-retrieval.json'), 'utf8')).after).toEqual(summary.after);
+    // The embedding model is frozen: its checkpoint is untouched.
+    expect(readFileSync(join(runDir, 'model.safetensors')).equals(weights)).toBe(true);
+
+    const again = await maskmix('retrieval', 'indirect-eval', out, '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ context: 8, loss: summary.after.loss, top1: summary.after.top1 });
+
+    const file = join(dir, 'pairs.jsonl');
+    writeFileSync(file, Array.from({ length: 10 }, (_, i) => JSON.stringify({ query: `query ${i} about topic ${i}`, passage: `passage ${i} on topic ${i}.` })).join('\n'));
+    const table = await maskmix('retrieval', 'indirect-eval', out, '--pairs', file, '--rounds', '2');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^c = 8\s+CE \(nats\)\s+top-1 %\nchance\s+1\.946\s+14\.3\n/);
+    expect(table.stdout).toContain('(20 samples of 10');
+  }, 120_000);
+
+  it('fails with one line on bad input', async () => {
+    const out = join(dir, 'indirect');
+    const cases: Array<[string[], number, RegExp]> = [
+      [['retrieval', 'indirect-train', runDir, '--context', '1'], 2, /--context must be an integer ≥ 2/],
+      [['retrieval', 'indirect-train', runDir, '--documents', '12', '--context', '5000'], 2, /pairs: a retrieval of --context 5000 needs at least 5000/],
+      [['retrieval', 'indirect-train', runDir, '--pairs', join(dir, 'none.jsonl')], 1, /none\.jsonl/],
+      [['retrieval', 'indirect-train', runDir, '--pairs', 'brown', '--data', 'x.jsonl'], 2, /--pairs, or --data \/ --brown, not both/],
+      [['retrieval', 'indirect-train', join(dir, 'missing-run'), '--documents', '12', '--context', '8'], 1, /does not exist/],
+      [['retrieval', 'indirect-eval', runDir], 1, /has no indirect-retrieval\.json: not an indirect-train output/],
+      [['retrieval', 'indirect-eval', out, '--rounds', '0'], 2, /--rounds must be an integer ≥ 1/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await maskmix(...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('maskmix:'))).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
+  }, 120_000);
+});
