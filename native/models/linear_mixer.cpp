@@ -128,6 +128,10 @@ LinearMixingImpl::LinearMixingImpl(const ModelConfig& c) : gated_(c.coefficients
   require(c.nHeads >= 1 && c.dModel % c.nHeads == 0, "a linear mixer needs nHeads dividing dModel", "CONFIG_INVALID");
   require(c.projections || c.nHeads == 1, "a linear mixer without projections mixes the whole width as one head: nHeads must be 1",
           "CONFIG_INVALID");
+  // Sequential stays a test reference of the op (one row at a time): too slow to train with.
+  require(c.linearSolve == "auto" || c.linearSolve == "dense" || c.linearSolve == "chunked",
+          "linearSolve must be 'auto', 'dense' or 'chunked', got '" + c.linearSolve + "'", "CONFIG_INVALID");
+  solve_ = linearSolveFromName(c.linearSolve);
   pattern_ = std::make_shared<LinearPattern>(linearPatternFromName(c.pattern), c.context, c.order, c.window);
   const int64_t d = c.dModel, n = c.context, H = c.nHeads, dh = d / H, KA = pattern_->lagsA(), KB = pattern_->slotsB();
   if (c.projections) in_proj = register_module("in_proj", torch::nn::Linear(d, d));

@@ -49,7 +49,8 @@ class LinearMixingImpl : public torch::nn::Module {
   at::Tensor mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs = {}, const at::Tensor& pastOutputs = {},
                  const std::vector<int64_t>* pastPositions = nullptr);
   const LinearPattern& pattern() const { return *pattern_; }
-  // How training solves (I − B)·Y (ops/linear_mixing.h); decoding steps are sequential by nature.
+  // How training solves (I − B)·Y (config linearSolve, set at construction; ops/linear_mixing.h); decoding steps are
+  // sequential by nature.
   void setSolve(LinearSolve solve, int64_t chunk) {
     solve_ = solve;
     chunk_ = chunk;
