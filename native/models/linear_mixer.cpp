@@ -175,8 +175,11 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
     if (KB > 0) in.beta = beta.narrow(1, position, m).unsqueeze(1);
     in.bias = bias.narrow(1, position, m);
   } else {
-    // logits [H, b, m, KA + KB] from each row's own input; unused slots get −∞ before the softmax.
-    at::Tensor logits = at::matmul(u.permute({0, 2, 1, 3}), gate_weight.transpose(1, 2).unsqueeze(1).to(u.scalar_type())) +
+    // logits [H, b, m, KA + KB] from each row's own input; unused slots get −∞ before the softmax. One GEMM per
+    // head over all m·b rows: broadcasting the weights over the batch instead makes at::matmul copy them b times,
+    // which dominated decoding steps at batch 64 for attention's and dense's thousands of slots.
+    const int64_t b = u.size(2);
+    at::Tensor logits = at::matmul(u.reshape({H, m * b, u.size(3)}), gate_weight.transpose(1, 2).to(u.scalar_type())).view({H, m, b, KA + KB}).permute({0, 2, 1, 3}) +
                         gate_bias.view({H, 1, 1, KA + KB}).to(u.scalar_type());
     auto opts = logits.options().dtype(u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
     at::Tensor used = at::cat({pattern_->validA(position, m, opts), pattern_->validB(position, m, opts)}, 1);
