@@ -29,6 +29,10 @@ const threads = native().runtimeInfo().numThreads;
 console.log(`d=${d} L=${layers} H=${heads} batch ${batch}, ${coefficients} coefficients, V=512, float32, ${device} (${threads} threads); ms per training step (median)`);
 const header = ['pattern'.padEnd(15), 'n'.padStart(5), ...solves.map((s) => `${s} ms`.padStart(11)), ...solves.slice(1).map((s) => `${solves[0]}/${s}`.padStart(14)), 'loss₀'.padStart(8)];
 console.log(header.join(' '));
+// One untimed run first: the process's first steps (allocator growth, lazy initialisation) would otherwise land in
+// the first row's timings.
+const warmModel = { kind: 'linear', vocabSize: 512, dModel: d, nLayers: layers, nHeads: heads, context: lengths[0], pattern: patterns[0], coefficients } as ModelConfigInput;
+await benchWorkload({ name: 'warm-up', model: warmModel, batch }, { device, warmup: 1, steps: 1, references: [] });
 for (const pattern of patterns) {
   for (const n of lengths) {
     const ms: number[] = [];
