@@ -65,6 +65,7 @@ export { modelSetExperiments } from './experiment/model-set-experiments.js';
 export { invertInput, INVERSION_DEFAULTS, type InversionOptions, type InversionResult } from './inversion.js';
 export { multiTokenLosses } from './multi-token.js';
 export { LINEAR_PATTERNS, type LinearPattern, type LinearConfig } from './model-config.js';
+export { LINEAR_SOLVES, type LinearSolveName } from './model-config.js';
 export type { LossObjective } from './model.js';
 export { embed, leftPad, type EmbedOptions, type EmbeddingToken } from './retrieval/embed.js';
 export { topOneAccuracy, embeddingTopOne, formatTopOneTable, normalizeRows, TABLE_SIZES, type Embeddings, type TopOneResult } from './retrieval/top-one.js';

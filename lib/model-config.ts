@@ -179,6 +179,10 @@ export const LINEAR_PATTERNS = [
 ] as const;
 export type LinearPattern = (typeof LINEAR_PATTERNS)[number];
 
+/** How a linear mixer's training solves its recurrence (linearConfigSchema.linearSolve). */
+export const LINEAR_SOLVES = ['auto', 'dense', 'chunked'] as const;
+export type LinearSolveName = (typeof LINEAR_SOLVES)[number];
+
 export const linearConfigSchema = z
   .object({
     kind: z.literal('linear'),
@@ -206,6 +210,13 @@ export const linearConfigSchema = z
     coefficients: z.enum(['static', 'gated'], { error: "coefficients must be 'static' or 'gated'" }).default('static'),
     /** Per-head input and output projections (default); false mixes the whole width as one head, as the masked mixer. */
     projections: z.boolean().default(true),
+    /**
+     * How training solves (I − B)·Y for patterns with B (native/ops/linear_mixing.h; all exact, the choice is speed
+     * only): 'dense' one triangular solve over the whole sequence (O(n²·d)); 'chunked' forward substitution over the
+     * pattern's offsets in chunks of 64 rows (O(n·(K + 64)·d)); 'auto' (default) dense for the 'dense' pattern and
+     * sequences of ≤ 64 tokens, chunked otherwise. Configs written before this field existed load as 'auto'.
+     */
+    linearSolve: z.enum(LINEAR_SOLVES, { error: `linearSolve must be one of ${LINEAR_SOLVES.join(', ')}` }).default('auto'),
   })
   .strict()
   .refine((c) => c.dModel % c.nHeads === 0, { message: 'nHeads must divide dModel', path: ['nHeads'] })

@@ -56,6 +56,7 @@ export interface NativeModelConfig {
   window?: number;
   coefficients?: string;
   projections?: boolean;
+  linearSolve?: string;
 }
 
 export interface NativeSampling {

@@ -63,6 +63,7 @@ ModelConfig configFromJs(const Napi::Object& obj) {
   c.window = integerField(obj, "window", c.window);
   c.coefficients = stringField(obj, "coefficients", c.coefficients);
   c.projections = booleanField(obj, "projections", c.projections);
+  c.linearSolve = stringField(obj, "linearSolve", c.linearSolve);
   return c;
 }
 
@@ -108,6 +109,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     o.Set("window", static_cast<double>(c.window));
     o.Set("coefficients", c.coefficients);
     o.Set("projections", c.projections);
+    o.Set("linearSolve", c.linearSolve);
   } else {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
     // Variant fields only when set, so a flat mixer's config (and config.json) stays as it was.

@@ -1,6 +1,5 @@
 #include "models/linear_mixer.h"
 
-#include <torch/nn/modules/activation.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -8,7 +7,6 @@
 
 #include "common/error.h"
 #include "decode/growing_cache.h"
-#include "ops/prenorm_sublayers.h"
 
 namespace maskmix {
 
@@ -128,6 +126,10 @@ LinearMixingImpl::LinearMixingImpl(const ModelConfig& c) : gated_(c.coefficients
   require(c.nHeads >= 1 && c.dModel % c.nHeads == 0, "a linear mixer needs nHeads dividing dModel", "CONFIG_INVALID");
   require(c.projections || c.nHeads == 1, "a linear mixer without projections mixes the whole width as one head: nHeads must be 1",
           "CONFIG_INVALID");
+  // Sequential stays a test reference of the op (one row at a time): too slow to train with.
+  require(c.linearSolve == "auto" || c.linearSolve == "dense" || c.linearSolve == "chunked",
+          "linearSolve must be 'auto', 'dense' or 'chunked', got '" + c.linearSolve + "'", "CONFIG_INVALID");
+  solve_ = linearSolveFromName(c.linearSolve);
   pattern_ = std::make_shared<LinearPattern>(linearPatternFromName(c.pattern), c.context, c.order, c.window);
   const int64_t d = c.dModel, n = c.context, H = c.nHeads, dh = d / H, KA = pattern_->lagsA(), KB = pattern_->slotsB();
   if (c.projections) in_proj = register_module("in_proj", torch::nn::Linear(d, d));
@@ -173,8 +175,11 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
     if (KB > 0) in.beta = beta.narrow(1, position, m).unsqueeze(1);
     in.bias = bias.narrow(1, position, m);
   } else {
-    // logits [H, b, m, KA + KB] from each row's own input; unused slots get −∞ before the softmax.
-    at::Tensor logits = at::matmul(u.permute({0, 2, 1, 3}), gate_weight.transpose(1, 2).unsqueeze(1).to(u.scalar_type())) +
+    // logits [H, b, m, KA + KB] from each row's own input; unused slots get −∞ before the softmax. One GEMM per
+    // head over all m·b rows: broadcasting the weights over the batch instead makes at::matmul copy them b times,
+    // which dominated decoding steps at batch 64 for attention's and dense's thousands of slots.
+    const int64_t b = u.size(2);
+    at::Tensor logits = at::matmul(u.reshape({H, m * b, u.size(3)}), gate_weight.transpose(1, 2).to(u.scalar_type())).view({H, m, b, KA + KB}).permute({0, 2, 1, 3}) +
                         gate_bias.view({H, 1, 1, KA + KB}).to(u.scalar_type());
     auto opts = logits.options().dtype(u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
     at::Tensor used = at::cat({pattern_->validA(position, m, opts), pattern_->validB(position, m, opts)}, 1);
@@ -187,49 +192,14 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
 
 at::Tensor LinearMixingImpl::forward(const at::Tensor& x) { return merge(mix(heads(x), 0)); }
 
-LinearBlockImpl::LinearBlockImpl(const ModelConfig& c) : fused_(c.fused) {
-  seq_layernorm = register_module("seq_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
-  mix = register_module("mix", LinearMixing(c));
-  patch_layernorm = register_module("patch_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
-  patch_ff = register_module("patch_ff", torch::nn::Sequential(torch::nn::Linear(c.dModel, c.ffMultiplier * c.dModel), torch::nn::GELU(),
-                                                               torch::nn::Linear(c.ffMultiplier * c.dModel, c.dModel)));
+LinearBlockImpl::LinearBlockImpl(const ModelConfig& c) : StructuredBlockImpl(c, [&c] { return LinearMixing(c).ptr(); }) {
+  mix = LinearMixing(std::dynamic_pointer_cast<LinearMixingImpl>(mixing_));
 }
 
-at::Tensor LinearBlockImpl::forward(const at::Tensor& input, MixingState* state) {
-  at::Tensor normed = seq_layernorm->forward(input);
-  at::Tensor mixed = state == nullptr ? mix->forward(normed) : input.size(0) == 1 ? state->step(normed) : state->prefill(normed);
-  at::Tensor x = input + mixed;
-  if (!fused_) return x + patch_ff->forward(patch_layernorm->forward(x));
-  auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
-  auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
-  return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
-                             down->weight, down->bias);
-}
+LinearMixerLM::LinearMixerLM(const ModelConfig& config) : StructuredBlockModel(config, [&config] { return LinearBlock(config).ptr(); }) {}
 
-LinearMixerLM::LinearMixerLM(const ModelConfig& config) : LanguageModel(config) {
-  wte = register_module("wte", torch::nn::Embedding(config.vocabSize, config.dModel));
-  mixerblocks = register_module("mixerblocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < config.nLayers; ++i) mixerblocks->push_back(LinearBlock(config));
-  lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
-}
-
-LanguageModel::Hidden LinearMixerLM::hiddenStates(const at::Tensor& tokens) {
-  at::Tensor x = wte->forward(tokens.t());
-  for (const auto& block : *mixerblocks) x = block->as<LinearBlock>()->forward(x);
-  return {x, true};
-}
-
-MixingStates LinearMixerLM::newMixingStates(int64_t /*batch: the states take it from the first chunk*/) {
-  MixingStates states;
-  for (const auto& block : *mixerblocks) states.push_back(std::make_unique<LinearMixingState>(block->as<LinearBlock>()->mix));
-  return states;
-}
-
-LanguageModel::Hidden LinearMixerLM::decodeHidden(const at::Tensor& tokens, MixingStates& states) {
-  at::Tensor x = wte->forward(tokens.t());
-  size_t i = 0;
-  for (const auto& block : *mixerblocks) x = block->as<LinearBlock>()->forward(x, states.at(i++).get());
-  return {x, true};
+std::unique_ptr<MixingState> LinearMixerLM::newState(StructuredBlockImpl& block) {
+  return std::make_unique<LinearMixingState>(dynamic_cast<LinearBlockImpl&>(block).mix);
 }
 
 }  // namespace maskmix

@@ -21,26 +21,23 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
 
 #include <memory>
 #include <vector>
 
 #include "decode/mixing_state.h"
-#include "models/language_model.h"
+#include "models/structured_block.h"
+#include "models/structured_block_model.h"
 #include "ops/linear_mixing.h"
 
 namespace maskmix {
 
-class LinearMixingImpl : public torch::nn::Module {
+class LinearMixingImpl : public StructuredMixing {
  public:
   explicit LinearMixingImpl(const ModelConfig& config);
   // x: token-major [t, b, d], positions 0 … t−1.
-  at::Tensor forward(const at::Tensor& x);
+  at::Tensor forward(const at::Tensor& x) override;
   // Per-head inputs [H, m, b, dh] of x [m, b, d] (without projections: H = 1, dh = d).
   at::Tensor heads(const at::Tensor& x);
   // Heads' outputs [H, m, b, dh] → [m, b, d].
@@ -49,7 +46,8 @@ class LinearMixingImpl : public torch::nn::Module {
   at::Tensor mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs = {}, const at::Tensor& pastOutputs = {},
                  const std::vector<int64_t>* pastPositions = nullptr);
   const LinearPattern& pattern() const { return *pattern_; }
-  // How training solves (I − B)·Y (ops/linear_mixing.h); decoding steps are sequential by nature.
+  // How training solves (I − B)·Y (config linearSolve, set at construction; ops/linear_mixing.h); decoding steps are
+  // sequential by nature.
   void setSolve(LinearSolve solve, int64_t chunk) {
     solve_ = solve;
     chunk_ = chunk;
@@ -67,38 +65,24 @@ class LinearMixingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LinearMixing);
 
-class LinearBlockImpl : public torch::nn::Module {
+// The shared block (models/structured_block.h) with linear mixing.
+class LinearBlockImpl : public StructuredBlockImpl {
  public:
   explicit LinearBlockImpl(const ModelConfig& config);
-  // x: token-major [m, b, d]; without a state positions 0 … m−1, with one the next m positions of a session.
-  at::Tensor forward(const at::Tensor& x, MixingState* state = nullptr);
 
-  torch::nn::LayerNorm seq_layernorm{nullptr};
   LinearMixing mix{nullptr};
-  torch::nn::LayerNorm patch_layernorm{nullptr};
-  torch::nn::Sequential patch_ff{nullptr};
-
- private:
-  bool fused_;
 };
 TORCH_MODULE(LinearBlock);
 
-class LinearMixerLM : public LanguageModel, public CachedDecoding {
+class LinearMixerLM : public StructuredBlockModel {
  public:
   explicit LinearMixerLM(const ModelConfig& config);
-  Hidden hiddenStates(const at::Tensor& tokens) override;
-  at::Tensor outputWeight() override { return lm_head->weight; }
-
-  MixingStates newMixingStates(int64_t batch) override;
-  Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;
   const char* contextReason() const override {
     return "a linear mixer's pattern and coefficients are laid out for positions 0 … context−1, so its context is fixed at the training length";
   }
 
- private:
-  torch::nn::Embedding wte{nullptr};
-  torch::nn::ModuleList mixerblocks{nullptr};
-  torch::nn::Linear lm_head{nullptr};
+ protected:
+  std::unique_ptr<MixingState> newState(StructuredBlockImpl& block) override;
 };
 
 }  // namespace maskmix

@@ -32,6 +32,7 @@ struct ModelConfig {
   int64_t window = 8;                   // pattern "local": inputs read
   std::string coefficients = "static";  // "static" (position-indexed) or "gated" (softmax of x_i)
   bool projections = true;              // per-head in/out projections; false: one head over the whole width
+  std::string linearSolve = "auto";     // training's solve of (I − B)·Y: "auto", "dense" or "chunked" (ops/linear_mixing.h)
   // llama only
   int64_t intermediateSize = 0;  // SwiGLU width; 0 → 4·dModel
   double ropeTheta = 10000.0;

@@ -1,6 +1,5 @@
 #include "models/repeat_mixer.h"
 
-#include <torch/nn/modules/activation.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -8,7 +7,6 @@
 
 #include "common/error.h"
 #include "decode/growing_cache.h"
-#include "ops/prenorm_sublayers.h"
 
 namespace maskmix {
 
@@ -138,45 +136,15 @@ void RepeatMixingImpl::projectDecay() {
   decay.clamp_(kDecayMin, kDecayMax);
 }
 
-RepeatBlockImpl::RepeatBlockImpl(const ModelConfig& c) : fused_(c.fused) {
-  seq_layernorm = register_module("seq_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
-  mix = register_module("mix", RepeatMixing(c));
-  patch_layernorm = register_module("patch_layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.dModel})));
-  patch_ff = register_module("patch_ff", torch::nn::Sequential(torch::nn::Linear(c.dModel, c.ffMultiplier * c.dModel), torch::nn::GELU(),
-                                                               torch::nn::Linear(c.ffMultiplier * c.dModel, c.dModel)));
+RepeatBlockImpl::RepeatBlockImpl(const ModelConfig& c) : StructuredBlockImpl(c, [&c] { return RepeatMixing(c).ptr(); }) {
+  mix = RepeatMixing(std::dynamic_pointer_cast<RepeatMixingImpl>(mixing_));
 }
 
-at::Tensor RepeatBlockImpl::forward(const at::Tensor& input, MixingState* state, const at::Tensor& devicePosition) {
-  at::Tensor normed = seq_layernorm->forward(input);
-  at::Tensor mixed = state == nullptr             ? mix->forward(normed)
-                     : devicePosition.defined()   ? state->stepOnDevice(normed, devicePosition)
-                     : input.size(0) == 1         ? state->step(normed)
-                                                  : state->prefill(normed);
-  at::Tensor x = input + mixed;
-  if (!fused_) return x + patch_ff->forward(patch_layernorm->forward(x));
-  // The masked mixer's fused feed-forward sublayer (recomputes LayerNorm and GELU outputs in backward).
-  auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
-  auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
-  return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
-                             down->weight, down->bias);
-}
-
-RepeatMixerLM::RepeatMixerLM(const ModelConfig& config) : LanguageModel(config) {
-  wte = register_module("wte", torch::nn::Embedding(config.vocabSize, config.dModel));
-  mixerblocks = register_module("mixerblocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < config.nLayers; ++i) mixerblocks->push_back(RepeatBlock(config));
-  lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.dModel, config.vocabSize).bias(false)));
-}
-
-LanguageModel::Hidden RepeatMixerLM::hiddenStates(const at::Tensor& tokens) {
-  at::Tensor x = wte->forward(tokens.t());  // token-major, as the masked mixer
-  for (const auto& block : *mixerblocks) x = block->as<RepeatBlock>()->forward(x);
-  return {x, true};
-}
+RepeatMixerLM::RepeatMixerLM(const ModelConfig& config) : StructuredBlockModel(config, [&config] { return RepeatBlock(config).ptr(); }) {}
 
 at::Tensor RepeatMixerLM::hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) {
   at::Tensor x = embeddings.transpose(0, 1).contiguous();
-  for (int64_t i = 0; i < layers; ++i) x = (*mixerblocks)[i]->as<RepeatBlock>()->forward(x);
+  for (int64_t i = 0; i < layers; ++i) x = block(static_cast<size_t>(i)).forward(x);
   return x.transpose(0, 1);
 }
 
@@ -184,26 +152,8 @@ void RepeatMixerLM::afterUpdate() {
   for (const auto& block : *mixerblocks) block->as<RepeatBlock>()->mix->projectDecay();
 }
 
-MixingStates RepeatMixerLM::newMixingStates(int64_t /*batch: the states take it from the first chunk*/) {
-  MixingStates states;
-  for (const auto& block : *mixerblocks) states.push_back(std::make_unique<RepeatMixingState>(block->as<RepeatBlock>()->mix, config_.context));
-  return states;
-}
-
-LanguageModel::Hidden RepeatMixerLM::decodeHidden(const at::Tensor& tokens, MixingStates& states) {
-  at::Tensor x = wte->forward(tokens.t());
-  size_t i = 0;
-  for (const auto& block : *mixerblocks) x = block->as<RepeatBlock>()->forward(x, states.at(i++).get());
-  return {x, true};
-}
-
-LanguageModel::Hidden RepeatMixerLM::decodeStepOnDevice(const at::Tensor& tokens, MixingStates& states, const at::Tensor& position) {
-  for (const auto& state : states)
-    if (!state->canStepOnDevice()) return {};
-  at::Tensor x = wte->forward(tokens.t());
-  size_t i = 0;
-  for (const auto& block : *mixerblocks) x = block->as<RepeatBlock>()->forward(x, states.at(i++).get(), position);
-  return {x, true};
+std::unique_ptr<MixingState> RepeatMixerLM::newState(StructuredBlockImpl& block) {
+  return std::make_unique<RepeatMixingState>(dynamic_cast<RepeatBlockImpl&>(block).mix, config_.context);
 }
 
 }  // namespace maskmix

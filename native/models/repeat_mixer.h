@@ -8,23 +8,20 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
 
 #include "decode/mixing_state.h"
-#include "models/language_model.h"
+#include "models/structured_block.h"
+#include "models/structured_block_model.h"
 #include "ops/repeat_mixing.h"
 
 namespace maskmix {
 
-class RepeatMixingImpl : public torch::nn::Module {
+class RepeatMixingImpl : public StructuredMixing {
  public:
   explicit RepeatMixingImpl(const ModelConfig& config);
   // x: token-major [t, b, d], positions 0 … t−1 (training and the full forward).
-  at::Tensor forward(const at::Tensor& x);
+  at::Tensor forward(const at::Tensor& x) override;
   // Per-head inputs [H, m, b, d/H] of x [m, b, d].
   at::Tensor heads(const at::Tensor& x);
   // Heads' outputs [H, m, b, d/H] → the layer's output [m, b, d].
@@ -43,47 +40,27 @@ class RepeatMixingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RepeatMixing);
 
-class RepeatBlockImpl : public torch::nn::Module {
+// The shared block (models/structured_block.h) with repeat mixing, typed for callers that read its weights.
+class RepeatBlockImpl : public StructuredBlockImpl {
  public:
   explicit RepeatBlockImpl(const ModelConfig& config);
-  // x: token-major [m, b, d]. Without a state: positions 0 … m−1 in parallel; with one: the next m positions of
-  // a decoding session; with a devicePosition too: one position, stepped through MixingState::stepOnDevice.
-  at::Tensor forward(const at::Tensor& x, MixingState* state = nullptr, const at::Tensor& devicePosition = {});
 
-  torch::nn::LayerNorm seq_layernorm{nullptr};
   RepeatMixing mix{nullptr};
-  torch::nn::LayerNorm patch_layernorm{nullptr};
-  torch::nn::Sequential patch_ff{nullptr};
-
- private:
-  bool fused_;
 };
 TORCH_MODULE(RepeatBlock);
 
-class RepeatMixerLM : public LanguageModel, public CachedDecoding {
+class RepeatMixerLM : public StructuredBlockModel {
  public:
   explicit RepeatMixerLM(const ModelConfig& config);
-  Hidden hiddenStates(const at::Tensor& tokens) override;
-  at::Tensor outputWeight() override { return lm_head->weight; }
   void afterUpdate() override;
   at::Tensor inputEmbedding() override { return wte->weight; }
   at::Tensor hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) override;
-
-  MixingStates newMixingStates(int64_t batch) override;
-  Hidden decodeHidden(const at::Tensor& tokens, MixingStates& states) override;
-  Hidden decodeStepOnDevice(const at::Tensor& tokens, MixingStates& states, const at::Tensor& position) override;
   const char* contextReason() const override {
     return "a repeat mixer's weights and biases are indexed by absolute position, so its context is fixed at the training length";
   }
-  // For decoding paths that read the weights directly (decode/fused_repeat_step.h).
-  const torch::nn::Embedding& embedding() const { return wte; }
-  const torch::nn::ModuleList& blocks() const { return mixerblocks; }
-  const torch::nn::Linear& head() const { return lm_head; }
 
- private:
-  torch::nn::Embedding wte{nullptr};
-  torch::nn::ModuleList mixerblocks{nullptr};
-  torch::nn::Linear lm_head{nullptr};
+ protected:
+  std::unique_ptr<MixingState> newState(StructuredBlockImpl& block) override;
 };
 
 }  // namespace maskmix
