@@ -91,7 +91,7 @@ describe('linear mixer training solve (linearSolve)', () => {
     const old = await loadModel(dir);
     expect(old.config).toMatchObject({ kind: 'linear', pattern: 'first-order', linearSolve: 'auto' });
     const tokens = randomTokens(16, V, 2);
-    expect(Array.from((await old.forward(tokens)).toTypedArray())).toEqual(Array.from((await model.forward(tokens)).toTypedArray()));
+    expect(Array.from((await old.forward(tokens)).toTypedArray() as Float32Array)).toEqual(Array.from((await model.forward(tokens)).toTypedArray() as Float32Array));
     old.dispose();
     model.dispose();
   });
