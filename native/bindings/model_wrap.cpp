@@ -8,6 +8,7 @@
 
 #include "common/js_object.h"
 #include "analysis/inversion.h"
+#include "bindings/parameter_gradients.h"
 #include "common/torch_compat.h"
 #include "common/promise_worker.h"
 #include "common/torch_compat.h"
@@ -302,30 +303,19 @@ Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
     }
     struct Out {
       double loss = 0;
-      std::vector<std::pair<std::string, at::Tensor>> grads;
+      NamedGradients grads;
     };
     auto out = std::make_shared<Out>();
     ModelWork work = [tokens, out, infoNce, nce](LanguageModel& model) {
       model.train();
-      for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+      clearParameterGradients(model);
       at::Tensor onDevice = tokens.to(at::Device(model.config().device));
       at::Tensor loss = infoNce ? contrastiveLoss(model, onDevice, nce) : nextTokenLoss(model, onDevice).loss;
       loss.backward();
       out->loss = loss.item<double>();
-      for (const auto& item : model.named_parameters(true)) {
-        at::Tensor g = item.value().grad();
-        out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
-        item.value().mutable_grad() = at::Tensor();
-      }
+      out->grads = takeParameterGradients(model);
     };
-    Settle settle = [out](Napi::Env e) -> Napi::Value {
-      Napi::Object o = Napi::Object::New(e);
-      o.Set("loss", out->loss);
-      Napi::Object g = Napi::Object::New(e);
-      for (const auto& [name, tensor] : out->grads) g.Set(name, TensorWrap::wrap(e, tensor));
-      o.Set("gradients", g);
-      return o;
-    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value { return lossGradientsToJs(e, out->loss, out->grads); };
     return std::make_pair(work, settle);
   });
 }

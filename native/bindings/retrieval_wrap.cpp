@@ -6,6 +6,7 @@
 #include <functional>
 #include <utility>
 
+#include "bindings/parameter_gradients.h"
 #include "bindings/trainer_wrap.h"
 #include "common/js_object.h"
 #include "common/promise_worker.h"
@@ -209,30 +210,22 @@ Napi::Value RetrievalModelWrap::lossGradients(const Napi::CallbackInfo& info) {
     struct Out {
       double loss = 0;
       bool inputsRequireGrad = false;
-      std::vector<std::pair<std::string, at::Tensor>> grads;
+      NamedGradients grads;
     };
     auto out = std::make_shared<Out>();
     Work work = [samples, out](RetrievalMixer& model) {
       model.train();
-      for (auto& p : model.parameters()) p.mutable_grad() = at::Tensor();
+      clearParameterGradients(model);
       Samples s = onDevice(samples, model);
       at::Tensor loss = retrievalLoss(model.logits(s.inputs), s.labels);
       loss.backward();
       out->loss = loss.item<double>();
       out->inputsRequireGrad = s.inputs.requires_grad() || s.inputs.grad().defined();
-      for (const auto& item : model.named_parameters(true)) {
-        at::Tensor g = item.value().grad();
-        out->grads.emplace_back(item.key(), g.defined() ? g.detach().clone() : at::zeros_like(item.value()));
-        item.value().mutable_grad() = at::Tensor();
-      }
+      out->grads = takeParameterGradients(model);
     };
     Settle settle = [out](Napi::Env e) -> Napi::Value {
-      Napi::Object o = Napi::Object::New(e);
-      o.Set("loss", out->loss);
+      Napi::Object o = lossGradientsToJs(e, out->loss, out->grads);
       o.Set("inputsRequireGrad", out->inputsRequireGrad);
-      Napi::Object g = Napi::Object::New(e);
-      for (const auto& [name, tensor] : out->grads) g.Set(name, TensorWrap::wrap(e, tensor));
-      o.Set("gradients", g);
       return o;
     };
     return std::make_pair(work, settle);
