@@ -21,3 +21,8 @@ export async function maskmix(...args: string[]): Promise<CliResult> {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/** A run folder from a 5-step quickstart of a tiny mixer (d16, L1, n32, 12 documents, vocab 300), for CLI tests. */
+export async function tinyQuickstartRun(runDir: string): Promise<CliResult> {
+  return maskmix('quickstart', '--steps', '5', '--width', '16', '--depth', '1', '--context', '32', '--documents', '12', '--vocab', '300', '--out', runDir, '--json', '--no-progress');
+}

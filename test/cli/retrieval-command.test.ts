@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { maskmix } from '../cli-runner.js';
+import { maskmix, tinyQuickstartRun } from '../cli-runner.js';
 
 describe('maskmix retrieval', () => {
   let dir: string;
@@ -14,7 +14,7 @@ describe('maskmix retrieval', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'maskmix-retrieval-cli-'));
     runDir = join(dir, 'run');
-    const r = await maskmix('quickstart', '--steps', '5', '--width', '16', '--depth', '1', '--context', '32', '--documents', '12', '--vocab', '300', '--out', runDir, '--json', '--no-progress');
+    const r = await tinyQuickstartRun(runDir);
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 
