@@ -97,6 +97,46 @@ function linearSlots(config: LinearConfig): number {
   }
 }
 
+/** Rows of one block of the chunked solve (native/ops/linear_mixing.cpp: `chunk` = 64). */
+const SOLVE_CHUNK = 64;
+
+/**
+ * Positions each row of generalized linear mixing reads, on average (native/ops/linear_mixing.cpp): A's lags, then
+ * the solve (I − B)·Y = z in blocks of c rows — inside a block a triangular solve, (c+1)/2 reads per row; from
+ * earlier blocks B's slots. `linearSolve` picks c: 'dense' one block of n, 'chunked' 64, 'auto' one block for the
+ * 'dense' pattern or n ≤ 64, else 64. Attention-like and local patterns have no B.
+ */
+function linearReads(config: Extract<ModelConfig, { kind: 'linear' }>): number {
+  const n = config.context;
+  const mean = causalMean(n);
+  const aReads = config.pattern === 'attention' ? mean : config.pattern === 'local' ? Math.min(config.window, n) : 1;
+  const bSlots: Record<string, number> = {
+    attention: 0,
+    local: 0,
+    'first-order': 1,
+    'kth-order': config.order,
+    dense: mean,
+    pow2: Math.log2(n),
+    'pow2-lattice': Math.log2(n),
+    square: Math.sqrt(n),
+    'square-lattice': Math.sqrt(n),
+  };
+  const slots = bSlots[config.pattern];
+  if (slots === 0) return aReads;
+  const solve = config.linearSolve ?? 'auto';
+  const oneBlock = n <= SOLVE_CHUNK || solve === 'dense' || (solve === 'auto' && config.pattern === 'dense');
+  // One block: every row solves against all earlier rows. Chunks: half a chunk inside, B's slots across.
+  return aReads + (oneBlock ? mean : slots + SOLVE_CHUNK / 2);
+}
+
+/**
+ * Gated coefficients: each row's logits over all KA + KB slots from its own input, per head gate_weight
+ * [KA + KB, d/H] (native/models/linear_mixer.cpp), so 2·d·(KA + KB) per token.
+ */
+function linearGate(config: Extract<ModelConfig, { kind: 'linear' }>): number {
+  return config.coefficients === 'gated' ? 2 * config.dModel * linearSlots(config) : 0;
+}
+
 /** Forward FLOPs per token at full context, as training runs it (multi-token heads included). */
 export function forwardFlopsPerToken(config: ModelConfig): number {
   return modelForward(config) + multiTokenHeads(config);
@@ -119,24 +159,7 @@ function modelForward(config: ModelConfig): number {
     return l * (feedForward + 2 * 2 * d * d + 2 * d * window) + head;
   }
   if (config.kind === 'linear') {
-    // Positions each row reads (A's lags + B's slots, on average), plus half a 64-row chunk of the in-chunk solve
-    // for patterns with B (native/ops/linear_mixing.h); projections in and out.
-    const reads: Record<string, number> = {
-      attention: mean,
-      local: Math.min(config.window, n),
-      'first-order': 2 + 32,
-      'kth-order': 1 + config.order + 32,
-      dense: mean + 1,
-      pow2: 1 + Math.log2(n) + 32,
-      'pow2-lattice': 1 + Math.log2(n) + 32,
-      square: 1 + Math.sqrt(n) + 32,
-      'square-lattice': 1 + Math.sqrt(n) + 32,
-    };
-    const projections = config.projections ? 2 * 2 * d * d : 0;
-    // Gated coefficients: each row's logits over all KA + KB slots from its own input, per head gate_weight
-    // [KA + KB, d/H] (native/models/linear_mixer.cpp), so 2·d·(KA + KB) per token.
-    const gate = config.coefficients === 'gated' ? 2 * d * linearSlots(config) : 0;
-    return l * (feedForward + projections + gate + 2 * d * reads[config.pattern]) + head;
+    return l * (feedForward + (config.projections ? 2 * 2 * d * d : 0) + linearGate(config) + 2 * d * linearReads(config)) + head;
   }
   if (config.kind === 'autoencoder') return autoencoderStacks(config) + head;
   // The masked mixer; bidirectional adds a reverse stream of nLayers blocks (reverseblocks.i), summed at the end.

@@ -83,6 +83,21 @@ describe('FLOPs: hand-derived formulas', () => {
     gated('square', 4);
   });
 
+  it('linear: the solve linearSolve picks sets the reads of (I − B)·Y = z (one block of n rows, or 64-row chunks)', () => {
+    const base = { kind: 'linear' as const, vocabSize: v, dModel: d, nLayers: 1, nHeads: 1, pattern: 'first-order' as const, projections: false };
+    const at = (context: number, linearSolve: 'auto' | 'dense' | 'chunked', pattern: 'first-order' | 'dense' = 'first-order') =>
+      flops({ ...base, context, linearSolve, pattern } as ModelConfigInput) - 2 * d * v - 2 * 2 * d * (4 * d);
+    const reads = (context: number) => (context + 1) / 2;
+    // first-order: A reads 1 lag; chunked: B's one slot across chunks + half a chunk inside; dense: every earlier row.
+    expect(at(1024, 'chunked')).toBeCloseTo(2 * d * (1 + 1 + 32), 6);
+    expect(at(1024, 'auto')).toBeCloseTo(2 * d * (1 + 1 + 32), 6);
+    expect(at(1024, 'dense')).toBeCloseTo(2 * d * (1 + reads(1024)), 6);
+    // n ≤ 64 is one block whatever the choice; the dense pattern's auto solve is one block too.
+    expect(at(32, 'chunked')).toBeCloseTo(2 * d * (1 + reads(32)), 6);
+    expect(at(1024, 'auto', 'dense')).toBeCloseTo(2 * d * (1 + reads(1024)), 6);
+    expect(at(1024, 'chunked', 'dense')).toBeCloseTo(2 * d * (1 + reads(1024) + 32), 6);
+  });
+
   it('repeat and linear keep their counts (projections in and out, feed-forward, structured mixing)', () => {
     expect(flops({ kind: 'repeat', ...small, nHeads: 2 })).toBe(ff + 2 * 2 * d * d + 2 * d * mean + head);
     expect(flops({ kind: 'linear', ...small, nHeads: 2, pattern: 'local', window: 4 })).toBe(ff + 2 * 2 * d * d + 2 * d * 4 + head);
