@@ -153,10 +153,12 @@ export class Trainer {
    */
   async step(batch: TokenBatch, options: { readBack?: boolean; targetMask?: ArrayLike<number | boolean> } = {}): Promise<StepResult> {
     const { targetMask, ...rest } = options;
+    if (targetMask !== undefined) {
+      check(targetMask.length === batch.tokens.length, `targetMask must have one entry per token (${batch.tokens.length}), got ${targetMask.length}`);
+    }
     // A data-parallel step all-reduces gradients (and broadcasts weights on the first step).
     if (this.group) enterCollective('training step');
     if (targetMask === undefined) return this.handle.step(batch.tokens, batch.batch, rest);
-    check(targetMask.length === batch.tokens.length, `targetMask must have one entry per token (${batch.tokens.length}), got ${targetMask.length}`);
     // Unscored targets become the pad id, which the native loss already ignores.
     const padId = this.model.config.padId;
     const targets = batch.tokens.map((token, i) => (targetMask[i] ? token : padId));

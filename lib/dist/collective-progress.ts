@@ -10,7 +10,7 @@
 export interface CollectiveProgress {
   /** Collectives entered so far (barrier, all-reduce, broadcast, data-parallel training step). */
   entered: number;
-  /** Name of the last one entered, e.g. 'barrier' or 'training step 12'. */
+  /** Name of the last one entered: 'barrier', 'all-reduce', 'broadcast' or 'training step'. */
   last?: string;
 }
 

@@ -145,16 +145,20 @@ export class RetrievalMixer {
   }
 }
 
-/** AdamW and the learning-rate schedule of a language model's {@link trainConfigSchema}, for a RetrievalMixer. */
-export type RetrievalTrainConfigInput = z.input<typeof trainConfigSchema>;
+/**
+ * AdamW and the learning-rate schedule of a language model's {@link trainConfigSchema}, for a RetrievalMixer. No
+ * gradient accumulation: a retrieval step is small (c embeddings per sample), so it is refused rather than ignored.
+ */
+const retrievalTrainConfigSchema = trainConfigSchema.omit({ gradientAccumulation: true });
+export type RetrievalTrainConfigInput = z.input<typeof retrievalTrainConfigSchema>;
 
 export class RetrievalTrainer {
   private readonly handle: NativeRetrievalTrainer;
 
   constructor(readonly model: RetrievalMixer, config: RetrievalTrainConfigInput = {}) {
-    const parsed = trainConfigSchema.safeParse(config);
+    const parsed = retrievalTrainConfigSchema.safeParse(config);
     if (!parsed.success) throw configError('training config', parsed.error);
-    this.handle = new (native().RetrievalTrainer)(model.handle, parsed.data);
+    this.handle = new (native().RetrievalTrainer)(model.handle, { ...parsed.data, gradientAccumulation: 1 });
   }
 
   /**

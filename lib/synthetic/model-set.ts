@@ -24,8 +24,11 @@ const modelEntrySchema = z
     name: z.string().min(1).regex(/^[\w.=,+-]+$/, 'name may hold letters, digits and . = , + - _ only'),
     /** Any model config without vocabSize, context and padId. */
     model: z.record(z.string(), z.unknown()),
-    /** Optimizer settings for this model (learning rate, warm-up, …); steps come from the runner. */
-    training: trainConfigSchema.partial().optional(),
+    /**
+     * Optimizer settings for this model (learning rate, warm-up, …); steps come from the runner. No gradient
+     * accumulation: the suite's batch is the runner's `--batch` for every model, so that accuracies compare.
+     */
+    training: trainConfigSchema.omit({ gradientAccumulation: true }).partial().optional(),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 // `maskmix retrieval indirect-train|indirect-eval`, run as a user runs it: the compiled bin in a child process.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -62,6 +62,9 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
 
   it('fails with one line on bad input', async () => {
     const out = join(dir, 'indirect');
+    const badResults = join(dir, 'bad-results');
+    mkdirSync(badResults);
+    writeFileSync(join(badResults, 'indirect-retrieval.json'), '{"from": ');
     const cases: Array<[string[], number, RegExp]> = [
       [['retrieval', 'indirect-train', runDir, '--context', '1'], 2, /--context must be an integer ≥ 2/],
       [['retrieval', 'indirect-train', runDir, '--documents', '12', '--context', '5000'], 2, /pairs: a retrieval of --context 5000 needs at least 5000/],
@@ -70,6 +73,9 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
       [['retrieval', 'indirect-train', join(dir, 'missing-run'), '--documents', '12', '--context', '8'], 1, /does not exist/],
       [['retrieval', 'indirect-eval', runDir], 1, /has no indirect-retrieval\.json: not an indirect-train output/],
       [['retrieval', 'indirect-eval', out, '--rounds', '0'], 2, /--rounds must be an integer ≥ 1/],
+      // A taken --out is refused before any embedding or training (nothing would be saved after the work).
+      [['retrieval', 'indirect-train', runDir, '--documents', '12', '--context', '8', '--out', out], 2, /already holds files/],
+      [['retrieval', 'indirect-eval', badResults], 1, /indirect-retrieval\.json is not valid/],
     ];
     for (const [args, code, message] of cases) {
       const r = await maskmix(...args);
@@ -77,6 +83,7 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('maskmix:'))).toHaveLength(1);
       expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stderr).not.toMatch(/\[embed\]/);
     }
   }, 120_000);
 });

@@ -224,6 +224,8 @@ describe('indirect retrieval model', () => {
     await expect(evaluateIndirectRetrieval(model, few)).rejects.toThrow(/needs at least 4 pairs, got 3/);
     const wide: EmbeddedPairs = { queries: { vectors: new Float32Array(40), count: 5, dim: 8 }, targets: { vectors: new Float32Array(40), count: 5, dim: 8 } };
     await expect(evaluateIndirectRetrieval(model, wide)).rejects.toThrow(/8 wide but the retrieval model reads 4/);
+    // Gradient accumulation is a language-model Trainer option; here it is refused, not silently ignored.
+    expect(() => new RetrievalTrainer(model, { gradientAccumulation: 2 } as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     model.dispose();
   });
 });

@@ -120,6 +120,26 @@ async function saveEvalEmbeddings(dir: string, pairs: EmbeddedPairs): Promise<vo
   });
 }
 
+interface TrainedSummary {
+  from: string;
+  embedding: { token: EmbeddingToken; length: number | null };
+}
+
+/** The parts of indirect-train's results file that indirect-eval needs: where the embeddings came from and how. */
+async function readTrainedSummary(path: string): Promise<TrainedSummary> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new MaskmixError('CHECKPOINT_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const r = raw as Partial<TrainedSummary> | null;
+  if (typeof r?.from !== 'string' || typeof r.embedding?.token !== 'string') {
+    throw new MaskmixError('CHECKPOINT_INVALID', `${path} is not valid: it lacks "from" or "embedding.token" (was it written by indirect-train?)`);
+  }
+  return r as TrainedSummary;
+}
+
 async function readEvalEmbeddings(dir: string): Promise<EmbeddedPairs> {
   const file = await readSafetensors(join(dir, EVAL_EMBEDDINGS_FILE));
   const get = (name: string) => {
@@ -161,6 +181,14 @@ export function registerIndirectRetrieval(retrieval: Command): void {
         requirePairs(train.length, opts.context, 'training', hint);
         requirePairs(evalPairs.length, opts.context, 'held-out', hint);
         const run = await openRun(runDir, { device: opts.device });
+        // Claim the output folder before the long work, so a taken --out fails now instead of after training.
+        let outDir: string;
+        try {
+          outDir = createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-indirect`, { unique: opts.out === undefined });
+        } catch (error) {
+          run.model.dispose();
+          throw error;
+        }
         const embedding = { token: opts.token, length: opts.length, batch: opts.batch };
         let trainData: EmbeddedPairs;
         let evalData: EmbeddedPairs;
@@ -199,7 +227,6 @@ export function registerIndirectRetrieval(retrieval: Command): void {
           const after = await evaluate();
           history.push({ step: opts.steps, loss: after.loss, top1: after.top1 });
           const cosine = cosineTopOne(evalData, opts.context);
-          const outDir = createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-indirect`, { unique: opts.out === undefined });
           await model.save(outDir);
           await saveEvalEmbeddings(outDir, evalData);
           const summary = {
@@ -260,7 +287,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
       requireDirectory(dir);
       const resultsPath = join(dir, INDIRECT_RESULTS_FILE);
       if (!existsSync(resultsPath)) throw new MaskmixError('NOT_FOUND', `${dir} has no ${INDIRECT_RESULTS_FILE}: not an indirect-train output directory`);
-      const trained = JSON.parse(await readFile(resultsPath, 'utf8')) as { from: string; embedding: { token: EmbeddingToken; length: number | null } };
+      const trained = await readTrainedSummary(resultsPath);
       const model = await RetrievalMixer.load(dir, { device: opts.device });
       try {
         const context = model.config.context;

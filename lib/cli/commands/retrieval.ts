@@ -150,6 +150,8 @@ export function registerRetrieval(program: Command): void {
         throw new MaskmixError('INVALID_ARGUMENT', `${train.length} training pairs: InfoNCE with --group ${opts.group} needs at least ${opts.group - 1}`);
       }
       const run = await openRun(runDir, { device: opts.device });
+      // Claim the output folder before the long work, so a taken --out fails now instead of after training.
+      const outDir = createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
       const evalOptions = { sizes: opts.n, token: opts.token, length: opts.length, batchSize: opts.batch };
       log(`[eval] before: ${evalPairs.length} ${name} evaluation pairs`);
       const before = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
@@ -171,7 +173,6 @@ export function registerRetrieval(program: Command): void {
       const trainSeconds = (performance.now() - started) / 1000;
       log('[eval] after');
       const after = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
-      const outDir = createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
       await saveModel(run.model, outDir);
       run.tokenizer.save(join(outDir, 'tokenizer.json'));
       const summary = {
