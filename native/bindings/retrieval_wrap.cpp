@@ -59,7 +59,8 @@ Napi::Object configToJs(Napi::Env env, const RetrievalMixerConfig& c) {
 }
 
 // A batch of samples: inputs [b, c, d] (Float32Array or Float64Array, row-major) and, when `withLabels`, the
-// match positions (Int32Array, 1 … c − 1). Read and checked on the JS thread, model locked.
+// match positions (Int32Array, 1 … c − 1). Read and their shapes checked on the JS thread, model locked; the
+// values are checked in onDevice, on the worker (a scan over up to b·c·d floats has no place on the event loop).
 struct Samples {
   at::Tensor inputs, labels;
 };
@@ -72,7 +73,6 @@ Samples readSamples(const Napi::CallbackInfo& info, RetrievalHandle& handle, boo
   Samples s;
   s.inputs = tensorFromTypedArray(info[0].As<Napi::TypedArray>(), {batch, config.context, config.dModel}, "");
   require(at::isFloatingType(s.inputs.scalar_type()), "inputs must be a Float32Array or Float64Array", "DTYPE_MISMATCH");
-  require(s.inputs.isfinite().all().item<bool>(), "inputs hold a non-finite value (NaN or ±Infinity)", "INVALID_ARGUMENT");
   if (withLabels) {
     require(info.Length() > 1 && info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array,
             "labels must be an Int32Array of match positions");
@@ -86,6 +86,7 @@ Samples readSamples(const Napi::CallbackInfo& info, RetrievalHandle& handle, boo
 }
 
 Samples onDevice(const Samples& s, const RetrievalMixer& model) {
+  require(s.inputs.isfinite().all().item<bool>(), "inputs hold a non-finite value (NaN or ±Infinity)", "INVALID_ARGUMENT");
   at::Device device(model.config().device);
   at::ScalarType dtype = model.config().dtype == "float64" ? at::kDouble : at::kFloat;
   return {s.inputs.to(device, dtype), s.labels.defined() ? s.labels.to(device) : at::Tensor()};
