@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../lib/checkpoint.js';
 import { REPEAT_STRUCTURES, type RepeatStructure } from '../../lib/model-config.js';
 import { LanguageModel } from '../../lib/model.js';
-import { Tensor } from '../../lib/tensor.js';
 import { Trainer } from '../../lib/trainer.js';
+import { expectExactlyCausal } from '../causality.js';
+import { expectGradientsMatchFiniteDifferences } from '../finite-difference-gradients.js';
 import { randomizeRepeatWeights, randomTokens } from '../helpers.js';
 
 const V = 40;
@@ -34,15 +35,7 @@ describe('repeat mixer', () => {
       const contexts = ['mixed', 'toeplitz', 'kernel'].includes(structure) ? [14, 160] : [14];
       for (const n of contexts) {
         const model = await repeatModel(structure, { context: n });
-        const base = randomTokens(n, V, 3);
-        const before = await logits(model, base);
-        for (const j of [0, 1, Math.floor(n / 2), n - 1]) {
-          const changed = Int32Array.from(base);
-          changed[j] = (changed[j] + 11) % V;
-          const after = await logits(model, changed);
-          for (let i = 0; i < j * V; i++) if (after[i] !== before[i]) expect.fail(`n=${n} j=${j}: logit ${i} changed`);
-          expect(after.subarray(j * V, (j + 1) * V).some((v, k) => v !== before[j * V + k])).toBe(true);
-        }
+        await expectExactlyCausal(model, randomTokens(n, V, 3), [0, 1, Math.floor(n / 2), n - 1], `n=${n}`);
         model.dispose();
       }
     });
@@ -52,24 +45,7 @@ describe('repeat mixer', () => {
     it(`${structure}: parameter gradients equal central finite differences of the loss (fp64)`, async () => {
       const model = await repeatModel(structure, { dtype: 'float64', nLayers: 1, context: 8, dModel: 8, nHeads: 2 });
       const batch = { tokens: randomTokens(2 * 8, V, 4), batch: 2 };
-      const { gradients } = await model.lossGradients(batch);
-      const state = model.stateDict();
-      const eps = 1e-6;
-      for (const name of Object.keys(state)) {
-        const base = state[name].toTypedArray() as Float64Array;
-        const g = gradients[name].toTypedArray() as Float64Array;
-        for (const i of new Set([0, Math.floor(base.length / 3), base.length - 1])) {
-          const loss = async (delta: number) => {
-            const copy = Float64Array.from(base);
-            copy[i] += delta;
-            model.loadStateDict({ ...model.stateDict(), [name]: Tensor.from(copy, state[name].shape) });
-            return (await model.evalLoss(batch)).loss;
-          };
-          const numeric = ((await loss(eps)) - (await loss(-eps))) / (2 * eps);
-          await loss(0);
-          expect(Math.abs(g[i] - numeric), `${name}[${i}]`).toBeLessThan(1e-7 * Math.max(1, Math.abs(numeric)));
-        }
-      }
+      await expectGradientsMatchFiniteDifferences(model, batch, (length) => new Set([0, Math.floor(length / 3), length - 1]));
       model.dispose();
     });
   }
