@@ -53,3 +53,27 @@ export function expectClose(decoded: Float32Array, full: Float32Array, what: str
   const err = maxRelativeError(decoded, full);
   expect(err, `${what}: max relative error ${err.toExponential(2)}`).toBeLessThanOrEqual(TOLERANCE);
 }
+
+/**
+ * Decodes the one-sequence `tokens` to position 9 (prefill 8, one step), clones the decoder, and asserts the clone
+ * sits at the same position with the same cache size and continues bit-identically to the original, which matches
+ * the full forward. Returns the full forward's logits.
+ */
+export async function expectCloneContinuesLikeOriginal(model: LanguageModel, tokens: Int32Array, what: string): Promise<Float32Array> {
+  const vocab = model.config.vocabSize;
+  const full = await fullLogits(model, tokens);
+  const decoder = new Decoder(model);
+  await decoder.prefill(tokens.subarray(0, 8));
+  await decoder.step(tokens[8]);
+  const copy = await decoder.clone();
+  expect(copy.position).toBe(9);
+  expect(copy.cacheBytes).toBe(decoder.cacheBytes);
+  const tail = tokens.subarray(9);
+  const fromCopy = (await copy.prefill(tail, { logits: 'all' })).logits.toTypedArray() as Float32Array;
+  const fromOriginal = (await decoder.prefill(tail, { logits: 'all' })).logits.toTypedArray() as Float32Array;
+  expect(Array.from(fromCopy)).toEqual(Array.from(fromOriginal));
+  expectClose(fromOriginal, full.subarray(9 * vocab), `${what} after clone`);
+  copy.dispose();
+  decoder.dispose();
+  return full;
+}

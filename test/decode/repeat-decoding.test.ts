@@ -7,7 +7,7 @@ import { Decoder } from '../../lib/decode/decoder.js';
 import { REPEAT_STRUCTURES, type RepeatStructure } from '../../lib/model-config.js';
 import { LanguageModel } from '../../lib/model.js';
 import { randomizeRepeatWeights, randomTokens } from '../helpers.js';
-import { decodeInPieces, expectClose, fullLogits } from './parity.js';
+import { decodeInPieces, expectClose, expectCloneContinuesLikeOriginal, fullLogits } from './parity.js';
 
 const V = 40;
 
@@ -46,21 +46,7 @@ describe('repeat mixer decoding', () => {
     for (const structure of ['mixed', 'toeplitz', 'kernel'] as const) {
       const n = 20;
       const model = await repeatModel(structure, n, 4);
-      const tokens = randomTokens(n, V, 9);
-      const full = await fullLogits(model, tokens);
-      const decoder = new Decoder(model);
-      await decoder.prefill(tokens.subarray(0, 8));
-      await decoder.step(tokens[8]);
-      const copy = await decoder.clone();
-      expect(copy.position).toBe(9);
-      expect(copy.cacheBytes).toBe(decoder.cacheBytes);
-      const tail = tokens.subarray(9);
-      const fromCopy = (await copy.prefill(tail, { logits: 'all' })).logits.toTypedArray() as Float32Array;
-      const fromOriginal = (await decoder.prefill(tail, { logits: 'all' })).logits.toTypedArray() as Float32Array;
-      expect(Array.from(fromCopy)).toEqual(Array.from(fromOriginal));
-      expectClose(fromOriginal, full.subarray(9 * V), `${structure} after clone`);
-      copy.dispose();
-      decoder.dispose();
+      await expectCloneContinuesLikeOriginal(model, randomTokens(n, V, 9), structure);
       model.dispose();
     }
   });
