@@ -8,21 +8,16 @@ import { MaskmixError } from '../../errors.js';
 import { parseBudget } from '../budget.js';
 import { log, printJson } from '../output.js';
 import { trainingProgress } from '../progress.js';
+import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
 
 /** Runs the experiments with a progress bar, Ctrl-C handling and the closing table. */
 async function runComparison(configs: ReturnType<typeof sweepExperiments>, opts: { out: string; budget?: string; json?: boolean; progress: boolean }) {
   const progress = trainingProgress({ enabled: opts.progress });
-  const controller = new AbortController();
-  const onSigint = () => {
-    log('\nstopping after this step; the current run is checkpointed (Ctrl-C again to quit at once)…');
-    controller.abort();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
+  const stop = stopOnCtrlC('; the current run is checkpointed');
   const result = await compare(configs, {
     outDir: opts.out,
     budget: opts.budget ? parseBudget(opts.budget) : undefined,
-    signal: controller.signal,
+    signal: stop.signal,
     onRun: (name, i, n) => {
       progress.stop();
       log(`[run ${i + 1}/${n}] ${name}`);
@@ -30,7 +25,7 @@ async function runComparison(configs: ReturnType<typeof sweepExperiments>, opts:
     onPhase: (phase, detail) => phase !== 'checkpoint' && log(`  [${phase}] ${detail}`),
     onStep: (p) => progress.update(p),
   });
-  process.off('SIGINT', onSigint);
+  stop.release();
   progress.stop();
   if (opts.json) {
     printJson(result);

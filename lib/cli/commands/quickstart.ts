@@ -4,6 +4,7 @@ import { QUICKSTART_DEFAULTS, quickstart } from '../../quickstart.js';
 import { addBrownRunFlags, brownRunOptions } from '../brown-run-flags.js';
 import { log, printJson } from '../output.js';
 import { trainingProgress } from '../progress.js';
+import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
 
 export function registerQuickstart(program: Command): void {
   const d = QUICKSTART_DEFAULTS;
@@ -29,16 +30,10 @@ export function registerQuickstart(program: Command): void {
     )
     .action(async (opts) => {
       const progress = trainingProgress({ enabled: opts.progress });
-      const controller = new AbortController();
       // Ctrl-C stops training after the current step; the run is still saved with what was learned.
-      const onSigint = () => {
-        log('\nstopping after this step (Ctrl-C again to quit at once)…');
-        controller.abort();
-        process.once('SIGINT', () => process.exit(130));
-      };
-      process.once('SIGINT', onSigint);
+      const stop = stopOnCtrlC();
       const summary = await quickstart(
-        { ...brownRunOptions(opts, controller.signal), prompt: opts.prompt },
+        { ...brownRunOptions(opts, stop.signal), prompt: opts.prompt },
         {
           onPhase: (phase, detail) => {
             if (phase === 'sample' || phase === 'save') progress.stop();
@@ -47,7 +42,7 @@ export function registerQuickstart(program: Command): void {
           onStep: (p) => progress.update(p),
         },
       );
-      process.off('SIGINT', onSigint);
+      stop.release();
       progress.stop();
       if (opts.json) {
         printJson(summary);

@@ -5,6 +5,7 @@ import { modelSetsDir, namedModelSet, readModelSet, selectModels } from '../../s
 import { formatSyntheticTable, runSynthetic } from '../../synthetic/run-synthetic.js';
 import { SYNTHETIC_TASKS, type SyntheticTaskName } from '../../synthetic/synthetic-tasks.js';
 import { log, parseNumber, printJson } from '../output.js';
+import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
 
 /** `--tasks copy,recall`: known task names, in the order given. */
 function parseTasks(value: string): SyntheticTaskName[] {
@@ -64,13 +65,7 @@ export function registerSynthetic(program: Command): void {
         opts.models !== undefined ? readModelSet(opts.models) : namedModelSet(opts.set),
         opts.only?.split(',').map((s: string) => s.trim()).filter(Boolean),
       );
-      const controller = new AbortController();
-      const onSigint = () => {
-        log('\nstopping after this step (Ctrl-C again to quit at once)…');
-        controller.abort();
-        process.once('SIGINT', () => process.exit(130));
-      };
-      process.once('SIGINT', onSigint);
+      const stop = stopOnCtrlC();
       let lastLog = 0;
       const run = await runSynthetic(set, {
         tasks: opts.tasks,
@@ -84,7 +79,7 @@ export function registerSynthetic(program: Command): void {
         seed: opts.seed,
         device: opts.device,
         outDir: opts.out,
-        signal: controller.signal,
+        signal: stop.signal,
         onRun: (task, model, i, n) => log(`[${i + 1}/${n}] ${task} × ${model}`),
         onStep: (step, steps, loss) => {
           if (step === steps || performance.now() - lastLog > 5000) {
@@ -93,7 +88,7 @@ export function registerSynthetic(program: Command): void {
           }
         },
       });
-      process.off('SIGINT', onSigint);
+      stop.release();
       if (opts.json) {
         printJson(run);
         return;

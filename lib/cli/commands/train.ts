@@ -9,6 +9,7 @@ import { TRAIN_DEFAULTS, trainBrown } from '../../train-brown.js';
 import { addBrownRunFlags, brownRunOptions } from '../brown-run-flags.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { trainingProgress } from '../progress.js';
+import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
 
 /** The options of a `train` command line, written back as arguments (for the ranks `--gpus` starts). */
 function asArguments(opts: Record<string, unknown>): string[] {
@@ -79,16 +80,10 @@ export function registerTrain(program: Command): void {
       const launched = !!process.env.WORLD_SIZE;
       const isRankZero = (process.env.RANK ?? '0') === '0';
       const progress = trainingProgress({ enabled: opts.progress && isRankZero });
-      const controller = new AbortController();
       // Alone, Ctrl-C stops after the current step and keeps what was learned; under launch the launcher stops us.
-      const onSigint = () => {
-        log('\nstopping after this step (Ctrl-C again to quit at once)…');
-        controller.abort();
-        process.once('SIGINT', () => process.exit(130));
-      };
-      if (!launched) process.once('SIGINT', onSigint);
+      const stop = stopOnCtrlC('', { listen: !launched });
       const summary = await trainBrown(
-        { ...brownRunOptions(opts, controller.signal), device: opts.device, gradientAccumulation: opts.gradAccum },
+        { ...brownRunOptions(opts, stop.signal), device: opts.device, gradientAccumulation: opts.gradAccum },
         {
           onPhase: (phase, detail) => {
             if (phase === 'save') progress.stop();
@@ -97,7 +92,7 @@ export function registerTrain(program: Command): void {
           onStep: (p) => progress.update(p),
         },
       );
-      process.off('SIGINT', onSigint);
+      stop.release();
       progress.stop();
       if (summary.rank !== 0) return;
       if (opts.json) {
@@ -122,25 +117,19 @@ export function registerTrain(program: Command): void {
 async function trainExperiment(opts: { config?: string; resume?: string; out?: string; json?: boolean; progress: boolean }): Promise<void> {
   if (opts.config !== undefined && opts.resume !== undefined) throw new MaskmixError('INVALID_ARGUMENT', 'give --config (a new run) or --resume (an existing one), not both');
   const progress = trainingProgress({ enabled: opts.progress });
-  const controller = new AbortController();
-  const onSigint = () => {
-    log('\nstopping after this step and saving a checkpoint (Ctrl-C again to quit at once)…');
-    controller.abort();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
+  const stop = stopOnCtrlC(' and saving a checkpoint');
   const summary = await runExperiment(opts.config !== undefined ? readExperimentConfig(opts.config) : undefined, {
     runDir: opts.resume ?? opts.out ?? 'runs/experiment',
     resume: opts.resume !== undefined,
     unique: opts.out === undefined,
-    signal: controller.signal,
+    signal: stop.signal,
     onPhase: (phase, detail) => {
       if (phase === 'save') progress.stop();
       if (phase !== 'checkpoint') log(`[${phase}] ${detail}`);
     },
     onStep: (p) => progress.update(p),
   });
-  process.off('SIGINT', onSigint);
+  stop.release();
   progress.stop();
   if (opts.json) printJson(summary);
   else {
