@@ -81,11 +81,15 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
   o.Set("dtype", c.dtype);
   o.Set("fused", c.fused);
   if (c.predictTokens != 1) o.Set("predictTokens", static_cast<double>(c.predictTokens));
-  if (c.kind == "llama") {
+  // Llama blocks' fields: a llama model's, or an autoencoder's built from llama blocks.
+  auto setLlamaFields = [&] {
     o.Set("nHeads", static_cast<double>(c.nHeads));
     o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
     o.Set("ropeTheta", c.ropeTheta);
     o.Set("normEps", c.normEps);
+  };
+  if (c.kind == "llama") {
+    setLlamaFields();
   } else if (c.kind == "repeat") {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));
     o.Set("nHeads", static_cast<double>(c.nHeads));
@@ -97,10 +101,7 @@ Napi::Object configToJs(Napi::Env env, const ModelConfig& c) {
     // Llama-block fields only when set, so a mixer autoencoder's config (and config.json) stays as it was.
     if (c.blocks != "mixer") {
       o.Set("blocks", c.blocks);
-      o.Set("nHeads", static_cast<double>(c.nHeads));
-      o.Set("intermediateSize", static_cast<double>(c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel));
-      o.Set("ropeTheta", c.ropeTheta);
-      o.Set("normEps", c.normEps);
+      setLlamaFields();
     }
   } else if (c.kind == "linear") {
     o.Set("ffMultiplier", static_cast<double>(c.ffMultiplier));

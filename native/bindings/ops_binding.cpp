@@ -17,6 +17,24 @@ namespace maskmix {
 
 namespace {
 
+// d y / d input for each named input that is defined, as { name: Tensor } (zeros for an input y does not use:
+// Toeplitz has no decay, and a structure may ignore a weight it was given).
+Napi::Object inputGradients(Napi::Env env, const at::Tensor& y, const at::Tensor& gradOutput,
+                            const std::vector<std::pair<const char*, at::Tensor>>& named) {
+  std::vector<at::Tensor> inputs;
+  std::vector<const char*> names;
+  for (const auto& [name, t] : named)
+    if (t.defined()) {
+      inputs.push_back(t);
+      names.push_back(name);
+    }
+  auto grads = torch::autograd::grad({y}, inputs, {gradOutput.to(y.scalar_type())}, c10::nullopt, false, /*allow_unused=*/true);
+  Napi::Object out = Napi::Object::New(env);
+  for (size_t i = 0; i < inputs.size(); ++i) out.Set(names[i], TensorWrap::wrap(env, grads[i].defined() ? grads[i] : at::zeros_like(inputs[i])));
+  return out;
+}
+
+
 // maskedMixing(x, weight, bias): Tensor
 Napi::Value maskedMixingForward(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -142,21 +160,8 @@ Napi::Value repeatMixingBackward(const Napi::CallbackInfo& info) {
     at::Tensor gy = TensorWrap::unwrap(info[2], "gradOutput");
     at::Tensor y = repeatMixing(x, w).y;
     require(gy.sizes() == y.sizes(), "gradOutput must have the output's shape", "SHAPE_MISMATCH");
-    std::vector<std::pair<const char*, at::Tensor>> named{{"x", x}, {"weight", w.weight}, {"rowWeight", w.rowWeight},
-                                                           {"diagonal", w.diagonal}, {"bias", w.bias}, {"decay", w.decay}};
-    std::vector<at::Tensor> inputs;
-    std::vector<const char*> names;
-    for (auto& [name, t] : named)
-      if (t.defined()) {
-        inputs.push_back(t);
-        names.push_back(name);
-      }
-    // allow_unused: Toeplitz has no decay, and a structure may ignore a weight it was given.
-    auto grads = torch::autograd::grad({y}, inputs, {gy.to(y.scalar_type())}, c10::nullopt, false, /*allow_unused=*/true);
-    Napi::Object out = Napi::Object::New(info.Env());
-    for (size_t i = 0; i < inputs.size(); ++i)
-      out.Set(names[i], TensorWrap::wrap(info.Env(), grads[i].defined() ? grads[i] : at::zeros_like(inputs[i])));
-    return out;
+    return inputGradients(info.Env(), y, gy,
+                          {{"x", x}, {"weight", w.weight}, {"rowWeight", w.rowWeight}, {"diagonal", w.diagonal}, {"bias", w.bias}, {"decay", w.decay}});
   });
 }
 
@@ -232,19 +237,7 @@ Napi::Value linearMixingBackward(const Napi::CallbackInfo& info) {
     at::Tensor gy = TensorWrap::unwrap(info[7], "gradOutput");
     at::Tensor y = linearMixing(pattern, a.in, a.solve, a.chunk);
     require(gy.sizes() == y.sizes(), "gradOutput must have the output's shape", "SHAPE_MISMATCH");
-    std::vector<std::pair<const char*, at::Tensor>> named{{"x", a.in.x}, {"alpha", a.in.alpha}, {"beta", a.in.beta}, {"bias", a.in.bias}};
-    std::vector<at::Tensor> inputs;
-    std::vector<const char*> names;
-    for (auto& [name, t] : named)
-      if (t.defined()) {
-        inputs.push_back(t);
-        names.push_back(name);
-      }
-    auto grads = torch::autograd::grad({y}, inputs, {gy.to(y.scalar_type())}, c10::nullopt, false, /*allow_unused=*/true);
-    Napi::Object out = Napi::Object::New(info.Env());
-    for (size_t i = 0; i < inputs.size(); ++i)
-      out.Set(names[i], TensorWrap::wrap(info.Env(), grads[i].defined() ? grads[i] : at::zeros_like(inputs[i])));
-    return out;
+    return inputGradients(info.Env(), y, gy, {{"x", a.in.x}, {"alpha", a.in.alpha}, {"beta", a.in.beta}, {"bias", a.in.bias}});
   });
 }
 
