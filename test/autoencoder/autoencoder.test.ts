@@ -8,17 +8,11 @@ import { resolveModelConfig } from '../../lib/model-config.js';
 import { LanguageModel } from '../../lib/model.js';
 import { Trainer } from '../../lib/trainer.js';
 import { randomTokens, tinyModel } from '../helpers.js';
+import { lastTokenEffectOnFirstPosition, logitsOf } from './autoencoder-checks.js';
 
 const V = 32;
 const T = 8;
 const config = (variant: 'plain' | 'memory') => ({ kind: 'autoencoder' as const, vocabSize: V, dModel: 32, nLayers: 2, context: T, seed: 4, variant });
-
-async function logitsOf(model: LanguageModel, tokens: Int32Array, batch: number): Promise<Float32Array> {
-  const t = await model.forward(tokens, batch);
-  const values = Float32Array.from(t.toTypedArray() as Float32Array);
-  t.dispose();
-  return values;
-}
 
 describe('autoencoder', () => {
   it('validates its config: plain by default, unknown variants refused', () => {
@@ -62,14 +56,7 @@ describe('autoencoder', () => {
       // In a causal language model position 0 never sees a later token; here the decoder's every position is
       // conditioned on the encoder's last-position state, which has read the whole input.
       const model = await LanguageModel.create(config(variant));
-      const base = randomTokens(T, V, 5);
-      const changed = Int32Array.from(base);
-      changed[T - 1] = (changed[T - 1] + 1) % V;
-      const before = await logitsOf(model, base, 1);
-      const after = await logitsOf(model, changed, 1);
-      let moved = 0;
-      for (let v = 0; v < V; v++) moved = Math.max(moved, Math.abs(after[v] - before[v]));
-      expect(moved).toBeGreaterThan(1e-6);
+      expect(await lastTokenEffectOnFirstPosition(model, T, V)).toBeGreaterThan(1e-6);
       model.dispose();
     });
   }
