@@ -256,6 +256,8 @@ export interface NativeRetrievalModel {
 export interface NativeRetrievalTrainer {
   step(inputs: Float32Array | Float64Array, labels: Int32Array, batch: number): Promise<{ step: number; learningRate: number; loss: number; gradNorm: number }>;
   learningRateAt(step: number): number;
+  stateDict(): { step: number; tensors: Record<string, NativeTensor> };
+  loadStateDict(state: { step: number; tensors: Record<string, NativeTensor> }): void;
   readonly stepsTaken: number;
   dispose(): void;
 }

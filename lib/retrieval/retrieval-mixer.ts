@@ -174,6 +174,27 @@ export class RetrievalTrainer {
     return this.handle.learningRateAt(step);
   }
 
+  /**
+   * The optimizer's state for a checkpoint, in the language-model {@link Trainer}'s format: AdamW's moments by
+   * name (`exp_avg.<parameter>`, `exp_avg_sq.<parameter>`, views that share memory, in the model's dtype) and the
+   * steps taken, which also fixes the learning-rate schedule's position. `saveTrainingCheckpoint`
+   * (lib/experiment/training-checkpoint.ts) writes it with the weights; `trainIndirectRetrieval` does so for you.
+   */
+  stateDict(): { step: number; tensors: Record<string, Tensor> } {
+    const raw = this.handle.stateDict();
+    return { step: raw.step, tensors: Object.fromEntries(Object.entries(raw.tensors).map(([k, t]) => [k, new Tensor(t)])) };
+  }
+
+  /**
+   * Restores {@link stateDict}'s content (copied in, converted to the model's dtype and device). The step count
+   * must be a non-negative integer. @throws MaskmixError CHECKPOINT_INVALID, leaving the optimizer unchanged, for a
+   * state of another model (a missing, extra or mis-shaped moment).
+   */
+  loadStateDict(state: { step: number; tensors: Record<string, Tensor> }): void {
+    check(Number.isInteger(state.step) && state.step >= 0, `the optimizer state's step must be a non-negative integer, got ${state.step}`, 'CHECKPOINT_INVALID');
+    this.handle.loadStateDict({ step: state.step, tensors: Object.fromEntries(Object.entries(state.tensors).map(([k, t]) => [k, t.handle])) });
+  }
+
   get stepsTaken(): number {
     return this.handle.stepsTaken;
   }

@@ -288,6 +288,8 @@ Napi::Function RetrievalTrainerWrap::define(Napi::Env env) {
                      {
                          InstanceMethod<&RetrievalTrainerWrap::step>("step"),
                          InstanceMethod<&RetrievalTrainerWrap::learningRateAt>("learningRateAt"),
+                         InstanceMethod<&RetrievalTrainerWrap::stateDict>("stateDict"),
+                         InstanceMethod<&RetrievalTrainerWrap::loadStateDict>("loadStateDict"),
                          InstanceMethod<&RetrievalTrainerWrap::dispose>("dispose"),
                          InstanceAccessor<&RetrievalTrainerWrap::stepsTaken>("stepsTaken"),
                      });
@@ -336,6 +338,26 @@ Napi::Value RetrievalTrainerWrap::learningRateAt(const Napi::CallbackInfo& info)
     require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
     require(info.Length() > 0 && info[0].IsNumber(), "learningRateAt(step: number)");
     return Napi::Number::New(info.Env(), trainer_->learningRateAt(info[0].As<Napi::Number>().Int64Value()));
+  });
+}
+
+// stateDict(): { step, tensors } — views of AdamW's moments, named as the language-model Trainer's.
+Napi::Value RetrievalTrainerWrap::stateDict(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    TryLockRetrieval lock(*handle_);
+    return optimizerStateToJs(info.Env(), trainer_->stepsTaken(), trainer_->stateTensors());
+  });
+}
+
+// loadStateDict({ step, tensors }): void — strict: every moment of every parameter, with its shape.
+Napi::Value RetrievalTrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    NamedOptimizerState state = optimizerStateFromJs(info, 0);
+    TryLockRetrieval lock(*handle_);
+    trainer_->loadState(state.tensors, state.step);
+    return info.Env().Undefined();
   });
 }
 

@@ -55,6 +55,8 @@ class RetrievalTrainerWrap : public Napi::ObjectWrap<RetrievalTrainerWrap> {
  private:
   Napi::Value step(const Napi::CallbackInfo& info);
   Napi::Value learningRateAt(const Napi::CallbackInfo& info);
+  Napi::Value stateDict(const Napi::CallbackInfo& info);
+  Napi::Value loadStateDict(const Napi::CallbackInfo& info);
   Napi::Value stepsTaken(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 

@@ -179,17 +179,35 @@ Napi::Value TrainerWrap::profile(const Napi::CallbackInfo& info) {
   }
 }
 
+Napi::Object optimizerStateToJs(Napi::Env env, int64_t step, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  Napi::Object named = Napi::Object::New(env);
+  for (const auto& [name, tensor] : tensors) named.Set(name, TensorWrap::wrap(env, tensor.detach()));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("step", static_cast<double>(step));
+  out.Set("tensors", named);
+  return out;
+}
+
+NamedOptimizerState optimizerStateFromJs(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Object state = objectArg(info, index, "state");
+  NamedOptimizerState out;
+  out.step = integerField(state, "step", -1);
+  require(state.Has("tensors") && state.Get("tensors").IsObject(), "state.tensors must be an object of Tensors");
+  Napi::Object obj = state.Get("tensors").As<Napi::Object>();
+  Napi::Array names = obj.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    out.tensors[name] = TensorWrap::unwrap(obj.Get(name), name.c_str());
+  }
+  return out;
+}
+
 // stateDict(): { step, tensors: Record<string, Tensor> } — views of the optimizer moments (no copy).
 Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
     TryLock lock(*handle_);
-    Napi::Object tensors = Napi::Object::New(info.Env());
-    for (const auto& [name, tensor] : trainer_->stateTensors()) tensors.Set(name, TensorWrap::wrap(info.Env(), tensor.detach()));
-    Napi::Object out = Napi::Object::New(info.Env());
-    out.Set("step", static_cast<double>(trainer_->stepsTaken()));
-    out.Set("tensors", tensors);
-    return out;
+    return optimizerStateToJs(info.Env(), trainer_->stepsTaken(), trainer_->stateTensors());
   });
 }
 
@@ -197,18 +215,9 @@ Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    Napi::Object state = objectArg(info, 0, "state");
-    int64_t step = integerField(state, "step", -1);
-    require(state.Has("tensors") && state.Get("tensors").IsObject(), "state.tensors must be an object of Tensors");
-    Napi::Object obj = state.Get("tensors").As<Napi::Object>();
-    std::map<std::string, at::Tensor> tensors;
-    Napi::Array names = obj.GetPropertyNames();
-    for (uint32_t i = 0; i < names.Length(); ++i) {
-      std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-      tensors[name] = TensorWrap::unwrap(obj.Get(name), name.c_str());
-    }
+    NamedOptimizerState state = optimizerStateFromJs(info, 0);
     TryLock lock(*handle_);
-    trainer_->loadState(tensors, step);
+    trainer_->loadState(state.tensors, state.step);
     return info.Env().Undefined();
   });
 }

@@ -3,7 +3,10 @@
 
 #include <napi.h>
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "bindings/model_handle.h"
 #include "dist/bucketed_gradient_sync.h"
@@ -13,6 +16,15 @@ namespace maskmix {
 
 // A TrainConfig from its JS object (lib/trainer.ts validates it first); other trainers' bindings read it too.
 TrainConfig trainConfigFromJs(const Napi::Object& o);
+
+// A trainer's optimizer state as JS `{ step, tensors: Record<string, Tensor> }` (views of the moments, no copy),
+// and argument `index` of a call read back into names and tensors; every trainer's stateDict/loadStateDict use them.
+struct NamedOptimizerState {
+  int64_t step = 0;
+  std::map<std::string, at::Tensor> tensors;
+};
+Napi::Object optimizerStateToJs(Napi::Env env, int64_t step, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
+NamedOptimizerState optimizerStateFromJs(const Napi::CallbackInfo& info, size_t index);
 
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:

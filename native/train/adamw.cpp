@@ -62,10 +62,15 @@ std::vector<at::Tensor> AdamW::stateTensors() const {
 void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps) {
   require(tensors.size() == 2 * params_.size(), "optimizer state holds " + std::to_string(tensors.size()) + " tensors, expected " +
                                                     std::to_string(2 * params_.size()), "CHECKPOINT_INVALID");
-  at::NoGradGuard noGrad;
+  // Every shape is checked before anything is copied, so a refused state leaves the optimizer as it was.
   for (size_t i = 0; i < params_.size(); ++i) {
     require(tensors[2 * i].sizes() == params_[i].sizes() && tensors[2 * i + 1].sizes() == params_[i].sizes(),
             "optimizer state tensor " + std::to_string(i) + " does not match its parameter's shape", "CHECKPOINT_INVALID");
+    require(at::isFloatingType(tensors[2 * i].scalar_type()) && at::isFloatingType(tensors[2 * i + 1].scalar_type()),
+            "optimizer state tensor " + std::to_string(i) + " is not floating point", "CHECKPOINT_INVALID");
+  }
+  at::NoGradGuard noGrad;
+  for (size_t i = 0; i < params_.size(); ++i) {
     expAvg_[i].copy_(tensors[2 * i]);
     expAvgSq_[i].copy_(tensors[2 * i + 1]);
     stepTensors_[i].fill_(static_cast<double>(steps));

@@ -41,6 +41,11 @@ RetrievalStepResult RetrievalTrainer::step(const at::Tensor& inputs, const at::T
   return result;
 }
 
+void RetrievalTrainer::loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps) {
+  loadNamedOptimizerState(*model_, *optimizer_, tensors, steps);
+  steps_ = steps;
+}
+
 RetrievalEvalResult evaluateRetrievalBatch(RetrievalMixer& model, const at::Tensor& inputs, const at::Tensor& labels, bool fp32) {
   torch::NoGradGuard noGrad;
   model.eval();

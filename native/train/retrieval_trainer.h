@@ -27,6 +27,11 @@ class RetrievalTrainer {
   RetrievalStepResult step(const at::Tensor& inputs, const at::Tensor& labels);
   double learningRateAt(int64_t step) const { return scheduledLearningRate(config_, step); }
   int64_t stepsTaken() const { return steps_; }
+  // Optimizer state for checkpoints, named and restored as the language-model Trainer's (namedOptimizerState): the
+  // step count also fixes the learning-rate schedule's position. Fails CHECKPOINT_INVALID, changing nothing, for
+  // a state of another model.
+  std::vector<std::pair<std::string, at::Tensor>> stateTensors() const { return namedOptimizerState(*model_, *optimizer_); }
+  void loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps);
 
  private:
   std::shared_ptr<RetrievalMixer> model_;

@@ -141,11 +141,11 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   return result;
 }
 
-std::vector<std::pair<std::string, at::Tensor>> Trainer::stateTensors() const {
+std::vector<std::pair<std::string, at::Tensor>> namedOptimizerState(const torch::nn::Module& module, const AdamW& optimizer) {
   std::vector<std::pair<std::string, at::Tensor>> out;
-  std::vector<at::Tensor> moments = optimizer_->stateTensors();  // (exp_avg, exp_avg_sq) per parameter, in order
+  std::vector<at::Tensor> moments = optimizer.stateTensors();  // (exp_avg, exp_avg_sq) per parameter, in order
   size_t i = 0;
-  for (const auto& item : model_->named_parameters(true)) {
+  for (const auto& item : module.named_parameters(true)) {
     out.emplace_back("exp_avg." + item.key(), moments[2 * i]);
     out.emplace_back("exp_avg_sq." + item.key(), moments[2 * i + 1]);
     ++i;
@@ -153,10 +153,10 @@ std::vector<std::pair<std::string, at::Tensor>> Trainer::stateTensors() const {
   return out;
 }
 
-void Trainer::loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps) {
+void loadNamedOptimizerState(const torch::nn::Module& module, AdamW& optimizer, const std::map<std::string, at::Tensor>& tensors, int64_t steps) {
   require(steps >= 0, "the optimizer state's step count must be ≥ 0", "CHECKPOINT_INVALID");
   std::vector<at::Tensor> ordered;
-  for (const auto& item : model_->named_parameters(true)) {
+  for (const auto& item : module.named_parameters(true)) {
     for (const char* prefix : {"exp_avg.", "exp_avg_sq."}) {
       auto found = tensors.find(prefix + item.key());
       require(found != tensors.end(), std::string("optimizer state has no ") + prefix + item.key(), "CHECKPOINT_INVALID");
@@ -164,7 +164,13 @@ void Trainer::loadState(const std::map<std::string, at::Tensor>& tensors, int64_
     }
   }
   require(tensors.size() == ordered.size(), "optimizer state holds tensors for parameters this model does not have", "CHECKPOINT_INVALID");
-  optimizer_->loadState(ordered, steps);
+  optimizer.loadState(ordered, steps);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> Trainer::stateTensors() const { return namedOptimizerState(*model_, *optimizer_); }
+
+void Trainer::loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps) {
+  loadNamedOptimizerState(*model_, *optimizer_, tensors, steps);
   steps_ = steps;
 }
 

@@ -42,6 +42,11 @@ struct TrainConfig {
 double scheduledLearningRate(const TrainConfig& config, int64_t step);
 bool trainsUnderAutocast(const TrainConfig& config, const at::Device& device);
 
+// AdamW's moments by name ("exp_avg.<parameter>", "exp_avg_sq.<parameter>") over a module's named parameters, and
+// their strict restore with the step count: the optimizer state every trainer's checkpoint holds, in one format.
+std::vector<std::pair<std::string, at::Tensor>> namedOptimizerState(const torch::nn::Module& module, const AdamW& optimizer);
+void loadNamedOptimizerState(const torch::nn::Module& module, AdamW& optimizer, const std::map<std::string, at::Tensor>& tensors, int64_t steps);
+
 struct StepResult {
   int64_t step = 0;             // steps taken, this one included
   double learningRate = 0;
