@@ -56,6 +56,7 @@ export { runExperiment, readRunExperiment, type ExperimentSummary, type RunExper
 export { resolveExperimentConfig, readExperimentConfig, experimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput } from './experiment/experiment-config.js';
 export { compare, sweepExperiments, formatCompareTable, type CompareOptions, type CompareResult } from './experiment/compare.js';
 export { saveTrainingCheckpoint, loadTrainingCheckpoint, findCheckpoint, type LoopState } from './experiment/training-checkpoint.js';
+export type { CheckpointModel, CheckpointTrainer } from './experiment/training-checkpoint.js';
 export { evaluateReconstruction, reconstruct, type ReconstructionStats } from './autoencoder.js';
 export { syntheticTask, syntheticBatch, SYNTHETIC_TASKS, SYNTHETIC_PAD, SYNTHETIC_SEPARATOR, type SyntheticTask, type SyntheticTaskName, type SyntheticBatch, type SyntheticTaskOptions } from './synthetic/synthetic-tasks.js';
 export { answerAccuracy, scoreAnswers, evaluateSynthetic, type SyntheticScore } from './synthetic/synthetic-eval.js';
@@ -75,3 +76,4 @@ export { evaluateRetrieval, fineTuneRetrieval, type RetrievalEvalOptions, type R
 export { indirectRetrievalSamples, stackIndirectSamples, type IndirectSample, type IndirectSampleOptions } from './retrieval/indirect-samples.js';
 export { RetrievalMixer, RetrievalTrainer, retrievalMixerConfigSchema, type RetrievalMixerConfig, type RetrievalMixerConfigInput, type RetrievalTrainConfigInput, type IndirectBatch } from './retrieval/retrieval-mixer.js';
 export { trainIndirectRetrieval, evaluateIndirectRetrieval, shuffledIndirectSamples, type EmbeddedPairs, type IndirectEvalResult, type IndirectEvalOptions, type IndirectTrainOptions } from './retrieval/indirect-run.js';
+export { resumableSteps, type RetrievalCheckpointOptions, type ResumableStepsOptions } from './retrieval/resumable-steps.js';

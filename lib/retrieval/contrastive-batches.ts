@@ -22,6 +22,8 @@ export interface ContrastiveBatchOptions {
   length: number;
   padId: number;
   seed?: number;
+  /** Batches to pass over first (a resumed run's position): their draws are made, so what follows is the same. */
+  start?: number;
 }
 
 /** Endless InfoNCE batches over `pairs`; needs at least group − 1 pairs so negatives are distinct passages. */
@@ -30,10 +32,12 @@ export function* contrastiveBatches(pairs: readonly TokenizedPair[], options: Co
   check(Number.isInteger(options.samples) && options.samples >= 1, `samples must be a positive integer, got ${options.samples}`);
   check(Number.isInteger(group) && group >= 2, `group must be an integer ≥ 2, got ${group}`);
   check(pairs.length >= group - 1, `InfoNCE with ${group} sequences per sample needs at least ${group - 1} pairs, got ${pairs.length}`);
+  const start = options.start ?? 0;
+  check(Number.isInteger(start) && start >= 0, `start must be a non-negative integer, got ${start}`);
   const rng = mulberry32(options.seed ?? 0);
   const order = pairs.map((_, i) => i);
   let next = order.length;
-  for (;;) {
+  for (let index = 0; ; index++) {
     const rows: ArrayLike<number>[] = [];
     for (let s = 0; s < options.samples; s++) {
       if (next === order.length) {
@@ -54,6 +58,6 @@ export function* contrastiveBatches(pairs: readonly TokenizedPair[], options: Co
         rows.push(pairs[j].passage);
       }
     }
-    yield { tokens: leftPad(rows, options.length, options.padId), batch: rows.length };
+    if (index >= start) yield { tokens: leftPad(rows, options.length, options.padId), batch: rows.length };
   }
 }

@@ -6,6 +6,7 @@
 import { mulberry32 } from '../data/random.js';
 import { check } from '../errors.js';
 import { indirectRetrievalSamples, stackIndirectSamples, type IndirectSample } from './indirect-samples.js';
+import { resumableSteps, type RetrievalCheckpointOptions } from './resumable-steps.js';
 import { RetrievalTrainer, type IndirectBatch, type RetrievalMixer, type RetrievalTrainConfigInput } from './retrieval-mixer.js';
 import type { Embeddings } from './top-one.js';
 
@@ -84,11 +85,13 @@ export async function evaluateIndirectRetrieval(model: RetrievalMixer, pairs: Em
 
 /**
  * Algorithm 1 forever: each epoch visits the pairs in a fresh seeded order (so a batch is not a run of
- * neighbouring passages) and draws each one's candidates anew.
+ * neighbouring passages) and draws each one's candidates anew. `start` samples are passed over first (a resumed
+ * run's position): whole epochs at no cost, as each has its own seed, and the rest drawn without being built.
  */
-export function* shuffledIndirectSamples(pairs: EmbeddedPairs, context: number, seed = 0): Generator<IndirectSample> {
+export function* shuffledIndirectSamples(pairs: EmbeddedPairs, context: number, seed = 0, start = 0): Generator<IndirectSample> {
   const { count, dim } = pairs.queries;
-  for (let epoch = 0; ; epoch++) {
+  check(Number.isInteger(start) && start >= 0, `start must be a non-negative integer, got ${start}`);
+  for (let epoch = Math.floor(start / count); ; epoch++) {
     const rng = mulberry32(seed * 7919 + epoch);
     const order = Array.from({ length: count }, (_, i) => i);
     for (let i = count - 1; i > 0; i--) {
@@ -100,7 +103,8 @@ export function* shuffledIndirectSamples(pairs: EmbeddedPairs, context: number, 
       order.forEach((from, to) => vectors.set(e.vectors.subarray(from * dim, (from + 1) * dim), to * dim));
       return { vectors, count, dim };
     };
-    yield* indirectRetrievalSamples(permute(pairs.queries), permute(pairs.targets), { context, seed: seed * 7919 + epoch });
+    const skip = epoch === Math.floor(start / count) ? start % count : 0;
+    yield* indirectRetrievalSamples(permute(pairs.queries), permute(pairs.targets), { context, seed: seed * 7919 + epoch, start: skip });
   }
 }
 
@@ -116,9 +120,20 @@ export interface IndirectTrainOptions {
   /** The rest of the AdamW / precision settings (lib/trainer.ts's trainConfigSchema). */
   train?: Omit<RetrievalTrainConfigInput, 'learningRate' | 'warmupSteps' | 'totalSteps'>;
   onStep?: (step: number, loss: number, learningRate: number) => void | Promise<void>;
+  /**
+   * Resumable checkpoints in `checkpoint.dir` (every `checkpoint.every` steps, after the last and when stopped), or
+   * with `checkpoint.resume` a continuation of a stopped run from there: weights, AdamW's moments, the schedule and
+   * the sample stream's position are restored, so the run goes on as if it had never stopped.
+   */
+  checkpoint?: RetrievalCheckpointOptions;
+  /** Once aborted, training stops after the current step (a checkpoint is written first, if kept). */
+  signal?: AbortSignal;
 }
 
-/** Trains `model` in place on `pairs`; returns each step's loss. */
+/**
+ * Trains `model` in place on `pairs`; returns each step's loss (a resumed run's earlier steps included; fewer than
+ * `steps` when stopped by `signal`).
+ */
 export async function trainIndirectRetrieval(model: RetrievalMixer, pairs: EmbeddedPairs, options: IndirectTrainOptions): Promise<number[]> {
   checkPairs(pairs, model);
   const { steps } = options;
@@ -131,16 +146,24 @@ export async function trainIndirectRetrieval(model: RetrievalMixer, pairs: Embed
     warmupSteps: options.warmupSteps ?? Math.min(100, Math.floor(steps / 10)),
     totalSteps: steps,
   });
-  const batches = batchesOf(shuffledIndirectSamples(pairs, model.config.context, options.seed ?? 0), samples, pairs.queries.dim);
-  const losses: number[] = [];
+  let learningRate = 0;
+  const batches = (start: number) => batchesOf(shuffledIndirectSamples(pairs, model.config.context, options.seed ?? 0, start * samples), samples, pairs.queries.dim);
   try {
-    for (let step = 1; step <= steps; step++) {
-      const r = await trainer.step(batches.next().value as IndirectBatch);
-      losses.push(r.loss);
-      await options.onStep?.(step, r.loss, r.learningRate);
-    }
+    return await resumableSteps({
+      model,
+      trainer,
+      steps,
+      batches,
+      step: async (batch: IndirectBatch) => {
+        const r = await trainer.step(batch);
+        learningRate = r.learningRate;
+        return r.loss;
+      },
+      onStep: (step, loss) => options.onStep?.(step, loss, learningRate),
+      checkpoint: options.checkpoint,
+      signal: options.signal,
+    });
   } finally {
     trainer.dispose();
   }
-  return losses;
 }

@@ -24,6 +24,8 @@ export interface IndirectSampleOptions {
   /** c: embeddings per sample, the query included (paper: up to 1024). */
   context: number;
   seed?: number;
+  /** Pairs to pass over first (a resumed run's position): their draws are made but no sample is built. */
+  start?: number;
 }
 
 /**
@@ -37,6 +39,8 @@ export function* indirectRetrievalSamples(queries: Embeddings, targets: Embeddin
   check(targets.count === N && targets.dim === d, 'queries and targets must be paired, with one dimension');
   check(Number.isInteger(c) && c >= 2, `the context c must be an integer ≥ 2, got ${c}`);
   check(N >= c, `Algorithm 1 with c = ${c} draws ${c - 1} targets other than the match: it needs at least ${c} pairs, got ${N}`);
+  const start = options.start ?? 0;
+  check(Number.isInteger(start) && start >= 0, `start must be a non-negative integer, got ${start}`);
   const rng = mulberry32(options.seed ?? 0);
   const pool = Array.from({ length: N }, (_, i) => i);
   for (let n = 0; n < N; n++) {
@@ -52,6 +56,7 @@ export function* indirectRetrievalSamples(queries: Embeddings, targets: Embeddin
     const candidates = pool.slice(0, c - 1);
     const label = 1 + Math.floor(rng() * (c - 1)); // randint(1, c): positions 1 … c−1
     candidates[label - 1] = n;
+    if (n < start) continue;
     const inputs = new Float32Array(c * d);
     inputs.set(queries.vectors.subarray(n * d, (n + 1) * d), 0);
     candidates.forEach((t, k) => inputs.set(targets.vectors.subarray(t * d, (t + 1) * d), (k + 1) * d));

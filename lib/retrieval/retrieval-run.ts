@@ -8,6 +8,7 @@ import type { LanguageModel, TokenBatch } from '../model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { Trainer } from '../trainer.js';
 import { contrastiveBatches, type TokenizedPair } from './contrastive-batches.js';
+import { resumableSteps, type RetrievalCheckpointOptions } from './resumable-steps.js';
 import { embed, type EmbeddingToken } from './embed.js';
 import type { RetrievalPair } from './pairs.js';
 import { embeddingTopOne, TABLE_SIZES, type TopOneResult } from './top-one.js';
@@ -48,9 +49,20 @@ export interface RetrievalTrainOptions {
   length?: number;
   seed?: number;
   onStep?: (step: number, loss: number) => void;
+  /**
+   * Resumable checkpoints in `checkpoint.dir` (every `checkpoint.every` steps, after the last and when stopped), or
+   * with `checkpoint.resume` a continuation of a stopped run from there: the model's weights, AdamW's moments, the
+   * schedule and the batch order are restored, so the run goes on as if it had never stopped.
+   */
+  checkpoint?: RetrievalCheckpointOptions;
+  /** Once aborted, training stops after the current step (a checkpoint is written first, if kept). */
+  signal?: AbortSignal;
 }
 
-/** Fine-tunes `model` in place with InfoNCE on `pairs`; returns the loss of each step. */
+/**
+ * Fine-tunes `model` in place with InfoNCE on `pairs`; returns the loss of each step (a resumed run's earlier
+ * steps included; fewer than `steps` when stopped by `signal`).
+ */
 export async function fineTuneRetrieval(
   model: LanguageModel,
   tokenizer: Tokenizer,
@@ -61,13 +73,15 @@ export async function fineTuneRetrieval(
   const group = options.group ?? 32;
   const [queries, passages] = await Promise.all([tokenizer.encodeBatch(pairs.map((p) => p.query)), tokenizer.encodeBatch(pairs.map((p) => p.passage))]);
   const tokenized: TokenizedPair[] = queries.map((q, i) => ({ query: q, passage: passages[i] }));
-  const batches = contrastiveBatches(tokenized, {
-    samples: options.samples ?? 4,
-    group,
-    length: options.length ?? model.config.context,
-    padId: model.config.padId,
-    seed: options.seed,
-  });
+  const batches = (start: number) =>
+    contrastiveBatches(tokenized, {
+      samples: options.samples ?? 4,
+      group,
+      length: options.length ?? model.config.context,
+      padId: model.config.padId,
+      seed: options.seed,
+      start,
+    });
   const trainer = new Trainer(model, {
     learningRate: options.learningRate ?? 1e-4,
     totalSteps: options.steps,
@@ -76,15 +90,18 @@ export async function fineTuneRetrieval(
     infoNceTemperature: options.temperature ?? 0.02,
     embeddingToken: options.token ?? 'second-to-last',
   });
-  const losses: number[] = [];
   try {
-    for (let step = 1; step <= options.steps; step++) {
-      const result = await trainer.step(batches.next().value as TokenBatch);
-      losses.push(result.lastLoss!);
-      options.onStep?.(step, result.lastLoss!);
-    }
+    return await resumableSteps({
+      model,
+      trainer,
+      steps: options.steps,
+      batches,
+      step: async (batch: TokenBatch) => (await trainer.step(batch)).lastLoss!,
+      onStep: options.onStep,
+      checkpoint: options.checkpoint,
+      signal: options.signal,
+    });
   } finally {
     trainer.dispose();
   }
-  return losses;
 }
