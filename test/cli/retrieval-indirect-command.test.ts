@@ -3,9 +3,25 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { spawn } from 'node:child_process';
+
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { maskmix, tinyQuickstartRun } from '../cli-runner.js';
+import { BIN, maskmix, tinyQuickstartRun, type CliResult } from '../cli-runner.js';
+
+/** `maskmix <args>` with a Ctrl-C (SIGINT) sent once stderr shows `when`. */
+function interrupted(when: RegExp, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn('node', [BIN, ...args]);
+    let [stdout, stderr, sent] = ['', '', false];
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sent && when.test(stderr)) sent = child.kill('SIGINT');
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 describe('maskmix retrieval indirect-train / indirect-eval', () => {
   let dir: string;
@@ -59,6 +75,46 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
     expect(table.stdout).toMatch(/^c = 8\s+CE \(nats\)\s+top-1 %\nchance\s+1\.946\s+14\.3\n/);
     expect(table.stdout).toContain('(20 samples of 10');
   }, 120_000);
+
+  it('Ctrl-C saves a checkpoint; --resume finishes the run as an uninterrupted one ends', async () => {
+    const help = await maskmix('retrieval', 'indirect-train', '--help');
+    expect(help.stdout).toContain('--resume <dir>');
+    expect(help.stdout).toContain('maskmix retrieval indirect-train --resume runs/quickstart-indirect');
+    const trainHelp = await maskmix('retrieval', 'train', '--help');
+    expect(trainHelp.stdout).toContain('--checkpoint-every <k>');
+    expect(trainHelp.stdout).toContain('maskmix retrieval train --resume runs/quickstart-retrieval');
+    const flags = ['--pairs', 'brown', '--documents', '12', '--context', '8', '--layers', '1', '--steps', '2000', '--samples', '8', '--checkpoint-every', '300', '--json'];
+    const stopped = join(dir, 'stopped');
+    // Ctrl-C once step 100 is logged: it lands mid-run, far from the last of 2000 small steps.
+    const first = await interrupted(/\[train\] step 100\/2000/, 'retrieval', 'indirect-train', runDir, ...flags, '--out', stopped);
+    expect(first.code, first.stderr).toBe(130);
+    expect(first.stderr).toContain(`continue with: maskmix retrieval indirect-train --resume ${stopped}`);
+    const state = JSON.parse(readFileSync(join(stopped, 'checkpoint', 'state.json'), 'utf8'));
+    expect(state.step).toBeGreaterThanOrEqual(100);
+    expect(state.step).toBeLessThan(2000);
+    expect(existsSync(join(stopped, 'indirect-retrieval.json'))).toBe(false);
+
+    const resumed = await maskmix('retrieval', 'indirect-train', '--resume', stopped, '--json');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`[resume] ${stopped} from step ${state.step}`);
+    expect(resumed.stderr).not.toContain('[eval] before');
+    const full = await maskmix('retrieval', 'indirect-train', runDir, ...flags, '--out', join(dir, 'full'));
+    expect(full.code, full.stderr).toBe(0);
+    const [a, b] = [JSON.parse(full.stdout), JSON.parse(resumed.stdout)];
+    expect(b).toMatchObject({ steps: 2000, firstLoss: a.firstLoss, lastLoss: a.lastLoss, before: a.before, after: a.after, dir: stopped });
+
+    const cases: Array<[string[], number, RegExp]> = [
+      [['retrieval', 'indirect-train', runDir, '--resume', stopped], 2, /give <run-dir> \(a new run\) or --resume <dir> \(a stopped one\), not both/],
+      [['retrieval', 'indirect-train'], 2, /give the run directory to embed with, or --resume <dir>/],
+      [['retrieval', 'indirect-train', '--resume', runDir], 1, /has no train-settings\.json: not an output folder of maskmix retrieval indirect-train/],
+      [['retrieval', 'train', '--resume', stopped], 1, /was made by maskmix retrieval indirect-train, not maskmix retrieval train/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await maskmix(...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr).toMatch(message);
+    }
+  }, 180_000);
 
   it('fails with one line on bad input', async () => {
     const out = join(dir, 'indirect');

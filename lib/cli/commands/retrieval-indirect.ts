@@ -23,7 +23,9 @@ import { createRunDir } from '../../run-dir.js';
 import { openRun } from '../../run-loader.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { log, parseNumber, printJson } from '../output.js';
-import { loadPairs, parseToken, type Opts } from './retrieval.js';
+import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
+import { readTrainSettings, settingsOf, writeTrainSettings } from '../train-settings.js';
+import { checkResumeArguments, loadPairs, parseToken, resumeHelp, type Opts } from './retrieval.js';
 
 export const INDIRECT_RESULTS_FILE = 'indirect-retrieval.json';
 const EVAL_EMBEDDINGS_FILE = 'eval-embeddings.safetensors';
@@ -51,6 +53,7 @@ Data: --data FILE.jsonl ({"query": …, "passage": …} a line) or the built-in 
 or file line) are held out; both sides need at least c pairs.`;
 
 type IndirectOpts = Opts & { pairs?: string };
+type IndirectTrainOpts = IndirectOpts & { context: number; layers: number; steps: number; samples: number; lr: number; evalEvery: number; rounds: number; out?: string; checkpointEvery: number; resume?: string };
 
 function resolvePairsFlag(opts: IndirectOpts): void {
   if (opts.pairs === undefined) return;
@@ -155,7 +158,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
     retrieval
       .command('indirect-train')
       .description('Train the indirect retrieval model (paper §6.2) on frozen embeddings from a trained run; evaluate it on held-out pairs.')
-      .argument('<run-dir>', 'a trained run directory (config.json, model.safetensors, tokenizer.json): the embedding model')
+      .argument('[run-dir]', 'a trained run directory (config.json, model.safetensors, tokenizer.json): the embedding model; not with --resume')
       .option('--context <c>', 'embeddings per retrieval: the query and c − 1 candidates (the paper: 32 … 1024)', parseNumber('--context', { integer: true, min: 2 }), 32)
       .option('--layers <k>', 'mixer blocks of the retrieval model', parseNumber('--layers', { integer: true, min: 1 }), 4)
       .option('--steps <k>', 'optimizer steps', parseNumber('--steps', { integer: true, min: 1 }), 500)
@@ -164,17 +167,20 @@ export function registerIndirectRetrieval(retrieval: Command): void {
       .option('--eval-every <k>', 'also evaluate every k steps (0: only before and after)', parseNumber('--eval-every', { integer: true, min: 0 }), 0)
       .option('--token <which>', "embedding token: 'second-to-last' or 'last'", parseToken, 'second-to-last')
       .option('--length <t>', "tokens per text, cut then left-padded (default: the model's context)", parseNumber('--length', { integer: true, min: 2 }))
-      .option('--out <dir>', 'where the retrieval model and results go (default <run-dir>-indirect, or -N if taken)'),
+      .option('--out <dir>', 'where the retrieval model and results go (default <run-dir>-indirect, or -N if taken)')
+      .option('--checkpoint-every <k>', 'write a resumable checkpoint to <out>/checkpoint/ every k steps (0: only at the end and on Ctrl-C)', parseNumber('--checkpoint-every', { integer: true, min: 0 }), 100)
+      .option('--resume <dir>', 'continue a stopped run from the checkpoint in its output folder, with the settings it started with'),
   )
     .addHelpText(
       'after',
-      `${EXPLAIN}\n\nThe output directory holds retrieval-mixer.json + retrieval-mixer.safetensors (the model), ${EVAL_EMBEDDINGS_FILE}\n(the held-out pairs' embeddings, for indirect-eval) and ${INDIRECT_RESULTS_FILE} (settings, losses, results).\n\nExamples:\n  maskmix retrieval indirect-train runs/quickstart --context 32 --steps 500\n  maskmix retrieval indirect-train runs/mine --pairs pairs.jsonl --context 128 --samples 512 --steps 2000 --device cuda`,
+      `${EXPLAIN}\n\nThe output directory holds retrieval-mixer.json + retrieval-mixer.safetensors (the model), ${EVAL_EMBEDDINGS_FILE}\n(the held-out pairs' embeddings, for indirect-eval) and ${INDIRECT_RESULTS_FILE} (settings, losses, results).\n\n${resumeHelp('retrieval indirect-train', 'runs/quickstart-indirect')}\n\nExamples:\n  maskmix retrieval indirect-train runs/quickstart --context 32 --steps 500\n  maskmix retrieval indirect-train runs/mine --pairs pairs.jsonl --context 128 --samples 512 --steps 2000 --device cuda`,
     )
     .action(
-      async (
-        runDir: string,
-        opts: IndirectOpts & { context: number; layers: number; steps: number; samples: number; lr: number; evalEvery: number; rounds: number; out?: string },
-      ) => {
+      async (runArg: string | undefined, given: IndirectTrainOpts) => {
+        checkResumeArguments(runArg, given.resume, 'embed with');
+        const settings = given.resume !== undefined ? await readTrainSettings<IndirectTrainOpts>(given.resume, 'retrieval indirect-train') : undefined;
+        const runDir = settings?.from ?? runArg!;
+        const opts: IndirectTrainOpts = settings ? { ...settings.options, json: given.json } : given;
         resolvePairsFlag(opts);
         const { train, eval: evalPairs, name } = await loadPairs(opts, 'train');
         const hint = name === 'brown' ? 'use more --documents or a smaller --context' : 'give more pairs or a smaller --context';
@@ -184,7 +190,10 @@ export function registerIndirectRetrieval(retrieval: Command): void {
         // Claim the output folder before the long work, so a taken --out fails now instead of after training.
         let outDir: string;
         try {
-          outDir = createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-indirect`, { unique: opts.out === undefined });
+          outDir = settings ? given.resume! : createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-indirect`, { unique: opts.out === undefined });
+          // Before any long work: what a --resume needs to rebuild this run (--pairs is saved as the --data/--brown it set).
+          const { pairs: _resolved, ...options } = settingsOf(opts);
+          if (!settings) await writeTrainSettings(outDir, { command: 'retrieval indirect-train', from: runDir, options });
         } catch (error) {
           run.model.dispose();
           throw error;
@@ -202,17 +211,30 @@ export function registerIndirectRetrieval(retrieval: Command): void {
         const model = await RetrievalMixer.create({ dModel: trainData.queries.dim, nLayers: opts.layers, context: opts.context, seed: opts.seed, device: opts.device });
         try {
           const evaluate = () => evaluateIndirectRetrieval(model, evalData, { seed: opts.seed, rounds: opts.rounds });
-          const before = await evaluate();
-          log(`[eval] before: CE ${before.loss.toFixed(3)} (chance ln(${opts.context - 1}) = ${before.chanceLoss.toFixed(3)}), top-1 ${(100 * before.top1).toFixed(1)}%`);
+          // A resumed run's untrained evaluation and history come back from its checkpoint.
+          let before = settings ? undefined : await evaluate();
+          if (before) log(`[eval] before: CE ${before.loss.toFixed(3)} (chance ln(${opts.context - 1}) = ${before.chanceLoss.toFixed(3)}), top-1 ${(100 * before.top1).toFixed(1)}%`);
+          let history: Array<{ step: number; loss: number; top1: number }> = [];
+          const stop = stopOnCtrlC(' and saving a checkpoint');
           log(`[train] ${model.numParameters} parameters; ${opts.steps} steps × ${opts.samples} samples of c = ${opts.context} on ${train.length} pairs`);
           const every = Math.max(1, Math.round(opts.steps / 20));
-          const history: Array<{ step: number; loss: number; top1: number }> = [];
           const started = performance.now();
           const losses = await trainIndirectRetrieval(model, trainData, {
             steps: opts.steps,
             samples: opts.samples,
             learningRate: opts.lr,
             seed: opts.seed,
+            checkpoint: {
+              dir: outDir,
+              every: opts.checkpointEvery,
+              resume: settings !== undefined,
+              notes: () => ({ before, history }),
+              onResume: (step, notes) => {
+                ({ before, history } = notes as { before: IndirectEvalResult; history: typeof history });
+                log(`[resume] ${outDir} from step ${step}`);
+              },
+            },
+            signal: stop.signal,
             onStep: async (step, loss) => {
               let line = `[train] step ${step}/${opts.steps}  CE ${loss.toFixed(4)}`;
               if (opts.evalEvery > 0 && step % opts.evalEvery === 0 && step !== opts.steps) {
@@ -222,7 +244,13 @@ export function registerIndirectRetrieval(retrieval: Command): void {
               } else if (step !== 1 && step % every !== 0 && step !== opts.steps) return;
               log(line);
             },
-          });
+          }).finally(() => stop.release());
+          if (losses.length < opts.steps) {
+            log(`checkpoint saved at step ${losses.length}; continue with: maskmix retrieval indirect-train --resume ${outDir}`);
+            process.exitCode = 130;
+            return;
+          }
+          if (!before) throw new MaskmixError('CHECKPOINT_INVALID', `${outDir}'s checkpoint holds no evaluation of the untrained model`);
           const trainSeconds = (performance.now() - started) / 1000;
           const after = await evaluate();
           history.push({ step: opts.steps, loss: after.loss, top1: after.top1 });

@@ -12,6 +12,8 @@ import { formatTopOneTable, TABLE_SIZES, type TopOneResult } from '../../retriev
 import { createRunDir } from '../../run-dir.js';
 import { openRun } from '../../run-loader.js';
 import { log, parseNumber, printJson } from '../output.js';
+import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
+import { readTrainSettings, settingsOf, writeTrainSettings } from '../train-settings.js';
 import { registerIndirectRetrieval } from './retrieval-indirect.js';
 
 const EXPLAIN = `
@@ -104,6 +106,25 @@ function resultsJson(results: readonly TopOneResult[]): Array<{ n: number; top1:
   return results.map((r) => ({ n: r.n, top1: r.accuracy ?? null }));
 }
 
+type TrainOpts = Opts & { steps: number; samples: number; group: number; temperature: number; lr: number; out?: string; checkpointEvery: number; resume?: string };
+
+/** --help text on checkpoints and --resume, shared by both training commands. */
+export function resumeHelp(command: string, example: string): string {
+  return (
+    `Checkpoints: every --checkpoint-every steps, after the last step and on Ctrl-C, the run's training state (weights,\n` +
+    `AdamW moments, learning-rate schedule, data position) goes to <out>/checkpoint/, replacing the previous one only\n` +
+    `once complete. Ctrl-C stops after the current step and saves; \`maskmix ${command} --resume <out>\` continues a\n` +
+    `stopped run (a crashed one from its last checkpoint) with the settings it started with (other flags but --json\n` +
+    `are ignored) and ends where an uninterrupted run would, bit for bit on the CPU, e.g.\n  maskmix ${command} --resume ${example}`
+  );
+}
+
+/** A new run names its run directory; a resume names only the stopped run's output folder. */
+export function checkResumeArguments(runArg: string | undefined, resume: string | undefined, what: string): void {
+  if (resume !== undefined && runArg !== undefined) throw new MaskmixError('INVALID_ARGUMENT', 'give <run-dir> (a new run) or --resume <dir> (a stopped one), not both');
+  if (resume === undefined && runArg === undefined) throw new MaskmixError('INVALID_ARGUMENT', `give the run directory to ${what}, or --resume <dir> to continue a stopped run`);
+}
+
 export function registerRetrieval(program: Command): void {
   const retrieval = program
     .command('retrieval')
@@ -132,29 +153,42 @@ export function registerRetrieval(program: Command): void {
     retrieval
       .command('train')
       .description('Fine-tune a trained model for retrieval with InfoNCE over cosine similarity (τ 0.02, 1 query + 1 match + 30 negatives a sample).')
-      .argument('<run-dir>', 'a run directory (config.json, model.safetensors, tokenizer.json)')
+      .argument('[run-dir]', 'a run directory (config.json, model.safetensors, tokenizer.json); not with --resume')
       .option('--steps <k>', 'optimizer steps', parseNumber('--steps', { integer: true, min: 1 }), 200)
       .option('--samples <s>', 'InfoNCE samples per step (32 sequences each)', parseNumber('--samples', { integer: true, min: 1 }), 4)
       .option('--group <g>', 'sequences per sample: query, match and g − 2 negatives', parseNumber('--group', { integer: true, min: 2 }), 32)
       .option('--temperature <tau>', 'InfoNCE temperature', parseNumber('--temperature', { min: 1e-6 }), 0.02)
       .option('--lr <rate>', 'peak learning rate, decayed linearly to 0 (paper: 1e-4)', parseNumber('--lr', { min: 1e-12 }), 1e-4)
-      .option('--out <dir>', 'where the fine-tuned run goes (default <run-dir>-retrieval, or -N if taken)'),
+      .option('--out <dir>', 'where the fine-tuned run goes (default <run-dir>-retrieval, or -N if taken)')
+      .option('--checkpoint-every <k>', 'write a resumable checkpoint to <out>/checkpoint/ every k steps (0: only at the end and on Ctrl-C)', parseNumber('--checkpoint-every', { integer: true, min: 0 }), 100)
+      .option('--resume <dir>', 'continue a stopped fine-tuning from the checkpoint in its output folder, with the settings it started with'),
   )
     .addHelpText(
       'after',
-      `${EXPLAIN}\n\nThe table shows top-1@n on the evaluation pairs before and after fine-tuning; with --data, 10% of the\npairs are held out for it. The output directory is a run directory: evaluate it with \`maskmix retrieval eval\`.\n\nExamples:\n  maskmix retrieval train runs/quickstart --steps 100 --max-eval 1000\n  maskmix retrieval train runs/mine --data pairs.jsonl --steps 2000 --device cuda --out runs/mine-retrieval`,
+      `${EXPLAIN}\n\nThe table shows top-1@n on the evaluation pairs before and after fine-tuning; with --data, 10% of the\npairs are held out for it. The output directory is a run directory: evaluate it with \`maskmix retrieval eval\`.\n\n${resumeHelp('retrieval train', 'runs/quickstart-retrieval')}\n\nExamples:\n  maskmix retrieval train runs/quickstart --steps 100 --max-eval 1000\n  maskmix retrieval train runs/mine --data pairs.jsonl --steps 2000 --device cuda --out runs/mine-retrieval\n  maskmix retrieval train --resume runs/mine-retrieval`,
     )
-    .action(async (runDir: string, opts: Opts & { steps: number; samples: number; group: number; temperature: number; lr: number; out?: string }) => {
+    .action(async (runArg: string | undefined, given: TrainOpts) => {
+      checkResumeArguments(runArg, given.resume, 'fine-tune');
+      const resume = given.resume !== undefined;
+      const settings = resume ? await readTrainSettings<TrainOpts>(given.resume!, 'retrieval train') : undefined;
+      const runDir = settings?.from ?? runArg!;
+      const opts: TrainOpts = settings ? { ...settings.options, json: given.json } : given;
       const { train, eval: evalPairs, name } = await loadPairs(opts, 'train');
       if (train.length < opts.group - 1) {
         throw new MaskmixError('INVALID_ARGUMENT', `${train.length} training pairs: InfoNCE with --group ${opts.group} needs at least ${opts.group - 1}`);
       }
       const run = await openRun(runDir, { device: opts.device });
       // Claim the output folder before the long work, so a taken --out fails now instead of after training.
-      const outDir = createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
+      const outDir = settings ? given.resume! : createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
+      if (!settings) await writeTrainSettings(outDir, { command: 'retrieval train', from: runDir, options: settingsOf(opts) });
       const evalOptions = { sizes: opts.n, token: opts.token, length: opts.length, batchSize: opts.batch };
-      log(`[eval] before: ${evalPairs.length} ${name} evaluation pairs`);
-      const before = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
+      let before: TopOneResult[] = [];
+      if (!settings) {
+        log(`[eval] before: ${evalPairs.length} ${name} evaluation pairs`);
+        before = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
+      }
+      // Listening before the [train] line: a Ctrl-C from then on is a stop with a checkpoint.
+      const stop = stopOnCtrlC(' and saving a checkpoint');
       log(`[train] ${opts.steps} steps × ${opts.samples} samples × ${opts.group} sequences on ${train.length} ${name} pairs`);
       const started = performance.now();
       const losses = await fineTuneRetrieval(run.model, run.tokenizer, train, {
@@ -169,7 +203,24 @@ export function registerRetrieval(program: Command): void {
         onStep: (step, loss) => {
           if (step === 1 || step % 10 === 0 || step === opts.steps) log(`[train] step ${step}/${opts.steps}  InfoNCE loss ${loss.toFixed(4)}`);
         },
-      });
+        checkpoint: {
+          dir: outDir,
+          every: opts.checkpointEvery,
+          resume,
+          notes: () => ({ before }),
+          onResume: (step, notes) => {
+            before = (notes as { before: TopOneResult[] }).before;
+            log(`[resume] ${outDir} from step ${step}`);
+          },
+        },
+        signal: stop.signal,
+      }).finally(() => stop.release());
+      if (losses.length < opts.steps) {
+        run.model.dispose();
+        log(`checkpoint saved at step ${losses.length}; continue with: maskmix retrieval train --resume ${outDir}`);
+        process.exitCode = 130;
+        return;
+      }
       const trainSeconds = (performance.now() - started) / 1000;
       log('[eval] after');
       const after = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
