@@ -17,22 +17,34 @@ constexpr int kThreads = 256;  // 8 warps, one output row each
 enum class Prologue { None, LayerNorm };
 enum class Epilogue { Mixing, Residual, Gelu, Argmax };
 
-// Float registers from 16 bytes of weights: 8 bf16 or 4 float32 values.
+// 16 bytes of weights, as loaded (8 bf16 or 4 float32 values), widened to float registers only when used.
 template <typename W>
 struct WeightVector;
 template <>
 struct WeightVector<__nv_bfloat16> {
   static constexpr int kWidth = 8;
-  __device__ static void load(const __nv_bfloat16* p, float (&v)[8]) { load8(p, v); }
+  __device__ static void widen(const uint4& raw, float (&v)[8]) {
+    const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {  // a bf16 is the high half of a float32; the lower-addressed value is the low half-word
+      v[2 * i] = __uint_as_float(words[i] << 16);
+      v[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
+    }
+  }
 };
 template <>
 struct WeightVector<float> {
   static constexpr int kWidth = 4;
-  __device__ static void load(const float* p, float (&v)[4]) {
-    float4 a = __ldg(reinterpret_cast<const float4*>(p));
-    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+  __device__ static void widen(const uint4& raw, float (&v)[4]) {
+    v[0] = __uint_as_float(raw.x); v[1] = __uint_as_float(raw.y); v[2] = __uint_as_float(raw.z); v[3] = __uint_as_float(raw.w);
   }
 };
+
+// 16-byte weight vectors each lane has in flight at once. A decode GEMV is bound by memory latency, not bandwidth,
+// unless many loads are outstanding: a warp issues all of a chunk's loads before its first multiply (16 × 512 B per
+// warp covers a whole d4096 bf16 row), and the first chunk is issued before the LayerNorm prologue, whose block
+// reductions then run while the weights are on their way.
+constexpr int kVectorsInFlight = 16;
 
 // Orders floats as unsigned integers (larger float → larger key); the low half holds ~index so that, on ties,
 // the larger key is the smaller index — torch.argmax's choice.
@@ -59,39 +71,58 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ float scratch[kThreads / 32];
   const int K = static_cast<int>(g.inFeatures);
   const int batch = static_cast<int>(g.batch);
+  constexpr int kWidth = WeightVector<W>::kWidth;
+  const int vectorsPerRow = K / kWidth;
+  const int lane = threadIdx.x % 32;
+  const int64_t out = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
+  const bool active = out < g.outFeatures;
+  const uint4* weightRow = reinterpret_cast<const uint4*>(static_cast<const W*>(g.weight) + (active ? out : 0) * K);
+
+  // Vector i of a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
+  uint4 raw[kVectorsInFlight];
+  auto loadChunk = [&](int base) {
+#pragma unroll
+    for (int i = 0; i < kVectorsInFlight; ++i) {
+      const int v = base + 32 * i + lane;
+      if (active && v < vectorsPerRow) raw[i] = __ldg(weightRow + v);
+    }
+  };
+  loadChunk(0);
+
   for (int b = 0; b < batch; ++b) {
     const float* x = g.input + b * g.inputStride;
     float* row = input + b * K;
+    for (int k = threadIdx.x; k < K; k += kThreads) row[k] = x[k];
     if (P == Prologue::LayerNorm) {
+      __syncthreads();
       float sum = 0;
-      for (int k = threadIdx.x; k < K; k += kThreads) sum += x[k];
+      for (int k = threadIdx.x; k < K; k += kThreads) sum += row[k];
       float mean = blockSum(sum, scratch) / K;
       float sq = 0;
-      for (int k = threadIdx.x; k < K; k += kThreads) sq += (x[k] - mean) * (x[k] - mean);
+      for (int k = threadIdx.x; k < K; k += kThreads) sq += (row[k] - mean) * (row[k] - mean);
       float rstd = rsqrtf(blockSum(sq, scratch) / K + g.normEps);
-      for (int k = threadIdx.x; k < K; k += kThreads) row[k] = (x[k] - mean) * rstd * g.normWeight[k] + g.normBias[k];
-    } else {
-      for (int k = threadIdx.x; k < K; k += kThreads) row[k] = x[k];
+      for (int k = threadIdx.x; k < K; k += kThreads) row[k] = (row[k] - mean) * rstd * g.normWeight[k] + g.normBias[k];
     }
   }
   __syncthreads();
+  if (!active) return;
 
-  const int lane = threadIdx.x % 32;
-  const int64_t out = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
-  if (out >= g.outFeatures) return;
-  constexpr int kWidth = WeightVector<W>::kWidth;
-  const W* weightRow = static_cast<const W*>(g.weight) + out * K;
   float acc[kMaxDecodeBatch] = {};
-#pragma unroll 4
-  for (int k = lane * kWidth; k < K; k += 32 * kWidth) {
-    float w[kWidth];
-    WeightVector<W>::load(weightRow + k, w);
+  for (int base = 0; base < vectorsPerRow; base += 32 * kVectorsInFlight) {
+    if (base > 0) loadChunk(base);
 #pragma unroll
-    for (int b = 0; b < kMaxDecodeBatch; ++b) {
-      if (b >= batch) break;
-      const float* in = input + b * K + k;
+    for (int i = 0; i < kVectorsInFlight; ++i) {
+      const int v = base + 32 * i + lane;
+      if (v >= vectorsPerRow) break;
+      float w[kWidth];
+      WeightVector<W>::widen(raw[i], w);
 #pragma unroll
-      for (int j = 0; j < kWidth; ++j) acc[b] += w[j] * in[j];
+      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+        if (b >= batch) break;
+        const float* in = input + b * K + v * kWidth;
+#pragma unroll
+        for (int j = 0; j < kWidth; ++j) acc[b] += w[j] * in[j];
+      }
     }
   }
   for (int b = 0; b < batch; ++b) acc[b] = warpSum(acc[b]);
