@@ -118,8 +118,7 @@ export class Decoder {
    * mixers but Toeplitz) replay one captured CUDA graph per token (`graphed`). Under precision 'auto' that graph
    * reads bf16 copies of the Linear weights taken at capture time; a later weight change makes it capture again.
    * For column, row and mixed repeat mixers at small batch (≤ 2 at d1024) the graph holds maskmix's own decoding kernels (`fused`:
-   * 4 launches per layer instead of ~20) when MASKMIX_FUSED_DECODE=1 is in the environment — opt-in until they
-   * have been checked on a GPU.
+   * 4 launches per layer instead of ~20); MASKMIX_FUSED_DECODE=0 in the environment keeps the generic graph.
    * @throws MaskmixError CONTEXT_FULL when position + count would pass the context.
    */
   async greedy(

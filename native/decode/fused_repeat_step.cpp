@@ -61,9 +61,9 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
 
 std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, bool bf16Weights,
                                                            const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
-  // Opt-in until these kernels have been checked on a GPU (scripts/gpu/check-graphed-decoding.mjs).
-  const char* on = std::getenv("MASKMIX_FUSED_DECODE");
-  if (on == nullptr || std::strcmp(on, "1") != 0) return nullptr;
+  // On by default since scripts/gpu/check-graphed-decoding.mjs passed on a GPU; MASKMIX_FUSED_DECODE=0 turns it off.
+  const char* setting = std::getenv("MASKMIX_FUSED_DECODE");
+  if (setting != nullptr && std::strcmp(setting, "0") == 0) return nullptr;
   auto* lm = dynamic_cast<RepeatMixerLM*>(&model);
   if (lm == nullptr || states.size() != lm->blocks()->size()) return nullptr;
   const ModelConfig& c = model.config();

@@ -5,8 +5,8 @@
 // after a training step changes the weights the graph is captured again and still agrees. Then the speed of
 // d1024 L8 batch-1 greedy decoding: ms per token, graphed, against the eager step loop. Column, row and mixed
 // structures at batch ≤ 4 run maskmix's fused decoding kernels inside the graph (decode/fused_repeat_step.h);
-// each is also compared with the generic graph of libtorch modules. The fused kernels are opt-in
-// (MASKMIX_FUSED_DECODE=1, set here); this script is what must pass before they become the default.
+// each is also compared with the generic graph of libtorch modules. The fused kernels are on by default
+// (MASKMIX_FUSED_DECODE=0 turns them off; set to 1 here); this script is their check on a GPU.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs   (prints one line per check; exit 1 on a failure)
 import { Decoder, LanguageModel, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
 
