@@ -273,40 +273,12 @@ Napi::Value RetrievalTrainerWrap::step(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value RetrievalTrainerWrap::learningRateAt(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    require(info.Length() > 0 && info[0].IsNumber(), "learningRateAt(step: number)");
-    return Napi::Number::New(info.Env(), trainer_->learningRateAt(info[0].As<Napi::Number>().Int64Value()));
-  });
-}
-
-// stateDict(): { step, tensors } — views of AdamW's moments, named as the language-model Trainer's.
-Napi::Value RetrievalTrainerWrap::stateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    TryLock lock(*handle_);
-    return optimizerStateToJs(info.Env(), trainer_->stepsTaken(), trainer_->stateTensors());
-  });
-}
-
-// loadStateDict({ step, tensors }): void — strict: every moment of every parameter, with its shape.
-Napi::Value RetrievalTrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    NamedOptimizerState state = optimizerStateFromJs(info, 0);
-    TryLock lock(*handle_);
-    trainer_->loadState(state.tensors, state.step);
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value RetrievalTrainerWrap::stepsTaken(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    return Napi::Number::New(info.Env(), static_cast<double>(trainer_->stepsTaken()));
-  });
-}
+// stateDict/loadStateDict/learningRateAt/stepsTaken: as every trainer class (trainer_wrap.h); stateDict names the
+// moments as the language-model Trainer's.
+Napi::Value RetrievalTrainerWrap::stateDict(const Napi::CallbackInfo& info) { return trainerStateDict(info, trainer_, *handle_); }
+Napi::Value RetrievalTrainerWrap::loadStateDict(const Napi::CallbackInfo& info) { return trainerLoadStateDict(info, trainer_, *handle_); }
+Napi::Value RetrievalTrainerWrap::learningRateAt(const Napi::CallbackInfo& info) { return trainerLearningRateAt(info, trainer_); }
+Napi::Value RetrievalTrainerWrap::stepsTaken(const Napi::CallbackInfo& info) { return trainerStepsTaken(info, trainer_); }
 
 Napi::Value RetrievalTrainerWrap::dispose(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {

@@ -188,40 +188,11 @@ NamedOptimizerState optimizerStateFromJs(const Napi::CallbackInfo& info, size_t 
   return out;
 }
 
-// stateDict(): { step, tensors: Record<string, Tensor> } — views of the optimizer moments (no copy).
-Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    TryLock lock(*handle_);
-    return optimizerStateToJs(info.Env(), trainer_->stepsTaken(), trainer_->stateTensors());
-  });
-}
-
-// loadStateDict({ step, tensors }): void — strict: every moment of every parameter, with its shape.
-Napi::Value TrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    NamedOptimizerState state = optimizerStateFromJs(info, 0);
-    TryLock lock(*handle_);
-    trainer_->loadState(state.tensors, state.step);
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value TrainerWrap::learningRateAt(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    require(info.Length() > 0 && info[0].IsNumber(), "learningRateAt(step: number)");
-    return Napi::Number::New(info.Env(), trainer_->learningRateAt(info[0].As<Napi::Number>().Int64Value()));
-  });
-}
-
-Napi::Value TrainerWrap::stepsTaken(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    requireNotDisposed(trainer_, "trainer");
-    return Napi::Number::New(info.Env(), static_cast<double>(trainer_->stepsTaken()));
-  });
-}
+// stateDict/loadStateDict/learningRateAt/stepsTaken: as every trainer class (trainer_wrap.h).
+Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) { return trainerStateDict(info, trainer_, *handle_); }
+Napi::Value TrainerWrap::loadStateDict(const Napi::CallbackInfo& info) { return trainerLoadStateDict(info, trainer_, *handle_); }
+Napi::Value TrainerWrap::learningRateAt(const Napi::CallbackInfo& info) { return trainerLearningRateAt(info, trainer_); }
+Napi::Value TrainerWrap::stepsTaken(const Napi::CallbackInfo& info) { return trainerStepsTaken(info, trainer_); }
 
 // gradientBucketLaunches: number — bucket all-reduces started by the current process group's sync (0 without one).
 Napi::Value TrainerWrap::gradientBucketLaunches(const Napi::CallbackInfo& info) {
