@@ -52,8 +52,8 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
     handle_ = ModelWrap::unwrap(info[0], "model");
     TrainConfig config = trainConfigFromJs(objectArg(info, 1, "config"));
     TryLock lock(*handle_);
-    trainer_ = std::make_shared<Trainer>(handle_->model ? handle_->model : nullptr, config);
-    require(handle_->model != nullptr, "model was disposed", "DISPOSED");
+    handle_->live();  // DISPOSED here: the Trainer reads the model's config as it is made
+    trainer_ = std::make_shared<Trainer>(handle_->model, config);
   });
 }
 
