@@ -14,10 +14,6 @@ namespace maskmix {
 
 namespace {
 
-Napi::FunctionReference* constructor = nullptr;
-Napi::Reference<Napi::Value>* internalToken = nullptr;
-thread_local std::shared_ptr<DecoderWrap::Session> pendingSession;
-
 // Optional sampling of the next token of every sequence, from the last position's logits.
 struct Sampling {
   bool enabled = false;
@@ -58,16 +54,29 @@ struct Advanced {
   std::vector<double> logProbs;
 };
 
-Napi::Promise rejected(Napi::Env env) {
-  auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
-  return deferred.Promise();
+// The decoder's model must still be the handle's: a disposed model ends its sessions.
+void requireModelAlive(const DecoderSession& session) {
+  requireNotDisposed(session.decoder, "decoder");
+  require(session.handle->model == session.decoder->model(), "the decoder's model was disposed", "DISPOSED");
 }
 
-// The decoder's model must still be the handle's: a disposed model ends its sessions.
-void requireModelAlive(const DecoderWrap::Session& session) {
-  require(session.decoder != nullptr, "decoder was disposed", "DISPOSED");
-  require(session.handle->model == session.decoder->model(), "the decoder's model was disposed", "DISPOSED");
+// Every async decoder call: `prepare` checks the arguments on the JS thread and returns {work, settle}. The session
+// is busy until the promise settles, so what JS sees is always the finished state; the work runs with the model
+// locked and still the decoder's.
+template <typename Prepare>
+Napi::Value asyncSessionCall(const Napi::CallbackInfo& info, const std::shared_ptr<DecoderSession>& session, Prepare&& prepare) {
+  return asyncCall(info.Env(), [&]() -> Napi::Value {
+    auto [work, settle] = prepare();
+    session->busy = true;
+    return PromiseWorker::start(
+        info.Env(),
+        [session, work = std::move(work)] {
+          std::lock_guard<std::mutex> lock(session->handle->mutex);
+          requireModelAlive(*session);
+          work(*session->decoder);
+        },
+        std::move(settle), [session] { session->busy = false; });
+  });
 }
 
 }  // namespace
@@ -86,15 +95,13 @@ Napi::Function DecoderWrap::define(Napi::Env env) {
                                        InstanceAccessor<&DecoderWrap::cacheBytes>("cacheBytes"),
                                        InstanceAccessor<&DecoderWrap::mode>("mode"),
                                    });
-  constructor = new Napi::FunctionReference(Napi::Persistent(cls));
-  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
-  return cls;
+  return remember(env, cls);
 }
 
-DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
+DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(info) {
   guard(info.Env(), [&] {
-    if (info.Length() == 1 && info[0].StrictEquals(internalToken->Value())) {  // clone()
-      session_ = std::move(pendingSession);
+    if (hasToken(info)) {  // clone()
+      session_ = takePending();
       return;
     }
     require(info.Length() >= 1, "new Decoder(model, { batch, mode, precision })");
@@ -113,15 +120,15 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
 }
 
 Decoder& DecoderWrap::idle() {
-  require(session_->decoder != nullptr, "decoder was disposed", "DISPOSED");
-  require(!session_->busy, "the decoder is busy with an async call (await it first)", "BUSY");
-  return *session_->decoder;
+  Decoder& decoder = requireNotDisposed(session_->decoder, "decoder");
+  requireIdle(!session_->busy, "decoder");
+  return decoder;
 }
 
 // prefill(tokens: Int32Array [batch·m], { logits: 'last' | 'all', sampling }) and step(tokens: Int32Array [batch],
 // { sampling }): Promise<{ logits: Tensor, tokens?: Int32Array, logProbs?: Float64Array }>.
 Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
-  try {
+  return asyncSessionCall(info, session_, [&] {
     Decoder& decoder = idle();
     requireModelAlive(*session_);
     // The model's config never changes, so reading it needs no lock (another session may be stepping).
@@ -133,47 +140,37 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
     require(logits == "last" || logits == "all", "logits must be 'last' or 'all'");
     bool allPositions = !isStep && logits == "all";
     Sampling sampling = samplingFromJs(o, decoder.batch());
-    auto session = session_;
-    session->busy = true;
     auto out = std::make_shared<Advanced>();
-    return PromiseWorker::start(
-        info.Env(),
-        [session, tokens, allPositions, sampling, isStep, out] {
-          std::lock_guard<std::mutex> lock(session->handle->mutex);
-          requireModelAlive(*session);
-          Decoder& d = *session->decoder;
-          out->logits = isStep ? d.step(tokens.view({-1})) : d.prefill(tokens, allPositions);
-          if (!sampling.enabled) return;
-          at::Tensor last = (allPositions ? out->logits.select(1, out->logits.size(1) - 1) : out->logits).to(at::kCPU, at::kFloat).contiguous();
-          int64_t vocab = last.size(1);
-          for (int64_t i = 0; i < last.size(0); ++i) {
-            SamplingOptions options = sampling.options;
-            options.uniform = sampling.uniforms[i];
-            SampledToken t = sampleToken(last.data_ptr<float>() + i * vocab, vocab, options);
-            out->tokens.push_back(static_cast<int32_t>(t.token));
-            out->logProbs.push_back(t.logProb);
-          }
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("logits", TensorWrap::wrap(e, out->logits));
-          if (!out->tokens.empty()) {
-            auto tokens = Napi::Int32Array::New(e, out->tokens.size());
-            auto logProbs = Napi::Float64Array::New(e, out->logProbs.size());
-            for (size_t i = 0; i < out->tokens.size(); ++i) {
-              tokens[i] = out->tokens[i];
-              logProbs[i] = out->logProbs[i];
-            }
-            o.Set("tokens", tokens);
-            o.Set("logProbs", logProbs);
-          }
-          return o;
-        },
-        // Busy until the promise settles, so what JS sees is always the finished state.
-        [session] { session->busy = false; });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    auto work = [tokens, allPositions, sampling, isStep, out](Decoder& d) {
+      out->logits = isStep ? d.step(tokens.view({-1})) : d.prefill(tokens, allPositions);
+      if (!sampling.enabled) return;
+      at::Tensor last = (allPositions ? out->logits.select(1, out->logits.size(1) - 1) : out->logits).to(at::kCPU, at::kFloat).contiguous();
+      int64_t vocab = last.size(1);
+      for (int64_t i = 0; i < last.size(0); ++i) {
+        SamplingOptions options = sampling.options;
+        options.uniform = sampling.uniforms[i];
+        SampledToken t = sampleToken(last.data_ptr<float>() + i * vocab, vocab, options);
+        out->tokens.push_back(static_cast<int32_t>(t.token));
+        out->logProbs.push_back(t.logProb);
+      }
+    };
+    auto settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("logits", TensorWrap::wrap(e, out->logits));
+      if (!out->tokens.empty()) {
+        auto tokens = Napi::Int32Array::New(e, out->tokens.size());
+        auto logProbs = Napi::Float64Array::New(e, out->logProbs.size());
+        for (size_t i = 0; i < out->tokens.size(); ++i) {
+          tokens[i] = out->tokens[i];
+          logProbs[i] = out->logProbs[i];
+        }
+        o.Set("tokens", tokens);
+        o.Set("logProbs", logProbs);
+      }
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
 }
 
 Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
@@ -182,7 +179,7 @@ Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(i
 // greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed, fused }>
 // — count greedy steps in one native loop (decode/decoder.h).
 Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
-  try {
+  return asyncSessionCall(info, session_, [&] {
     Decoder& decoder = idle();
     requireModelAlive(*session_);
     at::Tensor first = tokensFromJs(info[0], decoder.batch(), decoder.model()->config().vocabSize, "first").view({-1});
@@ -191,66 +188,47 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
     require(info.Length() > 1 && info[1].IsNumber(), "greedy(first, count): count must be a number");
     double count = info[1].As<Napi::Number>().DoubleValue();
     require(count >= 1 && count == static_cast<double>(static_cast<int64_t>(count)), "count must be a positive integer");
-    auto session = session_;
-    session->busy = true;
     struct Greedy {
       at::Tensor tokens;
       bool graphed = false;
       bool fused = false;
     };
     auto out = std::make_shared<Greedy>();
-    return PromiseWorker::start(
-        info.Env(),
-        [session, first, count, out] {
-          std::lock_guard<std::mutex> lock(session->handle->mutex);
-          requireModelAlive(*session);
-          out->tokens = session->decoder->greedy(first, static_cast<int64_t>(count)).to(at::kInt).contiguous();
-          out->graphed = session->decoder->lastGreedyGraphed();
-          out->fused = session->decoder->lastGreedyFused();
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          auto tokens = Napi::Int32Array::New(e, static_cast<size_t>(out->tokens.numel()));
-          std::memcpy(tokens.Data(), out->tokens.data_ptr<int32_t>(), tokens.ByteLength());
-          o.Set("tokens", tokens);
-          o.Set("graphed", out->graphed);
-          o.Set("fused", out->fused);
-          return o;
-        },
-        [session] { session->busy = false; });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    auto work = [first, count, out](Decoder& d) {
+      out->tokens = d.greedy(first, static_cast<int64_t>(count)).to(at::kInt).contiguous();
+      out->graphed = d.lastGreedyGraphed();
+      out->fused = d.lastGreedyFused();
+    };
+    auto settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      auto tokens = Napi::Int32Array::New(e, static_cast<size_t>(out->tokens.numel()));
+      std::memcpy(tokens.Data(), out->tokens.data_ptr<int32_t>(), tokens.ByteLength());
+      o.Set("tokens", tokens);
+      o.Set("graphed", out->graphed);
+      o.Set("fused", out->fused);
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
 }
 
 // clone({ copies }): Promise<Decoder> — an independent session at the same position (copies the states, so
 // async); copies > 1 repeats each sequence that many times.
 Napi::Value DecoderWrap::clone(const Napi::CallbackInfo& info) {
-  try {
+  return asyncSessionCall(info, session_, [&] {
     idle();
     requireModelAlive(*session_);
     int64_t copies = integerField(objectArg(info, 0, "options"), "copies", 1);
     require(copies >= 1, "copies must be a positive integer");
-    auto session = session_;
-    session->busy = true;
     auto copy = std::make_shared<Session>();
-    copy->handle = session->handle;
-    return PromiseWorker::start(
-        info.Env(),
-        [session, copy, copies] {
-          std::lock_guard<std::mutex> lock(session->handle->mutex);
-          requireModelAlive(*session);
-          c10::InferenceMode inference;
-          copy->decoder = session->decoder->clone(copies);
-        },
-        [copy](Napi::Env) -> Napi::Value {
-          pendingSession = copy;
-          return constructor->New({internalToken->Value()});
-        },
-        [session] { session->busy = false; });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+    copy->handle = session_->handle;
+    auto work = [copy, copies](Decoder& d) {
+      c10::InferenceMode inference;
+      copy->decoder = d.clone(copies);
+    };
+    auto settle = [copy](Napi::Env) -> Napi::Value { return construct(copy); };
+    return std::make_pair(work, settle);
+  });
 }
 
 // reset(): back to position 0; the states are dropped (cheap, so synchronous).
@@ -276,7 +254,7 @@ Napi::Value DecoderWrap::position(const Napi::CallbackInfo& info) {
 
 Napi::Value DecoderWrap::batch(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    require(session_->decoder != nullptr, "decoder was disposed", "DISPOSED");
+    requireNotDisposed(session_->decoder, "decoder");
     return Napi::Number::New(info.Env(), static_cast<double>(session_->decoder->batch()));
   });
 }
@@ -287,7 +265,7 @@ Napi::Value DecoderWrap::cacheBytes(const Napi::CallbackInfo& info) {
 
 Napi::Value DecoderWrap::mode(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    require(session_->decoder != nullptr, "decoder was disposed", "DISPOSED");
+    requireNotDisposed(session_->decoder, "decoder");
     return Napi::String::New(info.Env(), session_->decoder->mode());
   });
 }

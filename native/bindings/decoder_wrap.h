@@ -7,22 +7,26 @@
 #include <memory>
 
 #include "bindings/model_handle.h"
+#include "bindings/wrap_base.h"
 #include "decode/decoder.h"
 
 namespace maskmix {
 
-class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
+// What a JS Decoder and the async calls in flight on it share.
+struct DecoderSession {
+  std::shared_ptr<ModelHandle> handle;
+  std::unique_ptr<Decoder> decoder;
+  bool busy = false;  // set and cleared on the JS thread only
+};
+
+// Made by `new Decoder(model, …)` from JS, or privately by clone().
+class DecoderWrap : public PrivatelyConstructed<DecoderWrap, std::shared_ptr<DecoderSession>> {
  public:
+  using Session = DecoderSession;
+
   static Napi::Function define(Napi::Env env);
   // new Decoder(model, { batch, mode, precision })
   explicit DecoderWrap(const Napi::CallbackInfo& info);
-
-  // What the JS object and the async calls in flight share.
-  struct Session {
-    std::shared_ptr<ModelHandle> handle;
-    std::unique_ptr<Decoder> decoder;
-    bool busy = false;  // set and cleared on the JS thread only
-  };
 
  private:
   Napi::Value prefill(const Napi::CallbackInfo& info);

@@ -24,9 +24,6 @@
 namespace maskmix {
 
 namespace {
-Napi::FunctionReference* constructor = nullptr;
-Napi::Reference<Napi::Value>* internalToken = nullptr;
-thread_local std::shared_ptr<ModelHandle> pendingHandle;
 
 ModelConfig configFromJs(const Napi::Object& obj) {
   ModelConfig c;
@@ -137,39 +134,6 @@ at::Tensor tokenBatch(const Napi::CallbackInfo& info, LanguageModel& model, bool
   return tokens;
 }
 
-// Validate the arguments on the JS thread (cheap, and errors come back synchronously as rejected promises).
-template <typename Fn>
-Napi::Value withLiveModel(const Napi::CallbackInfo& info, std::shared_ptr<ModelHandle>& handle, Fn&& fn) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLock lock(*handle);
-    return fn(handle->live());
-  });
-}
-
-Napi::Promise rejected(Napi::Env env) {
-  auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
-  return deferred.Promise();
-}
-
-// The shape of every async model call: `prepare` checks arguments on the JS thread (a failure rejects at once)
-// and returns the work; the work runs on the thread pool with the model locked; `settle` makes the JS result.
-template <typename Prepare>
-Napi::Value asyncModelCall(const Napi::CallbackInfo& info, const std::shared_ptr<ModelHandle>& handle, Prepare&& prepare) {
-  try {
-    auto [work, settle] = prepare();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, work = std::move(work)] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          work(handle->live());
-        },
-        std::move(settle));
-  } catch (...) {
-    return rejected(info.Env());
-  }
-}
-
 // The token batch argument, read under the model's lock (BUSY if an async call holds it).
 at::Tensor lockedTokenBatch(const Napi::CallbackInfo& info, ModelHandle& handle, bool needTargets) {
   TryLock lock(handle);
@@ -198,44 +162,33 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                        InstanceAccessor<&ModelWrap::config>("config"),
                                        InstanceAccessor<&ModelWrap::cachedDecoding>("cachedDecoding"),
                                    });
-  constructor = new Napi::FunctionReference(Napi::Persistent(cls));
-  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
-  return cls;
-}
-
-Napi::Object ModelWrap::wrap(Napi::Env env, std::shared_ptr<ModelHandle> handle) {
-  pendingHandle = std::move(handle);
-  return constructor->New({internalToken->Value()});
+  return remember(env, cls);
 }
 
 std::shared_ptr<ModelHandle> ModelWrap::unwrap(const Napi::Value& value, const char* what) {
-  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor->Value()), std::string(what) + " must be a Model");
-  return Unwrap(value.As<Napi::Object>())->handle_;
+  return unwrapInstance(value, what, "Model")->handle_;
 }
 
-ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(info) {
   guard(info.Env(), [&] {
-    require(info.Length() == 1 && info[0].StrictEquals(internalToken->Value()), "use createModel(config) to make a Model");
-    handle_ = std::move(pendingHandle);
+    require(hasToken(info), "use createModel(config) to make a Model");
+    handle_ = takePending();
   });
 }
 
 Napi::Value ModelWrap::create(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
+  return asyncCall(info.Env(), [&] {
     ModelConfig config = configFromJs(objectArg(info, 0, "config"));
     auto handle = std::make_shared<ModelHandle>();
     return PromiseWorker::start(
-        env, [handle, config] { handle->model = buildModel(config); },
-        [handle](Napi::Env e) -> Napi::Value { return wrap(e, handle); });
-  } catch (...) {
-    return rejected(env);
-  }
+        info.Env(), [handle, config] { handle->model = buildModel(config); },
+        [handle](Napi::Env) -> Napi::Value { return construct(handle); });
+  });
 }
 
 // forward(tokens: Int32Array, batch): Promise<Tensor> — logits [batch, t, vocab], float32.
 Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
     auto out = std::make_shared<at::Tensor>();
     ModelWork work = [tokens, out](LanguageModel& model) {
@@ -250,7 +203,7 @@ Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
 
 // logProbs(tokens, batch): Promise<Float32Array> — [batch, t-1]: log p(token[i+1] | tokens[..i]).
 Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
     auto out = std::make_shared<at::Tensor>();
     ModelWork work = [tokens, out](LanguageModel& model) {
@@ -266,7 +219,7 @@ Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
 
 // evalLoss(tokens, batch, { precision }): Promise<{ loss, targets }>
 Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
     bool fp32 = stringField(objectArg(info, 2, "options"), "precision", "auto") == "fp32";
     auto out = std::make_shared<EvalResult>();
@@ -288,7 +241,7 @@ Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
 // the InfoNCE retrieval loss) and d loss / d parameter for every parameter, without updating anything (for checks
 // and analyses).
 Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
     bool infoNce = false;
     InfoNceOptions nce;
@@ -325,7 +278,7 @@ Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
 // [batch, d] float32: each sequence's final hidden state at that token (retrieval embeddings; left-pad the
 // sequences so the token is real text). 'auto' runs under bf16 autocast on a GPU.
 Napi::Value ModelWrap::embed(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
     Napi::Object o = objectArg(info, 2, "options");
     int64_t fromEnd = embeddingFromEnd(stringField(o, "token", "second-to-last"));
@@ -347,7 +300,7 @@ Napi::Value ModelWrap::embed(const Napi::CallbackInfo& info) {
 // nextToken(tokens: Int32Array, { temperature, topK, topP, uniform }): Promise<{ token, logProb }>
 // Runs the model over the last ≤ context tokens and samples the token that follows.
 Napi::Value ModelWrap::nextToken(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens;
     SamplingOptions options;
     {
@@ -381,7 +334,7 @@ Napi::Value ModelWrap::nextToken(const Napi::CallbackInfo& info) {
 
 // stateDict(): Record<string, Tensor> — detached views of the live parameters and buffers (no copy).
 Napi::Value ModelWrap::stateDict(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value {
+  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value {
     Napi::Object out = Napi::Object::New(info.Env());
     for (const auto& item : model.named_parameters(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
     for (const auto& item : model.named_buffers(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
@@ -391,7 +344,7 @@ Napi::Value ModelWrap::stateDict(const Napi::CallbackInfo& info) {
 
 // loadStateDict(tensors: Record<string, Tensor>): void — strict: names and shapes must match exactly.
 Napi::Value ModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value {
+  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value {
     Napi::Object obj = objectArg(info, 0, "tensors");
     std::map<std::string, at::Tensor> tensors;
     Napi::Array names = obj.GetPropertyNames();
@@ -405,7 +358,7 @@ Napi::Value ModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::numParameters(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value {
+  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value {
     double count = 0;
     for (const auto& p : model.parameters()) count += static_cast<double>(p.numel());
     return Napi::Number::New(info.Env(), count);
@@ -414,18 +367,17 @@ Napi::Value ModelWrap::numParameters(const Napi::CallbackInfo& info) {
 
 // cachedDecoding: boolean — whether decoders of this model keep per-layer states (else they re-run the prefix).
 Napi::Value ModelWrap::cachedDecoding(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value { return Napi::Boolean::New(info.Env(), hasCachedDecoding(model)); });
+  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return Napi::Boolean::New(info.Env(), hasCachedDecoding(model)); });
 }
 
 Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, handle_, [&](LanguageModel& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
+  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
 }
 
 // dispose(): frees the weights now. Waits for an async call in flight (the lock), which is short-lived.
 Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLock lock(*handle_);
-    handle_->model.reset();
+  return withLockedHandle(info, *handle_, [&](ModelHandle& handle) -> Napi::Value {
+    handle.model.reset();
     return info.Env().Undefined();
   });
 }
@@ -433,7 +385,7 @@ Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
 // invert(tokens, batch, { layer, iterations, learningRate, seed }): Promise<{ tokens: Int32Array, hamming,
 // initialLoss, loss }> — input representation by gradient descent on the embeddings (analysis/inversion.h).
 Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
     Napi::Object o = objectArg(info, 2, "options");
     InversionOptions options;
@@ -461,7 +413,7 @@ Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
 
 // multiTokenLosses(tokens, batch): Promise<number[]> — the eval loss at each prediction offset 1 … predictTokens.
 Napi::Value ModelWrap::multiTokenLosses(const Napi::CallbackInfo& info) {
-  return asyncModelCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
     auto out = std::make_shared<std::vector<double>>();
     ModelWork work = [tokens, out](LanguageModel& model) {

@@ -6,13 +6,13 @@
 #include <memory>
 
 #include "bindings/model_handle.h"
+#include "bindings/wrap_base.h"
 
 namespace maskmix {
 
-class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+class ModelWrap : public PrivatelyConstructed<ModelWrap, std::shared_ptr<ModelHandle>> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object wrap(Napi::Env env, std::shared_ptr<ModelHandle> handle);
   static std::shared_ptr<ModelHandle> unwrap(const Napi::Value& value, const char* what);
   // createModel(config): Promise<Model>
   static Napi::Value create(const Napi::CallbackInfo& info);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "bindings/wrap_base.h"
 #include "common/js_object.h"
 #include "common/napi_guard.h"
 #include "common/promise_worker.h"
@@ -10,10 +11,6 @@
 namespace maskmix {
 
 namespace {
-Napi::FunctionReference* constructor = nullptr;
-Napi::Reference<Napi::Value>* internalToken = nullptr;
-std::shared_ptr<ProcessGroup> pendingGroup;  // handed from create() to the constructor on the JS thread
-
 ProcessGroupOptions optionsFromJs(const Napi::Object& o) {
   ProcessGroupOptions p;
   p.backend = stringField(o, "backend", p.backend);
@@ -27,13 +24,6 @@ ProcessGroupOptions optionsFromJs(const Napi::Object& o) {
   p.device = stringField(o, "device", p.device);
   p.glooInterface = stringField(o, "glooInterface", p.glooInterface);
   return p;
-}
-
-// Rejected-promise form of a failure found before any work was queued.
-Napi::Value rejected(Napi::Env env) {
-  auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
-  return deferred.Promise();
 }
 }  // namespace
 
@@ -49,34 +39,26 @@ Napi::Function ProcessGroupWrap::define(Napi::Env env) {
                                        InstanceAccessor<&ProcessGroupWrap::backend>("backend"),
                                        InstanceAccessor<&ProcessGroupWrap::device>("device"),
                                    });
-  constructor = new Napi::FunctionReference(Napi::Persistent(cls));
-  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
-  return cls;
+  return remember(env, cls);
 }
 
-ProcessGroupWrap::ProcessGroupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProcessGroupWrap>(info) {
+ProcessGroupWrap::ProcessGroupWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(info) {
   guard(info.Env(), [&] {
-    require(info.Length() == 1 && info[0].StrictEquals(internalToken->Value()),
-            "use createProcessGroup(options) to make a ProcessGroup");
-    group_ = std::move(pendingGroup);
+    require(hasToken(info), "use createProcessGroup(options) to make a ProcessGroup");
+    group_ = takePending();
   });
 }
 
 Napi::Value ProcessGroupWrap::create(const Napi::CallbackInfo& info) {
-  try {
+  return asyncCall(info.Env(), [&]() -> Napi::Value {
     require(info.Length() >= 1 && info[0].IsObject(), "createProcessGroup(options: object)");
     ProcessGroupOptions options = optionsFromJs(info[0].As<Napi::Object>());
     auto made = std::make_shared<std::shared_ptr<ProcessGroup>>();
     // The rendezvous waits for every other process: never on the JS thread.
     return PromiseWorker::start(
         info.Env(), [options, made] { *made = std::make_shared<ProcessGroup>(options); },
-        [made](Napi::Env) -> Napi::Value {
-          pendingGroup = std::move(*made);
-          return constructor->New({internalToken->Value()});
-        });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+        [made](Napi::Env) -> Napi::Value { return construct(std::move(*made)); });
+  });
 }
 
 std::shared_ptr<ProcessGroup> ProcessGroupWrap::live() const {
@@ -85,12 +67,11 @@ std::shared_ptr<ProcessGroup> ProcessGroupWrap::live() const {
 }
 
 std::shared_ptr<ProcessGroup> ProcessGroupWrap::unwrap(const Napi::Value& value, const char* what) {
-  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor->Value()), std::string(what) + " must be a ProcessGroup");
-  return Unwrap(value.As<Napi::Object>())->live();
+  return unwrapInstance(value, what, "ProcessGroup")->live();
 }
 
 Napi::Value ProcessGroupWrap::barrier(const Napi::CallbackInfo& info) {
-  try {
+  return asyncCall(info.Env(), [&]() -> Napi::Value {
     auto group = live();
     return PromiseWorker::start(
         info.Env(),
@@ -99,14 +80,12 @@ Napi::Value ProcessGroupWrap::barrier(const Napi::CallbackInfo& info) {
           group->barrier();
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+  });
 }
 
 // allReduce(values: Float64Array, op: 'sum' | 'mean' | 'max' | 'min'): Promise<Float64Array>
 Napi::Value ProcessGroupWrap::allReduce(const Napi::CallbackInfo& info) {
-  try {
+  return asyncCall(info.Env(), [&]() -> Napi::Value {
     auto group = live();
     require(info.Length() >= 1 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array,
             "allReduce(values: Float64Array, op)");
@@ -138,14 +117,12 @@ Napi::Value ProcessGroupWrap::allReduce(const Napi::CallbackInfo& info) {
           if (out->numel() > 0) std::memcpy(result.Data(), out->data_ptr<double>(), out->numel() * sizeof(double));
           return result;
         });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+  });
 }
 
 // broadcastBytes(bytes: Uint8Array | null, root: number): Promise<Uint8Array> — every rank gets root's bytes.
 Napi::Value ProcessGroupWrap::broadcastBytes(const Napi::CallbackInfo& info) {
-  try {
+  return asyncCall(info.Env(), [&]() -> Napi::Value {
     auto group = live();
     require(info.Length() >= 2 && info[1].IsNumber(), "broadcastBytes(bytes: Uint8Array | null, root: number)");
     int root = info[1].As<Napi::Number>().Int32Value();
@@ -177,9 +154,7 @@ Napi::Value ProcessGroupWrap::broadcastBytes(const Napi::CallbackInfo& info) {
           if (out->numel() > 0) std::memcpy(result.Data(), out->data_ptr<uint8_t>(), static_cast<size_t>(out->numel()));
           return result;
         });
-  } catch (...) {
-    return rejected(info.Env());
-  }
+  });
 }
 
 Napi::Value ProcessGroupWrap::destroy(const Napi::CallbackInfo& info) {

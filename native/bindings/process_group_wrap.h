@@ -9,12 +9,13 @@
 
 #include <ATen/ATen.h>
 
+#include "bindings/wrap_base.h"
 #include "dist/bucketed_gradient_sync.h"
 #include "dist/process_group.h"
 
 namespace maskmix {
 
-class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
+class ProcessGroupWrap : public PrivatelyConstructed<ProcessGroupWrap, std::shared_ptr<ProcessGroup>> {
  public:
   static Napi::Function define(Napi::Env env);
   // createProcessGroup({ backend, rank, worldSize, masterAddr, masterPort, timeoutMs, device, glooInterface })

@@ -16,21 +16,6 @@
 namespace maskmix {
 
 namespace {
-Napi::FunctionReference* modelConstructor = nullptr;
-Napi::Reference<Napi::Value>* internalToken = nullptr;
-thread_local std::shared_ptr<RetrievalHandle> pendingHandle;
-
-// Holds the handle's mutex for a synchronous JS-thread call, or fails with BUSY if async work holds it.
-class TryLockRetrieval {
- public:
-  explicit TryLockRetrieval(RetrievalHandle& handle) : lock_(handle.mutex, std::try_to_lock) {
-    require(lock_.owns_lock(), "the retrieval model is busy with an async call (await it first)", "BUSY");
-  }
-
- private:
-  std::unique_lock<std::mutex> lock_;
-};
-
 RetrievalMixerConfig configFromJs(const Napi::Object& o) {
   RetrievalMixerConfig c;
   c.dModel = integerField(o, "dModel", 0);
@@ -65,7 +50,7 @@ struct Samples {
   at::Tensor inputs, labels;
 };
 Samples readSamples(const Napi::CallbackInfo& info, RetrievalHandle& handle, bool withLabels) {
-  TryLockRetrieval lock(handle);
+  TryLock lock(handle);
   const RetrievalMixerConfig& config = handle.live().config();
   size_t batchArg = withLabels ? 2 : 1;
   int64_t batch = positiveIntegerArg(info, batchArg, "batch");
@@ -92,32 +77,8 @@ Samples onDevice(const Samples& s, const RetrievalMixer& model) {
   return {s.inputs.to(device, dtype), s.labels.defined() ? s.labels.to(device) : at::Tensor()};
 }
 
-Napi::Promise rejected(Napi::Env env) {
-  auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(makeJsError(env, describeCurrentException()).Value());
-  return deferred.Promise();
-}
-
 using Work = std::function<void(RetrievalMixer&)>;
 using Settle = PromiseWorker::Settle;
-
-// Every async call: `prepare` checks arguments on the JS thread (a failure rejects at once) and returns the work,
-// which runs on the thread pool with the model locked; `settle` makes the JS result.
-template <typename Prepare>
-Napi::Value asyncRetrievalCall(const Napi::CallbackInfo& info, const std::shared_ptr<RetrievalHandle>& handle, Prepare&& prepare) {
-  try {
-    auto [work, settle] = prepare();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, work = std::move(work)] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          work(handle->live());
-        },
-        std::move(settle));
-  } catch (...) {
-    return rejected(info.Env());
-  }
-}
 }  // namespace
 
 Napi::Function RetrievalModelWrap::define(Napi::Env env) {
@@ -132,43 +93,34 @@ Napi::Function RetrievalModelWrap::define(Napi::Env env) {
                                        InstanceAccessor<&RetrievalModelWrap::numParameters>("numParameters"),
                                        InstanceAccessor<&RetrievalModelWrap::config>("config"),
                                    });
-  modelConstructor = new Napi::FunctionReference(Napi::Persistent(cls));
-  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
-  return cls;
+  return remember(env, cls);
 }
 
 std::shared_ptr<RetrievalHandle> RetrievalModelWrap::unwrap(const Napi::Value& value, const char* what) {
-  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(modelConstructor->Value()), std::string(what) + " must be a RetrievalModel");
-  return Unwrap(value.As<Napi::Object>())->handle_;
+  return unwrapInstance(value, what, "RetrievalModel")->handle_;
 }
 
-RetrievalModelWrap::RetrievalModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RetrievalModelWrap>(info) {
+RetrievalModelWrap::RetrievalModelWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(info) {
   guard(info.Env(), [&] {
-    require(info.Length() == 1 && info[0].StrictEquals(internalToken->Value()), "use createRetrievalModel(config) to make a RetrievalModel");
-    handle_ = std::move(pendingHandle);
+    require(hasToken(info), "use createRetrievalModel(config) to make a RetrievalModel");
+    handle_ = takePending();
   });
 }
 
 Napi::Value RetrievalModelWrap::create(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
+  return asyncCall(info.Env(), [&] {
     RetrievalMixerConfig config = configFromJs(objectArg(info, 0, "config"));
     auto handle = std::make_shared<RetrievalHandle>();
     return PromiseWorker::start(
-        env, [handle, config] { handle->model = buildRetrievalMixer(config); },
-        [handle](Napi::Env e) -> Napi::Value {
-          pendingHandle = handle;
-          return modelConstructor->New({internalToken->Value()});
-        });
-  } catch (...) {
-    return rejected(env);
-  }
+        info.Env(), [handle, config] { handle->model = buildRetrievalMixer(config); },
+        [handle](Napi::Env) -> Napi::Value { return construct(handle); });
+  });
 }
 
 // logits(inputs, batch): Promise<Float32Array | Float64Array> — [batch, c − 1] in the model's dtype; entry k
 // scores candidate position k + 1.
 Napi::Value RetrievalModelWrap::logits(const Napi::CallbackInfo& info) {
-  return asyncRetrievalCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     Samples samples = readSamples(info, *handle_, false);
     auto out = std::make_shared<at::Tensor>();
     Work work = [samples, out](RetrievalMixer& model) {
@@ -183,7 +135,7 @@ Napi::Value RetrievalModelWrap::logits(const Napi::CallbackInfo& info) {
 
 // evaluate(inputs, labels, batch, { precision }): Promise<{ lossSum, correct, samples }>
 Napi::Value RetrievalModelWrap::evaluate(const Napi::CallbackInfo& info) {
-  return asyncRetrievalCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     Samples samples = readSamples(info, *handle_, true);
     bool fp32 = stringField(objectArg(info, 3, "options"), "precision", "auto") == "fp32";
     auto out = std::make_shared<RetrievalEvalResult>();
@@ -206,7 +158,7 @@ Napi::Value RetrievalModelWrap::evaluate(const Napi::CallbackInfo& info) {
 // — the training loss and d loss / d parameter for every parameter, without an update (for checks). The inputs are
 // plain data: `inputsRequireGrad` reports that autograd never tracked them.
 Napi::Value RetrievalModelWrap::lossGradients(const Napi::CallbackInfo& info) {
-  return asyncRetrievalCall(info, handle_, [&] {
+  return asyncHandleCall(info, handle_, [&] {
     Samples samples = readSamples(info, *handle_, true);
     struct Out {
       double loss = 0;
@@ -235,18 +187,16 @@ Napi::Value RetrievalModelWrap::lossGradients(const Napi::CallbackInfo& info) {
 
 // stateDict(): Record<string, Tensor> — detached views of the live parameters (no copy).
 Napi::Value RetrievalModelWrap::stateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLockRetrieval lock(*handle_);
+  return withLiveModel(info, *handle_, [&](RetrievalMixer& model) -> Napi::Value {
     Napi::Object out = Napi::Object::New(info.Env());
-    for (const auto& item : handle_->live().named_parameters(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
+    for (const auto& item : model.named_parameters(true)) out.Set(item.key(), TensorWrap::wrap(info.Env(), item.value().detach()));
     return out;
   });
 }
 
 // loadStateDict(tensors: Record<string, Tensor>): void — strict: names and shapes must match exactly.
 Napi::Value RetrievalModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLockRetrieval lock(*handle_);
+  return withLockedHandle(info, *handle_, [&](RetrievalHandle& handle) -> Napi::Value {
     Napi::Object obj = objectArg(info, 0, "tensors");
     std::map<std::string, at::Tensor> tensors;
     Napi::Array names = obj.GetPropertyNames();
@@ -254,31 +204,26 @@ Napi::Value RetrievalModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
       std::string name = names.Get(i).As<Napi::String>().Utf8Value();
       tensors[name] = TensorWrap::unwrap(obj.Get(name), name.c_str());
     }
-    loadModuleState(handle_->live(), tensors);
+    loadModuleState(handle.live(), tensors);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value RetrievalModelWrap::numParameters(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLockRetrieval lock(*handle_);
+  return withLiveModel(info, *handle_, [&](RetrievalMixer& model) -> Napi::Value {
     double count = 0;
-    for (const auto& p : handle_->live().parameters()) count += static_cast<double>(p.numel());
+    for (const auto& p : model.parameters()) count += static_cast<double>(p.numel());
     return Napi::Number::New(info.Env(), count);
   });
 }
 
 Napi::Value RetrievalModelWrap::config(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLockRetrieval lock(*handle_);
-    return configToJs(info.Env(), handle_->live().config());
-  });
+  return withLiveModel(info, *handle_, [&](RetrievalMixer& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
 }
 
 Napi::Value RetrievalModelWrap::dispose(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    TryLockRetrieval lock(*handle_);
-    handle_->model.reset();
+  return withLockedHandle(info, *handle_, [&](RetrievalHandle& handle) -> Napi::Value {
+    handle.model.reset();
     return info.Env().Undefined();
   });
 }
@@ -300,77 +245,44 @@ RetrievalTrainerWrap::RetrievalTrainerWrap(const Napi::CallbackInfo& info) : Nap
     require(info.Length() >= 1, "new RetrievalTrainer(model, config)");
     handle_ = RetrievalModelWrap::unwrap(info[0], "model");
     TrainConfig config = trainConfigFromJs(objectArg(info, 1, "config"));
-    TryLockRetrieval lock(*handle_);
+    TryLock lock(*handle_);
     trainer_ = std::make_shared<RetrievalTrainer>(handle_->model, config);
   });
 }
 
 // step(inputs, labels, batch): Promise<{ step, learningRate, loss, gradNorm }>
 Napi::Value RetrievalTrainerWrap::step(const Napi::CallbackInfo& info) {
-  try {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+  return asyncHandleCall(info, handle_, [&] {
+    requireNotDisposed(trainer_, "trainer");
     Samples samples = readSamples(info, *handle_, true);
-    auto handle = handle_;
     auto trainer = trainer_;
     auto out = std::make_shared<RetrievalStepResult>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, trainer, samples, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          Samples s = onDevice(samples, handle->live());
-          *out = trainer->step(s.inputs, s.labels);
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("step", static_cast<double>(out->step));
-          o.Set("learningRate", out->learningRate);
-          o.Set("loss", out->loss);
-          o.Set("gradNorm", out->gradNorm);
-          return o;
-        });
-  } catch (...) {
-    return rejected(info.Env());
-  }
-}
-
-Napi::Value RetrievalTrainerWrap::learningRateAt(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    require(info.Length() > 0 && info[0].IsNumber(), "learningRateAt(step: number)");
-    return Napi::Number::New(info.Env(), trainer_->learningRateAt(info[0].As<Napi::Number>().Int64Value()));
+    Work work = [trainer, samples, out](RetrievalMixer& model) {
+      Samples s = onDevice(samples, model);
+      *out = trainer->step(s.inputs, s.labels);
+    };
+    Settle settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("step", static_cast<double>(out->step));
+      o.Set("learningRate", out->learningRate);
+      o.Set("loss", out->loss);
+      o.Set("gradNorm", out->gradNorm);
+      return o;
+    };
+    return std::make_pair(work, settle);
   });
 }
 
-// stateDict(): { step, tensors } — views of AdamW's moments, named as the language-model Trainer's.
-Napi::Value RetrievalTrainerWrap::stateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    TryLockRetrieval lock(*handle_);
-    return optimizerStateToJs(info.Env(), trainer_->stepsTaken(), trainer_->stateTensors());
-  });
-}
-
-// loadStateDict({ step, tensors }): void — strict: every moment of every parameter, with its shape.
-Napi::Value RetrievalTrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    NamedOptimizerState state = optimizerStateFromJs(info, 0);
-    TryLockRetrieval lock(*handle_);
-    trainer_->loadState(state.tensors, state.step);
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value RetrievalTrainerWrap::stepsTaken(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    return Napi::Number::New(info.Env(), static_cast<double>(trainer_->stepsTaken()));
-  });
-}
+// stateDict/loadStateDict/learningRateAt/stepsTaken: as every trainer class (trainer_wrap.h); stateDict names the
+// moments as the language-model Trainer's.
+Napi::Value RetrievalTrainerWrap::stateDict(const Napi::CallbackInfo& info) { return trainerStateDict(info, trainer_, *handle_); }
+Napi::Value RetrievalTrainerWrap::loadStateDict(const Napi::CallbackInfo& info) { return trainerLoadStateDict(info, trainer_, *handle_); }
+Napi::Value RetrievalTrainerWrap::learningRateAt(const Napi::CallbackInfo& info) { return trainerLearningRateAt(info, trainer_); }
+Napi::Value RetrievalTrainerWrap::stepsTaken(const Napi::CallbackInfo& info) { return trainerStepsTaken(info, trainer_); }
 
 Napi::Value RetrievalTrainerWrap::dispose(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    TryLockRetrieval lock(*handle_);
+    TryLock lock(*handle_);
     trainer_.reset();
     return info.Env().Undefined();
   });

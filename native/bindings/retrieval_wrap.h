@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "bindings/wrap_base.h"
 #include "common/error.h"
 #include "models/retrieval_mixer.h"
 #include "train/retrieval_trainer.h"
@@ -16,15 +17,13 @@ namespace maskmix {
 // A retrieval model shared between its JS handle, its trainers and the async calls in flight: calls run one at a
 // time (the mutex); synchronous methods that would have to wait fail with BUSY instead.
 struct RetrievalHandle {
+  static constexpr const char* kNoun = "retrieval model";
   std::shared_ptr<RetrievalMixer> model;
   std::mutex mutex;
-  RetrievalMixer& live() {
-    require(model != nullptr, "retrieval model was disposed", "DISPOSED");
-    return *model;
-  }
+  RetrievalMixer& live() { return requireNotDisposed(model, kNoun); }
 };
 
-class RetrievalModelWrap : public Napi::ObjectWrap<RetrievalModelWrap> {
+class RetrievalModelWrap : public PrivatelyConstructed<RetrievalModelWrap, std::shared_ptr<RetrievalHandle>> {
  public:
   static Napi::Function define(Napi::Env env);
   static std::shared_ptr<RetrievalHandle> unwrap(const Napi::Value& value, const char* what);

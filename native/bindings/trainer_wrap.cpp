@@ -2,6 +2,7 @@
 
 #include "bindings/model_wrap.h"
 #include "bindings/process_group_wrap.h"
+#include "bindings/wrap_base.h"
 #include "common/js_object.h"
 #include "common/promise_worker.h"
 #include "tensor/tensor_wrap.h"
@@ -51,8 +52,8 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
     handle_ = ModelWrap::unwrap(info[0], "model");
     TrainConfig config = trainConfigFromJs(objectArg(info, 1, "config"));
     TryLock lock(*handle_);
-    trainer_ = std::make_shared<Trainer>(handle_->model ? handle_->model : nullptr, config);
-    require(handle_->model != nullptr, "model was disposed", "DISPOSED");
+    handle_->live();  // DISPOSED here: the Trainer reads the model's config as it is made
+    trainer_ = std::make_shared<Trainer>(handle_->model, config);
   });
 }
 
@@ -66,8 +67,8 @@ bool hasTargets(const at::Tensor& tokens, int64_t padId, int64_t offset) {
 // step(tokens: Int32Array, batch, { readBack, targets? }): Promise<StepResult>; see TrainStepResult in lib/native.ts.
 // `targets` (Int32Array shaped like tokens) are the tokens the loss predicts; padId entries are not scored.
 Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
-  try {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+  return asyncHandleCall(info, handle_, [&] {
+    requireNotDisposed(trainer_, "trainer");
     at::Tensor tokens;
     at::Tensor targets;
     bool readBack = true;
@@ -109,48 +110,40 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
                 "the batch has no target tokens (every target is the pad id)");
       }
     }
-    auto handle = handle_;
     auto trainer = trainer_;
     auto out = std::make_shared<StepResult>();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, trainer, tokens, targets, readBack, out] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          LanguageModel& model = handle->live();
-          at::Device device(model.config().device);
-          // Pinned host memory lets the copy to the GPU run asynchronously with the host.
-          at::Tensor source = device.is_cuda() ? tokens.pin_memory() : tokens;
-          at::Tensor targetSource = targets.defined() && device.is_cuda() ? targets.pin_memory() : targets;
-          *out = trainer->step(source.to(device, /*non_blocking=*/true), readBack,
-                               targets.defined() ? targetSource.to(device, /*non_blocking=*/true) : at::Tensor());
-        },
-        [out](Napi::Env e) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("step", static_cast<double>(out->step));
-          o.Set("learningRate", out->learningRate);
-          if (out->read) {
-            o.Set("loss", out->loss);
-            o.Set("lastLoss", out->lastLoss);
-            o.Set("gradNorm", out->gradNorm);
-            o.Set("stepsInMean", static_cast<double>(out->stepsInMean));
-            Napi::Array times = Napi::Array::New(e, out->deviceMilliseconds.size());
-            for (size_t i = 0; i < out->deviceMilliseconds.size(); ++i) times.Set(static_cast<uint32_t>(i), out->deviceMilliseconds[i]);
-            o.Set("deviceMilliseconds", times);
-          }
-          return o;
-        });
-  } catch (...) {
-    auto deferred = Napi::Promise::Deferred::New(info.Env());
-    deferred.Reject(makeJsError(info.Env(), describeCurrentException()).Value());
-    return deferred.Promise();
-  }
+    auto work = [trainer, tokens, targets, readBack, out](LanguageModel& model) {
+      at::Device device(model.config().device);
+      // Pinned host memory lets the copy to the GPU run asynchronously with the host.
+      at::Tensor source = device.is_cuda() ? tokens.pin_memory() : tokens;
+      at::Tensor targetSource = targets.defined() && device.is_cuda() ? targets.pin_memory() : targets;
+      *out = trainer->step(source.to(device, /*non_blocking=*/true), readBack,
+                           targets.defined() ? targetSource.to(device, /*non_blocking=*/true) : at::Tensor());
+    };
+    auto settle = [out](Napi::Env e) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("step", static_cast<double>(out->step));
+      o.Set("learningRate", out->learningRate);
+      if (out->read) {
+        o.Set("loss", out->loss);
+        o.Set("lastLoss", out->lastLoss);
+        o.Set("gradNorm", out->gradNorm);
+        o.Set("stepsInMean", static_cast<double>(out->stepsInMean));
+        Napi::Array times = Napi::Array::New(e, out->deviceMilliseconds.size());
+        for (size_t i = 0; i < out->deviceMilliseconds.size(); ++i) times.Set(static_cast<uint32_t>(i), out->deviceMilliseconds[i]);
+        o.Set("deviceMilliseconds", times);
+      }
+      return o;
+    };
+    return std::make_pair(work, settle);
+  });
 }
 
 // profile(tokens, batch, steps, path): Promise<void> — runs `steps` training steps under libtorch's profiler and
 // writes a Chrome trace (CUDA builds).
 Napi::Value TrainerWrap::profile(const Napi::CallbackInfo& info) {
-  try {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+  return asyncHandleCall(info, handle_, [&] {
+    requireNotDisposed(trainer_, "trainer");
     at::Tensor tokens;
     int64_t steps = 0;
     std::string path;
@@ -162,21 +155,14 @@ Napi::Value TrainerWrap::profile(const Napi::CallbackInfo& info) {
       require(info.Length() > 3 && info[3].IsString(), "path must be a string");
       path = info[3].As<Napi::String>().Utf8Value();
     }
-    auto handle = handle_;
     auto trainer = trainer_;
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, trainer, tokens, steps, path] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          at::Tensor onDevice = tokens.to(at::Device(handle->live().config().device));
-          profileToFile([&] { for (int64_t i = 0; i < steps; ++i) trainer->step(onDevice, i == steps - 1); }, path);
-        },
-        [](Napi::Env e) -> Napi::Value { return e.Undefined(); });
-  } catch (...) {
-    auto deferred = Napi::Promise::Deferred::New(info.Env());
-    deferred.Reject(makeJsError(info.Env(), describeCurrentException()).Value());
-    return deferred.Promise();
-  }
+    auto work = [trainer, tokens, steps, path](LanguageModel& model) {
+      at::Tensor onDevice = tokens.to(at::Device(model.config().device));
+      profileToFile([&] { for (int64_t i = 0; i < steps; ++i) trainer->step(onDevice, i == steps - 1); }, path);
+    };
+    auto settle = [](Napi::Env e) -> Napi::Value { return e.Undefined(); };
+    return std::make_pair(work, settle);
+  });
 }
 
 Napi::Object optimizerStateToJs(Napi::Env env, int64_t step, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
@@ -202,40 +188,11 @@ NamedOptimizerState optimizerStateFromJs(const Napi::CallbackInfo& info, size_t 
   return out;
 }
 
-// stateDict(): { step, tensors: Record<string, Tensor> } — views of the optimizer moments (no copy).
-Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    TryLock lock(*handle_);
-    return optimizerStateToJs(info.Env(), trainer_->stepsTaken(), trainer_->stateTensors());
-  });
-}
-
-// loadStateDict({ step, tensors }): void — strict: every moment of every parameter, with its shape.
-Napi::Value TrainerWrap::loadStateDict(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    NamedOptimizerState state = optimizerStateFromJs(info, 0);
-    TryLock lock(*handle_);
-    trainer_->loadState(state.tensors, state.step);
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value TrainerWrap::learningRateAt(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    require(info.Length() > 0 && info[0].IsNumber(), "learningRateAt(step: number)");
-    return Napi::Number::New(info.Env(), trainer_->learningRateAt(info[0].As<Napi::Number>().Int64Value()));
-  });
-}
-
-Napi::Value TrainerWrap::stepsTaken(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
-    return Napi::Number::New(info.Env(), static_cast<double>(trainer_->stepsTaken()));
-  });
-}
+// stateDict/loadStateDict/learningRateAt/stepsTaken: as every trainer class (trainer_wrap.h).
+Napi::Value TrainerWrap::stateDict(const Napi::CallbackInfo& info) { return trainerStateDict(info, trainer_, *handle_); }
+Napi::Value TrainerWrap::loadStateDict(const Napi::CallbackInfo& info) { return trainerLoadStateDict(info, trainer_, *handle_); }
+Napi::Value TrainerWrap::learningRateAt(const Napi::CallbackInfo& info) { return trainerLearningRateAt(info, trainer_); }
+Napi::Value TrainerWrap::stepsTaken(const Napi::CallbackInfo& info) { return trainerStepsTaken(info, trainer_); }
 
 // gradientBucketLaunches: number — bucket all-reduces started by the current process group's sync (0 without one).
 Napi::Value TrainerWrap::gradientBucketLaunches(const Napi::CallbackInfo& info) {
@@ -258,7 +215,7 @@ Napi::Value TrainerWrap::dispose(const Napi::CallbackInfo& info) {
 // first step broadcasts rank 0's weights.
 Napi::Value TrainerWrap::setProcessGroup(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    require(trainer_ != nullptr, "trainer was disposed", "DISPOSED");
+    requireNotDisposed(trainer_, "trainer");
     TryLock lock(*handle_);
     std::vector<at::Tensor> params = handle_->live().parameters();
     std::shared_ptr<BucketedGradientSync> sync = makeGradientSync(info[0], info[1], std::move(params));

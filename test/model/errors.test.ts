@@ -61,6 +61,7 @@ describe('typed errors for bad input', () => {
     const model = await tinyModel();
     const trainer = new Trainer(model);
     model.dispose();
+    expect(() => new Trainer(model)).toThrow(code('DISPOSED')); // a new trainer on a disposed model (was a segfault)
     await expect(model.forward([1, 2])).rejects.toMatchObject({ code: 'DISPOSED' });
     await expect(trainer.step({ tokens: new Int32Array(12), batch: 1 })).rejects.toMatchObject({ code: 'DISPOSED' });
     expect(() => model.stateDict()).toThrow(code('DISPOSED'));
