@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { requireDirectory } from '../checkpoint.js';
 import { MaskmixError } from '../errors.js';
@@ -23,14 +23,18 @@ export interface TrainSettings<Options> {
   options: Options;
 }
 
-/** Options worth keeping: all but how this one invocation prints and where it writes. */
+/**
+ * Options worth keeping: all but how this one invocation prints and where it writes. A `data` path is kept
+ * absolute, so a resume from another working directory reads the same file.
+ */
 export function settingsOf<Options extends Record<string, unknown>>(opts: Options): Partial<Options> {
   const { json: _json, resume: _resume, out: _out, ...kept } = opts;
+  if (typeof kept.data === 'string') (kept as Record<string, unknown>).data = resolve(kept.data);
   return kept as Partial<Options>;
 }
 
 export async function writeTrainSettings<Options>(dir: string, settings: TrainSettings<Options>): Promise<void> {
-  await writeJsonAtomic(join(dir, TRAIN_SETTINGS_FILE), settings);
+  await writeJsonAtomic(join(dir, TRAIN_SETTINGS_FILE), { ...settings, from: resolve(settings.from) });
 }
 
 /**

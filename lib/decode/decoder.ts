@@ -118,7 +118,9 @@ export class Decoder {
    * mixers but Toeplitz) replay one captured CUDA graph per token (`graphed`). Under precision 'auto' that graph
    * reads bf16 copies of the Linear weights taken at capture time; a later weight change makes it capture again.
    * For column, row and mixed repeat mixers at small batch (≤ 2 at d1024) the graph holds maskmix's own decoding kernels (`fused`:
-   * 4 launches per layer instead of ~20); MASKMIX_FUSED_DECODE=0 in the environment keeps the generic graph.
+   * 4 launches per layer instead of ~20); MASKMIX_FUSED_DECODE=0 in the environment keeps the generic graph. Under
+   * 'auto' the fused kernels multiply bf16 weights by float32 activations where the generic graph and step() round
+   * activations to bf16 too, so their greedy tokens can part from step()'s after some tokens (in fp32 they are equal).
    * @throws MaskmixError CONTEXT_FULL when position + count would pass the context.
    */
   async greedy(
