@@ -1,22 +1,13 @@
 // `maskmix retrieval eval|train`, run as a user runs it: the compiled bin in a child process.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { maskmix, tinyQuickstartRun } from '../cli-runner.js';
+import { maskmix, tinyQuickstartRunBeforeAll } from '../cli-runner.js';
 
 describe('maskmix retrieval', () => {
-  let dir: string;
-  let runDir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'maskmix-retrieval-cli-'));
-    runDir = join(dir, 'run');
-    const r = await tinyQuickstartRun(runDir);
-    expect(r.code, r.stderr).toBe(0);
-  }, 120_000);
+  const run = tinyQuickstartRunBeforeAll('maskmix-retrieval-cli-');
 
   it('explains itself in --help', async () => {
     const r = await maskmix('retrieval', 'eval', '--help');
@@ -27,23 +18,23 @@ describe('maskmix retrieval', () => {
   });
 
   it('evaluates on the built-in Brown set and on a JSONL file', async () => {
-    const r = await maskmix('retrieval', 'eval', runDir, '--documents', '12', '--n', '8,16,4096', '--json');
+    const r = await maskmix('retrieval', 'eval', run.runDir, '--documents', '12', '--n', '8,16,4096', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.pairs).toBeGreaterThan(16);
     expect(out.results.map((x: { n: number }) => x.n)).toEqual([8, 16, 4096]);
     expect(out.results[0].top1).toBeGreaterThanOrEqual(0);
     expect(out.results[2].top1).toBeNull();
-    const file = join(dir, 'pairs.jsonl');
+    const file = join(run.dir, 'pairs.jsonl');
     writeFileSync(file, Array.from({ length: 6 }, (_, i) => JSON.stringify({ query: `query ${i} about topic ${i}`, passage: `passage ${i} on topic ${i}.` })).join('\n'));
-    const table = await maskmix('retrieval', 'eval', runDir, '--data', file, '--n', '2,4,6');
+    const table = await maskmix('retrieval', 'eval', run.runDir, '--data', file, '--n', '2,4,6');
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/^Model\s+n=2\s+4\s+6\nrun\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\n/);
   });
 
   it('fine-tunes with InfoNCE and writes a run directory that evaluates', async () => {
-    const out = join(dir, 'tuned');
-    const r = await maskmix('retrieval', 'train', runDir, '--documents', '12', '--steps', '2', '--samples', '1', '--group', '8', '--lr', '1e-3', '--n', '8,16', '--out', out, '--json');
+    const out = join(run.dir, 'tuned');
+    const r = await maskmix('retrieval', 'train', run.runDir, '--documents', '12', '--steps', '2', '--samples', '1', '--group', '8', '--lr', '1e-3', '--n', '8,16', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.before).toHaveLength(2);
@@ -57,11 +48,11 @@ describe('maskmix retrieval', () => {
 
   it('fails with one line on bad input', async () => {
     const cases: Array<[string[], number, RegExp]> = [
-      [['retrieval', 'eval', runDir, '--n', '1,32'], 2, /--n must be a comma-separated list of integers ≥ 2/],
-      [['retrieval', 'eval', runDir, '--data', join(dir, 'none.jsonl')], 1, /none\.jsonl/],
-      [['retrieval', 'eval', runDir, '--data', join(dir, 'none.jsonl'), '--brown'], 2, /either --data or --brown/],
-      [['retrieval', 'eval', runDir, '--token', 'first'], 2, /--token must be 'last' or 'second-to-last'/],
-      [['retrieval', 'eval', join(dir, 'missing-run')], 1, /does not exist/],
+      [['retrieval', 'eval', run.runDir, '--n', '1,32'], 2, /--n must be a comma-separated list of integers ≥ 2/],
+      [['retrieval', 'eval', run.runDir, '--data', join(run.dir, 'none.jsonl')], 1, /none\.jsonl/],
+      [['retrieval', 'eval', run.runDir, '--data', join(run.dir, 'none.jsonl'), '--brown'], 2, /either --data or --brown/],
+      [['retrieval', 'eval', run.runDir, '--token', 'first'], 2, /--token must be 'last' or 'second-to-last'/],
+      [['retrieval', 'eval', join(run.dir, 'missing-run')], 1, /does not exist/],
     ];
     for (const [args, code, message] of cases) {
       const r = await maskmix(...args);

@@ -1,13 +1,12 @@
 // `maskmix retrieval indirect-train|indirect-eval`, run as a user runs it: the compiled bin in a child process.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { spawn } from 'node:child_process';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { BIN, maskmix, tinyQuickstartRun, type CliResult } from '../cli-runner.js';
+import { BIN, maskmix, tinyQuickstartRunBeforeAll, type CliResult } from '../cli-runner.js';
 
 /** `maskmix <args>` with a Ctrl-C (SIGINT) sent once stderr shows `when`. */
 function interrupted(when: RegExp, ...args: string[]): Promise<CliResult> {
@@ -24,15 +23,7 @@ function interrupted(when: RegExp, ...args: string[]): Promise<CliResult> {
 }
 
 describe('maskmix retrieval indirect-train / indirect-eval', () => {
-  let dir: string;
-  let runDir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'maskmix-indirect-cli-'));
-    runDir = join(dir, 'run');
-    const r = await tinyQuickstartRun(runDir);
-    expect(r.code, r.stderr).toBe(0);
-  }, 120_000);
+  const run = tinyQuickstartRunBeforeAll('maskmix-indirect-cli-');
 
   it('explains the model in --help', async () => {
     const r = await maskmix('retrieval', 'indirect-train', '--help');
@@ -47,9 +38,9 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
   });
 
   it('trains on frozen embeddings, writes the model and a results file, and evaluates it again', async () => {
-    const out = join(dir, 'indirect');
-    const weights = readFileSync(join(runDir, 'model.safetensors'));
-    const r = await maskmix('retrieval', 'indirect-train', runDir, '--pairs', 'brown', '--documents', '12', '--context', '8', '--layers', '1', '--steps', '6', '--samples', '8', '--eval-every', '3', '--out', out, '--json');
+    const out = join(run.dir, 'indirect');
+    const weights = readFileSync(join(run.runDir, 'model.safetensors'));
+    const r = await maskmix('retrieval', 'indirect-train', run.runDir, '--pairs', 'brown', '--documents', '12', '--context', '8', '--layers', '1', '--steps', '6', '--samples', '8', '--eval-every', '3', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\[train\] step 6\/6 {2}CE \d/);
     expect(r.stderr).toMatch(/held-out CE/);
@@ -62,13 +53,13 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
     for (const f of ['retrieval-mixer.json', 'retrieval-mixer.safetensors', 'eval-embeddings.safetensors', 'indirect-retrieval.json']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'indirect-retrieval.json'), 'utf8')).after).toEqual(summary.after);
     // The embedding model is frozen: its checkpoint is untouched.
-    expect(readFileSync(join(runDir, 'model.safetensors')).equals(weights)).toBe(true);
+    expect(readFileSync(join(run.runDir, 'model.safetensors')).equals(weights)).toBe(true);
 
     const again = await maskmix('retrieval', 'indirect-eval', out, '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ context: 8, loss: summary.after.loss, top1: summary.after.top1 });
 
-    const file = join(dir, 'pairs.jsonl');
+    const file = join(run.dir, 'pairs.jsonl');
     writeFileSync(file, Array.from({ length: 10 }, (_, i) => JSON.stringify({ query: `query ${i} about topic ${i}`, passage: `passage ${i} on topic ${i}.` })).join('\n'));
     const table = await maskmix('retrieval', 'indirect-eval', out, '--pairs', file, '--rounds', '2');
     expect(table.code, table.stderr).toBe(0);
@@ -84,9 +75,9 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
     expect(trainHelp.stdout).toContain('--checkpoint-every <k>');
     expect(trainHelp.stdout).toContain('maskmix retrieval train --resume runs/quickstart-retrieval');
     const flags = ['--pairs', 'brown', '--documents', '12', '--context', '8', '--layers', '1', '--steps', '2000', '--samples', '8', '--checkpoint-every', '300', '--json'];
-    const stopped = join(dir, 'stopped');
+    const stopped = join(run.dir, 'stopped');
     // Ctrl-C once step 100 is logged: it lands mid-run, far from the last of 2000 small steps.
-    const first = await interrupted(/\[train\] step 100\/2000/, 'retrieval', 'indirect-train', runDir, ...flags, '--out', stopped);
+    const first = await interrupted(/\[train\] step 100\/2000/, 'retrieval', 'indirect-train', run.runDir, ...flags, '--out', stopped);
     expect(first.code, first.stderr).toBe(130);
     expect(first.stderr).toContain(`continue with: maskmix retrieval indirect-train --resume ${stopped}`);
     const state = JSON.parse(readFileSync(join(stopped, 'checkpoint', 'state.json'), 'utf8'));
@@ -98,15 +89,15 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain(`[resume] ${stopped} from step ${state.step}`);
     expect(resumed.stderr).not.toContain('[eval] before');
-    const full = await maskmix('retrieval', 'indirect-train', runDir, ...flags, '--out', join(dir, 'full'));
+    const full = await maskmix('retrieval', 'indirect-train', run.runDir, ...flags, '--out', join(run.dir, 'full'));
     expect(full.code, full.stderr).toBe(0);
     const [a, b] = [JSON.parse(full.stdout), JSON.parse(resumed.stdout)];
     expect(b).toMatchObject({ steps: 2000, firstLoss: a.firstLoss, lastLoss: a.lastLoss, before: a.before, after: a.after, dir: stopped });
 
     const cases: Array<[string[], number, RegExp]> = [
-      [['retrieval', 'indirect-train', runDir, '--resume', stopped], 2, /give <run-dir> \(a new run\) or --resume <dir> \(a stopped one\), not both/],
+      [['retrieval', 'indirect-train', run.runDir, '--resume', stopped], 2, /give <run-dir> \(a new run\) or --resume <dir> \(a stopped one\), not both/],
       [['retrieval', 'indirect-train'], 2, /give the run directory to embed with, or --resume <dir>/],
-      [['retrieval', 'indirect-train', '--resume', runDir], 1, /has no train-settings\.json: not an output folder of maskmix retrieval indirect-train/],
+      [['retrieval', 'indirect-train', '--resume', run.runDir], 1, /has no train-settings\.json: not an output folder of maskmix retrieval indirect-train/],
       [['retrieval', 'train', '--resume', stopped], 1, /was made by maskmix retrieval indirect-train, not maskmix retrieval train/],
     ];
     for (const [args, code, message] of cases) {
@@ -117,20 +108,20 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
   }, 180_000);
 
   it('fails with one line on bad input', async () => {
-    const out = join(dir, 'indirect');
-    const badResults = join(dir, 'bad-results');
+    const out = join(run.dir, 'indirect');
+    const badResults = join(run.dir, 'bad-results');
     mkdirSync(badResults);
     writeFileSync(join(badResults, 'indirect-retrieval.json'), '{"from": ');
     const cases: Array<[string[], number, RegExp]> = [
-      [['retrieval', 'indirect-train', runDir, '--context', '1'], 2, /--context must be an integer ≥ 2/],
-      [['retrieval', 'indirect-train', runDir, '--documents', '12', '--context', '5000'], 2, /pairs: a retrieval of --context 5000 needs at least 5000/],
-      [['retrieval', 'indirect-train', runDir, '--pairs', join(dir, 'none.jsonl')], 1, /none\.jsonl/],
-      [['retrieval', 'indirect-train', runDir, '--pairs', 'brown', '--data', 'x.jsonl'], 2, /--pairs, or --data \/ --brown, not both/],
-      [['retrieval', 'indirect-train', join(dir, 'missing-run'), '--documents', '12', '--context', '8'], 1, /does not exist/],
-      [['retrieval', 'indirect-eval', runDir], 1, /has no indirect-retrieval\.json: not an indirect-train output/],
+      [['retrieval', 'indirect-train', run.runDir, '--context', '1'], 2, /--context must be an integer ≥ 2/],
+      [['retrieval', 'indirect-train', run.runDir, '--documents', '12', '--context', '5000'], 2, /pairs: a retrieval of --context 5000 needs at least 5000/],
+      [['retrieval', 'indirect-train', run.runDir, '--pairs', join(run.dir, 'none.jsonl')], 1, /none\.jsonl/],
+      [['retrieval', 'indirect-train', run.runDir, '--pairs', 'brown', '--data', 'x.jsonl'], 2, /--pairs, or --data \/ --brown, not both/],
+      [['retrieval', 'indirect-train', join(run.dir, 'missing-run'), '--documents', '12', '--context', '8'], 1, /does not exist/],
+      [['retrieval', 'indirect-eval', run.runDir], 1, /has no indirect-retrieval\.json: not an indirect-train output/],
       [['retrieval', 'indirect-eval', out, '--rounds', '0'], 2, /--rounds must be an integer ≥ 1/],
       // A taken --out is refused before any embedding or training (nothing would be saved after the work).
-      [['retrieval', 'indirect-train', runDir, '--documents', '12', '--context', '8', '--out', out], 2, /already holds files/],
+      [['retrieval', 'indirect-train', run.runDir, '--documents', '12', '--context', '8', '--out', out], 2, /already holds files/],
       [['retrieval', 'indirect-eval', badResults], 1, /indirect-retrieval\.json is not valid/],
     ];
     for (const [args, code, message] of cases) {
