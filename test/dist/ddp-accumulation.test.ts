@@ -14,6 +14,7 @@ import { Trainer } from '../../lib/trainer.js';
 import { randomTokens, tinyModel } from '../helpers.js';
 import { DDP_BATCH_SEED, DDP_MODEL, DDP_TRAIN, ddpSequences } from './fixtures/ddp-setup.js';
 import { FIXTURES, freePort, maskmix } from './launch-helpers.js';
+import { maxAbsDiff, parameterArrays } from '../parameter-arrays.js';
 
 const STEPS = 3;
 const PER_RANK = 4;
@@ -34,18 +35,12 @@ async function singleProcess() {
     losses.push(r.loss!);
     gradNorms.push(r.gradNorm!);
   }
-  const params = Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, Array.from(t.toTypedArray() as Float32Array)]));
+  const params = parameterArrays(model);
   trainer.dispose();
   model.dispose();
   return { losses, gradNorms, params };
 }
 
-function maxAbsDiff(a: Record<string, number[]>, b: Record<string, number[]>): number {
-  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
-  let max = 0;
-  for (const name of Object.keys(a)) a[name]!.forEach((v, i) => (max = Math.max(max, Math.abs(v - b[name]![i]!))));
-  return max;
-}
 
 describe('gradient accumulation, data-parallel (Gloo, CPU)', () => {
   it('2 ranks × 2 micro-batches equal one process on the global batch; one all-reduce per bucket per step', async () => {

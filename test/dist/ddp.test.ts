@@ -11,6 +11,7 @@ import { LanguageModel } from '../../lib/model.js';
 import { Trainer } from '../../lib/trainer.js';
 import { DDP_BATCH_SEED, DDP_MODEL, DDP_TRAIN, ddpSequences } from './fixtures/ddp-setup.js';
 import { FIXTURES, freePort, maskmix } from './launch-helpers.js';
+import { maxAbsDiff, parameterArrays } from '../parameter-arrays.js';
 
 const STEPS = 6;
 const PER_RANK = 4;
@@ -34,7 +35,7 @@ async function singleProcess(): Promise<{ losses: number[]; gradNorms: number[];
     losses.push(r.loss!);
     gradNorms.push(r.gradNorm!);
   }
-  const params = Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, Array.from(t.toTypedArray() as Float32Array)]));
+  const params = parameterArrays(model);
   trainer.dispose();
   model.dispose();
   return { losses, gradNorms, params };
@@ -46,15 +47,6 @@ function read(dir: string) {
   return { ranks, metrics };
 }
 
-function maxAbsDiff(a: Record<string, number[]>, b: Record<string, number[]>): number {
-  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
-  let max = 0;
-  for (const name of Object.keys(a)) {
-    expect(a[name]!.length).toBe(b[name]!.length);
-    a[name]!.forEach((v, i) => (max = Math.max(max, Math.abs(v - b[name]![i]!))));
-  }
-  return max;
-}
 
 function expectMatchesSingleProcess(dir: string, reference: Awaited<ReturnType<typeof singleProcess>>) {
   const { ranks, metrics } = read(dir);

@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 
 import type { MaskmixError } from '../../lib/errors.js';
-import type { LanguageModel, TokenBatch } from '../../lib/model.js';
+import type { TokenBatch } from '../../lib/model.js';
 import type { ModelConfigInput } from '../../lib/model-config.js';
 import { Trainer, type TrainConfigInput } from '../../lib/trainer.js';
 import { randomTokens, tinyModel } from '../helpers.js';
+import { maxAbsDiff, parameterArrays } from '../parameter-arrays.js';
 
 const CONTEXT = 12;
 const PAD = 0;
@@ -19,15 +20,7 @@ function paddedBatch(rows: number, seed: number): Int32Array {
   return tokens;
 }
 
-function parameters(model: LanguageModel): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, Array.from(t.toTypedArray() as ArrayLike<number>)]));
-}
 
-function maxAbsDiff(a: Record<string, number[]>, b: Record<string, number[]>): number {
-  let max = 0;
-  for (const name of Object.keys(b)) a[name]!.forEach((v, i) => (max = Math.max(max, Math.abs(v - b[name]![i]!))));
-  return max;
-}
 
 interface Case {
   k: number;
@@ -56,7 +49,7 @@ async function compare(c: Case) {
     expect(a.step).toBe(step + 1);
     results.push({ loss: [r.loss!, a.loss!], norm: [r.gradNorm!, a.gradNorm!] });
   }
-  const diff = maxAbsDiff(parameters(accumulated), parameters(whole));
+  const diff = maxAbsDiff(parameterArrays(accumulated), parameterArrays(whole));
   reference.dispose();
   trainer.dispose();
   whole.dispose();
@@ -118,7 +111,7 @@ describe('gradient accumulation', () => {
     const half = 2 * CONTEXT;
     const b = await t2.stepMicroBatches([{ tokens: tokens.subarray(0, half), batch: 2 }, { tokens: tokens.subarray(half), batch: 2 }]);
     expect(b.loss).toBe(a.loss);
-    expect(maxAbsDiff(parameters(m2), parameters(m1))).toBe(0);
+    expect(maxAbsDiff(parameterArrays(m2), parameterArrays(m1))).toBe(0);
     await expect(t2.stepMicroBatches([{ tokens: tokens.subarray(0, half), batch: 2 }])).rejects.toThrow(/takes 2 micro-batches, got 1/);
     for (const x of [t1, t2, m1, m2]) x.dispose();
   });
