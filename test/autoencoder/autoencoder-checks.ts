@@ -24,3 +24,14 @@ export async function lastTokenEffectOnFirstPosition(model: LanguageModel, lengt
   for (let v = 0; v < vocab; v++) moved = Math.max(moved, Math.abs(after[v] - before[v]));
   return moved;
 }
+
+/** Mean cross-entropy of token i under logits row i (offset 0: an autoencoder regenerates its input), in float64. */
+export function meanOffsetZeroCrossEntropy(logits: Float32Array, tokens: Int32Array, vocab: number): number {
+  let sum = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const row = logits.subarray(i * vocab, (i + 1) * vocab);
+    const max = Math.max(...row);
+    sum += max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0)) - row[tokens[i]!]!;
+  }
+  return sum / tokens.length;
+}
