@@ -8,24 +8,25 @@ import { describe, expect, it } from 'vitest';
 
 import { maskmix } from '../dist/launch-helpers.js';
 
+/** `maskmix train --config` on an experiment (BPE 300, seed 0) in a fresh temp folder; → the run directory. */
+async function trainFromConfig(experiment: Record<string, unknown>): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `maskmix-${experiment.name}-`));
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...experiment, tokenizer: { vocabSize: 300 }, seed: 0 }));
+  const out = join(dir, 'run');
+  const train = await maskmix(['train', '--config', config, '--out', out]).done;
+  expect(train.code, train.stderr).toBe(0);
+  return out;
+}
+
 describe('maskmix autoencoder', () => {
   it('trains from a config, then evaluates and reconstructs from the run directory', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'maskmix-autoencoder-'));
-    const config = join(dir, 'config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        name: 'tiny-autoencoder',
-        model: { kind: 'autoencoder', variant: 'memory', dModel: 32, nLayers: 1, context: 32 },
-        training: { steps: 20, batchSize: 4, learningRate: 0.003, warmupSteps: 2, evalEvery: 10, checkpointEvery: 10 },
-        data: { source: 'brown', documents: 40 },
-        tokenizer: { vocabSize: 300 },
-        seed: 0,
-      }),
-    );
-    const out = join(dir, 'run');
-    const train = await maskmix(['train', '--config', config, '--out', out]).done;
-    expect(train.code, train.stderr).toBe(0);
+    const out = await trainFromConfig({
+      name: 'tiny-autoencoder',
+      model: { kind: 'autoencoder', variant: 'memory', dModel: 32, nLayers: 1, context: 32 },
+      training: { steps: 20, batchSize: 4, learningRate: 0.003, warmupSteps: 2, evalEvery: 10, checkpointEvery: 10 },
+      data: { source: 'brown', documents: 40 },
+    });
 
     const evaluated = await maskmix(['autoencoder', 'eval', out, '--sequences', '8', '--json']).done;
     expect(evaluated.code, evaluated.stderr).toBe(0);
@@ -49,22 +50,12 @@ describe('maskmix autoencoder', () => {
   }, 300_000);
 
   it("trains blocks 'llama' from a config and evaluates it the same way", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'maskmix-autoencoder-llama-'));
-    const config = join(dir, 'config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        name: 'tiny-autoencoder-llama',
-        model: { kind: 'autoencoder', variant: 'plain', blocks: 'llama', nHeads: 2, dModel: 16, nLayers: 1, context: 16 },
-        training: { steps: 4, batchSize: 2, learningRate: 0.003, warmupSteps: 1, evalEvery: 4, checkpointEvery: 4 },
-        data: { source: 'brown', documents: 20 },
-        tokenizer: { vocabSize: 300 },
-        seed: 0,
-      }),
-    );
-    const out = join(dir, 'run');
-    const train = await maskmix(['train', '--config', config, '--out', out]).done;
-    expect(train.code, train.stderr).toBe(0);
+    const out = await trainFromConfig({
+      name: 'tiny-autoencoder-llama',
+      model: { kind: 'autoencoder', variant: 'plain', blocks: 'llama', nHeads: 2, dModel: 16, nLayers: 1, context: 16 },
+      training: { steps: 4, batchSize: 2, learningRate: 0.003, warmupSteps: 1, evalEvery: 4, checkpointEvery: 4 },
+      data: { source: 'brown', documents: 20 },
+    });
     const evaluated = await maskmix(['autoencoder', 'eval', out, '--sequences', '4', '--json']).done;
     expect(evaluated.code, evaluated.stderr).toBe(0);
     expect(JSON.parse(evaluated.stdout)).toMatchObject({ sequences: 4 });
