@@ -5,6 +5,9 @@
 // LayerNorm of the residual stream) and whose epilogue does the elementwise work that follows it (the recurrent
 // mixing update, GELU, the residual add, the argmax). Each output element has exactly one owning warp, so the
 // running sums and the residual stream are updated in place without races.
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
 
@@ -40,11 +43,26 @@ struct WeightVector<float> {
   }
 };
 
-// 16-byte weight vectors each lane has in flight at once. A decode GEMV is bound by memory latency, not bandwidth,
-// unless many loads are outstanding: a warp issues all of a chunk's loads before its first multiply (16 × 512 B per
-// warp covers a whole d4096 bf16 row), and the first chunk is issued before the LayerNorm prologue, whose block
-// reductions then run while the weights are on their way.
-constexpr int kVectorsInFlight = 16;
+// A decode GEMV is bound by memory latency, not bandwidth, unless many loads are outstanding: each lane keeps up to
+// sixteen 16-byte weight loads in flight, issued before anything else. A warp owns R consecutive output rows and
+// loads V vectors per lane of each (R·V ≤ 16): short rows (d1024 bf16: 128 vectors, V = 4 covers them) take R = 4 rows
+// per warp so that a matrix is one wave of blocks; long rows (d4096) take one row and V = 16 per chunk.
+constexpr int kMaxVectorsInFlight = 16;
+
+// Programmatic dependent launch (Hopper): the next kernel of the step may start while this one runs. Each kernel
+// issues its weight loads (which no kernel writes) first, then waits for the previous kernel to finish and its
+// writes to be visible, then lets the following kernel start its own weight loads. So a kernel boundary costs
+// neither a launch gap nor a cold weight fetch. Both are no-ops when a kernel was launched without the attribute.
+__device__ __forceinline__ void waitForPreviousKernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void letNextKernelStart() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
 
 // Orders floats as unsigned integers (larger float → larger key); the low half holds ~index so that, on ties,
 // the larger key is the smaller index — torch.argmax's choice.
@@ -65,119 +83,200 @@ __device__ __forceinline__ float blockSum(float v, float* scratch) {
   return total;
 }
 
-template <typename W, Prologue P, Epilogue E>
+// Copies input row b (and normalises it, for a LayerNorm prologue) into shared memory, 16 bytes a thread at a time.
+template <Prologue P>
+__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, float* scratch) {
+  const int K4 = static_cast<int>(g.inFeatures) / 4;
+  for (int b = 0; b < g.batch; ++b) {
+    const float4* x = reinterpret_cast<const float4*>(g.input + b * g.inputStride);
+    float4* row = input + b * K4;
+    for (int k = threadIdx.x; k < K4; k += kThreads) row[k] = x[k];
+    if (P != Prologue::LayerNorm) continue;
+    const float* r = reinterpret_cast<const float*>(row);
+    const int K = 4 * K4;
+    __syncthreads();
+    float sum = 0;
+    for (int k = threadIdx.x; k < K; k += kThreads) sum += r[k];
+    const float mean = blockSum(sum, scratch) / K;
+    float sq = 0;
+    for (int k = threadIdx.x; k < K; k += kThreads) sq += (r[k] - mean) * (r[k] - mean);
+    const float rstd = rsqrtf(blockSum(sq, scratch) / K + g.normEps);
+    float* w = reinterpret_cast<float*>(row);
+    for (int k = threadIdx.x; k < K; k += kThreads) w[k] = (r[k] - mean) * rstd * g.normWeight[k] + g.normBias[k];
+  }
+}
+
+template <typename W, Prologue P, Epilogue E, int V, int R>
 __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
-  extern __shared__ float input[];  // [batch, K]: the (normalised) input vectors
+  static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
+  extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors
   __shared__ float scratch[kThreads / 32];
+  __shared__ unsigned long long blockBest[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
   const int K = static_cast<int>(g.inFeatures);
   const int batch = static_cast<int>(g.batch);
   constexpr int kWidth = WeightVector<W>::kWidth;
   const int vectorsPerRow = K / kWidth;
   const int lane = threadIdx.x % 32;
-  const int64_t out = static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
-  const bool active = out < g.outFeatures;
-  const uint4* weightRow = reinterpret_cast<const uint4*>(static_cast<const W*>(g.weight) + (active ? out : 0) * K);
+  const int64_t firstRow = (static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32) * R;
+  const uint4* weights = reinterpret_cast<const uint4*>(g.weight);
 
-  // Vector i of a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
-  uint4 raw[kVectorsInFlight];
+  // Vector i of row r in a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
+  uint4 raw[R][V] = {};  // rows past the matrix stay zero (their sums are never written)
   auto loadChunk = [&](int base) {
 #pragma unroll
-    for (int i = 0; i < kVectorsInFlight; ++i) {
-      const int v = base + 32 * i + lane;
-      if (active && v < vectorsPerRow) raw[i] = __ldg(weightRow + v);
+    for (int r = 0; r < R; ++r) {
+      if (firstRow + r >= g.outFeatures) break;
+      const uint4* row = weights + (firstRow + r) * vectorsPerRow;
+#pragma unroll
+      for (int i = 0; i < V; ++i) {
+        const int v = base + 32 * i + lane;
+        if (v < vectorsPerRow) raw[r][i] = __ldg(row + v);
+      }
     }
   };
   loadChunk(0);
-
-  for (int b = 0; b < batch; ++b) {
-    const float* x = g.input + b * g.inputStride;
-    float* row = input + b * K;
-    for (int k = threadIdx.x; k < K; k += kThreads) row[k] = x[k];
-    if (P == Prologue::LayerNorm) {
-      __syncthreads();
-      float sum = 0;
-      for (int k = threadIdx.x; k < K; k += kThreads) sum += row[k];
-      float mean = blockSum(sum, scratch) / K;
-      float sq = 0;
-      for (int k = threadIdx.x; k < K; k += kThreads) sq += (row[k] - mean) * (row[k] - mean);
-      float rstd = rsqrtf(blockSum(sq, scratch) / K + g.normEps);
-      for (int k = threadIdx.x; k < K; k += kThreads) row[k] = (row[k] - mean) * rstd * g.normWeight[k] + g.normBias[k];
-    }
-  }
+  waitForPreviousKernel();
+  letNextKernelStart();
+  if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
+  stageInput<P>(g, input, scratch);
   __syncthreads();
-  if (!active) return;
 
-  float acc[kMaxDecodeBatch] = {};
-  for (int base = 0; base < vectorsPerRow; base += 32 * kVectorsInFlight) {
+  float acc[R][kMaxDecodeBatch] = {};
+  for (int base = 0; base < vectorsPerRow; base += 32 * V) {
     if (base > 0) loadChunk(base);
 #pragma unroll
-    for (int i = 0; i < kVectorsInFlight; ++i) {
+    for (int i = 0; i < V; ++i) {
       const int v = base + 32 * i + lane;
       if (v >= vectorsPerRow) break;
-      float w[kWidth];
-      WeightVector<W>::widen(raw[i], w);
+      float w[R][kWidth];
+#pragma unroll
+      for (int r = 0; r < R; ++r) WeightVector<W>::widen(raw[r][i], w[r]);
 #pragma unroll
       for (int b = 0; b < kMaxDecodeBatch; ++b) {
         if (b >= batch) break;
-        const float* in = input + b * K + v * kWidth;
+        const float4* in = input + (b * K + v * kWidth) / 4;
 #pragma unroll
-        for (int j = 0; j < kWidth; ++j) acc[b] += w[j] * in[j];
+        for (int q = 0; q < kWidth / 4; ++q) {
+          const float4 x = in[q];
+#pragma unroll
+          for (int r = 0; r < R; ++r)
+            acc[r][b] += w[r][4 * q] * x.x + w[r][4 * q + 1] * x.y + w[r][4 * q + 2] * x.z + w[r][4 * q + 3] * x.w;
+        }
       }
     }
   }
-  for (int b = 0; b < batch; ++b) acc[b] = warpSum(acc[b]);
-  if (lane != 0) return;
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < batch; ++b) acc[r][b] = warpSum(acc[r][b]);
 
-  for (int b = 0; b < batch; ++b) {
-    float v = acc[b] + (g.bias ? g.bias[out] : 0.f);
-    if (E == Epilogue::Residual) {
-      g.output[b * g.outputStride + out] += v;
-    } else if (E == Epilogue::Gelu) {
-      g.output[b * g.outputStride + out] = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
-    } else if (E == Epilogue::Argmax) {
-      atomicMax(g.argmax + b, argmaxKey(v, out));
-    } else {  // Mixing: channel `out` of head h continues its running sum at the current position
-      const int64_t position = *g.position;
-      if (position >= g.context) continue;  // past the trained context: the host refuses before it gets here
-      const int64_t dh = g.outFeatures / g.heads;
-      const int64_t h = out / dh, e = out % dh;
-      const float decay = fminf(fmaxf(g.decay[h], g.decayMin), g.decayMax);
-      const float gamma = expf(logf(decay) / g.decayConstant);
-      const float w = g.positionWeight[h * g.context + position];
-      float& sum = g.sums[h * (g.batch * dh) + b * dh + e];
-      float y;
-      if (h < g.columnHeads) {  // column: S = γS + x, y = w_t·S
-        sum = gamma * sum + v;
-        y = w * sum;
-      } else {  // row: R = γR + w_t·x, y = R
-        sum = gamma * sum + w * v;
-        y = sum;
+  if (lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t out = firstRow + r;
+      if (out >= g.outFeatures) break;
+      for (int b = 0; b < batch; ++b) {
+        float v = acc[r][b] + (g.bias ? g.bias[out] : 0.f);
+        if (E == Epilogue::Residual) {
+          g.output[b * g.outputStride + out] += v;
+        } else if (E == Epilogue::Gelu) {
+          g.output[b * g.outputStride + out] = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+        } else if (E == Epilogue::Argmax) {
+          atomicMax(blockBest + b, argmaxKey(v, out));  // one global atomic per block below, not one per row
+        } else {  // Mixing: channel `out` of head h continues its running sum at the current position
+          const int64_t position = *g.position;
+          if (position >= g.context) continue;  // past the trained context: the host refuses before it gets here
+          const int64_t dh = g.outFeatures / g.heads;
+          const int64_t h = out / dh, e = out % dh;
+          const float decay = fminf(fmaxf(g.decay[h], g.decayMin), g.decayMax);
+          const float gamma = expf(logf(decay) / g.decayConstant);
+          const float w = g.positionWeight[h * g.context + position];
+          float& sum = g.sums[h * (g.batch * dh) + b * dh + e];
+          float y;
+          if (h < g.columnHeads) {  // column: S = γS + x, y = w_t·S
+            sum = gamma * sum + v;
+            y = w * sum;
+          } else {  // row: R = γR + w_t·x, y = R
+            sum = gamma * sum + w * v;
+            y = sum;
+          }
+          g.output[b * g.outputStride + out] = y + g.positionBias[h * g.context + position];
+        }
       }
-      g.output[b * g.outputStride + out] = y + g.positionBias[h * g.context + position];
     }
+  }
+  if (E == Epilogue::Argmax) {
+    __syncthreads();
+    if (threadIdx.x < batch && blockBest[threadIdx.x] != 0) atomicMax(g.argmax + threadIdx.x, blockBest[threadIdx.x]);
   }
 }
 
-template <typename W, Prologue P, Epilogue E>
+// Whether kernels may overlap their predecessor (programmatic dependent launch): Hopper or newer, unless
+// MASKMIX_DECODE_PDL=0 (kept for measuring what it gains).
+bool overlapLaunches() {
+  const char* setting = std::getenv("MASKMIX_DECODE_PDL");  // read at each capture: a script can compare both
+  int device = 0, major = 0;
+  if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+    return false;
+  return major >= 9;
+}
+
+int multiprocessors() {
+  int device = 0, count = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
+    return 1;
+  return count;
+}
+
+template <typename Kernel>
+void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, size_t shared, cudaStream_t stream,
+                      const RepeatDecodeGemv* g) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = shared;
+  config.stream = stream;
+  cudaLaunchAttribute overlap[1];
+  overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  overlap[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = overlap;
+  config.numAttrs = overlapLaunches() ? 1 : 0;
+  cudaLaunchKernelEx(&config, kernel, *g);
+}
+
+template <typename W, Prologue P, Epilogue E, int V, int R>
 void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
-  int blocks = static_cast<int>((g.outFeatures + kThreads / 32 - 1) / (kThreads / 32));
-  size_t shared = static_cast<size_t>(g.batch * g.inFeatures) * sizeof(float);
-  gemvStepKernel<W, P, E><<<blocks, kThreads, shared, stream>>>(g);
+  const int64_t rowsPerBlock = (kThreads / 32) * R;
+  const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
+  const size_t shared = static_cast<size_t>(g.batch * g.inFeatures) * sizeof(float);
+  launchStepKernel(gemvStepKernel<W, P, E, V, R>, blocks, kThreads, shared, stream, &g);
+}
+
+template <typename W, Prologue P, Epilogue E>
+void launchGemvShaped(const RepeatDecodeGemv& g, cudaStream_t stream) {
+  const int64_t vectorsPerRow = g.inFeatures / WeightVector<W>::kWidth;
+  if (vectorsPerRow > 32 * 4) return launchGemv<W, P, E, 16, 1>(g, stream);
+  // Short rows: as many rows per warp as keep the grid at least ~one block per multiprocessor.
+  const int64_t sms = multiprocessors();
+  if (g.outFeatures >= 32 * sms * 9 / 10) return launchGemv<W, P, E, 4, 4>(g, stream);
+  if (g.outFeatures >= 16 * sms * 9 / 10) return launchGemv<W, P, E, 4, 2>(g, stream);
+  return launchGemv<W, P, E, 4, 1>(g, stream);
 }
 
 template <typename W>
 void launchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, cudaStream_t stream) {
   switch (kind) {
-    case RepeatDecodeGemvKind::NormMix: return launchGemv<W, Prologue::LayerNorm, Epilogue::Mixing>(g, stream);
-    case RepeatDecodeGemvKind::Residual: return launchGemv<W, Prologue::None, Epilogue::Residual>(g, stream);
-    case RepeatDecodeGemvKind::NormGelu: return launchGemv<W, Prologue::LayerNorm, Epilogue::Gelu>(g, stream);
-    case RepeatDecodeGemvKind::Argmax: return launchGemv<W, Prologue::None, Epilogue::Argmax>(g, stream);
+    case RepeatDecodeGemvKind::NormMix: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, stream);
+    case RepeatDecodeGemvKind::Residual: return launchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, stream);
+    case RepeatDecodeGemvKind::NormGelu: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, stream);
+    case RepeatDecodeGemvKind::Argmax: return launchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, stream);
   }
 }
 
 // Embeds the fed tokens into the residual stream and clears the argmax keys the head will fill.
 __global__ void embedTokensKernel(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d,
                                   int64_t batch) {
+  letNextKernelStart();  // the first GEMV may issue its weight loads now; it reads x only after this kernel ends
   for (int64_t b = 0; b < batch; ++b) {
     const float* row = embedding + tokens[b] * d;
     for (int64_t k = threadIdx.x; k < d; k += blockDim.x) x[b * d + k] = row[k];

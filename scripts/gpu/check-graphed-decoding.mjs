@@ -93,8 +93,10 @@ for (const structure of REPEAT_STRUCTURES) {
 // Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.
 for (const structure of ['mixed', 'column']) {
   const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
-  for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2]]) {
-    const timeGreedy = async (fusedOff) => {
+  for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2], ['auto', 4]]) {
+    // fusedOff: the generic graph; overlapOff: fused kernels launched without programmatic dependent launch.
+    const timeGreedy = async (fusedOff, overlapOff = false) => {
+      if (overlapOff) process.env.MASKMIX_DECODE_PDL = '0';
       const decoder = new Decoder(big, { batch, precision });
       await decoder.prefill(randomTokens(1024 * batch));
       const first = Array.from({ length: batch }, () => 5);
@@ -104,9 +106,11 @@ for (const structure of ['mixed', 'column']) {
       const r = await decoder.greedy(first, count);
       const ms = (performance.now() - t0) / count;
       decoder.dispose();
+      delete process.env.MASKMIX_DECODE_PDL;
       return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
     };
     const fused = await timeGreedy(false);
+    const serial = await timeGreedy(false, true);
     const generic = await timeGreedy(true);
     const eagerDecoder = new Decoder(big, { batch, precision });
     await eagerDecoder.prefill(randomTokens(1024 * batch));
@@ -117,7 +121,7 @@ for (const structure of ['mixed', 'column']) {
     const eagerMs = (performance.now() - t0) / 100;
     eagerDecoder.dispose();
     const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
-    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token; generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (without overlapped launches ${us(serial.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
   }
   big.dispose();
 }
