@@ -459,12 +459,13 @@ async function retrieval(seconds) {
 
 // ---------------------------------------------------------------- main
 /** Training seconds of the stages still to run, shrunk when the projected total would pass the deadline. */
+const ORDER = ['calibrate', 'inversion', 'autoencoder', 'retrieval'].filter((s) => STAGES.includes(s));
+const TRAINING = { calibrate: 0, inversion: 2 * P.seconds.inversion, autoencoder: 2 * P.seconds.autoencoder, retrieval: P.seconds.infonce + P.seconds.indirect };
 function planned(stage) {
-  const order = ['calibrate', 'inversion', 'autoencoder', 'retrieval'].filter((s) => STAGES.includes(s));
-  const training = { calibrate: 0, inversion: 2 * P.seconds.inversion, autoencoder: 2 * P.seconds.autoencoder, retrieval: P.seconds.infonce + P.seconds.indirect };
-  const rest = order.slice(order.indexOf(stage));
+  if (TRAINING[stage] === 0) return 1;
+  const rest = ORDER.slice(ORDER.indexOf(stage));
   const fixedCost = rest.reduce((s, x) => s + P.overhead[x], 0);
-  const trainCost = rest.reduce((s, x) => s + training[x], 0);
+  const trainCost = rest.reduce((s, x) => s + TRAINING[x], 0);
   let factor = 1;
   if (DEADLINE > 0 && trainCost > 0 && elapsed() + fixedCost + trainCost > DEADLINE) {
     factor = Math.max(0.25, (DEADLINE - elapsed() - fixedCost) / trainCost);
@@ -475,8 +476,8 @@ function planned(stage) {
 
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
-const projected = Object.values(P.overhead).reduce((a, b) => a + b, 0) + 2 * P.seconds.inversion + 2 * P.seconds.autoencoder + P.seconds.infonce + P.seconds.indirect;
-say(`paper methods on ${DEVICE}${SMOKE ? ' (smoke)' : ''}: stages ${STAGES.join(', ')}; training seconds ${JSON.stringify(P.seconds)}; ~${projected.toFixed(0)} s in all if every stage runs; deadline ${DEADLINE || 'off'}; runs in ${WORK}, results in ${OUT}`);
+const projected = ORDER.reduce((sum, s) => sum + P.overhead[s] + TRAINING[s], 0);
+say(`paper methods on ${DEVICE}${SMOKE ? ' (smoke)' : ''}: stages ${ORDER.join(', ')}; training seconds ${JSON.stringify(P.seconds)}; ~${projected.toFixed(0)} s planned; deadline ${DEADLINE || 'off'}; runs in ${WORK}, results in ${OUT}`);
 writeReport();
 const stages = {
   calibrate: () => calibrate(),
