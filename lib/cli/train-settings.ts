@@ -60,3 +60,8 @@ export async function readTrainSettings<Options>(dir: string, command: string): 
   if (!findCheckpoint(dir)) throw new MaskmixError('NOT_FOUND', `${dir} has no checkpoint to resume from`);
   return settings as TrainSettings<Options>;
 }
+
+/** How a retrieval run's training time is reported: the total over all its sessions, a resume's included. */
+export function totalTrainTimeText(seconds: number, sessions: number): string {
+  return `${seconds.toFixed(0)} s total training time${sessions > 1 ? ` over ${sessions} sessions` : ''}`;
+}

@@ -85,8 +85,12 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
     expect(state.step).toBeLessThan(2000);
     expect(existsSync(join(stopped, 'indirect-retrieval.json'))).toBe(false);
 
+    // The checkpoint's training time, made large here, is counted in the resumed run's total.
+    writeFileSync(join(stopped, 'checkpoint', 'state.json'), JSON.stringify({ ...state, elapsedSeconds: 1e6 }));
     const resumed = await maskmix('retrieval', 'indirect-train', '--resume', stopped, '--json');
     expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).trainSeconds).toBeGreaterThanOrEqual(1e6);
+    expect(JSON.parse(resumed.stdout).trainSessions).toBe(2);
     expect(resumed.stderr).toContain(`[resume] ${stopped} from step ${state.step}`);
     expect(resumed.stderr).not.toContain('[eval] before');
     const full = await maskmix('retrieval', 'indirect-train', run.runDir, ...flags, '--out', join(run.dir, 'full'));

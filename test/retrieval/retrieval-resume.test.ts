@@ -12,6 +12,7 @@ import { shuffledIndirectSamples, trainIndirectRetrieval, type EmbeddedPairs } f
 import { stackIndirectSamples, type IndirectSample } from '../../lib/retrieval/indirect-samples.js';
 import type { RetrievalPair } from '../../lib/retrieval/pairs.js';
 import { RetrievalMixer, RetrievalTrainer } from '../../lib/retrieval/retrieval-mixer.js';
+import type { TrainingTime } from '../../lib/retrieval/resumable-steps.js';
 import { fineTuneRetrieval } from '../../lib/retrieval/retrieval-run.js';
 import { Tensor } from '../../lib/tensor.js';
 import type { Tokenizer } from '../../lib/tokenizer/tokenizer.js';
@@ -69,8 +70,15 @@ describe('indirect retrieval trainer: checkpoint and resume', () => {
     // A fresh process would start from the config's weights; the checkpoint replaces them.
     const resumed = await RetrievalMixer.create(MIXER);
     let resumedAt = -1;
-    const losses = await trainIndirectRetrieval(resumed, pairs, { ...INDIRECT, checkpoint: { dir, resume: true, onResume: (step) => (resumedAt = step) } });
+    let time: TrainingTime | undefined;
+    const stoppedState = JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8'));
+    const losses = await trainIndirectRetrieval(resumed, pairs, { ...INDIRECT, checkpoint: { dir, resume: true, onResume: (step, _, t) => ((resumedAt = step), (time = t)) } });
     expect(resumedAt).toBe(STOP_AT);
+    // The training time so far comes back with the resume, and the next checkpoint counts on from it.
+    expect(time).toEqual({ elapsedSeconds: stoppedState.elapsedSeconds, sessions: 1 });
+    const endState = JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8'));
+    expect(endState.elapsedSeconds).toBeGreaterThanOrEqual(stoppedState.elapsedSeconds);
+    expect(endState.notes.sessions).toBe(2);
     expect(losses).toHaveLength(STEPS);
     for (let i = 0; i < STEPS; i++) expect(Math.abs(losses[i] - fullLosses[i]), `step ${i + 1}`).toBeLessThan(1e-12);
     expect(maxDifference(full.stateDict(), resumed.stateDict())).toBeLessThan(1e-12);

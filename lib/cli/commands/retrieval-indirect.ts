@@ -24,7 +24,8 @@ import { openRun } from '../../run-loader.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
-import { readTrainSettings, settingsOf, writeTrainSettings } from '../train-settings.js';
+import type { TrainingTime } from '../../retrieval/resumable-steps.js';
+import { readTrainSettings, settingsOf, totalTrainTimeText, writeTrainSettings } from '../train-settings.js';
 import { checkResumeArguments, loadPairs, parseToken, resumeHelp, type Opts } from './retrieval.js';
 
 export const INDIRECT_RESULTS_FILE = 'indirect-retrieval.json';
@@ -218,6 +219,8 @@ export function registerIndirectRetrieval(retrieval: Command): void {
           const stop = stopOnCtrlC(' and saving a checkpoint');
           log(`[train] ${model.numParameters} parameters; ${opts.steps} steps × ${opts.samples} samples of c = ${opts.context} on ${train.length} pairs`);
           const every = Math.max(1, Math.round(opts.steps / 20));
+          // Training time is counted over all sessions: a resume adds this session's to what its checkpoint counted.
+          let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
           const started = performance.now();
           const losses = await trainIndirectRetrieval(model, trainData, {
             steps: opts.steps,
@@ -229,9 +232,10 @@ export function registerIndirectRetrieval(retrieval: Command): void {
               every: opts.checkpointEvery,
               resume: settings !== undefined,
               notes: () => ({ before, history }),
-              onResume: (step, notes) => {
+              onResume: (step, notes, time) => {
                 ({ before, history } = notes as { before: IndirectEvalResult; history: typeof history });
-                log(`[resume] ${outDir} from step ${step}`);
+                previous = time;
+                log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
               },
             },
             signal: stop.signal,
@@ -251,7 +255,8 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             return;
           }
           if (!before) throw new MaskmixError('CHECKPOINT_INVALID', `${outDir}'s checkpoint holds no evaluation of the untrained model`);
-          const trainSeconds = (performance.now() - started) / 1000;
+          const trainSeconds = previous.elapsedSeconds + (performance.now() - started) / 1000;
+          const trainSessions = previous.sessions + 1;
           const after = await evaluate();
           history.push({ step: opts.steps, loss: after.loss, top1: after.top1 });
           const cosine = cosineTopOne(evalData, opts.context);
@@ -271,6 +276,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             seed: opts.seed,
             device: opts.device,
             trainSeconds,
+            trainSessions,
             firstLoss: losses[0],
             lastLoss: losses[losses.length - 1],
             chance: { loss: after.chanceLoss, top1: after.chanceTop1 },
@@ -291,7 +297,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
                   ['retrieval model, trained', after],
                 ],
                 opts.context,
-              )}\n(${after.samples} held-out ${name} samples; training CE ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${trainSeconds.toFixed(0)} s)\nretrieval model: ${outDir}\n`,
+              )}\n(${after.samples} held-out ${name} samples; training CE ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${totalTrainTimeText(trainSeconds, trainSessions)})\nretrieval model: ${outDir}\n`,
             );
         } finally {
           model.dispose();

@@ -13,7 +13,8 @@ import { createRunDir } from '../../run-dir.js';
 import { openRun } from '../../run-loader.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
-import { readTrainSettings, settingsOf, writeTrainSettings } from '../train-settings.js';
+import type { TrainingTime } from '../../retrieval/resumable-steps.js';
+import { readTrainSettings, settingsOf, totalTrainTimeText, writeTrainSettings } from '../train-settings.js';
 import { registerIndirectRetrieval } from './retrieval-indirect.js';
 
 const EXPLAIN = `
@@ -190,6 +191,8 @@ export function registerRetrieval(program: Command): void {
       // Listening before the [train] line: a Ctrl-C from then on is a stop with a checkpoint.
       const stop = stopOnCtrlC(' and saving a checkpoint');
       log(`[train] ${opts.steps} steps × ${opts.samples} samples × ${opts.group} sequences on ${train.length} ${name} pairs`);
+      // Training time is counted over all sessions: a resume adds this session's to what its checkpoint counted.
+      let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
       const started = performance.now();
       const losses = await fineTuneRetrieval(run.model, run.tokenizer, train, {
         steps: opts.steps,
@@ -208,9 +211,10 @@ export function registerRetrieval(program: Command): void {
           every: opts.checkpointEvery,
           resume,
           notes: () => ({ before }),
-          onResume: (step, notes) => {
+          onResume: (step, notes, time) => {
             before = (notes as { before: TopOneResult[] }).before;
-            log(`[resume] ${outDir} from step ${step}`);
+            previous = time;
+            log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
           },
         },
         signal: stop.signal,
@@ -221,7 +225,8 @@ export function registerRetrieval(program: Command): void {
         process.exitCode = 130;
         return;
       }
-      const trainSeconds = (performance.now() - started) / 1000;
+      const trainSeconds = previous.elapsedSeconds + (performance.now() - started) / 1000;
+      const trainSessions = previous.sessions + 1;
       log('[eval] after');
       const after = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
       await saveModel(run.model, outDir);
@@ -239,6 +244,7 @@ export function registerRetrieval(program: Command): void {
         learningRate: opts.lr,
         token: opts.token,
         trainSeconds,
+        trainSessions,
         firstLoss: losses[0],
         lastLoss: losses[losses.length - 1],
         before: resultsJson(before),
@@ -252,7 +258,7 @@ export function registerRetrieval(program: Command): void {
           `${formatTopOneTable([
             { label: 'before InfoNCE', results: before },
             { label: 'after InfoNCE', results: after },
-          ])}\n(top-1 %, ${evalPairs.length} held-out ${name} pairs; loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${trainSeconds.toFixed(0)} s)\nfine-tuned run: ${outDir}\n`,
+          ])}\n(top-1 %, ${evalPairs.length} held-out ${name} pairs; loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${totalTrainTimeText(trainSeconds, trainSessions)})\nfine-tuned run: ${outDir}\n`,
         );
     });
   registerIndirectRetrieval(retrieval);
