@@ -1,5 +1,5 @@
 // `maskmix retrieval eval|train`, run as a user runs it: the compiled bin in a child process.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -59,6 +59,16 @@ describe('maskmix retrieval', () => {
     expect(total.trainSeconds).toBeGreaterThanOrEqual(1e6);
     expect(total.trainSessions).toBe(2);
     expect(total.after).toEqual(summary.after);
+
+    // A run that died before its first checkpoint left only its settings: --resume trains it from step 0.
+    const crashed = join(run.dir, 'crashed');
+    mkdirSync(crashed);
+    copyFileSync(join(out, 'train-settings.json'), join(crashed, 'train-settings.json'));
+    const fresh = await maskmix('retrieval', 'train', '--resume', crashed, '--json');
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stderr).toContain(`[resume] ${crashed} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ runDir: crashed, firstLoss: summary.firstLoss, lastLoss: summary.lastLoss, before: summary.before, after: summary.after, trainSessions: 1 });
+    expect(existsSync(join(crashed, 'checkpoint', 'state.json'))).toBe(true);
   });
 
   it('fails with one line on bad input', async () => {

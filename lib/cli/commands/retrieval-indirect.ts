@@ -180,6 +180,8 @@ export function registerIndirectRetrieval(retrieval: Command): void {
       async (runArg: string | undefined, given: IndirectTrainOpts) => {
         checkResumeArguments(runArg, given.resume, 'embed with');
         const settings = given.resume !== undefined ? await readTrainSettings<IndirectTrainOpts>(given.resume, 'retrieval indirect-train') : undefined;
+        // A run stopped before its first checkpoint starts over from step 0 in its folder, with its saved settings.
+        const fromCheckpoint = settings?.checkpointed === true;
         const runDir = settings?.from ?? runArg!;
         const opts: IndirectTrainOpts = settings ? { ...settings.options, json: given.json } : given;
         resolvePairsFlag(opts);
@@ -199,6 +201,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
           run.model.dispose();
           throw error;
         }
+        if (settings && !fromCheckpoint) log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
         const embedding = { token: opts.token, length: opts.length, batch: opts.batch };
         let trainData: EmbeddedPairs;
         let evalData: EmbeddedPairs;
@@ -213,7 +216,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
         try {
           const evaluate = () => evaluateIndirectRetrieval(model, evalData, { seed: opts.seed, rounds: opts.rounds });
           // A resumed run's untrained evaluation and history come back from its checkpoint.
-          let before = settings ? undefined : await evaluate();
+          let before = fromCheckpoint ? undefined : await evaluate();
           if (before) log(`[eval] before: CE ${before.loss.toFixed(3)} (chance ln(${opts.context - 1}) = ${before.chanceLoss.toFixed(3)}), top-1 ${(100 * before.top1).toFixed(1)}%`);
           let history: Array<{ step: number; loss: number; top1: number }> = [];
           const stop = stopOnCtrlC(' and saving a checkpoint');
@@ -230,7 +233,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             checkpoint: {
               dir: outDir,
               every: opts.checkpointEvery,
-              resume: settings !== undefined,
+              resume: fromCheckpoint,
               notes: () => ({ before, history }),
               onResume: (step, notes, time) => {
                 ({ before, history } = notes as { before: IndirectEvalResult; history: typeof history });

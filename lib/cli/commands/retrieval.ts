@@ -115,8 +115,9 @@ export function resumeHelp(command: string, example: string): string {
     `Checkpoints: every --checkpoint-every steps, after the last step and on Ctrl-C, the run's training state (weights,\n` +
     `AdamW moments, learning-rate schedule, data position) goes to <out>/checkpoint/, replacing the previous one only\n` +
     `once complete. Ctrl-C stops after the current step and saves; \`maskmix ${command} --resume <out>\` continues a\n` +
-    `stopped run (a crashed one from its last checkpoint) with the settings it started with (other flags but --json\n` +
-    `are ignored) and ends where an uninterrupted run would, bit for bit on the CPU, e.g.\n  maskmix ${command} --resume ${example}`
+    `stopped run (a crashed one from its last checkpoint, or from step 0 if it wrote none) with the settings it\n` +
+    `started with (other flags but --json are ignored) and ends where an uninterrupted run would, bit for bit on the\n` +
+    `CPU, e.g.\n  maskmix ${command} --resume ${example}`
   );
 }
 
@@ -172,6 +173,8 @@ export function registerRetrieval(program: Command): void {
       checkResumeArguments(runArg, given.resume, 'fine-tune');
       const resume = given.resume !== undefined;
       const settings = resume ? await readTrainSettings<TrainOpts>(given.resume!, 'retrieval train') : undefined;
+      // A run stopped before its first checkpoint starts over from step 0 in its folder, with its saved settings.
+      const fromCheckpoint = settings?.checkpointed === true;
       const runDir = settings?.from ?? runArg!;
       const opts: TrainOpts = settings ? { ...settings.options, json: given.json } : given;
       const { train, eval: evalPairs, name } = await loadPairs(opts, 'train');
@@ -183,8 +186,9 @@ export function registerRetrieval(program: Command): void {
       const outDir = settings ? given.resume! : createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
       if (!settings) await writeTrainSettings(outDir, { command: 'retrieval train', from: runDir, options: settingsOf(opts) });
       const evalOptions = { sizes: opts.n, token: opts.token, length: opts.length, batchSize: opts.batch };
+      if (settings && !fromCheckpoint) log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
       let before: TopOneResult[] = [];
-      if (!settings) {
+      if (!fromCheckpoint) {
         log(`[eval] before: ${evalPairs.length} ${name} evaluation pairs`);
         before = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
       }
@@ -209,7 +213,7 @@ export function registerRetrieval(program: Command): void {
         checkpoint: {
           dir: outDir,
           every: opts.checkpointEvery,
-          resume,
+          resume: fromCheckpoint,
           notes: () => ({ before }),
           onResume: (step, notes, time) => {
             before = (notes as { before: TopOneResult[] }).before;
