@@ -136,7 +136,7 @@ describe('indirect retrieval trainer: checkpoint and resume', () => {
     load(false);
     const state = trainer.stateDict();
     expect(state.step).toBe(2);
-    expect(Object.entries(state.tensors).filter(([k]) => k.startsWith('step.')).map(([, t]) => Array.from(t.toTypedArray()))).toEqual(Object.keys(model.stateDict()).map(() => [1]));
+    expect(Object.entries(state.tensors).filter(([k]) => k.startsWith('step.')).map(([, t]) => Array.from(t.toTypedArray() as Float32Array))).toEqual(Object.keys(model.stateDict()).map(() => [1]));
 
     // Into a fresh model and trainer: the next update is the one the original makes, to the last bit.
     const copyModel = await RetrievalMixer.create(MIXER);
