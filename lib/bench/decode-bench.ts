@@ -55,8 +55,9 @@ export interface DecodePoint {
   /** Median wall time of one step, null when skipped. */
   msPerToken: number | null;
   /**
-   * Memory the session holds (all B sequences): the largest after any timed step. At n = context a pattern may
-   * drop everything after its last step, no later token being left to read it.
+   * Memory the session holds (all B sequences), the largest seen while timing: after each step (loop 'step'), or
+   * before and after the one timed call (loop 'greedy'). At n = context a pattern may drop everything after its
+   * last step, no later token being left to read it.
    */
   cacheBytes: number | null;
   stepsTimed: number;
@@ -295,5 +296,5 @@ export function formatDecodeTables(series: DecodeSeries[]): string {
     time.push([s.model, params, String(s.batch), ...s.points.map((p) => formatMs(p.msPerToken)), slope]);
     cache.push([s.model, params, String(s.batch), ...s.points.map((p) => formatBytes(p.cacheBytes))]);
   }
-  return `ms per generated token, by position n:\n${table(time)}\n\ncache held (all sequences of the batch; the largest after any timed step: at n = context a pattern may drop\neverything, no later token being left to read it), by position n:\n${table(cache)}`;
+  return `ms per generated token, by position n:\n${table(time)}\n\ncache held (all sequences of the batch; the largest seen while timing: at n = context a pattern may drop\neverything after its last step, no later token being left to read it), by position n:\n${table(cache)}`;
 }

@@ -45,7 +45,8 @@ export type StoppedRun<Options> = TrainSettings<Options> & { checkpointed: boole
 /**
  * The settings of a stopped run of `command` in `dir`, checked to be resumable: from its checkpoint, or — a run
  * killed before its first one — from step 0, when the folder holds nothing that training could overwrite (only
- * the settings and partial checkpoints a crash left, which stay as they are). Reads only.
+ * the settings and partial checkpoints a crash left: they hold no finished checkpoint, and a later checkpoint
+ * write of the same process id may replace one). Reads only.
  * @throws MaskmixError NOT_FOUND (no such folder, no settings), CHECKPOINT_INVALID (damaged, made by another
  * command, or other files but no checkpoint)
  */
