@@ -83,17 +83,23 @@ export function totalTrainTimeText(seconds: number, sessions: number): string {
 
 /**
  * A resumable run's training time over all its sessions: started when made, `resumed` takes what the resumed
- * checkpoint counted (the `onResume` time), `total` adds this session's so far. `resumed` also logs the resume.
+ * checkpoint counted (the `onResume` time), `total` adds this session's so far — unless this session trained no
+ * step (a resume of a checkpoint that had already reached its last step), which then counts neither time nor a
+ * session. `resumed` also logs the resume.
  */
 export function trainingClock(outDir: string) {
   const started = performance.now();
   let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
+  let resumedAt = 0;
   return {
     resumed(step: number, time: TrainingTime): void {
       previous = time;
+      resumedAt = step;
       log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
     },
-    total(): { trainSeconds: number; trainSessions: number } {
+    /** `finalStep`: the step training ended at in this session. */
+    total(finalStep: number): { trainSeconds: number; trainSessions: number } {
+      if (finalStep <= resumedAt && previous.sessions > 0) return { trainSeconds: previous.elapsedSeconds, trainSessions: previous.sessions };
       return { trainSeconds: previous.elapsedSeconds + (performance.now() - started) / 1000, trainSessions: previous.sessions + 1 };
     },
   };

@@ -254,7 +254,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             return;
           }
           if (!before) throw new MaskmixError('CHECKPOINT_INVALID', `${outDir}'s checkpoint holds no evaluation of the untrained model`);
-          const { trainSeconds, trainSessions } = clock.total();
+          const { trainSeconds, trainSessions } = clock.total(losses.length);
           const after = await evaluate();
           history.push({ step: opts.steps, loss: after.loss, top1: after.top1 });
           const cosine = cosineTopOne(evalData, opts.context);

@@ -225,7 +225,7 @@ export function registerRetrieval(program: Command): void {
         process.exitCode = 130;
         return;
       }
-      const { trainSeconds, trainSessions } = clock.total();
+      const { trainSeconds, trainSessions } = clock.total(losses.length);
       log('[eval] after');
       const after = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
       await saveModel(run.model, outDir);
