@@ -1,5 +1,6 @@
-// The Llama feed-forward half as one autograd function (ops/llama_feed_forward): it recomputes the norm's output
-// and silu(gate)·up in backward instead of saving them. Checked against the module-by-module reference
+// The two halves of a fused Llama layer as single autograd functions (ops/llama_attention_input: norm, q/k/v
+// projections and rotary; ops/llama_feed_forward: norm and SwiGLU MLP with the residual): they recompute the norms'
+// outputs and silu(gate)·up in backward instead of saving them. Checked against the module-by-module reference
 // (fused: false) in float64 and float32, against finite differences of the loss, and by training.
 import { describe, expect, it } from 'vitest';
 
@@ -30,7 +31,7 @@ async function compareFusedAndPlain(config: Record<string, unknown>, batch: { to
   return { lossFused: a.loss, lossPlain: b.loss, worst };
 }
 
-describe('llama feed-forward sublayer (one autograd function)', () => {
+describe('llama layer halves as single autograd functions', () => {
   it('gives the reference loss and every parameter gradient in float64, at two widths of the hidden layer', async () => {
     for (const intermediateSize of [64, 24]) {
       const r = await compareFusedAndPlain({ dtype: 'float64', intermediateSize }, { tokens: randomTokens(3 * 9, 30, 8), batch: 3 });
