@@ -48,6 +48,6 @@ describe('runSynthetic', () => {
     expect(selectModels(small, ['llama']).models).toHaveLength(1);
     expect(() => selectModels(small, ['gpt'])).toThrow(/has no gpt/);
     const experiments = modelSetExperiments(small, { model: { kind: 'mixer', context: 32 }, training: { steps: 10, batchSize: 4, learningRate: 1 } });
-    expect(experiments[4]).toMatchObject({ name: 'llama', model: { kind: 'llama', context: 32 }, training: { steps: 10, batchSize: 4, learningRate: 0.005 } });
+    expect(experiments[4]).toMatchObject({ name: 'llama', model: { kind: 'llama', context: 32 }, training: { steps: 10, batchSize: 4, learningRate: 0.002 } });
   });
 });
