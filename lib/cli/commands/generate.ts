@@ -21,7 +21,7 @@ export function registerGenerate(program: Command): void {
     .option(
       '--decoder <mode>',
       "'auto': decode with the model's cache (repeat mixers: O(1) per token; masked mixer, llama: cached past); " +
-        "'full-prefix': re-run the prefix for every token",
+        "'cached': the same, but fail for a model without a cache; 'full-prefix': re-run the prefix for every token",
       'auto',
     )
     .option('--json', 'print { prompt, text, tokens } once done instead of streaming')
