@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
+import { dropMetricsAfter, replaceLastMetricsLine } from './io/metrics-file.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
@@ -147,6 +148,9 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       processGroup: group,
     });
 
+  // A resume from a checkpoint older than the last line written trains those steps again: one line per step.
+  if (options.metricsFile && writesFiles) await dropMetricsAfter(options.metricsFile, trainer.stepsTaken);
+
   for (let i = 0; i < steps; i++) {
     // Alone, stop at once; in a group, every rank must stop after the same step (decided below).
     if (!group && options.signal?.aborted) {
@@ -223,8 +227,8 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   // Stopped early: the final evaluation (on every validation sequence) runs here.
   if ((aborted || stoppedByCallback) && options.validation && losses.length > 0 && !evaluatedLastStep) {
     finalValLoss = await runEval(true);
-    // The last step's line again, now with the final validation loss (readers keep the later of two lines).
-    if (options.metricsFile && writesFiles && lastLine) appendFileSync(options.metricsFile, JSON.stringify({ ...lastLine, valLoss: finalValLoss }) + '\n');
+    // The last step's line, now with the final validation loss.
+    if (options.metricsFile && writesFiles && lastLine) await replaceLastMetricsLine(options.metricsFile, { ...lastLine, valLoss: finalValLoss });
   }
   const elapsedSeconds = (performance.now() - start) / 1000;
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));

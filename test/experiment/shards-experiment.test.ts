@@ -47,5 +47,7 @@ describe('experiments on token shards', () => {
     const a = new Map(losses('full').map((m) => [m.step, m.loss]));
     const b = new Map(losses('part').map((m) => [m.step, m.loss]));
     for (let step = 1; step <= 8; step++) expect(b.get(step), `step ${step}`).toBe(a.get(step));
+    // One line per step, the stop's final evaluation and the resume included.
+    expect(losses('part').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 300_000);
 });
