@@ -30,7 +30,7 @@ export interface RunExperimentOptions {
   /** A tokenizer.json to use instead of the config's (runs compared on the same data share one). */
   tokenizerJson?: string;
   signal?: AbortSignal;
-  onPhase?: (phase: 'data' | 'model' | 'resume' | 'train' | 'checkpoint' | 'save', detail: string) => void;
+  onPhase?: (phase: 'data' | 'model' | 'resume' | 'train' | 'checkpoint' | 'save' | 'finished', detail: string) => void;
   onStep?: (progress: StepProgress) => void;
 }
 
@@ -58,9 +58,28 @@ export function readRunExperiment(runDir: string): ExperimentConfig {
   return resolveExperimentConfig(run.experiment);
 }
 
+/**
+ * The summary of a run that has nothing left to do — all its steps done or its budget spent — or undefined when it
+ * can go on (stopped by a signal, or never finished). A resume must not retrain or rewrite a finished run.
+ */
+export function finishedRunSummary(runDir: string): ExperimentSummary | undefined {
+  const path = join(runDir, 'summary.json');
+  if (!existsSync(path)) return undefined;
+  const summary = JSON.parse(readFileSync(path, 'utf8')) as ExperimentSummary;
+  return summary.stoppedBy === 'steps' || summary.stoppedBy === 'budget' ? summary : undefined;
+}
+
 export async function runExperiment(input: ExperimentConfigInput | undefined, options: RunExperimentOptions): Promise<ExperimentSummary> {
   const resume = options.resume === true;
   const config = resume ? readRunExperiment(options.runDir) : resolveExperimentConfig(input);
+  if (resume) {
+    const finished = finishedRunSummary(options.runDir);
+    if (finished) {
+      const why = finished.stoppedBy === 'budget' ? 'stopped at its budget' : 'already finished';
+      options.onPhase?.('finished', `${options.runDir} ${why} at step ${finished.steps}; nothing to resume (results: ${join(options.runDir, 'summary.json')}, model.safetensors)`);
+      return { ...finished, runDir: options.runDir };
+    }
+  }
   const runDir = resume ? options.runDir : createRunDir(options.runDir, { unique: options.unique });
   const name = config.name ?? basename(runDir);
   const context = config.model.context as number;

@@ -113,6 +113,9 @@ export function registerTrain(program: Command): void {
     });
 }
 
+/** A loss with 4 decimals; a summary read back from JSON holds null where the loss was NaN. */
+const fixed = (loss: number | null) => (loss ?? Number.NaN).toFixed(4);
+
 /** `train --config` / `train --resume`: one process, a resumable run directory. */
 async function trainExperiment(opts: { config?: string; resume?: string; out?: string; json?: boolean; progress: boolean }): Promise<void> {
   if (opts.config !== undefined && opts.resume !== undefined) throw new MaskmixError('INVALID_ARGUMENT', 'give --config (a new run) or --resume (an existing one), not both');
@@ -135,7 +138,7 @@ async function trainExperiment(opts: { config?: string; resume?: string; out?: s
   else {
     process.stdout.write(
       `\nrun directory   ${summary.runDir}\nsteps           ${summary.steps} (${summary.tokensSeen.toLocaleString('en-US')} tokens, ${(summary.flops / 1e12).toFixed(3)} TFLOPs)\n` +
-        `train loss      ${summary.trainLoss.toFixed(4)}\nval loss        ${summary.valLoss.toFixed(4)}\nstopped by      ${summary.stoppedBy}\n`,
+        `train loss      ${fixed(summary.trainLoss)}\nval loss        ${fixed(summary.valLoss)}\nstopped by      ${summary.stoppedBy}\n`,
     );
   }
   if (summary.stoppedBy === 'signal') {
