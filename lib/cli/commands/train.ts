@@ -63,6 +63,8 @@ export function registerTrain(program: Command): void {
         await trainExperiment(opts);
         return;
       }
+      // Checked before trainBrown makes the run folder and trains the tokenizer (the flag itself accepts 0).
+      if (!(opts.lr > 0)) throw new MaskmixError('INVALID_ARGUMENT', `--lr must be positive, got ${opts.lr}`);
       if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
         const runtime = native().runtimeInfo();
         const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
