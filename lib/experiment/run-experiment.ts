@@ -18,7 +18,7 @@ import { LanguageModel } from '../model.js';
 import { createRunDir, runEnvironment } from '../run-dir.js';
 import { trainLoop, type StepProgress } from '../train-loop.js';
 import { Trainer } from '../trainer.js';
-import { resolveExperimentConfig, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
+import { resolveExperimentConfig, withAbsolutePaths, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
 import { prepareExperimentData, type ExperimentData, type ResumableBatches } from './experiment-data.js';
 import { checkExperimentCanStart } from './experiment-preflight.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint } from './training-checkpoint.js';
@@ -78,7 +78,7 @@ export function finishedRunSummary(runDir: string, config: ExperimentConfig): Ex
 
 export async function runExperiment(input: ExperimentConfigInput | undefined, options: RunExperimentOptions): Promise<ExperimentSummary> {
   const resume = options.resume === true;
-  const config = resume ? readRunExperiment(options.runDir) : resolveExperimentConfig(input);
+  const config = resume ? readRunExperiment(options.runDir) : withAbsolutePaths(resolveExperimentConfig(input));
   if (resume) {
     const finished = finishedRunSummary(options.runDir, config);
     if (finished) {
