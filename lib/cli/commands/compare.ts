@@ -27,6 +27,8 @@ async function runComparison(configs: ReturnType<typeof sweepExperiments>, opts:
   });
   stop.release();
   progress.stop();
+  // Interrupted: what was done is kept (and reported below), but the exit status says it did not finish.
+  if (stop.signal.aborted) process.exitCode = 130;
   if (opts.json) {
     printJson(result);
     return;

@@ -56,7 +56,8 @@ export function registerTrain(program: Command): void {
         '    "data": { "source": "brown" } | { "source": "files", "paths": ["corpus/"], "field": "text" },\n' +
         '    "tokenizer": { "vocabSize": 4096 } | { "path": "tokenizer.json" }, "seed": 0, "device": "cpu",\n' +
         '    "budget": { "minutes": 5 } }\n' +
-        'Ctrl-C saves a checkpoint and exits; --resume continues from it.\n' +
+        'Ctrl-C stops after the current step and exits with status 130. With --config it saves a checkpoint that\n' +
+        '--resume continues from; without, it saves the model trained so far (config.json, model.safetensors).\n' +
         'With --config or --resume every setting comes from the config (or the run): only --out (with --config), --json\n' +
         'and --no-progress may be given beside them.',
     )
@@ -100,6 +101,8 @@ export function registerTrain(program: Command): void {
       stop.release();
       progress.stop();
       if (summary.rank !== 0) return;
+      // Interrupted: what was done is kept (and reported below), but the exit status says it did not finish.
+      if (stop.signal.aborted) process.exitCode = 130;
       if (opts.json) {
         printJson(summary);
         return;
