@@ -41,12 +41,20 @@ bool useKernel(std::initializer_list<at::Tensor> tensors) {
 
 }  // namespace
 
+#ifdef MASKMIX_WITH_CUDA
+// Whether the RMSNorm forward kernel takes these tensors (float32 input and weight, a kernel output dtype, a row
+// width it handles); the recompute asks the same so that it takes the same path as the forward did.
+static bool rmsNormKernelTakes(const at::Tensor& x, const at::Tensor& weight, at::ScalarType outDtype) {
+  return useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
+         kernels::rowKernelsTake(x.size(-1));
+}
+#endif
+
 RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
   at::Tensor x = input.contiguous();
   int64_t d = x.size(-1), rows = x.numel() / d;
 #ifdef MASKMIX_WITH_CUDA
-  if (useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
-      kernels::rowKernelsTake(d)) {
+  if (rmsNormKernelTakes(x, weight, outDtype)) {
     at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
     at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));
     kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d,
@@ -64,16 +72,8 @@ RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, 
 at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype) {
   int64_t d = x.size(-1), rows = x.numel() / d;
 #ifdef MASKMIX_WITH_CUDA
-  // The forward's own kernel (same conditions, so the same path as the forward took); its rstd goes to scratch.
-  if (useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
-      kernels::rowKernelsTake(d)) {
-    at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
-    at::Tensor scratch = at::empty({rows}, x.options().dtype(at::kFloat));
-    kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), scratch.data_ptr<float>(), rows, d,
-                            static_cast<float>(eps), toKernel(outDtype), stream());
-    checkLaunch("rms norm recompute");
-    return y;
-  }
+  // The forward's kernel again (its rstd, the same numbers, is dropped): one pass, as the forward made it.
+  if (rmsNormKernelTakes(x, weight, outDtype)) return rmsNormForward(x, weight, eps, outDtype).y;
 #else
   (void)eps;
 #endif
