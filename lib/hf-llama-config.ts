@@ -57,7 +57,9 @@ function unsupportedHfLlamaFeatures(raw: Record<string, unknown>): string[] {
   if (raw.num_key_value_heads !== undefined && raw.num_key_value_heads !== null && raw.num_key_value_heads !== heads)
     found.push(`num_key_value_heads ${String(raw.num_key_value_heads)} ≠ num_attention_heads ${String(heads)} (grouped-query attention)`);
   if (raw.tie_word_embeddings === true) found.push('tie_word_embeddings true');
-  if (raw.rope_scaling !== undefined && raw.rope_scaling !== null) found.push('rope_scaling');
+  // {"rope_type": "default"} (or "type") is plain RoPE, as without rope_scaling.
+  const scaling = raw.rope_scaling as { rope_type?: unknown; type?: unknown } | null | undefined;
+  if (scaling !== undefined && scaling !== null && (scaling.rope_type ?? scaling.type) !== 'default') found.push('rope_scaling');
   if (raw.hidden_act !== undefined && raw.hidden_act !== 'silu') found.push(`hidden_act '${String(raw.hidden_act)}' (only 'silu')`);
   if (raw.attention_bias === true) found.push('attention_bias true');
   if (raw.mlp_bias === true) found.push('mlp_bias true');

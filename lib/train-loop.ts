@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
-import { dropMetricsAfter, replaceLastMetricsLine } from './io/metrics-file.js';
+import { replaceLastMetricsLine } from './io/metrics-file.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
@@ -58,7 +58,10 @@ export interface TrainLoopOptions {
   /** Cap on validation sequences per periodic evaluation (default: all); the final one uses all. */
   evalSequences?: number;
   evalBatchSize?: number;
-  /** Append one JSON line per read-back step here (rank 0 only when data-parallel). */
+  /**
+   * Append one JSON line per read-back step here (rank 0 only when data-parallel); a run stopped early gets its
+   * final validation loss on the last line this call appended, rewritten in place.
+   */
   metricsFile?: string;
   /** Read the loss back every this many steps (default 1). On a GPU a larger value lets it run ahead of the host. */
   readEvery?: number;
@@ -147,9 +150,6 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       maxSequences: final ? undefined : options.evalSequences,
       processGroup: group,
     });
-
-  // A resume from a checkpoint older than the last line written trains those steps again: one line per step.
-  if (options.metricsFile && writesFiles) await dropMetricsAfter(options.metricsFile, trainer.stepsTaken);
 
   for (let i = 0; i < steps; i++) {
     // Alone, stop at once; in a group, every rank must stop after the same step (decided below).

@@ -59,9 +59,10 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // A reader that closed the pipe early (`maskmix generate … | head`) wants no more output: stop quietly.
+  // A reader that closed the pipe early (`maskmix generate … | head`) wants no more output: stop without a stack
+  // trace, with the status of a process ended by SIGPIPE (128 + 13), so `set -o pipefail` still sees it cut short.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
+    if (error.code === 'EPIPE') process.exit(141);
     throw error;
   });
   const program = buildProgram();

@@ -13,10 +13,11 @@ import { saveModel } from '../checkpoint.js';
 import { MaskmixError } from '../errors.js';
 import { trainingFlops } from '../flops.js';
 import { writeJsonAtomic } from '../io/atomic-file.js';
+import { dropMetricsAfter, metricsTail } from '../io/metrics-file.js';
 import { resolveModelConfig } from '../model-config.js';
 import { LanguageModel } from '../model.js';
 import { createRunDir, runEnvironment } from '../run-dir.js';
-import { trainLoop, type StepProgress } from '../train-loop.js';
+import { evaluate, trainLoop, type StepProgress } from '../train-loop.js';
 import { Trainer } from '../trainer.js';
 import { resolveExperimentConfig, withAbsolutePaths, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
 import { prepareExperimentData, type ExperimentData, type ResumableBatches } from './experiment-data.js';
@@ -116,6 +117,8 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
       const saved = await loadTrainingCheckpoint(runDir, model, trainer);
       iterator.seek(saved.dataPosition as never);
       loop = { step: saved.step, tokensSeen: saved.tokensSeen, elapsedSeconds: saved.elapsedSeconds };
+      // Lines of steps after the checkpoint are trained again: drop them so metrics.jsonl keeps one line per step.
+      await dropMetricsAfter(join(runDir, 'metrics.jsonl'), saved.step);
       options.onPhase?.('resume', `from step ${saved.step}`);
     } else {
       await writeJsonAtomic(join(runDir, 'run.json'), { experiment: config, environment: runEnvironment() });
@@ -128,6 +131,12 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
     throw error;
   }
   return train(config, runDir, name, data, model, trainer, iterator, loop, options);
+}
+
+/** The figures a summary needs, for a run whose checkpoint is at its last step (see train()). */
+async function resultsOfFinishedCheckpoint(model: LanguageModel, data: ExperimentData, batchSize: number, metricsFile: string) {
+  const { trainLoss, tokensPerSecond } = metricsTail(metricsFile);
+  return { finalTrainLoss: trainLoss, finalValLoss: await evaluate(model, data.valData, { batchSize }), tokensPerSecond, aborted: false };
 }
 
 /** The folder createRunDir will pick for `dir` (the same search). */
@@ -165,36 +174,44 @@ async function train(
   };
   let stoppedBy: ExperimentSummary['stoppedBy'] = 'steps';
   let last = loop;
-  options.onPhase?.('train', `${steps - loop.step} steps of ${batchSize}×${context} tokens`);
+  // A checkpoint already at the last step, but no summary: the run stopped while saving its results. Write them
+  // from the checkpoint (a full evaluation, the training loss from metrics.jsonl) without training or checkpointing.
+  const onlyResults = loop.step >= steps;
+  options.onPhase?.(
+    onlyResults ? 'finished' : 'train',
+    onlyResults ? `the checkpoint is at the last step (${loop.step}): writing the model and results, training nothing` : `${steps - loop.step} steps of ${batchSize}×${context} tokens`,
+  );
   try {
-    const result = await trainLoop({
-      trainer,
-      batches: iterator,
-      steps: Math.max(0, steps - loop.step),
-      start: loop,
-      validation: data.valData,
-      evalEvery,
-      evalSequences,
-      evalBatchSize: batchSize,
-      readEvery,
-      metricsFile: join(runDir, 'metrics.jsonl'),
-      signal: options.signal,
-      onStep: options.onStep,
-      afterStep: async (end) => {
-        last = end;
-        const budget = config.budget;
-        const overBudget =
-          (budget?.minutes !== undefined && end.elapsedSeconds >= budget.minutes * 60) ||
-          (budget?.flops !== undefined && trainingFlops(model.config, end.tokensSeen) >= budget.flops);
-        if (end.step % checkpointEvery === 0 && end.step < steps && !overBudget) await checkpoint(end);
-        if (overBudget) {
-          stoppedBy = 'budget';
-          return 'stop';
-        }
-      },
-    });
+    const result = onlyResults
+      ? await resultsOfFinishedCheckpoint(model, data, batchSize, join(runDir, 'metrics.jsonl'))
+      : await trainLoop({
+          trainer,
+          batches: iterator,
+          steps: Math.max(0, steps - loop.step),
+          start: loop,
+          validation: data.valData,
+          evalEvery,
+          evalSequences,
+          evalBatchSize: batchSize,
+          readEvery,
+          metricsFile: join(runDir, 'metrics.jsonl'),
+          signal: options.signal,
+          onStep: options.onStep,
+          afterStep: async (end) => {
+            last = end;
+            const budget = config.budget;
+            const overBudget =
+              (budget?.minutes !== undefined && end.elapsedSeconds >= budget.minutes * 60) ||
+              (budget?.flops !== undefined && trainingFlops(model.config, end.tokensSeen) >= budget.flops);
+            if (end.step % checkpointEvery === 0 && end.step < steps && !overBudget) await checkpoint(end);
+            if (overBudget) {
+              stoppedBy = 'budget';
+              return 'stop';
+            }
+          },
+        });
     if (result.aborted) stoppedBy = 'signal';
-    await checkpoint(last);
+    if (!onlyResults) await checkpoint(last);
     options.onPhase?.('save', runDir);
     await saveModel(model, runDir);
     const summary: ExperimentSummary = {

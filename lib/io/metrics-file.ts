@@ -36,3 +36,27 @@ export async function replaceLastMetricsLine(path: string, record: object): Prom
   all.splice(Math.max(0, all.length - 1), all.length > 0 ? 1 : 0, JSON.stringify(record));
   await writeFileAtomic(path, all.map((line) => `${line}\n`).join(''));
 }
+
+/**
+ * What a finished run's summary reports from its metrics: the mean training loss over the last tenth of the step
+ * lines (at least one), as the training loop computes it, and the last line's tokens per second; NaN where absent.
+ */
+export function metricsTail(path: string): { trainLoss: number; tokensPerSecond: number } {
+  const records = existsSync(path)
+    ? lines(path).flatMap((line) => {
+        try {
+          const r = JSON.parse(line) as { step?: unknown; loss?: unknown; tokensPerSecond?: unknown };
+          return typeof r.step === 'number' ? [r] : [];
+        } catch {
+          return [];
+        }
+      })
+    : [];
+  const losses = records.map((r) => (typeof r.loss === 'number' ? r.loss : Number.NaN));
+  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+  const last = records.at(-1)?.tokensPerSecond;
+  return {
+    trainLoss: tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
+    tokensPerSecond: typeof last === 'number' ? last : Number.NaN,
+  };
+}

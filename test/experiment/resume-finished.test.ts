@@ -1,5 +1,5 @@
 // `train --resume` of a run that has nothing left to do leaves it exactly as it was and says so.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,6 +46,22 @@ describe('train --resume of a finished run', () => {
     expect(again.stderr).toContain('summary.json');
     expect(JSON.parse(again.stdout)).toMatchObject({ steps: 6, trainLoss: summary.trainLoss, valLoss: summary.valLoss });
     expect(snapshot(run)).toEqual(before);
+  }, 60_000);
+
+  it('a run that stopped while saving its results (checkpoint at the last step, no summary) gets them written, untrained', async () => {
+    const run = join(mkdtempSync(join(tmpdir(), 'maskmix-resume-saving-')), 'run');
+    const done = await runExperiment(TINY as never, { runDir: run });
+    rmSync(join(run, 'summary.json'));
+    const checkpointBefore = snapshot(join(run, 'checkpoint'));
+    const metricsBefore = readFileSync(join(run, 'metrics.jsonl'), 'utf8');
+    const again = await runExperiment(undefined, { runDir: run, resume: true });
+    expect(again).toMatchObject({ steps: 6, stoppedBy: 'steps', tokensSeen: done.tokensSeen });
+    expect(again.valLoss).toBeCloseTo(done.valLoss, 5);
+    expect(Number.isFinite(again.trainLoss)).toBe(true);
+    expect(Number.isFinite(again.tokensPerSecond)).toBe(true);
+    expect(JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'))).toMatchObject({ steps: 6, valLoss: again.valLoss });
+    expect(snapshot(join(run, 'checkpoint'))).toEqual(checkpointBefore);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(metricsBefore);
   }, 60_000);
 
   it('a run stopped by its budget is not resumed for one more step', async () => {

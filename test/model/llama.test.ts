@@ -58,6 +58,9 @@ describe('llama baseline', () => {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hf, [field]: value }));
       await expect(loadModel(dir)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(named) });
     }
+    // Plain RoPE written out as a "default" scaling loads.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hf, rope_scaling: { rope_type: 'default' } }));
+    (await loadModel(dir)).dispose();
     model.dispose();
     loaded.dispose();
   });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { evaluateReconstruction, reconstruct } from '../../autoencoder.js';
 import { prepareBrownDataset } from '../../data/brown-dataset.js';
 import { MaskmixError } from '../../errors.js';
+import type { ExperimentConfig } from '../../experiment/experiment-config.js';
 import { prepareExperimentData } from '../../experiment/experiment-data.js';
 import { readRunExperiment } from '../../experiment/run-experiment.js';
 import { openRun } from '../../run-loader.js';
@@ -16,6 +17,16 @@ An autoencoder trains like any model: give \`maskmix train --config\` a model of
   { "model": { "kind": "autoencoder", "variant": "plain", "dModel": 256, "nLayers": 4, "context": 128, "vocabSize": 4096 }, … }
 (see examples/autoencoder-brown.json); its loss scores position i against token i. "blocks": "llama" builds
 encoder and decoder from Llama decoder layers instead (the paper's transformer autoencoder; examples/autoencoder-llama-brown.json).`;
+
+/** The run's own data; a run made before run.json stored absolute paths may name files relative to where it started. */
+async function runDataOf(runDir: string, experiment: ExperimentConfig, context: number, tokenizerJson: string) {
+  try {
+    return await prepareExperimentData(experiment, context, tokenizerJson);
+  } catch (error) {
+    if (!(error instanceof MaskmixError) || error.code !== 'NOT_FOUND') throw error;
+    throw new MaskmixError('NOT_FOUND', `${runDir}/run.json names data that is not here (${error.message}); a relative path is relative to the folder the run was started from: run this command there`);
+  }
+}
 
 export function registerAutoencoder(program: Command): void {
   const command = program
@@ -50,7 +61,7 @@ export function registerAutoencoder(program: Command): void {
         const tokenizerJson = readFileSync(join(runDir, 'tokenizer.json'), 'utf8');
         // The validation documents the run itself held out, whatever its data source, seed and split.
         const valData = experiment
-          ? (await prepareExperimentData(experiment, config.context, tokenizerJson)).valData
+          ? (await runDataOf(runDir, experiment, config.context, tokenizerJson)).valData
           : (await prepareBrownDataset({ vocabSize: config.vocabSize, context: config.context, seed, tokenizerJson })).valData;
         const stats = await evaluateReconstruction(run.model, valData, { maxSequences: sequences });
         if (opts.json) printJson(stats);
