@@ -21,6 +21,7 @@ export type MaskmixErrorCode =
   | 'NON_FINITE' // NaN or infinity in a loss or gradient
   | 'DISTRIBUTED' // a rendezvous, collective or peer process failed
   | 'DISTRIBUTED_TIMEOUT' // a rendezvous or collective waited longer than its timeout
+  | 'ABORTED' // the caller's AbortSignal stopped the work before anything worth keeping was made
   | 'INTERNAL'; // a libtorch error we did not anticipate
 
 export class MaskmixError extends Error {

@@ -13,7 +13,7 @@ import { unigramEntropy } from './data/corpus.js';
 import { generate } from './generate.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
-import { createRunDir, runEnvironment } from './run-dir.js';
+import { makeRunDir, runEnvironment, startInRunDir } from './run-dir.js';
 import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
@@ -57,46 +57,51 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...QUICKSTART_DEFAULTS, ...given } as typeof QUICKSTART_DEFAULTS & QuickstartOptions;
   const wallStart = performance.now();
-  const runDir = createRunDir(o.outDir, { unique: options.outDir === undefined });
-
-  const data = await prepareBrownDataset({
-    documents: o.documents,
-    vocabSize: o.vocabSize,
-    context: o.context,
-    seed: o.seed,
-    onPhase: events.onPhase,
-  });
-  const { tokenizer, eosId, trainData, valData } = data;
-  tokenizer.save(join(runDir, 'tokenizer.json'));
-
-  const modelConfig = {
-    kind: 'mixer' as const,
-    vocabSize: tokenizer.vocabSize,
-    dModel: o.dModel,
-    nLayers: o.nLayers,
-    context: o.context,
-    padId: eosId,
-    seed: o.seed,
-  };
-  const model = await LanguageModel.create(modelConfig);
-  events.onPhase?.(
-    'model',
-    `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters; ` +
-      `${trainData.numSequences} train / ${valData.numSequences} validation sequences`,
+  const made = makeRunDir(o.outDir, { unique: options.outDir === undefined });
+  const runDir = made.dir;
+  const { data, model, trainer } = await startInRunDir(
+    made,
+    async () => {
+      const data = await prepareBrownDataset({
+        documents: o.documents,
+        vocabSize: o.vocabSize,
+        context: o.context,
+        seed: o.seed,
+        onPhase: events.onPhase,
+      });
+      data.tokenizer.save(join(runDir, 'tokenizer.json'));
+      const model = await LanguageModel.create({
+        kind: 'mixer' as const,
+        vocabSize: data.tokenizer.vocabSize,
+        dModel: o.dModel,
+        nLayers: o.nLayers,
+        context: o.context,
+        padId: data.eosId,
+        seed: o.seed,
+      });
+      events.onPhase?.(
+        'model',
+        `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters; ` +
+          `${data.trainData.numSequences} train / ${data.valData.numSequences} validation sequences`,
+      );
+      const trainConfig = {
+        learningRate: o.learningRate,
+        warmupSteps: Math.min(50, Math.floor(o.steps / 10)),
+        totalSteps: o.steps,
+        gradClip: 1,
+      };
+      const trainer = new Trainer(model, trainConfig);
+      await writeJsonAtomic(join(runDir, 'run.json'), {
+        command: 'quickstart',
+        data: { corpus: 'brown', documents: data.documents, trainDocuments: data.trainDocuments, valDocuments: data.valDocuments },
+        training: { ...trainConfig, batchSize: o.batchSize, steps: o.steps, seed: o.seed },
+        environment: runEnvironment(),
+      });
+      return { data, model, trainer };
+    },
+    { signal: o.signal, dispose: ({ model, trainer }) => (trainer.dispose(), model.dispose()) },
   );
-  const trainConfig = {
-    learningRate: o.learningRate,
-    warmupSteps: Math.min(50, Math.floor(o.steps / 10)),
-    totalSteps: o.steps,
-    gradClip: 1,
-  };
-  const trainer = new Trainer(model, trainConfig);
-  await writeJsonAtomic(join(runDir, 'run.json'), {
-    command: 'quickstart',
-    data: { corpus: 'brown', documents: data.documents, trainDocuments: data.trainDocuments, valDocuments: data.valDocuments },
-    training: { ...trainConfig, batchSize: o.batchSize, steps: o.steps, seed: o.seed },
-    environment: runEnvironment(),
-  });
+  const { tokenizer, eosId, trainData, valData } = data;
 
   events.onPhase?.('train', `${o.steps} steps of ${o.batchSize}×${o.context} tokens`);
   const result = await trainLoop({

@@ -3,7 +3,7 @@
  * run.json (how the run was made: options, versions, git commit, machine).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,6 +30,41 @@ export function makeRunDir(dir: string, options: { unique?: boolean } = {}): { d
   const created = !existsSync(candidate);
   mkdirSync(candidate, { recursive: true });
   return { dir: candidate, created };
+}
+
+/**
+ * Undoes the start of a run that failed before training: removes the files a start writes (tokenizer.json,
+ * run.json), and the folder when this start made it (`created` from {@link makeRunDir}) and nothing else is in it,
+ * so a retry with the same --out finds no half-made run.
+ */
+export function abandonRunStart(runDir: string, created: boolean): void {
+  for (const file of ['tokenizer.json', 'run.json']) rmSync(join(runDir, file), { force: true });
+  if (created && existsSync(runDir) && readdirSync(runDir).length === 0) rmdirSync(runDir);
+}
+
+/**
+ * Runs the start of a run (data, tokenizer, model, run.json) in a folder from {@link makeRunDir}. When it fails, or
+ * `signal` was aborted meanwhile (Ctrl-C while the corpus was prepared), nothing of the start is kept
+ * ({@link abandonRunStart}); `dispose` frees what a start that finished made. An abort is a MaskmixError ABORTED.
+ */
+export async function startInRunDir<T>(
+  made: { dir: string; created: boolean },
+  start: () => Promise<T>,
+  options: { signal?: AbortSignal; dispose?: (started: T) => void } = {},
+): Promise<T> {
+  let started: T;
+  try {
+    started = await start();
+  } catch (error) {
+    abandonRunStart(made.dir, made.created);
+    throw error;
+  }
+  if (options.signal?.aborted) {
+    options.dispose?.(started);
+    abandonRunStart(made.dir, made.created);
+    throw new MaskmixError('ABORTED', 'stopped before training began; nothing was kept');
+  }
+  return started;
 }
 
 function isNonEmptyDir(dir: string): boolean {

@@ -13,7 +13,7 @@ import { saveModelOnRankZero } from './dist/rank-zero.js';
 import { distributedBatches } from './dist/sampler.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
-import { createRunDir, runEnvironment } from './run-dir.js';
+import { makeRunDir, runEnvironment, startInRunDir } from './run-dir.js';
 import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
@@ -69,46 +69,54 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
   const onPhase = dist.isRankZero ? events.onPhase : undefined;
 
   // Rank 0 picks the run directory and trains the tokenizer; the others take both from it.
-  const runDir = dist.isRankZero ? createRunDir(o.outDir, { unique: options.outDir === undefined }) : '';
-  const common = { documents: o.documents, vocabSize: o.vocabSize, context: o.context, seed: o.seed, onPhase };
-  const data = dist.isRankZero ? await prepareBrownDataset(common) : undefined;
-  const shared = group ? await group.broadcastJson(data ? { runDir, tokenizerJson: data.tokenizer.toJSON() } : undefined) : undefined;
-  const { tokenizer, eosId, trainData, valData, ...counts } = data ?? (await prepareBrownDataset({ ...common, tokenizerJson: shared!.tokenizerJson }));
-  if (dist.isRankZero) tokenizer.save(join(runDir, 'tokenizer.json'));
+  const made = dist.isRankZero ? makeRunDir(o.outDir, { unique: options.outDir === undefined }) : { dir: '', created: false };
+  const runDir = made.dir;
+  const start = async () => {
+    const common = { documents: o.documents, vocabSize: o.vocabSize, context: o.context, seed: o.seed, onPhase };
+    const data = dist.isRankZero ? await prepareBrownDataset(common) : undefined;
+    const shared = group ? await group.broadcastJson(data ? { runDir, tokenizerJson: data.tokenizer.toJSON() } : undefined) : undefined;
+    const { tokenizer, eosId, trainData, valData, ...counts } = data ?? (await prepareBrownDataset({ ...common, tokenizerJson: shared!.tokenizerJson }));
+    if (dist.isRankZero) tokenizer.save(join(runDir, 'tokenizer.json'));
 
-  const model = await LanguageModel.create({
-    kind: 'mixer',
-    vocabSize: tokenizer.vocabSize,
-    dModel: o.dModel,
-    nLayers: o.nLayers,
-    context: o.context,
-    padId: eosId,
-    seed: o.seed,
-    device: dist.device,
-  });
-  onPhase?.(
-    'model',
-    `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters on ` +
-      `${dist.worldSize} × ${dist.device}${group ? ` (${group.backend})` : ''}; ${trainData.numSequences} train sequences`,
-  );
-  const accumulation = o.gradientAccumulation ?? 1;
-  const trainConfig = {
-    learningRate: o.learningRate,
-    warmupSteps: Math.min(50, Math.floor(o.steps / 10)),
-    totalSteps: o.steps,
-    gradClip: 1,
-    gradientAccumulation: accumulation,
-  };
-  const trainer = new Trainer(model, trainConfig, dist.trainerOptions);
-  if (dist.isRankZero) {
-    await writeJsonAtomic(join(runDir, 'run.json'), {
-      command: 'train',
-      data: { corpus: 'brown', ...counts },
-      training: { ...trainConfig, batchSize: o.batchSize, globalBatchSize: o.batchSize * accumulation * dist.worldSize, steps: o.steps, seed: o.seed },
-      distributed: { worldSize: dist.worldSize, backend: group?.backend ?? null, device: dist.device },
-      environment: runEnvironment(),
+    const model = await LanguageModel.create({
+      kind: 'mixer',
+      vocabSize: tokenizer.vocabSize,
+      dModel: o.dModel,
+      nLayers: o.nLayers,
+      context: o.context,
+      padId: eosId,
+      seed: o.seed,
+      device: dist.device,
     });
-  }
+    onPhase?.(
+      'model',
+      `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters on ` +
+        `${dist.worldSize} × ${dist.device}${group ? ` (${group.backend})` : ''}; ${trainData.numSequences} train sequences`,
+    );
+    const trainConfig = {
+      learningRate: o.learningRate,
+      warmupSteps: Math.min(50, Math.floor(o.steps / 10)),
+      totalSteps: o.steps,
+      gradClip: 1,
+      gradientAccumulation: accumulation,
+    };
+    const trainer = new Trainer(model, trainConfig, dist.trainerOptions);
+    if (dist.isRankZero) {
+      await writeJsonAtomic(join(runDir, 'run.json'), {
+        command: 'train',
+        data: { corpus: 'brown', ...counts },
+        training: { ...trainConfig, batchSize: o.batchSize, globalBatchSize: o.batchSize * accumulation * dist.worldSize, steps: o.steps, seed: o.seed },
+        distributed: { worldSize: dist.worldSize, backend: group?.backend ?? null, device: dist.device },
+        environment: runEnvironment(),
+      });
+    }
+    return { shared, trainData, valData, model, trainer };
+  };
+  const accumulation = o.gradientAccumulation ?? 1;
+  // Only rank 0 has a folder to clean up; under launch the signal never aborts (the launcher stops the ranks).
+  const { shared, trainData, valData, model, trainer } = dist.isRankZero
+    ? await startInRunDir(made, start, { signal: o.signal, dispose: (s) => (s.trainer.dispose(), s.model.dispose()) })
+    : await start();
 
   onPhase?.('train', `${o.steps} steps of ${dist.worldSize} × ${accumulation > 1 ? `${accumulation} × ` : ''}${o.batchSize}×${o.context} tokens`);
   const result = await trainLoop({

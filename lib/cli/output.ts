@@ -12,13 +12,13 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Exit codes: 1 for a failure of the work, 2 for a bad command line. */
+/** Exit codes: 1 for a failure of the work, 2 for a bad command line, 130 (the shell's SIGINT code) for a Ctrl-C stop. */
 export function exitWithError(error: unknown): never {
   if (process.env.MASKMIX_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   const message = error instanceof Error ? error.message : String(error);
   const code = error instanceof MaskmixError ? error.code : undefined;
   process.stderr.write(`maskmix: ${message}\n`);
-  process.exit(code === 'INVALID_ARGUMENT' || code === 'CONFIG_INVALID' ? 2 : 1);
+  process.exit(code === 'INVALID_ARGUMENT' || code === 'CONFIG_INVALID' ? 2 : code === 'ABORTED' ? 130 : 1);
 }
 
 /** Parses a command-line number option; a bad value is an INVALID_ARGUMENT naming the flag. */

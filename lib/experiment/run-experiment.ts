@@ -6,7 +6,7 @@
  * losses are bit-identical to an uninterrupted run's. A non-finite loss or gradient stops the run with
  * NON_FINITE and leaves the last good checkpoint as it was.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 import { saveModel } from '../checkpoint.js';
@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../io/atomic-file.js';
 import { dropMetricsAfter, metricsTail } from '../io/metrics-file.js';
 import { resolveModelConfig } from '../model-config.js';
 import { LanguageModel } from '../model.js';
-import { makeRunDir, runEnvironment } from '../run-dir.js';
+import { abandonRunStart, makeRunDir, runEnvironment } from '../run-dir.js';
 import { evaluate, trainLoop, type StepProgress } from '../train-loop.js';
 import { Trainer } from '../trainer.js';
 import { resolveExperimentConfig, withAbsolutePaths, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
@@ -124,7 +124,7 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
     iterator?.close?.();
     trainer?.dispose();
     model?.dispose();
-    if (!resume) abandonStart(runDir, made.created);
+    if (!resume) abandonRunStart(runDir, made.created);
     throw error;
   }
   return train(config, runDir, name, data, model, trainer, iterator, loop, options);
@@ -140,15 +140,6 @@ function budgetReached(config: ExperimentConfig, elapsedSeconds: number, flops: 
 async function resultsOfFinishedCheckpoint(model: LanguageModel, data: ExperimentData, batchSize: number, metricsFile: string) {
   const { trainLoss, tokensPerSecond } = metricsTail(metricsFile);
   return { finalTrainLoss: trainLoss, finalValLoss: await evaluate(model, data.valData, { batchSize }), tokensPerSecond, aborted: false };
-}
-
-/**
- * A start that failed before training leaves no folder that blocks the retry: removes the files it wrote, and the
- * folder if this start made it and nothing else is in it.
- */
-function abandonStart(runDir: string, createdDir: boolean): void {
-  for (const file of ['tokenizer.json', 'run.json']) rmSync(join(runDir, file), { force: true });
-  if (createdDir && existsSync(runDir) && readdirSync(runDir).length === 0) rmdirSync(runDir);
 }
 
 async function train(
