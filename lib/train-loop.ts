@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
-import { replaceLastMetricsLine } from './io/metrics-file.js';
+import { finalTrainLoss, replaceLastMetricsLine } from './io/metrics-file.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
@@ -231,13 +231,12 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
     if (options.metricsFile && writesFiles && lastLine) await replaceLastMetricsLine(options.metricsFile, { ...lastLine, valLoss: finalValLoss });
   }
   const elapsedSeconds = (performance.now() - start) / 1000;
-  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
   return {
     steps: losses.length,
     tokensSeen,
     elapsedSeconds,
     tokensPerSecond: stepSeconds > 0 ? (tokensSeen - tokensAtStart) / stepSeconds : 0,
-    finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
+    finalTrainLoss: finalTrainLoss(losses),
     finalValLoss,
     aborted,
     stoppedByCallback,

@@ -38,8 +38,17 @@ export async function replaceLastMetricsLine(path: string, record: object): Prom
 }
 
 /**
- * What a finished run's summary reports from its metrics: the mean training loss over the last tenth of the step
- * lines (at least one), as the training loop computes it, and the last line's tokens per second; NaN where absent.
+ * The training loss a run reports: the mean over the last tenth of its steps (at least one step), which smooths the
+ * step-to-step noise a single last loss has; NaN without steps.
+ */
+export function finalTrainLoss(losses: readonly number[]): number {
+  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+  return tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN;
+}
+
+/**
+ * What a finished run's summary reports from its metrics: the {@link finalTrainLoss} of the step lines, as the
+ * training loop computes it, and the last line's tokens per second; NaN where absent.
  */
 export function metricsTail(path: string): { trainLoss: number; tokensPerSecond: number } {
   const records = existsSync(path)
@@ -52,11 +61,9 @@ export function metricsTail(path: string): { trainLoss: number; tokensPerSecond:
         }
       })
     : [];
-  const losses = records.map((r) => (typeof r.loss === 'number' ? r.loss : Number.NaN));
-  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
   const last = records.at(-1)?.tokensPerSecond;
   return {
-    trainLoss: tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : Number.NaN,
+    trainLoss: finalTrainLoss(records.map((r) => (typeof r.loss === 'number' ? r.loss : Number.NaN))),
     tokensPerSecond: typeof last === 'number' ? last : Number.NaN,
   };
 }
