@@ -30,7 +30,8 @@ export function registerQuickstart(program: Command): void {
     )
     .action(async (opts) => {
       const progress = trainingProgress({ enabled: opts.progress });
-      // Ctrl-C stops training after the current step; the run is still saved with what was learned.
+      // Ctrl-C stops training after the current step; the run is still saved with what was learned (before the
+      // first step nothing is kept: the quickstart fails with ABORTED, exit 130).
       const stop = stopOnCtrlC();
       const summary = await quickstart(
         { ...brownRunOptions(opts, stop.signal), prompt: opts.prompt },

@@ -57,7 +57,8 @@ export function registerTrain(program: Command): void {
         '    "tokenizer": { "vocabSize": 4096 } | { "path": "tokenizer.json" }, "seed": 0, "device": "cpu",\n' +
         '    "budget": { "minutes": 5 } }\n' +
         'Ctrl-C stops after the current step and exits with status 130. With --config it saves a checkpoint that\n' +
-        '--resume continues from; without, it saves the model trained so far (config.json, model.safetensors).\n' +
+        '--resume continues from; without, it saves the model trained so far (config.json, model.safetensors), or\n' +
+        'nothing at all when stopped before the first step (the run folder is removed if it made it).\n' +
         'With --config or --resume every setting comes from the config (or the run): only --out (with --config), --json\n' +
         'and --no-progress may be given beside them.',
     )
