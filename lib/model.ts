@@ -6,6 +6,7 @@ import { check } from './errors.js';
 import { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
 import { native, type NativeModel } from './native.js';
 import { Tensor } from './tensor.js';
+import { tokenIds } from './token-ids.js';
 
 /** Token ids of `batch` sequences of equal length, row after row. */
 export interface TokenBatch {
@@ -34,8 +35,9 @@ export interface SamplingOptions {
   topP?: number;
 }
 
+/** Plain arrays are checked id by id (lib/token-ids.ts) instead of converted silently. */
 function asTokens(tokens: Int32Array | readonly number[]): Int32Array {
-  return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+  return tokenIds(tokens);
 }
 
 export class LanguageModel {
