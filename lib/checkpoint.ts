@@ -66,14 +66,16 @@ export async function loadWeights(model: LanguageModel, path: string): Promise<v
  * LlamaForCausalLM. @throws MaskmixError INVALID_ARGUMENT when `dir` is a file or cannot be made.
  */
 export async function saveModel(model: LanguageModel, dir: string): Promise<void> {
+  // Read the model before making the folder, so a disposed (or busy) model leaves no empty folder behind.
+  const { device: _device, ...config } = model.config;
+  const weights = model.stateDict();
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     throw new MaskmixError('INVALID_ARGUMENT', `cannot save the model into ${dir}: ${(error as Error).message}`);
   }
-  const { device: _device, ...config } = model.config;
   await writeJsonAtomic(join(dir, CONFIG_FILE), model.config.kind === 'llama' ? toHfLlamaConfig(model.config) : config);
-  await saveWeights(model, join(dir, WEIGHTS_FILE));
+  await saveWeights({ stateDict: () => weights }, join(dir, WEIGHTS_FILE));
 }
 
 /** Reads and validates a checkpoint's `config.json`. */

@@ -10,6 +10,7 @@ import type { LanguageModel, SamplingOptions } from '../model.js';
 import { native, type NativeDecodeResult, type NativeDecoder } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { tokenIds } from '../token-ids.js';
+import { checkEvalPrecision } from '../precision.js';
 
 /** 'auto' decodes with a cache when the model has one. */
 export type DecoderMode = 'auto' | 'cached' | 'full-prefix';
@@ -72,6 +73,7 @@ export class Decoder {
     handle?: NativeDecoder,
   ) {
     check(model.predictsNextToken, "decoding needs a next-token model; an autoencoder reconstructs its input: use reconstruct() or 'maskmix autoencoder eval'");
+    checkEvalPrecision(options.precision);
     this.handle = handle ?? new (native().Decoder)(model.handle, options);
     this.context = model.config.context;
   }
