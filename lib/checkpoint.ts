@@ -78,7 +78,10 @@ export async function saveModel(model: LanguageModel, dir: string): Promise<void
   await saveWeights({ stateDict: () => weights }, join(dir, WEIGHTS_FILE));
 }
 
-/** Reads and validates a checkpoint's `config.json`. */
+/**
+ * Reads and validates a checkpoint's `config.json`. @throws MaskmixError NOT_FOUND, CHECKPOINT_INVALID (naming the
+ * file) for malformed JSON or a configuration maskmix cannot build.
+ */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
   requireDirectory(dir);
   const path = join(dir, CONFIG_FILE);
@@ -89,7 +92,13 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   } catch (error) {
     throw new MaskmixError('CHECKPOINT_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return resolveModelConfig(isHfLlamaConfig(raw) ? fromHfLlamaConfig(raw) : raw);
+  try {
+    return resolveModelConfig(isHfLlamaConfig(raw) ? fromHfLlamaConfig(raw) : raw);
+  } catch (error) {
+    // A file in a checkpoint, not the caller's config: CHECKPOINT_INVALID naming it, as for malformed JSON above.
+    if (error instanceof MaskmixError && error.code === 'CONFIG_INVALID') throw new MaskmixError('CHECKPOINT_INVALID', `${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 /** Builds the model a checkpoint directory describes and loads its weights. */
