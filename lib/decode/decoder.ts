@@ -73,6 +73,7 @@ export class Decoder {
     handle?: NativeDecoder,
   ) {
     check(model.predictsNextToken, "decoding needs a next-token model; an autoencoder reconstructs its input: use reconstruct() or 'maskmix autoencoder eval'");
+    check(options !== null && typeof options === 'object', 'Decoder options must be an object { batch?, mode?, precision? }');
     checkEvalPrecision(options.precision);
     this.handle = handle ?? new (native().Decoder)(model.handle, options);
     this.context = model.config.context;

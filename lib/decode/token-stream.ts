@@ -25,6 +25,7 @@ export class TokenStream implements AsyncIterable<GeneratedToken> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<GeneratedToken> {
     const { options, model } = this;
+    check(options !== null && typeof options === 'object', 'generation needs options { maxNewTokens, … }');
     const prompt = Array.from(tokenIds(this.prompt, 'prompt'));
     check(prompt.length > 0, 'the prompt must hold at least one token');
     check(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 0, 'maxNewTokens must be a non-negative integer');

@@ -44,6 +44,11 @@ describe('API validation', () => {
     expect(await generate(model, [1], { maxNewTokens: 2, seed: 2 ** 32 - 1, stopToken: 49 })).not.toHaveLength(0);
   });
 
+  it('null or missing options are INVALID_ARGUMENT, not a TypeError', async () => {
+    expect(() => new Decoder(model, null as never)).toThrow(fails('INVALID_ARGUMENT', /Decoder options/));
+    await expect(generate(model, [1], undefined as never)).rejects.toThrow(fails('INVALID_ARGUMENT', /maxNewTokens/));
+  });
+
   it('Decoder sampling without uniforms is INVALID_ARGUMENT, not a TypeError', async () => {
     const decoder = new Decoder(model);
     await expect(decoder.prefill([1, 2, 3], { sampling: {} as never })).rejects.toThrow(fails('INVALID_ARGUMENT', /uniforms/));

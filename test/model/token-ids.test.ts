@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Decoder } from '../../lib/decode/decoder.js';
 import { generate } from '../../lib/generate.js';
+import { invertInput } from '../../lib/inversion.js';
 import type { LanguageModel } from '../../lib/model.js';
 import { scoreTokens } from '../../lib/score.js';
 import { checkTokenId, tokenIds } from '../../lib/token-ids.js';
@@ -30,10 +31,11 @@ describe('tokenIds (lib/token-ids.ts)', () => {
     expect(() => tokenIds([3, -1])).toThrow(outOfRange(/tokens\[1\] = -1/));
     expect(() => tokenIds(new Float64Array([1, 1e10]))).toThrow(outOfRange(/tokens\[1\]/));
     expect(() => tokenIds(1.9, 'first')).toThrow(invalid(/first is 1\.9/));
+    expect(() => tokenIds(new BigInt64Array([1n]))).toThrow(invalid(/tokens\[0\] is 1n \(a BigInt\)/));
   });
 
   it('refuses what is not a list of ids', () => {
-    for (const bad of ['abc', null, undefined, { length: 3 }, new BigInt64Array([1n])]) expectCode(() => tokenIds(bad), 'INVALID_ARGUMENT');
+    for (const bad of ['abc', null, undefined, { length: 3 }, new DataView(new ArrayBuffer(4))]) expectCode(() => tokenIds(bad), 'INVALID_ARGUMENT');
   });
 
   it('checkTokenId bounds by the vocabulary when given', () => {
@@ -85,5 +87,10 @@ describe('every entry point checks plain token ids', () => {
     await expect(scoreTokens(model, [model.config.vocabSize])).rejects.toMatchObject({ code: 'TOKEN_OUT_OF_RANGE' });
     expect((await scoreTokens(model, [1, 2, 3])).tokens).toEqual([1, 2, 3]);
     expect(await generate(model, [1, 2], { maxNewTokens: 2 })).toHaveLength(2);
+  });
+
+  it('invertInput', async () => {
+    await expect(invertInput(model, [1, Number.NaN], { iterations: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/tokens\[1\] is NaN/) });
+    expect((await invertInput(model, [1, 2], { iterations: 1 })).tokens).toHaveLength(2);
   });
 });
