@@ -66,17 +66,22 @@ export async function loadWeights(model: LanguageModel, path: string): Promise<v
  * LlamaForCausalLM. @throws MaskmixError INVALID_ARGUMENT when `dir` is a file or cannot be made.
  */
 export async function saveModel(model: LanguageModel, dir: string): Promise<void> {
+  // Read the model before making the folder, so a disposed (or busy) model leaves no empty folder behind.
+  const { device: _device, ...config } = model.config;
+  const weights = model.stateDict();
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     throw new MaskmixError('INVALID_ARGUMENT', `cannot save the model into ${dir}: ${(error as Error).message}`);
   }
-  const { device: _device, ...config } = model.config;
   await writeJsonAtomic(join(dir, CONFIG_FILE), model.config.kind === 'llama' ? toHfLlamaConfig(model.config) : config);
-  await saveWeights(model, join(dir, WEIGHTS_FILE));
+  await saveWeights({ stateDict: () => weights }, join(dir, WEIGHTS_FILE));
 }
 
-/** Reads and validates a checkpoint's `config.json`. */
+/**
+ * Reads and validates a checkpoint's `config.json`. @throws MaskmixError NOT_FOUND, CHECKPOINT_INVALID (naming the
+ * file) for malformed JSON or a configuration maskmix cannot build.
+ */
 export async function readModelConfig(dir: string): Promise<ModelConfig> {
   requireDirectory(dir);
   const path = join(dir, CONFIG_FILE);
@@ -87,7 +92,13 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   } catch (error) {
     throw new MaskmixError('CHECKPOINT_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return resolveModelConfig(isHfLlamaConfig(raw) ? fromHfLlamaConfig(raw) : raw);
+  try {
+    return resolveModelConfig(isHfLlamaConfig(raw) ? fromHfLlamaConfig(raw) : raw);
+  } catch (error) {
+    // A file in a checkpoint, not the caller's config: CHECKPOINT_INVALID naming it, as for malformed JSON above.
+    if (error instanceof MaskmixError && error.code === 'CONFIG_INVALID') throw new MaskmixError('CHECKPOINT_INVALID', `${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 /** Builds the model a checkpoint directory describes and loads its weights. */

@@ -7,6 +7,7 @@
  */
 import { check } from './errors.js';
 import type { LanguageModel } from './model.js';
+import { tokenIds } from './token-ids.js';
 
 export interface InversionOptions {
   /** Match the hidden state after this many blocks (1 … nLayers; default nLayers, the last hidden layer). */
@@ -45,11 +46,11 @@ export async function invertInput(
   options: InversionOptions & { batch?: number } = {},
 ): Promise<InversionResult> {
   const batch = options.batch ?? 1;
-  check(tokens.length > 0 && tokens.length % batch === 0, 'tokens must hold batch sequences of equal, non-zero length');
+  const input = tokenIds(tokens);
+  check(input.length > 0 && input.length % batch === 0, 'tokens must hold batch sequences of equal, non-zero length');
   const layer = options.layer ?? model.config.nLayers;
   const iterations = options.iterations ?? INVERSION_DEFAULTS.iterations;
   const learningRate = options.learningRate ?? INVERSION_DEFAULTS.learningRate;
-  const input = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
   const r = await model.handle.invert(input, batch, { layer, iterations, learningRate, seed: options.seed ?? INVERSION_DEFAULTS.seed });
   return { ...r, layer, iterations, learningRate };
 }

@@ -6,6 +6,8 @@ import { check } from './errors.js';
 import { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
 import { native, type NativeModel } from './native.js';
 import { Tensor } from './tensor.js';
+import { tokenIds } from './token-ids.js';
+import { checkEvalPrecision } from './precision.js';
 
 /** Token ids of `batch` sequences of equal length, row after row. */
 export interface TokenBatch {
@@ -34,8 +36,9 @@ export interface SamplingOptions {
   topP?: number;
 }
 
+/** Plain arrays are checked id by id (lib/token-ids.ts) instead of converted silently. */
 function asTokens(tokens: Int32Array | readonly number[]): Int32Array {
-  return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+  return tokenIds(tokens);
 }
 
 export class LanguageModel {
@@ -92,6 +95,7 @@ export class LanguageModel {
    * under bf16 autocast unless `precision: 'fp32'`.
    */
   async evalLoss(batch: TokenBatch, options: { precision?: 'auto' | 'fp32' } = {}): Promise<{ loss: number; targets: number }> {
+    checkEvalPrecision(options.precision);
     return this.handle.evalLoss(batch.tokens, batch.batch, options);
   }
 
@@ -113,6 +117,7 @@ export class LanguageModel {
     batch: TokenBatch,
     options: { token?: 'last' | 'second-to-last'; precision?: 'auto' | 'fp32' } = {},
   ): Promise<Tensor> {
+    checkEvalPrecision(options.precision);
     return new Tensor(await this.handle.embed(batch.tokens, batch.batch, options));
   }
 

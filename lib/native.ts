@@ -361,13 +361,14 @@ export interface LoadReport {
 }
 
 /**
- * Where the addon may be, in the order tried: MASKMIX_ADDON, a source build (only there if someone ran
- * `maskmix build` or `npm run build`, so it is what they want), the shipped prebuild for this libtorch.
+ * Where the addon may be, in the order tried: a source build (only there if someone ran `maskmix build` or
+ * `npm run build`, so it is what they want), the shipped prebuild for this libtorch. MASKMIX_ADDON, when set, is
+ * the only candidate: a missing or unloadable file named there fails instead of falling back to another addon.
  */
 export function addonCandidates(key: string): Array<Omit<AddonAttempt, 'result'>> {
   const root = packageRoot();
   const list: Array<Omit<AddonAttempt, 'result'>> = [];
-  if (process.env.MASKMIX_ADDON) list.push({ kind: 'explicit', path: process.env.MASKMIX_ADDON });
+  if (process.env.MASKMIX_ADDON) return [{ kind: 'explicit', path: process.env.MASKMIX_ADDON }];
   list.push({ kind: 'source', path: join(root, 'build', 'Release', 'maskmix.node') });
   list.push({ kind: 'prebuild', path: join(prebuildDir(root, key), 'maskmix.node') });
   return list;
@@ -444,6 +445,13 @@ export function native(): NativeAddon {
     } catch (error) {
       attempts.push({ ...candidate, result: (error as Error).message.split('\n')[0] });
     }
+  }
+  const explicit = attempts.find((a) => a.kind === 'explicit');
+  if (explicit) {
+    throw unavailable(
+      [`MASKMIX_ADDON=${explicit.path} does not load (${explicit.result}); while MASKMIX_ADDON is set no other addon is tried.`],
+      'point MASKMIX_ADDON at a maskmix.node built for this libtorch, or unset it to use the source build or a prebuild.',
+    );
   }
   const found = `found libtorch ${torch.version} (${torch.cuda ? `CUDA ${torch.cudaVersion ?? '?'}` : 'CPU'}, C++11 ABI ${torch.cxx11Abi}) via ${torch.source} at ${torch.root}; ${process.platform}-${process.arch}, glibc ${glibcVersion() ?? '?'}, Node ${process.version}`;
   throw unavailable(

@@ -4,6 +4,7 @@
  */
 import { check } from './errors.js';
 import type { LanguageModel } from './model.js';
+import { checkTokenId, tokenIds } from './token-ids.js';
 
 export interface TokenScores {
   tokens: number[];
@@ -11,14 +12,17 @@ export interface TokenScores {
   logprobs: number[];
 }
 
-export async function scoreTokens(model: LanguageModel, tokens: readonly number[]): Promise<TokenScores> {
+export async function scoreTokens(model: LanguageModel, tokensIn: readonly number[]): Promise<TokenScores> {
+  // Checked here, not only by logProbs: a single token is never sent to the model.
+  const tokens = Array.from(tokenIds(tokensIn));
   check(model.predictsNextToken, "scoring needs a next-token model; an autoencoder reconstructs its input: evaluate it with 'maskmix autoencoder eval' (evaluateReconstruction)");
   check(tokens.length > 0, 'there is nothing to score: the text encodes to no tokens');
+  if (tokens.length === 1) checkTokenId(tokens[0], 'tokens[0]', model.config.vocabSize);
   const n = model.config.context;
   const logprobs: number[] = [];
   if (tokens.length <= n) {
     if (tokens.length > 1) logprobs.push(...(await model.logProbs(tokens)));
-    return { tokens: [...tokens], logprobs };
+    return { tokens, logprobs };
   }
   const stride = Math.max(1, Math.floor(n / 2));
   // Each window scores the targets no earlier window scored.
@@ -29,5 +33,5 @@ export async function scoreTokens(model: LanguageModel, tokens: readonly number[
     for (let target = firstNewTarget; target < end; target++) logprobs.push(window[target - start - 1]);
     if (end === tokens.length) break;
   }
-  return { tokens: [...tokens], logprobs };
+  return { tokens, logprobs };
 }

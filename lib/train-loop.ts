@@ -6,10 +6,12 @@
  * are means over the ranks, token counts are global, validation is split between the ranks, only rank 0 writes
  * the metrics file, and stopping through the abort signal is decided together at a read-back step.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
+import { check, MaskmixError } from './errors.js';
 import { finalTrainLoss, replaceLastMetricsLine } from './io/metrics-file.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
@@ -115,13 +117,47 @@ export async function evaluate(
   return targets > 0 ? weighted / targets : Number.NaN;
 }
 
+/**
+ * The next batch of the source, checked: a source that ends, or gives something other than batchSize·context
+ * int32 tokens, would otherwise fail later with a message about the step (or train on a truncated batch).
+ */
+function nextBatch(batches: BatchSource, taken: number): Int32Array {
+  const size = batches.batchSize * batches.context;
+  const r = batches.next();
+  if (r.done) throw new MaskmixError('INVALID_ARGUMENT', `the batch source ended after ${taken} batches; a BatchSource must never end (trainLoop needs one per step and micro-batch)`);
+  check(r.value instanceof Int32Array, `the batch source gave ${r.value === null ? 'null' : typeof r.value} instead of an Int32Array of tokens`, 'DTYPE_MISMATCH');
+  check(
+    r.value.length === size,
+    `the batch source gave ${r.value.length} tokens; it promises batchSize ${batches.batchSize} × context ${batches.context} = ${size}`,
+    'SHAPE_MISMATCH',
+  );
+  return r.value;
+}
+
 /** The tokens of one optimizer step: `microBatches` batches of the source, one after another. */
-function nextStepTokens(batches: BatchSource, microBatches: number): Int32Array {
-  if (microBatches === 1) return batches.next().value;
+function nextStepTokens(batches: BatchSource, microBatches: number, taken: number): Int32Array {
+  if (microBatches === 1) return nextBatch(batches, taken);
   const size = batches.batchSize * batches.context;
   const out = new Int32Array(size * microBatches);
-  for (let i = 0; i < microBatches; i++) out.set(batches.next().value.subarray(0, size), i * size);
+  for (let i = 0; i < microBatches; i++) out.set(nextBatch(batches, taken + i), i * size);
   return out;
+}
+
+/** Checks what trainLoop is given before the first step, so nothing half-runs. */
+function checkTrainLoopOptions(options: TrainLoopOptions, writesFiles: boolean): void {
+  const { steps, batches } = options;
+  check(Number.isInteger(steps) && steps >= 0, `steps must be a non-negative integer, got ${steps}`);
+  const positive = (n: unknown) => Number.isInteger(n) && (n as number) >= 1;
+  check(
+    batches !== null && typeof batches === 'object' && typeof batches.next === 'function' && positive(batches.batchSize) && positive(batches.context),
+    'batches must be a BatchSource { batchSize, context, next() } (e.g. a BatchIterator or a shard loader)',
+  );
+  if (options.metricsFile && writesFiles) {
+    const folder = dirname(resolve(options.metricsFile));
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+      throw new MaskmixError('NOT_FOUND', `the folder ${folder} of the metrics file ${options.metricsFile} does not exist`);
+    }
+  }
 }
 
 export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopResult> {
@@ -130,6 +166,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   const group = trainer.processGroup;
   const worldSize = group?.worldSize ?? 1;
   const writesFiles = (group?.rank ?? 0) === 0;
+  checkTrainLoopOptions(options, writesFiles);
   // With gradient accumulation a step takes k batches of the source (micro-batches), stacked into one native call.
   const microBatches = trainer.config.gradientAccumulation;
   const tokensPerStep = batches.batchSize * batches.context * worldSize * microBatches;
@@ -157,7 +194,7 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
       aborted = true;
       break;
     }
-    const value = nextStepTokens(batches, microBatches);
+    const value = nextStepTokens(batches, microBatches, i * microBatches);
     const stepStart = performance.now();
     const last = i === steps - 1;
     const readBack = last || (i + 1) % (options.readEvery ?? 1) === 0 || !!(options.evalEvery && (i + 1) % options.evalEvery === 0);

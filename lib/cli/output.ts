@@ -12,7 +12,13 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Exit codes: 1 for a failure of the work, 2 for a bad command line, 130 (the shell's SIGINT code) for a Ctrl-C stop. */
+/**
+ * Exit codes: 1 for a failure of the work, 2 for a bad command line, 130 (the shell's SIGINT code) for a Ctrl-C stop.
+ * The rule that splits 1 from 2: INVALID_ARGUMENT and CONFIG_INVALID are what the caller typed or passed (flags,
+ * a `--config` experiment file, API options), so exit 2. A file maskmix reads as data — a run or checkpoint folder's
+ * config.json (CHECKPOINT_INVALID), a tokenizer.json (DATA_INVALID), shards, JSONL — that is corrupt or invalid is a
+ * failure of the work, exit 1, and its message names the file.
+ */
 export function exitWithError(error: unknown): never {
   if (process.env.MASKMIX_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   const message = error instanceof Error ? error.message : String(error);

@@ -9,6 +9,8 @@ import { check } from '../errors.js';
 import type { LanguageModel, SamplingOptions } from '../model.js';
 import { native, type NativeDecodeResult, type NativeDecoder } from '../native.js';
 import { Tensor } from '../tensor.js';
+import { tokenIds } from '../token-ids.js';
+import { checkEvalPrecision } from '../precision.js';
 
 /** 'auto' decodes with a cache when the model has one. */
 export type DecoderMode = 'auto' | 'cached' | 'full-prefix';
@@ -34,9 +36,9 @@ export interface DecodeResult {
   sampled?: { tokens: Int32Array; logProbs: Float64Array };
 }
 
-function asTokens(tokens: Int32Array | readonly number[] | number): Int32Array {
-  if (typeof tokens === 'number') return Int32Array.of(tokens);
-  return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+/** A number is one id; plain arrays are checked id by id (lib/token-ids.ts) instead of converted silently. */
+function asTokens(tokens: Int32Array | readonly number[] | number, what = 'tokens'): Int32Array {
+  return tokenIds(tokens, what);
 }
 
 function result(r: NativeDecodeResult): DecodeResult {
@@ -47,7 +49,9 @@ function result(r: NativeDecodeResult): DecodeResult {
 
 function nativeSampling(sampling: DecodeSampling | undefined) {
   if (!sampling) return undefined;
+  check(typeof sampling === 'object', 'sampling must be an object { uniforms, temperature?, topK?, topP? }');
   const { uniforms, temperature, topK, topP } = sampling;
+  check(Array.isArray(uniforms) || uniforms instanceof Float64Array, 'sampling.uniforms must hold one draw in [0, 1) per sequence (an array or Float64Array)');
   return { temperature, topK, topP, uniforms: uniforms instanceof Float64Array ? uniforms : [...uniforms] };
 }
 
@@ -69,6 +73,8 @@ export class Decoder {
     handle?: NativeDecoder,
   ) {
     check(model.predictsNextToken, "decoding needs a next-token model; an autoencoder reconstructs its input: use reconstruct() or 'maskmix autoencoder eval'");
+    check(options !== null && typeof options === 'object', 'Decoder options must be an object { batch?, mode?, precision? }');
+    checkEvalPrecision(options.precision);
     this.handle = handle ?? new (native().Decoder)(model.handle, options);
     this.context = model.config.context;
   }
@@ -129,7 +135,7 @@ export class Decoder {
     count: number,
   ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean }> {
     check(Number.isInteger(count) && count >= 1, 'count must be a positive integer');
-    return this.handle.greedy(asTokens(first), count);
+    return this.handle.greedy(asTokens(first, 'first'), count);
   }
 
   /**

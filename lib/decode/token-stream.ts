@@ -8,29 +8,36 @@ import { check } from '../errors.js';
 import { mulberry32 } from '../data/random.js';
 import type { GeneratedToken, GenerateOptions } from '../generate.js';
 import type { LanguageModel } from '../model.js';
+import { checkTokenId, tokenIds } from '../token-ids.js';
 import { Decoder } from './decoder.js';
 
 export class TokenStream implements AsyncIterable<GeneratedToken> {
-  private readonly prompt: number[];
+  /** A copy of the prompt, checked (lib/token-ids.ts) when iteration starts. */
+  private readonly prompt: unknown;
 
   constructor(
     readonly model: LanguageModel,
     prompt: readonly number[],
     readonly options: GenerateOptions,
   ) {
-    this.prompt = [...prompt];
+    this.prompt = Array.isArray(prompt) ? [...prompt] : prompt;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<GeneratedToken> {
     const { options, model } = this;
-    check(this.prompt.length > 0, 'the prompt must hold at least one token');
+    check(options !== null && typeof options === 'object', 'generation needs options { maxNewTokens, … }');
+    const prompt = Array.from(tokenIds(this.prompt, 'prompt'));
+    check(prompt.length > 0, 'the prompt must hold at least one token');
     check(Number.isInteger(options.maxNewTokens) && options.maxNewTokens >= 0, 'maxNewTokens must be a non-negative integer');
+    const seed = options.seed ?? 0;
+    check(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32, `seed must be an integer in [0, 2^32), got ${seed}`);
+    if (options.stopToken !== undefined) checkTokenId(options.stopToken, 'stopToken', model.config.vocabSize);
     if (options.maxNewTokens === 0) return;
-    const rng = mulberry32(options.seed ?? 0);
+    const rng = mulberry32(seed);
     const context = model.config.context;
     const decoder = new Decoder(model, { mode: options.decoder ?? 'auto', precision: options.precision });
     try {
-      const tokens = [...this.prompt];
+      const tokens = prompt;
       for (let i = 0; i < options.maxNewTokens; i++) {
         options.signal?.throwIfAborted();
         const sampling = { temperature: options.temperature, topK: options.topK, topP: options.topP, uniforms: [rng()] };

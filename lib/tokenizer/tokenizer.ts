@@ -48,7 +48,8 @@ export class Tokenizer {
 
   /**
    * Loads a `tokenizer.json` file, or the `tokenizer.json` inside a folder.
-   * Throws `NOT_FOUND` if there is no such file, `INVALID_ARGUMENT` if it is not a usable tokenizer.
+   * Throws `NOT_FOUND` if there is no such file, `DATA_INVALID` naming the file if it is not a usable tokenizer
+   * (`INVALID_ARGUMENT` when an `eosToken`/`padToken` option names a token it lacks).
    */
   static fromFile(path: string, options: TokenizerLoadOptions = {}): Tokenizer {
     check(typeof path === 'string' && path.length > 0, 'tokenizer path must be a non-empty string');
@@ -57,6 +58,12 @@ export class Tokenizer {
       if (statSync(path).isDirectory()) file = join(path, 'tokenizer.json');
       return Tokenizer.fromJSON(readFileSync(file, 'utf8'), options);
     } catch (error) {
+      // Bad content of a file is bad data (DATA_INVALID, naming the file); an eosToken/padToken option naming a
+      // token the file lacks stays the caller's INVALID_ARGUMENT.
+      const optionError = error instanceof MaskmixError && /^(eosToken|padToken) /.test(error.message);
+      if (error instanceof MaskmixError && error.code === 'INVALID_ARGUMENT' && !optionError) {
+        throw new MaskmixError('DATA_INVALID', `${file}: ${error.message}`, { cause: error });
+      }
       if (error instanceof MaskmixError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {

@@ -56,7 +56,7 @@ describe('llama baseline', () => {
       ['attention_bias', true, /attention_bias/],
     ] as const) {
       writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hf, [field]: value }));
-      await expect(loadModel(dir)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(named) });
+      await expect(loadModel(dir)).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID', message: expect.stringMatching(named) });
     }
     // Plain RoPE written out as a "default" scaling loads.
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hf, rope_scaling: { rope_type: 'default' } }));

@@ -174,10 +174,10 @@ describe('Tokenizer loading', () => {
     await expectCodeAsync(() => Tokenizer.fromFile(mkdtempSync(join(tmpdir(), 'maskmix-empty-'))), 'NOT_FOUND');
   });
 
-  it('reports malformed or unusable JSON as INVALID_ARGUMENT', async () => {
+  it('reports malformed or unusable JSON as INVALID_ARGUMENT (DATA_INVALID naming the file when read from one)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'maskmix-bad-'));
     writeFileSync(join(dir, 'tokenizer.json'), '{ "version": "1.0", ');
-    await expectCodeAsync(() => Tokenizer.fromFile(join(dir, 'tokenizer.json')), 'INVALID_ARGUMENT');
+    await expectCodeAsync(() => Tokenizer.fromFile(join(dir, 'tokenizer.json')), 'DATA_INVALID');
     await expectCodeAsync(() => Tokenizer.fromJSON('{not json'), 'INVALID_ARGUMENT');
     await expectCodeAsync(() => Tokenizer.fromJSON('[]'), 'INVALID_ARGUMENT');
     await expectCodeAsync(() => Tokenizer.fromJSON('{}'), 'INVALID_ARGUMENT');
