@@ -29,6 +29,8 @@ describe('maskmix launch: checks and output', () => {
     expect(JSON.parse(lines.filter((l) => !l.startsWith('[rank 1] ')).join('\n'))).toEqual({ rank: 0, worldSize: 2 });
     expect(r.stderr).toMatch(/^\[rank 0\] note from 0$/m);
     expect(r.stderr).toMatch(/^\[rank 1\] note from 1$/m);
+    const help = await maskmix(['launch', '--help']).done;
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/rank 0's stdout passes through unprefixed.*every other line .* is led by its rank/);
   });
 });
 
