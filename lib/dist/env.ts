@@ -38,7 +38,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 
 /**
  * Reads RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT and MASKMIX_DIST_TIMEOUT_MS.
- * @throws MaskmixError INVALID_ARGUMENT when they are malformed or inconsistent.
+ * @throws MaskmixError INVALID_ARGUMENT when they are malformed or inconsistent, or when a world of several processes
+ *   lacks MASTER_ADDR or MASTER_PORT.
  */
 export function distributedEnv(env: NodeJS.ProcessEnv = process.env): DistributedEnv {
   const launched = env.WORLD_SIZE !== undefined && env.WORLD_SIZE !== '';
@@ -52,6 +53,15 @@ export function distributedEnv(env: NodeJS.ProcessEnv = process.env): Distribute
   check(localRank < localWorldSize, `LOCAL_RANK (${localRank}) must be less than LOCAL_WORLD_SIZE (${localWorldSize})`);
   check(localWorldSize <= worldSize, `LOCAL_WORLD_SIZE (${localWorldSize}) must not exceed WORLD_SIZE (${worldSize})`);
   check(masterPort <= 65535, `MASTER_PORT must be a port number, got ${masterPort}`);
+  if (worldSize > 1) {
+    // Without them the rank would wait for a rendezvous at a guessed address until the timeout, saying nothing.
+    const missing = ['MASTER_ADDR', 'MASTER_PORT'].filter((name) => !env[name]);
+    check(
+      missing.length === 0,
+      `WORLD_SIZE is ${worldSize} but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set, so rank ${rank} cannot find ` +
+        "rank 0's rendezvous: start the ranks with maskmix launch, or set MASTER_ADDR and MASTER_PORT (rank 0's host and a free port) for every rank",
+    );
+  }
   return {
     rank,
     localRank,

@@ -1,6 +1,7 @@
 /**
  * `maskmix launch`: starts one process per rank on this node with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE,
- * MASTER_ADDR and MASTER_PORT set, prefixes their output with their rank, and stops them together:
+ * MASTER_ADDR and MASTER_PORT set, prefixes their output with their rank (all but rank 0's stdout, which passes
+ * through as it is, so `maskmix … --json` under launch stays parseable), and stops them together:
  *  - a rank that exits non-zero, is killed, fails to start, or stops sending heartbeats stops the whole job
  *    (SIGTERM to every rank's process group, SIGKILL after a grace period), and the launcher exits 1 naming it;
  *  - with several nodes, the launchers stay in contact (node-control.ts) so a failure anywhere stops every node;
@@ -153,7 +154,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       stdio: command.bootstrapped ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
     const prefix = `[rank ${rank}] `;
-    const output = Promise.all([prefixLines(child.stdout!, stdout, prefix), prefixLines(child.stderr!, stderr, prefix)]);
+    // Rank 0's stdout is where maskmix commands print results (JSON included) and the other ranks print nothing,
+    // so it passes through unprefixed (still line by line); other ranks' stdout and every stderr line are prefixed.
+    const output = Promise.all([prefixLines(child.stdout!, stdout, rank === 0 ? '' : prefix), prefixLines(child.stderr!, stderr, prefix)]);
     ranks.push({ rank, localRank, child, running: true, output });
     if (child.pid !== undefined) log(`rank ${rank} (local rank ${localRank}) started, pid ${child.pid}`);
   }

@@ -4,7 +4,7 @@
  * bootstrap (heartbeats to the launcher, exit when the launcher is gone); other commands run without it.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { MaskmixError, check } from '../errors.js';
@@ -39,7 +39,11 @@ function bootstrapFlags(withTsx: boolean): string[] {
   return ['--import', tsxLoader(), '--import', pathToFileURL(source).href];
 }
 
-/** Turns the words after `--` into the process each rank runs. */
+/**
+ * Turns the words after `--` into the process each rank runs.
+ * @throws MaskmixError INVALID_ARGUMENT when the script or executable does not exist: checked here, once, rather
+ *   than by every rank failing with its own stack trace.
+ */
 export function resolveRankCommand(command: readonly string[]): RankCommand {
   check(command.length > 0, 'no command to launch: put it after --, e.g. maskmix launch --nproc-per-node 2 -- train.ts');
   const [first, ...rest] = command as [string, ...string[]];
@@ -49,9 +53,26 @@ export function resolveRankCommand(command: readonly string[]): RankCommand {
   }
   if (first === 'node' || first === process.execPath) {
     const script = rest.find((a) => !a.startsWith('-'));
+    if (script !== undefined && (TS.test(script) || JS.test(script))) requireScript(script);
     return { file: node, args: [...bootstrapFlags(script !== undefined && TS.test(script)), ...rest], bootstrapped: true };
   }
+  if (TS.test(first) || JS.test(first)) requireScript(first);
   if (TS.test(first)) return { file: node, args: [...bootstrapFlags(true), first, ...rest], bootstrapped: true };
   if (JS.test(first)) return { file: node, args: [...bootstrapFlags(false), first, ...rest], bootstrapped: true };
+  requireExecutable(first);
   return { file: first, args: rest, bootstrapped: false };
+}
+
+function requireScript(script: string): void {
+  check(existsSync(script), `the script ${script} does not exist (relative paths start at ${process.cwd()})`);
+}
+
+/** A path must exist; a bare name must be on PATH, as spawn would look it up. */
+function requireExecutable(name: string): void {
+  if (name.includes('/') || name.includes('\\')) {
+    check(existsSync(name), `the command ${name} does not exist`);
+    return;
+  }
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  check(dirs.some((dir) => existsSync(join(dir, name))), `${name} is neither a script (.ts, .js) nor a command on PATH, nor 'maskmix'`);
 }

@@ -31,7 +31,8 @@ export function checkExperimentCanStart(config: ExperimentConfig, options: { tok
   }
 }
 
-function checkDevice(device: string): void {
+/** @throws MaskmixError CUDA_UNAVAILABLE when `device` ('cpu', 'cuda' or 'cuda:N') names a GPU this machine lacks. */
+export function checkDevice(device: string): void {
   if (device === 'cpu') return;
   const gpus = usableGpus();
   const index = device === 'cuda' ? 0 : Number(device.slice('cuda:'.length));

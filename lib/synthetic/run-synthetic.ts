@@ -4,14 +4,15 @@
  * `outDir` each (task, model) pair gets a run folder (metrics.jsonl, summary.json) that `maskmix report` reads,
  * and the folder gets results.json, results.md and report.html.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { deriveSeed } from '../data/random.js';
 import { check } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { writeReport } from '../report/write-report.js';
-import { createRunDir } from '../run-dir.js';
+import { checkDevice } from '../experiment/experiment-preflight.js';
+import { abandonRunStart, makeRunDir, startInRunDir } from '../run-dir.js';
 import { Trainer } from '../trainer.js';
 import { completeModelConfig, type ModelSet } from './model-set.js';
 import { evaluateSynthetic } from './synthetic-eval.js';
@@ -86,7 +87,14 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
   };
   check(settings.tasks.length > 0, 'give at least one task');
   check(Number.isInteger(settings.steps) && settings.steps >= 1, `steps must be a positive integer, got ${settings.steps}`);
-  const outDir = options.outDir !== undefined ? createRunDir(options.outDir, { unique: true }) : undefined;
+  // Everything checkable is checked before a folder is made, so a bad device or model config leaves nothing behind.
+  for (const taskName of settings.tasks) {
+    const task = syntheticTask(taskName, settings);
+    for (const entry of set.models) completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device });
+  }
+  checkDevice(settings.device);
+  const made = options.outDir !== undefined ? makeRunDir(options.outDir, { unique: true }) : undefined;
+  const outDir = made?.dir;
   const results: SyntheticResult[] = [];
   const total = settings.tasks.length * set.models.length;
   let aborted = false;
@@ -98,10 +106,28 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
       if (aborted) break;
       options.onRun?.(taskName, entry.name, t * set.models.length + m, total);
       const runDir = outDir !== undefined ? join(outDir, taskName, entry.name) : undefined;
-      if (runDir) mkdirSync(runDir, { recursive: true });
       const config = completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device });
-      const model = await LanguageModel.create(config);
-      const trainer = new Trainer(model, { learningRate: settings.learningRate, warmupSteps: Math.floor(settings.steps / 20), totalSteps: settings.steps, ...entry.training });
+      const start = async () => {
+        const model = await LanguageModel.create(config);
+        try {
+          return { model, trainer: new Trainer(model, { learningRate: settings.learningRate, warmupSteps: Math.floor(settings.steps / 20), totalSteps: settings.steps, ...entry.training }) };
+        } catch (error) {
+          model.dispose();
+          throw error;
+        }
+      };
+      let started: Awaited<ReturnType<typeof start>>;
+      try {
+        started = runDir !== undefined ? await startInRunDir(makeRunDir(runDir), start) : await start();
+      } catch (error) {
+        // The pair's folder is gone (startInRunDir); so are the task folder and the results folder if now empty.
+        if (made) {
+          abandonRunStart(join(made.dir, taskName), true);
+          abandonRunStart(made.dir, made.created);
+        }
+        throw error;
+      }
+      const { model, trainer } = started;
       try {
         const started = performance.now();
         const losses: number[] = [];

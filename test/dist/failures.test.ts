@@ -84,7 +84,7 @@ describe('maskmix launch failure handling', () => {
     const dir = marker();
     const run = maskmix(['launch', '--nproc-per-node', '2', '--', join(FIXTURES, 'faulty-rank.ts'), 'idle', dir]);
     await run.waitFor(/\[rank 1\] ready 1/);
-    await run.waitFor(/\[rank 0\] ready 0/);
+    await run.waitFor(/^ready 0/m);
     process.kill(run.pid, 'SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 
 import { evaluateReconstruction, reconstruct } from '../../autoencoder.js';
+import { readModelConfig } from '../../checkpoint.js';
 import { prepareBrownDataset } from '../../data/brown-dataset.js';
 import { MaskmixError } from '../../errors.js';
 import type { ExperimentConfig } from '../../experiment/experiment-config.js';
@@ -17,6 +18,17 @@ An autoencoder trains like any model: give \`maskmix train --config\` a model of
   { "model": { "kind": "autoencoder", "variant": "plain", "dModel": 256, "nLayers": 4, "context": 128, "vocabSize": 4096 }, … }
 (see examples/autoencoder-brown.json); its loss scores position i against token i. "blocks": "llama" builds
 encoder and decoder from Llama decoder layers instead (the paper's transformer autoencoder; examples/autoencoder-llama-brown.json).`;
+
+/** A usage error unless `runDir` holds an autoencoder: checked first, before its run.json or data are read. */
+async function requireAutoencoderRun(runDir: string, command: string): Promise<void> {
+  const { kind } = await readModelConfig(runDir);
+  if (kind !== 'autoencoder') {
+    throw new MaskmixError(
+      'INVALID_ARGUMENT',
+      `${runDir} holds a '${kind}' model; 'maskmix autoencoder ${command}' needs an autoencoder run (model kind 'autoencoder', see maskmix autoencoder --help)`,
+    );
+  }
+}
 
 /** The run's own data; a run made before run.json stored absolute paths may name files relative to where it started. */
 async function runDataOf(runDir: string, experiment: ExperimentConfig, context: number, tokenizerJson: string) {
@@ -51,6 +63,7 @@ export function registerAutoencoder(program: Command): void {
       const seed = Number(opts.seed ?? 0);
       if (!Number.isInteger(sequences) || sequences < 1) throw new MaskmixError('INVALID_ARGUMENT', `--sequences must be a positive integer, got ${opts.sequences}`);
       if (!Number.isInteger(seed) || seed < 0) throw new MaskmixError('INVALID_ARGUMENT', `--seed must be a non-negative integer, got ${opts.seed}`);
+      await requireAutoencoderRun(runDir, 'eval');
       const experiment = existsSync(join(runDir, 'run.json')) ? readRunExperiment(runDir) : undefined;
       if (experiment && opts.seed !== undefined) {
         throw new MaskmixError('INVALID_ARGUMENT', `${runDir} has a run.json: its own data split is used, so --seed does not apply`);
@@ -85,6 +98,7 @@ export function registerAutoencoder(program: Command): void {
     .addHelpText('after', '\nExample:\n  maskmix autoencoder reconstruct runs/autoencoder --text "The jury said it was fair."')
     .action(async (runDir: string, opts) => {
       if (opts.text.length === 0) throw new MaskmixError('INVALID_ARGUMENT', '--text is empty: there is nothing to encode');
+      await requireAutoencoderRun(runDir, 'reconstruct');
       const run = await openRun(runDir, { device: opts.device });
       try {
         const tokens = await run.tokenizer.encode(opts.text);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 
+import { readModelConfig } from '../../checkpoint.js';
+
 import { MaskmixError } from '../../errors.js';
 import { generateTokens } from '../../generate.js';
 import { openRun } from '../../run-loader.js';
@@ -30,6 +32,14 @@ export function registerGenerate(program: Command): void {
       if (opts.prompt.length === 0) throw new MaskmixError('INVALID_ARGUMENT', '--prompt is empty: give text to continue');
       if (!['auto', 'cached', 'full-prefix'].includes(opts.decoder)) {
         throw new MaskmixError('INVALID_ARGUMENT', `--decoder must be auto, cached or full-prefix, got '${opts.decoder}'`);
+      }
+      // Before anything is printed: a run that cannot generate fails with its error alone on stderr.
+      const { kind } = await readModelConfig(runDir);
+      if (kind === 'autoencoder') {
+        throw new MaskmixError(
+          'INVALID_ARGUMENT',
+          `${runDir} holds an autoencoder, which reconstructs its input rather than continuing it: use 'maskmix autoencoder reconstruct ${runDir} --text …'`,
+        );
       }
       const run = await openRun(runDir, { device: opts.device });
       const promptIds = await run.tokenizer.encode(opts.prompt);

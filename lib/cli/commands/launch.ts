@@ -9,9 +9,12 @@ export function registerLaunch(program: Command): void {
   program
     .command('launch')
     .description(
-      'Run a training script or a maskmix command as data-parallel processes: one per GPU (or CPU worker) on this\n' +
-        'node, with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set and their\n' +
-        'output prefixed with their rank. If any rank fails or hangs, every rank (on every node) is stopped.',
+      'Run a training script or a maskmix command as data-parallel processes: one per GPU (or CPU worker) on this ' +
+        'node, with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set. If any rank ' +
+        'fails or hangs, every rank (on every node) is stopped.\n\n' +
+        'Output: rank 0\'s stdout passes through unprefixed, so `-- maskmix train … --json` prints parseable JSON ' +
+        '(maskmix commands print results on rank 0 only); every other line (other ranks\' stdout, every rank\'s ' +
+        'stderr) is led by its rank, "[rank N] ".',
     )
     .usage('[options] -- <script.ts | script.js | maskmix <command>> [args...]')
     .argument('<command...>', 'what each rank runs (after --)')

@@ -25,7 +25,7 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
 import { logStartOver, readTrainSettings, settingsOf, totalTrainTimeText, trainingClock, writeTrainSettings } from '../train-settings.js';
-import { checkResumeArguments, loadPairs, parseToken, resumeHelp, type Opts } from './retrieval.js';
+import { checkResumeArguments, loadPairs, parseToken, requireLengthFits, resumeHelp, type Opts } from './retrieval.js';
 
 export const INDIRECT_RESULTS_FILE = 'indirect-retrieval.json';
 const EVAL_EMBEDDINGS_FILE = 'eval-embeddings.safetensors';
@@ -184,6 +184,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
         const runDir = settings?.from ?? runArg!;
         const opts: IndirectTrainOpts = settings ? { ...settings.options, json: given.json } : given;
         resolvePairsFlag(opts);
+        await requireLengthFits(runDir, opts.length);
         const { train, eval: evalPairs, name } = await loadPairs(opts, 'train');
         const hint = name === 'brown' ? 'use more --documents or a smaller --context' : 'give more pairs or a smaller --context';
         requirePairs(train.length, opts.context, 'training', hint);

@@ -2,7 +2,7 @@ import { basename, join } from 'node:path';
 
 import { Option, type Command } from 'commander';
 
-import { saveModel } from '../../checkpoint.js';
+import { readModelConfig, saveModel } from '../../checkpoint.js';
 import { mulberry32 } from '../../data/random.js';
 import { MaskmixError } from '../../errors.js';
 import { writeJsonAtomic } from '../../io/atomic-file.js';
@@ -74,6 +74,18 @@ export type Opts = Record<string, unknown> & {
   json?: boolean;
 };
 
+/**
+ * A usage error, before any data is read or text embedded, when --length exceeds the context of the run's model
+ * (the model cannot embed texts longer than its context).
+ */
+export async function requireLengthFits(runDir: string, length: number | undefined): Promise<void> {
+  if (length === undefined) return;
+  const { context } = await readModelConfig(runDir);
+  if (length > context) {
+    throw new MaskmixError('INVALID_ARGUMENT', `--length ${length} is longer than the context of ${runDir}'s model (${context} tokens): give --length ≤ ${context}, or leave it out to use the context`);
+  }
+}
+
 /** Train and evaluation pairs: Brown split by document, or a JSONL file (all of it for `eval`, 10% held out for `train`). */
 export async function loadPairs(opts: Opts, purpose: 'eval' | 'train'): Promise<{ train: RetrievalPair[]; eval: RetrievalPair[]; name: string }> {
   if (opts.data !== undefined && opts.brown) throw new MaskmixError('INVALID_ARGUMENT', 'give either --data or --brown, not both');
@@ -141,6 +153,7 @@ export function registerRetrieval(program: Command): void {
   )
     .addHelpText('after', `${EXPLAIN}\n\nExamples:\n  maskmix retrieval eval runs/quickstart --max-eval 1000 --n 32,64,128,256,512\n  maskmix retrieval eval runs/mine --data held-out.jsonl --json`)
     .action(async (runDir: string, opts: Opts & { label?: string }) => {
+      await requireLengthFits(runDir, opts.length);
       const { eval: pairs, name } = await loadPairs(opts, 'eval');
       const run = await openRun(runDir, { device: opts.device });
       log(`[embed] ${pairs.length} ${name} pairs with ${runDir}`);
@@ -176,6 +189,7 @@ export function registerRetrieval(program: Command): void {
       const fromCheckpoint = settings?.checkpointed === true;
       const runDir = settings?.from ?? runArg!;
       const opts: TrainOpts = settings ? { ...settings.options, json: given.json } : given;
+      await requireLengthFits(runDir, opts.length);
       const { train, eval: evalPairs, name } = await loadPairs(opts, 'train');
       if (train.length < opts.group - 1) {
         throw new MaskmixError('INVALID_ARGUMENT', `${train.length} training pairs: InfoNCE with --group ${opts.group} needs at least ${opts.group - 1}`);

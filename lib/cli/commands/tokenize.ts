@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { readDocuments } from '../../data/read-documents.js';
+import { emptySplitReason } from '../../data/shards/shard-batches.js';
 import { requireShardFolderFree, writeTokenShards } from '../../data/shards/shard-writer.js';
 import { MaskmixError } from '../../errors.js';
 import { trainBpe } from '../../tokenizer/bpe-trainer.js';
@@ -24,7 +25,7 @@ export function registerTokenize(program: Command): void {
     .option('--vocab <V>', 'train a byte-level BPE of V tokens instead, on the first --tokenizer-documents documents', parseNumber('--vocab', { integer: true, min: 258 }))
     .option('--tokenizer-documents <n>', 'documents to train the tokenizer on', parseNumber('--tokenizer-documents', { integer: true, min: 1 }), 20000)
     .option('--field <name>', 'JSONL/Parquet field with the text', 'text')
-    .option('--val-fraction <f>', 'share of documents held out for validation', parseNumber('--val-fraction', { min: 0, max: 0.99 }), 0.01)
+    .option('--val-fraction <f>', 'share of documents held out for validation (above 0: at least one of two or more)', parseNumber('--val-fraction', { min: 0, max: 0.99 }), 0.01)
     .option('--seed <s>', 'seed of the split', parseNumber('--seed', { integer: true, min: 0 }), 0)
     .option('--json', 'print the shard manifest on stdout')
     .option('--no-progress', 'no progress output')
@@ -56,6 +57,16 @@ export function registerTokenize(program: Command): void {
         onProgress: (p) => progress.update(p),
       });
       progress.stop();
+      const moved = manifest.split.moved;
+      if (moved) {
+        const share = moved.to === 'val' ? 'validation' : 'train';
+        log(`no document's text hash fell on the ${share} side; moved ${moved.documents} document(s) there so that it is not empty`);
+      }
+      for (const side of ['train', 'val'] as const) {
+        if (manifest[side].tokens === 0 && (side === 'train' || manifest.split.valFraction > 0)) {
+          log(`warning: the ${side} split is empty: ${emptySplitReason(manifest, side)}`);
+        }
+      }
       if (opts.json) printJson(manifest);
       else log(`wrote ${manifest.train.tokens + manifest.val.tokens} tokens (train ${manifest.train.tokens}, val ${manifest.val.tokens}) to ${opts.out}`);
     });

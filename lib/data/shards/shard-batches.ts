@@ -76,7 +76,7 @@ export class ShardBatchLoader implements IterableIterator<Int32Array> {
     this.eosId = manifest.eosId;
     this.tokens = manifest[this.split].tokens;
     if (this.tokens === 0) {
-      throw new MaskmixError('INVALID_ARGUMENT', `the ${this.split} split of ${dir} holds no tokens${this.split === 'val' ? ' (was valFraction 0?)' : ''}`);
+      throw new MaskmixError('INVALID_ARGUMENT', `the ${this.split} split of ${dir} holds no tokens: ${emptySplitReason(manifest, this.split)}`);
     }
     this.numSequences = Math.ceil(this.tokens / context);
     check(this.numSequences <= 2 ** 31, `${this.numSequences} rows of ${context} tokens are too many; use a longer context`);
@@ -192,4 +192,24 @@ export class ShardBatchLoader implements IterableIterator<Int32Array> {
     this.reader.read(start, real, out, offset);
     if (real < this.context) out.fill(this.eosId, offset + real, offset + this.context);
   }
+}
+
+/** Why one side of a shard folder is empty, from its manifest, and what to do about it. */
+export function emptySplitReason(manifest: ShardManifest, split: ShardSplitName): string {
+  const { valFraction } = manifest.split;
+  const documents = manifest.train.documents + manifest.val.documents;
+  const skipped = manifest.skippedDocuments > 0 ? ` (${manifest.skippedDocuments} empty ones skipped)` : '';
+  if (documents === 0) return `no document encoded to any token${skipped}; tokenize a non-empty corpus`;
+  if (split === 'val' && valFraction === 0) {
+    return 'it was tokenized with valFraction 0 (no validation split); re-run `maskmix tokenize` with --val-fraction above 0';
+  }
+  if (documents < 2) return `the corpus has only ${documents} document${skipped}, too few to hold one out; tokenize more documents`;
+  if (split === 'val') {
+    // Shards written before the writer kept a validation document, or a corpus of copies of one text.
+    return (
+      `none of its ${documents} documents went to validation (valFraction ${valFraction}, split by text hash); ` +
+      're-run `maskmix tokenize` on it (it now keeps at least one validation document) or give more distinct documents'
+    );
+  }
+  return `all ${documents} documents went to validation (valFraction ${valFraction}); re-run \`maskmix tokenize\` with a smaller --val-fraction`;
 }

@@ -39,7 +39,13 @@ const manifestSchema = z.object({
   dtype: z.enum(['uint16', 'uint32']),
   eosId: count,
   /** How documents were assigned to train and validation: by a seeded hash of their text. */
-  split: z.object({ by: z.literal('text-hash'), valFraction: z.number().min(0).lt(1), seed: z.number().int() }),
+  split: z.object({
+    by: z.literal('text-hash'),
+    valFraction: z.number().min(0).lt(1),
+    seed: z.number().int(),
+    /** Documents put on the side their hash did not pick, because that side would have been empty. */
+    moved: z.object({ to: z.enum(['train', 'val']), documents: count }).optional(),
+  }),
   train: splitSchema,
   val: splitSchema,
   /** Documents that encoded to no token at all (empty texts), left out. */

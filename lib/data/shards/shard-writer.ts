@@ -1,7 +1,7 @@
 /**
  * Pre-tokenisation: a document stream becomes a folder of token shards (see shard-format.ts) plus manifest.json.
  * Each document is encoded, followed by the end-of-text id, and appended to the train or validation stream by a
- * hash of its text. Memory stays at one batch of documents plus one shard per side; every shard and the manifest
+ * hash of its text (with valFraction > 0 and two or more texts, neither side is left empty: see non-empty-split.ts). Memory stays at one batch of documents plus one shard per side; every shard and the manifest
  * are written atomically, the manifest last, so an interrupted run never leaves a folder that looks complete.
  */
 import { createHash } from 'node:crypto';
@@ -22,7 +22,8 @@ import {
   type TokenDtype,
 } from './shard-format.js';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type ShardFileEntry, type ShardManifest, type ShardSplitName } from './shard-manifest.js';
-import { isValidationText } from './text-hash-split.js';
+import { NonEmptySplit } from './non-empty-split.js';
+import { textSplitScore } from './text-hash-split.js';
 
 /** What the writer needs of a tokenizer; {@link Tokenizer} from lib/tokenizer has this shape. */
 export interface TokenEncoder {
@@ -53,7 +54,10 @@ export interface WriteShardsOptions {
   /** Folder for the shards; created if missing, and must be empty (shards are never overwritten). */
   outDir: string;
   tokenizer: TokenEncoder;
-  /** Share of documents (by text hash) for validation, in [0, 1); default 0.01. */
+  /**
+   * Share of documents (by text hash) for validation, in [0, 1); default 0.01. Above 0, validation gets at least one
+   * document and train keeps one when there are two distinct texts or more (as splitDocuments does).
+   */
   valFraction?: number;
   /** Seed of the split; default 0. */
   seed?: number;
@@ -194,6 +198,7 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
     train: new ShardBuilder('train', outDir, dtype, shardTokens, { vocabSize, eosId }),
     val: new ShardBuilder('val', outDir, dtype, shardTokens, { vocabSize, eosId }),
   };
+  const split = new NonEmptySplit(valFraction, (side, ids) => sides[side].add(ids));
   const start = performance.now();
   let read = 0;
   let skipped = 0;
@@ -225,7 +230,7 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
           throw new MaskmixError('TOKEN_OUT_OF_RANGE', `the tokenizer gave id ${id} (vocabulary ${vocabSize}) for ${doc.origin}`);
         }
       }
-      await sides[isValidationText(doc.text, seed, valFraction) ? 'val' : 'train'].add(ids);
+      await split.add(ids, valFraction > 0 ? textSplitScore(doc.text, seed) : 1);
     }
     read += batch.length;
     report();
@@ -254,6 +259,7 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
     const last = encode(batch);
     await append(last.batch, await checkedEncoding(last));
   }
+  await split.finish();
   await sides.train.flush();
   await sides.val.flush();
   report();
@@ -270,7 +276,7 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
     vocabSize,
     dtype,
     eosId,
-    split: { by: 'text-hash', valFraction, seed },
+    split: { by: 'text-hash', valFraction, seed, ...(split.moved ? { moved: split.moved } : {}) },
     train: { tokens: sides.train.tokens, documents: sides.train.documents, shards: sides.train.entries },
     val: { tokens: sides.val.tokens, documents: sides.val.documents, shards: sides.val.entries },
     skippedDocuments: skipped,

@@ -14,7 +14,15 @@ import { check } from '../../errors.js';
 export function isValidationText(text: string, seed: number, valFraction: number): boolean {
   check(valFraction >= 0 && valFraction < 1, `valFraction must be in [0, 1), got ${valFraction}`);
   if (valFraction === 0) return false;
+  return textSplitScore(text, seed) < valFraction;
+}
+
+/**
+ * The seeded hash of `text` as a uniform number in [0, 1): a document goes to validation when it is below
+ * valFraction, so the score also says how near a document is to the other side.
+ */
+export function textSplitScore(text: string, seed: number): number {
   // The seed goes in first, so different seeds give unrelated splits; the digest's first 32 bits act as uniform.
   const digest = createHash('sha256').update(`${seed}\u0000`).update(text).digest();
-  return digest.readUInt32LE(0) / 4294967296 < valFraction;
+  return digest.readUInt32LE(0) / 4294967296;
 }
