@@ -1,6 +1,14 @@
 /**
  * `LanguageModel`: a masked mixer (or, later, another architecture) living in libtorch. Every method that runs
- * the network is async and runs off the event loop; calls on one model run one after another.
+ * the network is async and runs off the event loop.
+ *
+ * Async calls on one model — its own, its Decoders' and its Trainers' — run one at a time in the order they were
+ * made: a call made while others are pending waits its turn and is never refused. Synchronous methods that need the
+ * weights or optimizer state (`stateDict`, `loadStateDict`, `dispose`, `new Trainer`, a trainer's `stateDict`, …)
+ * throw BUSY while any async call on the model is pending, rather than block the event loop. `config`,
+ * `numParameters`, `cachedDecoding` and `predictsNextToken` are fixed when the model is built and answer at any time
+ * until it is disposed, and `new Decoder(model)` works while calls run. One Decoder takes one call at a time: a
+ * second call on the same Decoder while one of its own is pending rejects with BUSY.
  */
 import { check } from './errors.js';
 import { resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
@@ -51,11 +59,12 @@ export class LanguageModel {
     return new LanguageModel(await native().createModel(resolved));
   }
 
-  /** The complete configuration the model was built from. */
+  /** The complete configuration the model was built from. Answers even while async calls run. */
   get config(): ModelConfig {
     return this.handle.config as ModelConfig;
   }
 
+  /** Parameters (scalars) in the model, counted when it was built. Answers even while async calls run. */
   get numParameters(): number {
     return this.handle.numParameters;
   }
@@ -133,7 +142,10 @@ export class LanguageModel {
     return this.handle.nextToken(asTokens(prefix), options);
   }
 
-  /** Views of the parameters by checkpoint name (SPEC §1 layout). They share memory with the model. */
+  /**
+   * Views of the parameters by checkpoint name (SPEC §1 layout). They share memory with the model.
+   * @throws MaskmixError BUSY while an async call on the model is pending.
+   */
   stateDict(): Record<string, Tensor> {
     const raw = this.handle.stateDict();
     return Object.fromEntries(Object.entries(raw).map(([name, t]) => [name, new Tensor(t)]));
@@ -147,7 +159,7 @@ export class LanguageModel {
     this.handle.loadStateDict(Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, t.handle])));
   }
 
-  /** Frees the weights now; later calls fail with DISPOSED. */
+  /** Frees the weights now; later calls fail with DISPOSED. @throws MaskmixError BUSY while an async call is pending. */
   dispose(): void {
     this.handle.dispose();
   }

@@ -61,21 +61,21 @@ void requireModelAlive(const DecoderSession& session) {
 }
 
 // Every async decoder call: `prepare` checks the arguments on the JS thread and returns {work, settle}. The session
-// is busy until the promise settles, so what JS sees is always the finished state; the work runs with the model
-// locked and still the decoder's.
+// is busy until the promise settles, so what JS sees is always the finished state; the work waits its turn among
+// the model's calls (CallQueue) and runs with the model locked and still the decoder's.
 template <typename Prepare>
 Napi::Value asyncSessionCall(const Napi::CallbackInfo& info, const std::shared_ptr<DecoderSession>& session, Prepare&& prepare) {
   return asyncCall(info.Env(), [&]() -> Napi::Value {
     auto [work, settle] = prepare();
-    session->busy = true;
-    return PromiseWorker::start(
-        info.Env(),
+    Napi::Promise promise = queueHandleCall(
+        info.Env(), session->handle,
         [session, work = std::move(work)] {
-          std::lock_guard<std::mutex> lock(session->handle->mutex);
           requireModelAlive(*session);
           work(*session->decoder);
         },
         std::move(settle), [session] { session->busy = false; });
+    session->busy = true;  // after queueing: the call cannot end before this returns (it ends on the JS thread)
+    return promise;
   });
 }
 
@@ -112,7 +112,8 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(
     require(batch >= 1, "batch must be a positive integer");
     std::string mode = stringField(o, "mode", "auto");
     std::string precision = stringField(o, "precision", "auto");
-    TryLock lock(*session->handle);
+    // No lock: a session only reads the model's config now (its states start empty), so it can be made while
+    // the model trains or decodes elsewhere.
     session->handle->live();
     session->decoder = makeDecoder(session->handle->model, batch, mode, precision);
     session_ = session;
@@ -226,7 +227,7 @@ Napi::Value DecoderWrap::clone(const Napi::CallbackInfo& info) {
       c10::InferenceMode inference;
       copy->decoder = d.clone(copies);
     };
-    auto settle = [copy](Napi::Env) -> Napi::Value { return construct(copy); };
+    auto settle = [copy](Napi::Env e) -> Napi::Value { return construct(e, copy); };
     return std::make_pair(work, settle);
   });
 }

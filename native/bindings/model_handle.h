@@ -1,6 +1,6 @@
-// A model shared between its JS handle and the async calls in flight on it. Calls on one model run one at a time
-// (the mutex); synchronous methods that would have to wait fail with BUSY instead of blocking the event loop
-// (TryLock in bindings/wrap_base.h).
+// A model shared between its JS handle and the async calls in flight on it. Async calls on one model run one at a
+// time in call order (CallQueue; the mutex guards the work); synchronous methods that need the model fail with BUSY
+// while any is queued or running instead of blocking the event loop (TryLock in bindings/wrap_base.h).
 #pragma once
 
 #include <memory>
@@ -15,6 +15,8 @@ struct ModelHandle {
   static constexpr const char* kNoun = "model";
   std::shared_ptr<LanguageModel> model;
   std::mutex mutex;
+  CallQueue calls;
+  double parameterCount = 0;  // counted when the model is built; it never changes
 
   // The model, or DISPOSED. Call with the mutex held.
   LanguageModel& live() { return requireNotDisposed(model, kNoun); }

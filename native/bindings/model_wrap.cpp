@@ -134,9 +134,9 @@ at::Tensor tokenBatch(const Napi::CallbackInfo& info, LanguageModel& model, bool
   return tokens;
 }
 
-// The token batch argument, read under the model's lock (BUSY if an async call holds it).
-at::Tensor lockedTokenBatch(const Napi::CallbackInfo& info, ModelHandle& handle, bool needTargets) {
-  TryLock lock(handle);
+// The token batch argument of an async call, checked against the model's config without the lock (the config
+// never changes; only the JS thread disposes the model), so the call can queue behind running ones.
+at::Tensor liveTokenBatch(const Napi::CallbackInfo& info, ModelHandle& handle, bool needTargets) {
   return tokenBatch(info, handle.live(), needTargets);
 }
 
@@ -181,15 +181,19 @@ Napi::Value ModelWrap::create(const Napi::CallbackInfo& info) {
     ModelConfig config = configFromJs(objectArg(info, 0, "config"));
     auto handle = std::make_shared<ModelHandle>();
     return PromiseWorker::start(
-        info.Env(), [handle, config] { handle->model = buildModel(config); },
-        [handle](Napi::Env) -> Napi::Value { return construct(handle); });
+        info.Env(),
+        [handle, config] {
+          handle->model = buildModel(config);
+          for (const auto& p : handle->model->parameters()) handle->parameterCount += static_cast<double>(p.numel());
+        },
+        [handle](Napi::Env e) -> Napi::Value { return construct(e, handle); });
   });
 }
 
 // forward(tokens: Int32Array, batch): Promise<Tensor> — logits [batch, t, vocab], float32.
 Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, false);
     auto out = std::make_shared<at::Tensor>();
     ModelWork work = [tokens, out](LanguageModel& model) {
       torch::NoGradGuard noGrad;
@@ -204,7 +208,7 @@ Napi::Value ModelWrap::forward(const Napi::CallbackInfo& info) {
 // logProbs(tokens, batch): Promise<Float32Array> — [batch, t-1]: log p(token[i+1] | tokens[..i]).
 Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, true);
     auto out = std::make_shared<at::Tensor>();
     ModelWork work = [tokens, out](LanguageModel& model) {
       torch::NoGradGuard noGrad;
@@ -220,7 +224,7 @@ Napi::Value ModelWrap::logProbs(const Napi::CallbackInfo& info) {
 // evalLoss(tokens, batch, { precision }): Promise<{ loss, targets }>
 Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, true);
     bool fp32 = stringField(objectArg(info, 2, "options"), "precision", "auto") == "fp32";
     auto out = std::make_shared<EvalResult>();
     ModelWork work = [tokens, fp32, out](LanguageModel& model) {
@@ -242,7 +246,7 @@ Napi::Value ModelWrap::evalLoss(const Napi::CallbackInfo& info) {
 // and analyses).
 Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, true);
     bool infoNce = false;
     InfoNceOptions nce;
     if (info.Length() > 2 && info[2].IsObject()) {
@@ -279,7 +283,7 @@ Napi::Value ModelWrap::lossGradients(const Napi::CallbackInfo& info) {
 // sequences so the token is real text). 'auto' runs under bf16 autocast on a GPU.
 Napi::Value ModelWrap::embed(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, false);
     Napi::Object o = objectArg(info, 2, "options");
     int64_t fromEnd = embeddingFromEnd(stringField(o, "token", "second-to-last"));
     require(fromEnd <= tokens.size(1), "sequences of " + std::to_string(tokens.size(1)) + " token(s) have no second-to-last token", "SHAPE_MISMATCH");
@@ -304,8 +308,7 @@ Napi::Value ModelWrap::nextToken(const Napi::CallbackInfo& info) {
     at::Tensor tokens;
     SamplingOptions options;
     {
-      TryLock lock(*handle_);
-      LanguageModel& model = handle_->live();
+      LanguageModel& model = handle_->live();  // its config only: no lock (asyncHandleCall)
       tokens = tokensFromJs(info[0], 1, model.config().vocabSize, "tokens");
       if (tokens.size(1) > model.config().context) tokens = tokens.narrow(1, tokens.size(1) - model.config().context, model.config().context);
       Napi::Object o = objectArg(info, 1, "options");
@@ -357,21 +360,19 @@ Napi::Value ModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
   });
 }
 
+// numParameters, cachedDecoding and config are facts fixed when the model is built: they answer without the lock,
+// even while a step runs (withModelFacts).
 Napi::Value ModelWrap::numParameters(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value {
-    double count = 0;
-    for (const auto& p : model.parameters()) count += static_cast<double>(p.numel());
-    return Napi::Number::New(info.Env(), count);
-  });
+  return withModelFacts(info, *handle_, [&](LanguageModel&) -> Napi::Value { return Napi::Number::New(info.Env(), handle_->parameterCount); });
 }
 
 // cachedDecoding: boolean — whether decoders of this model keep per-layer states (else they re-run the prefix).
 Napi::Value ModelWrap::cachedDecoding(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return Napi::Boolean::New(info.Env(), hasCachedDecoding(model)); });
+  return withModelFacts(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return Napi::Boolean::New(info.Env(), hasCachedDecoding(model)); });
 }
 
 Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
+  return withModelFacts(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
 }
 
 // dispose(): frees the weights now. Waits for an async call in flight (the lock), which is short-lived.
@@ -386,7 +387,7 @@ Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
 // initialLoss, loss }> — input representation by gradient descent on the embeddings (analysis/inversion.h).
 Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, false);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, false);
     Napi::Object o = objectArg(info, 2, "options");
     InversionOptions options;
     options.layer = integerField(o, "layer", 0);
@@ -414,7 +415,7 @@ Napi::Value ModelWrap::invert(const Napi::CallbackInfo& info) {
 // multiTokenLosses(tokens, batch): Promise<number[]> — the eval loss at each prediction offset 1 … predictTokens.
 Napi::Value ModelWrap::multiTokenLosses(const Napi::CallbackInfo& info) {
   return asyncHandleCall(info, handle_, [&] {
-    at::Tensor tokens = lockedTokenBatch(info, *handle_, true);
+    at::Tensor tokens = liveTokenBatch(info, *handle_, true);
     auto out = std::make_shared<std::vector<double>>();
     ModelWork work = [tokens, out](LanguageModel& model) {
       torch::NoGradGuard noGrad;

@@ -57,7 +57,7 @@ Napi::Value ProcessGroupWrap::create(const Napi::CallbackInfo& info) {
     // The rendezvous waits for every other process: never on the JS thread.
     return PromiseWorker::start(
         info.Env(), [options, made] { *made = std::make_shared<ProcessGroup>(options); },
-        [made](Napi::Env) -> Napi::Value { return construct(std::move(*made)); });
+        [made](Napi::Env e) -> Napi::Value { return construct(e, std::move(*made)); });
   });
 }
 

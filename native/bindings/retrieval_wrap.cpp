@@ -44,13 +44,13 @@ Napi::Object configToJs(Napi::Env env, const RetrievalMixerConfig& c) {
 }
 
 // A batch of samples: inputs [b, c, d] (Float32Array or Float64Array, row-major) and, when `withLabels`, the
-// match positions (Int32Array, 1 … c − 1). Read and their shapes checked on the JS thread, model locked; the
+// match positions (Int32Array, 1 … c − 1). Read and their shapes checked on the JS thread (the config only: no
+// lock, so the call queues behind running ones); the
 // values are checked in onDevice, on the worker (a scan over up to b·c·d floats has no place on the event loop).
 struct Samples {
   at::Tensor inputs, labels;
 };
 Samples readSamples(const Napi::CallbackInfo& info, RetrievalHandle& handle, bool withLabels) {
-  TryLock lock(handle);
   const RetrievalMixerConfig& config = handle.live().config();
   size_t batchArg = withLabels ? 2 : 1;
   int64_t batch = positiveIntegerArg(info, batchArg, "batch");
@@ -112,8 +112,12 @@ Napi::Value RetrievalModelWrap::create(const Napi::CallbackInfo& info) {
     RetrievalMixerConfig config = configFromJs(objectArg(info, 0, "config"));
     auto handle = std::make_shared<RetrievalHandle>();
     return PromiseWorker::start(
-        info.Env(), [handle, config] { handle->model = buildRetrievalMixer(config); },
-        [handle](Napi::Env) -> Napi::Value { return construct(handle); });
+        info.Env(),
+        [handle, config] {
+          handle->model = buildRetrievalMixer(config);
+          for (const auto& p : handle->model->parameters()) handle->parameterCount += static_cast<double>(p.numel());
+        },
+        [handle](Napi::Env e) -> Napi::Value { return construct(e, handle); });
   });
 }
 
@@ -209,16 +213,13 @@ Napi::Value RetrievalModelWrap::loadStateDict(const Napi::CallbackInfo& info) {
   });
 }
 
+// numParameters and config are fixed when the model is built: they answer without the lock (withModelFacts).
 Napi::Value RetrievalModelWrap::numParameters(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, *handle_, [&](RetrievalMixer& model) -> Napi::Value {
-    double count = 0;
-    for (const auto& p : model.parameters()) count += static_cast<double>(p.numel());
-    return Napi::Number::New(info.Env(), count);
-  });
+  return withModelFacts(info, *handle_, [&](RetrievalMixer&) -> Napi::Value { return Napi::Number::New(info.Env(), handle_->parameterCount); });
 }
 
 Napi::Value RetrievalModelWrap::config(const Napi::CallbackInfo& info) {
-  return withLiveModel(info, *handle_, [&](RetrievalMixer& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
+  return withModelFacts(info, *handle_, [&](RetrievalMixer& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
 }
 
 Napi::Value RetrievalModelWrap::dispose(const Napi::CallbackInfo& info) {

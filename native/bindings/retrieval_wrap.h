@@ -14,12 +14,14 @@
 
 namespace maskmix {
 
-// A retrieval model shared between its JS handle, its trainers and the async calls in flight: calls run one at a
-// time (the mutex); synchronous methods that would have to wait fail with BUSY instead.
+// A retrieval model shared between its JS handle, its trainers and the async calls in flight: async calls run one
+// at a time in call order (CallQueue); synchronous methods that need the model fail with BUSY while any is queued.
 struct RetrievalHandle {
   static constexpr const char* kNoun = "retrieval model";
   std::shared_ptr<RetrievalMixer> model;
   std::mutex mutex;
+  CallQueue calls;
+  double parameterCount = 0;  // counted when the model is built
   RetrievalMixer& live() { return requireNotDisposed(model, kNoun); }
 };
 

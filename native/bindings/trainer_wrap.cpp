@@ -73,8 +73,7 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
     at::Tensor targets;
     bool readBack = true;
     {
-      TryLock lock(*handle_);
-      LanguageModel& model = handle_->live();
+      LanguageModel& model = handle_->live();  // its config only: no lock, the call queues (asyncHandleCall)
       int64_t batch = positiveIntegerArg(info, 1, "batch");
       tokens = tokensFromJs(info[0], batch, model.config().vocabSize, "tokens");
       require(tokens.size(1) >= 2 && tokens.size(1) <= model.config().context,
@@ -148,8 +147,7 @@ Napi::Value TrainerWrap::profile(const Napi::CallbackInfo& info) {
     int64_t steps = 0;
     std::string path;
     {
-      TryLock lock(*handle_);
-      LanguageModel& model = handle_->live();
+      LanguageModel& model = handle_->live();  // its config only: no lock, the call queues (asyncHandleCall)
       tokens = tokensFromJs(info[0], positiveIntegerArg(info, 1, "batch"), model.config().vocabSize, "tokens");
       steps = positiveIntegerArg(info, 2, "steps");
       require(info.Length() > 3 && info[3].IsString(), "path must be a string");

@@ -2,8 +2,9 @@
 // error that names the class, the BUSY refusal of a call while async work is in flight, and the async-call
 // plumbing that turns every C++ failure into a rejected promise (no C++ exception ever crosses N-API).
 //
-// Token construction is a CRTP base because what it keeps (the class's constructor, its token, the payload handed
-// to the next instance) must exist once per class, which a template's statics give without a global per file.
+// Token construction is a CRTP base: each class's constructor and token live in the environment's AddonData
+// (napi_guard.h; one per worker thread), keyed by the class, and the payload handed to the next instance in a
+// per-class thread_local.
 // The rest are free functions: the trainers are made by `new` from JS (no token), yet lock and call async too.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "bindings/call_queue.h"
 #include "common/error.h"
 #include "common/napi_guard.h"
 #include "common/promise_worker.h"
@@ -32,13 +34,14 @@ inline void requireIdle(bool idle, const char* noun) {
   require(idle, std::string("the ") + noun + " is busy with an async call (await it first)", "BUSY");
 }
 
-// Holds a handle's mutex for a synchronous JS-thread call, or fails with BUSY if async work holds it. A handle
-// has a `mutex`, a `live()` model and a `kNoun` that names it in errors (ModelHandle, RetrievalHandle).
+// Holds a handle's mutex for a synchronous JS-thread call, or fails with BUSY while async calls on it are queued or
+// running. A handle has a `mutex`, a CallQueue `calls`, a `live()` model and a `kNoun` that names it in errors
+// (ModelHandle, RetrievalHandle).
 class TryLock {
  public:
   template <typename Handle>
-  explicit TryLock(Handle& handle) : lock_(handle.mutex, std::try_to_lock) {
-    requireIdle(lock_.owns_lock(), Handle::kNoun);
+  explicit TryLock(Handle& handle) : lock_(handle.mutex, std::defer_lock) {
+    requireIdle(handle.calls.idle() && lock_.try_lock(), Handle::kNoun);
   }
 
  private:
@@ -52,6 +55,13 @@ Napi::Value withLockedHandle(const Napi::CallbackInfo& info, Handle& handle, Fn&
     TryLock lock(handle);
     return fn(handle);
   });
+}
+
+// A synchronous read of what never changes once the model is built (config, parameter count): no lock, so it answers
+// while async calls run. Safe because only the JS thread replaces or disposes a handle's model.
+template <typename Handle, typename Fn>
+Napi::Value withModelFacts(const Napi::CallbackInfo& info, Handle& handle, Fn&& fn) {
+  return guard(info.Env(), [&]() -> Napi::Value { return fn(handle.live()); });
 }
 
 // The same, on the handle's live model (DISPOSED once it was disposed).
@@ -79,19 +89,36 @@ Napi::Value asyncCall(Napi::Env env, Start&& start) {
   }
 }
 
+// Queues an async call on a handle (CallQueue): `work` runs on the thread pool with the handle locked, after the
+// calls made before it; `done` runs on the JS thread when it has ended, before the next call starts.
+template <typename Handle>
+Napi::Promise queueHandleCall(Napi::Env env, const std::shared_ptr<Handle>& handle, PromiseWorker::Work work,
+                              PromiseWorker::Settle settle, PromiseWorker::Done done = {}) {
+  PromiseWorker* worker = PromiseWorker::create(
+      env,
+      [handle, work = std::move(work)] {
+        std::lock_guard<std::mutex> lock(handle->mutex);
+        work();
+      },
+      std::move(settle),
+      [handle, done = std::move(done)] {
+        if (done) done();
+        handle->calls.finished();
+      });
+  Napi::Promise promise = worker->promise();
+  handle->calls.push(worker);
+  return promise;
+}
+
 // An async call on a handle: `prepare` checks the arguments on the JS thread and returns {work, settle}; the work
-// runs on the thread pool with the handle locked and gets its live model; `settle` makes the JS result.
+// runs on the thread pool, in call order (CallQueue), with the handle locked, and gets its live model; `settle`
+// makes the JS result. `prepare` reads the model without the lock (only its config, which never changes; only the
+// JS thread disposes it), so a call made while others run waits its turn instead of failing BUSY.
 template <typename Handle, typename Prepare>
 Napi::Value asyncHandleCall(const Napi::CallbackInfo& info, const std::shared_ptr<Handle>& handle, Prepare&& prepare) {
   return asyncCall(info.Env(), [&]() -> Napi::Value {
     auto [work, settle] = prepare();
-    return PromiseWorker::start(
-        info.Env(),
-        [handle, work = std::move(work)] {
-          std::lock_guard<std::mutex> lock(handle->mutex);
-          work(handle->live());
-        },
-        std::move(settle));
+    return queueHandleCall(info.Env(), handle, [handle, work = std::move(work)] { work(handle->live()); }, std::move(settle));
   });
 }
 
@@ -103,33 +130,34 @@ class PrivatelyConstructed : public Napi::ObjectWrap<Wrap> {
  protected:
   explicit PrivatelyConstructed(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Wrap>(info) {}
 
-  // Keeps the class DefineClass made (call once from define()) and makes its token.
+  // Keeps the class DefineClass made (call once from define()) and makes its token, both in this environment.
   static Napi::Function remember(Napi::Env env, Napi::Function cls) {
-    constructor_ = new Napi::FunctionReference(Napi::Persistent(cls));
-    token_ = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
+    rememberPrivateClass<Wrap>(env, cls);
     return cls;
   }
 
   // A new instance built around `payload` (JS thread).
-  static Napi::Object construct(Payload payload) {
+  static Napi::Object construct(Napi::Env env, Payload payload) {
     pending_ = std::move(payload);
-    return constructor_->New({token_->Value()});
+    PrivateClass& cls = privateClass<Wrap>(env);
+    return cls.constructor.New({cls.token.Value()});
   }
 
   // In the constructor: whether construct() called it; then takePending() hands over the payload.
-  static bool hasToken(const Napi::CallbackInfo& info) { return info.Length() == 1 && info[0].StrictEquals(token_->Value()); }
+  static bool hasToken(const Napi::CallbackInfo& info) {
+    return info.Length() == 1 && info[0].StrictEquals(privateClass<Wrap>(info.Env()).token.Value());
+  }
   static Payload takePending() { return std::move(pending_); }
 
   // The instance `value` is, or INVALID_ARGUMENT "<what> must be a <className>".
   static Wrap* unwrapInstance(const Napi::Value& value, const char* what, const char* className) {
-    require(value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor_->Value()), std::string(what) + " must be a " + className);
+    require(value.IsObject() && value.As<Napi::Object>().InstanceOf(privateClass<Wrap>(value.Env()).constructor.Value()),
+            std::string(what) + " must be a " + className);
     return Napi::ObjectWrap<Wrap>::Unwrap(value.As<Napi::Object>());
   }
 
  private:
-  // Never freed: a static's destructor would run after the environment is gone.
-  inline static Napi::FunctionReference* constructor_ = nullptr;
-  inline static Napi::Reference<Napi::Value>* token_ = nullptr;
+  // Per thread like the environments: construct() hands it to the constructor it calls synchronously.
   inline static thread_local Payload pending_;
 };
 

@@ -21,12 +21,21 @@ class PromiseWorker : public Napi::AsyncWorker {
   // `done`, if given, runs on the JS thread once the work has ended, whether it failed or not, before the promise
   // settles (e.g. to mark an object free again).
   static Napi::Promise start(Napi::Env env, Work work, Settle settle, Done done = {}) {
-    auto* worker = new PromiseWorker(env, std::move(work), std::move(settle));
-    worker->done_ = std::move(done);
-    Napi::Promise promise = worker->deferred_.Promise();
+    PromiseWorker* worker = create(env, std::move(work), std::move(settle), std::move(done));
+    Napi::Promise promise = worker->promise();
     worker->Queue();  // node-addon-api deletes the worker after OnOK/OnError.
     return promise;
   }
+
+  // The same without queueing it: the caller calls Queue() when the work may start (CallQueue); until then the
+  // worker is the caller's.
+  static PromiseWorker* create(Napi::Env env, Work work, Settle settle, Done done = {}) {
+    auto* worker = new PromiseWorker(env, std::move(work), std::move(settle));
+    worker->done_ = std::move(done);
+    return worker;
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
@@ -38,29 +47,51 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
   }
 
+  // Settling fails only while the environment is going away (worker.terminate() with the call in flight): then
+  // nobody is left to tell, and an exception escaping here would end in std::terminate and take the whole process.
   void OnOK() override {
-    Napi::Env env = Env();
-    if (done_) done_();
-    if (failed_) {
-      deferred_.Reject(makeJsError(env, failure_).Value());
-      return;
-    }
+    runDone();
     try {
-      deferred_.Resolve(settle_(env));
+      Napi::Env env = Env();
+      if (failed_) {
+        deferred_.Reject(makeJsError(env, failure_).Value());
+        return;
+      }
+      Napi::Value value;
+      try {
+        value = settle_(env);
+      } catch (...) {
+        deferred_.Reject(makeJsError(env, describeCurrentException()).Value());
+        return;
+      }
+      deferred_.Resolve(value);
     } catch (...) {
-      deferred_.Reject(makeJsError(env, describeCurrentException()).Value());
+      // The environment is being torn down.
     }
   }
 
   void OnError(const Napi::Error& e) override {
-    if (done_) done_();
-    deferred_.Reject(e.Value());
+    runDone();
+    try {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      // The environment is being torn down.
+    }
   }
 
  private:
   PromiseWorker(Napi::Env env, Work work, Settle settle)
       : Napi::AsyncWorker(env, "maskmix"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
         settle_(std::move(settle)) {}
+
+  // `done` frees what the call held (an object's busy flag, the next queued call); it must run even at teardown.
+  void runDone() {
+    try {
+      if (done_) done_();
+    } catch (...) {
+      // The environment is being torn down.
+    }
+  }
 
   Napi::Promise::Deferred deferred_;
   Work work_;

@@ -6,9 +6,8 @@
 namespace maskmix {
 
 namespace {
-Napi::FunctionReference* constructor = nullptr;
-// A unique token the native side passes to the constructor when it wraps an existing tensor.
-Napi::Reference<Napi::Value>* internalToken = nullptr;
+// The class and the token the native side passes to the constructor when it wraps an existing tensor live in the
+// environment's AddonData (one per worker thread); the tensor being wrapped is handed over per thread.
 thread_local at::Tensor pendingWrap;
 
 int64_t hostBytes(const at::Tensor& t) {
@@ -27,19 +26,19 @@ Napi::Function TensorWrap::define(Napi::Env env) {
                                        InstanceMethod<&TensorWrap::to>("to"),
                                        InstanceMethod<&TensorWrap::dispose>("dispose"),
                                    });
-  constructor = new Napi::FunctionReference(Napi::Persistent(cls));
-  internalToken = new Napi::Reference<Napi::Value>(Napi::Persistent(static_cast<Napi::Value>(Napi::Object::New(env))));
+  rememberPrivateClass<TensorWrap>(env, cls);
   return cls;
 }
 
 Napi::Object TensorWrap::wrap(Napi::Env env, at::Tensor tensor) {
   pendingWrap = std::move(tensor);
-  Napi::Object obj = constructor->New({internalToken->Value()});
+  PrivateClass& cls = privateClass<TensorWrap>(env);
+  Napi::Object obj = cls.constructor.New({cls.token.Value()});
   return obj;
 }
 
 at::Tensor TensorWrap::unwrap(const Napi::Value& value, const char* what) {
-  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(constructor->Value()),
+  require(value.IsObject() && value.As<Napi::Object>().InstanceOf(privateClass<TensorWrap>(value.Env()).constructor.Value()),
           std::string(what) + " must be a Tensor");
   return Unwrap(value.As<Napi::Object>())->live(what);
 }
@@ -48,7 +47,7 @@ at::Tensor TensorWrap::unwrap(const Napi::Value& value, const char* what) {
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
   Napi::Env env = info.Env();
   guard(env, [&] {
-    if (info.Length() == 1 && info[0].StrictEquals(internalToken->Value())) {
+    if (info.Length() == 1 && info[0].StrictEquals(privateClass<TensorWrap>(env).token.Value())) {
       setTensor(env, std::move(pendingWrap));
       pendingWrap = at::Tensor();
       return;
