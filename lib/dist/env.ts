@@ -54,7 +54,8 @@ export function distributedEnv(env: NodeJS.ProcessEnv = process.env): Distribute
   check(localWorldSize <= worldSize, `LOCAL_WORLD_SIZE (${localWorldSize}) must not exceed WORLD_SIZE (${worldSize})`);
   check(masterPort <= 65535, `MASTER_PORT must be a port number, got ${masterPort}`);
   if (worldSize > 1) {
-    // Without them the rank would wait for a rendezvous at a guessed address until the timeout, saying nothing.
+    // As PyTorch's env:// rendezvous: no guessed address (on another host, or with another port, a rank would wait
+    // for its peers until the timeout).
     const missing = ['MASTER_ADDR', 'MASTER_PORT'].filter((name) => !env[name]);
     check(
       missing.length === 0,
