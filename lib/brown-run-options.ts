@@ -17,6 +17,10 @@ export interface BrownRunOptions {
   /** Use only the first N Brown documents (of 500); for quick tests. */
   documents?: number;
   evalEvery?: number;
+  /**
+   * Stops training after the current step (the model trained so far is saved); stopped before the first step, the
+   * run keeps nothing and fails with MaskmixError ABORTED.
+   */
   signal?: AbortSignal;
 }
 

@@ -13,7 +13,7 @@ import { unigramEntropy } from './data/corpus.js';
 import { generate } from './generate.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
-import { makeRunDir, runEnvironment, startInRunDir } from './run-dir.js';
+import { makeRunDir, RunStart, runEnvironment } from './run-dir.js';
 import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
@@ -52,6 +52,10 @@ export const QUICKSTART_DEFAULTS = {
   sampleTokens: 40,
 } as const;
 
+/**
+ * Runs the quickstart (see the file comment) and returns its figures.
+ * @throws MaskmixError ABORTED when `signal` stops it before its first step (nothing is kept); the usual training errors.
+ */
 export async function quickstart(options: QuickstartOptions = {}, events: QuickstartEvents = {}): Promise<QuickstartSummary> {
   // Options left undefined keep their defaults (a plain spread would overwrite them with undefined).
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -59,8 +63,8 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
   const wallStart = performance.now();
   const made = makeRunDir(o.outDir, { unique: options.outDir === undefined });
   const runDir = made.dir;
-  const { data, model, trainer } = await startInRunDir(
-    made,
+  const runStart = new RunStart(made, o.signal);
+  const { data, model, trainer } = await runStart.setUp(
     async () => {
       const data = await prepareBrownDataset({
         documents: o.documents,
@@ -69,8 +73,9 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
         seed: o.seed,
         onPhase: events.onPhase,
       });
+      runStart.checkNotAborted();
       data.tokenizer.save(join(runDir, 'tokenizer.json'));
-      const model = await LanguageModel.create({
+      const model = runStart.own(await LanguageModel.create({
         kind: 'mixer' as const,
         vocabSize: data.tokenizer.vocabSize,
         dModel: o.dModel,
@@ -78,7 +83,7 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
         context: o.context,
         padId: data.eosId,
         seed: o.seed,
-      });
+      }));
       events.onPhase?.(
         'model',
         `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters; ` +
@@ -90,7 +95,7 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
         totalSteps: o.steps,
         gradClip: 1,
       };
-      const trainer = new Trainer(model, trainConfig);
+      const trainer = runStart.own(new Trainer(model, trainConfig));
       await writeJsonAtomic(join(runDir, 'run.json'), {
         command: 'quickstart',
         data: { corpus: 'brown', documents: data.documents, trainDocuments: data.trainDocuments, valDocuments: data.valDocuments },
@@ -99,12 +104,11 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
       });
       return { data, model, trainer };
     },
-    { signal: o.signal, dispose: ({ model, trainer }) => (trainer.dispose(), model.dispose()) },
   );
   const { tokenizer, eosId, trainData, valData } = data;
 
   events.onPhase?.('train', `${o.steps} steps of ${o.batchSize}×${o.context} tokens`);
-  const result = await trainLoop({
+  const result = await runStart.train(() => trainLoop({
     trainer,
     batches: batches(trainData, o.batchSize, { seed: o.seed }),
     steps: o.steps,
@@ -115,7 +119,7 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
     metricsFile: join(runDir, 'metrics.jsonl'),
     onStep: events.onStep,
     signal: o.signal,
-  });
+  }), () => trainer.stepsTaken);
 
   events.onPhase?.('save', runDir);
   await saveModel(model, runDir);

@@ -43,28 +43,76 @@ export function abandonRunStart(runDir: string, created: boolean): void {
 }
 
 /**
- * Runs the start of a run (data, tokenizer, model, run.json) in a folder from {@link makeRunDir}. When it fails, or
- * `signal` was aborted meanwhile (Ctrl-C while the corpus was prepared), nothing of the start is kept
- * ({@link abandonRunStart}); `dispose` frees what a start that finished made. An abort is a MaskmixError ABORTED.
+ * The start of a run — data, tokenizer, model, run.json — up to its first training step. A start that fails, or is
+ * stopped (Ctrl-C) before that step is done, keeps nothing: the native objects it made are freed, and the files it
+ * wrote removed with the folder if this run made it ({@link abandonRunStart}), so a retry finds no half-made run.
+ * `made` is the folder from {@link makeRunDir}, or undefined on a process that writes no folder (ranks but 0).
  */
-export async function startInRunDir<T>(
-  made: { dir: string; created: boolean },
-  start: () => Promise<T>,
-  options: { signal?: AbortSignal; dispose?: (started: T) => void } = {},
-): Promise<T> {
-  let started: T;
-  try {
-    started = await start();
-  } catch (error) {
-    abandonRunStart(made.dir, made.created);
-    throw error;
+export class RunStart {
+  private readonly owned: { dispose(): void }[] = [];
+  private abandoned = false;
+
+  constructor(
+    private readonly made: { dir: string; created: boolean } | undefined,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Registers something to free if the start is abandoned, and returns it. */
+  own<T extends { dispose(): void }>(value: T): T {
+    this.owned.push(value);
+    return value;
   }
-  if (options.signal?.aborted) {
-    options.dispose?.(started);
-    abandonRunStart(made.dir, made.created);
+
+  /** Between phases of the start: a stop asked for so far abandons it (MaskmixError ABORTED). */
+  checkNotAborted(): void {
+    if (!this.signal?.aborted) return;
+    this.abandon();
     throw new MaskmixError('ABORTED', 'stopped before training began; nothing was kept');
   }
-  return started;
+
+  /** Runs the start's set-up; a failure abandons it. */
+  async setUp<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const value = await fn();
+      this.checkNotAborted();
+      return value;
+    } catch (error) {
+      this.abandon();
+      throw error;
+    }
+  }
+
+  /** Runs the training: a failure or a stop before its first step (stepsTaken() still 0) abandons the start too. */
+  async train<R>(fn: () => Promise<R>, stepsTaken: () => number): Promise<R> {
+    let result: R;
+    try {
+      result = await fn();
+    } catch (error) {
+      if (stepsTaken() === 0) this.abandon();
+      throw error;
+    }
+    if (stepsTaken() === 0) this.checkNotAborted();
+    return result;
+  }
+
+  /** Frees what was owned (newest first) and removes what was written; once. */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    for (const value of this.owned.reverse()) {
+      try {
+        value.dispose();
+      } catch {
+        // already disposed, or busy with the call that failed: the garbage collector frees it
+      }
+    }
+    if (this.made) abandonRunStart(this.made.dir, this.made.created);
+  }
+}
+
+/** Runs the set-up of a run in a folder from {@link makeRunDir}: a failure keeps nothing ({@link RunStart}). */
+export async function startInRunDir<T>(made: { dir: string; created: boolean }, start: () => Promise<T>): Promise<T> {
+  return new RunStart(made).setUp(start);
 }
 
 function isNonEmptyDir(dir: string): boolean {

@@ -13,7 +13,7 @@ import { saveModelOnRankZero } from './dist/rank-zero.js';
 import { distributedBatches } from './dist/sampler.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
-import { makeRunDir, runEnvironment, startInRunDir } from './run-dir.js';
+import { makeRunDir, RunStart, runEnvironment } from './run-dir.js';
 import { trainLoop, type StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
@@ -59,7 +59,8 @@ export const TRAIN_DEFAULTS = {
 /**
  * Trains a masked mixer on the Brown corpus and writes a run directory (rank 0). Call it the same way on every rank
  * of a launch, or alone.
- * @throws MaskmixError DISTRIBUTED / DISTRIBUTED_TIMEOUT when another rank fails; the usual training errors.
+ * @throws MaskmixError DISTRIBUTED / DISTRIBUTED_TIMEOUT when another rank fails; ABORTED when `signal` stops it
+ *   before its first step (nothing is kept: see RunStart); the usual training errors.
  */
 export async function trainBrown(options: TrainBrownOptions = {}, events: TrainBrownEvents = {}): Promise<TrainBrownSummary> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -71,14 +72,17 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
   // Rank 0 picks the run directory and trains the tokenizer; the others take both from it.
   const made = dist.isRankZero ? makeRunDir(o.outDir, { unique: options.outDir === undefined }) : { dir: '', created: false };
   const runDir = made.dir;
+  // Only rank 0 has a folder to clean up; under launch the signal never aborts (the launcher stops the ranks).
+  const runStart = new RunStart(dist.isRankZero ? made : undefined, o.signal);
   const start = async () => {
     const common = { documents: o.documents, vocabSize: o.vocabSize, context: o.context, seed: o.seed, onPhase };
     const data = dist.isRankZero ? await prepareBrownDataset(common) : undefined;
     const shared = group ? await group.broadcastJson(data ? { runDir, tokenizerJson: data.tokenizer.toJSON() } : undefined) : undefined;
     const { tokenizer, eosId, trainData, valData, ...counts } = data ?? (await prepareBrownDataset({ ...common, tokenizerJson: shared!.tokenizerJson }));
+    runStart.checkNotAborted();
     if (dist.isRankZero) tokenizer.save(join(runDir, 'tokenizer.json'));
 
-    const model = await LanguageModel.create({
+    const model = runStart.own(await LanguageModel.create({
       kind: 'mixer',
       vocabSize: tokenizer.vocabSize,
       dModel: o.dModel,
@@ -87,7 +91,7 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
       padId: eosId,
       seed: o.seed,
       device: dist.device,
-    });
+    }));
     onPhase?.(
       'model',
       `masked mixer d=${o.dModel} L=${o.nLayers} n=${o.context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters on ` +
@@ -100,7 +104,7 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
       gradClip: 1,
       gradientAccumulation: accumulation,
     };
-    const trainer = new Trainer(model, trainConfig, dist.trainerOptions);
+    const trainer = runStart.own(new Trainer(model, trainConfig, dist.trainerOptions));
     if (dist.isRankZero) {
       await writeJsonAtomic(join(runDir, 'run.json'), {
         command: 'train',
@@ -113,13 +117,10 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
     return { shared, trainData, valData, model, trainer };
   };
   const accumulation = o.gradientAccumulation ?? 1;
-  // Only rank 0 has a folder to clean up; under launch the signal never aborts (the launcher stops the ranks).
-  const { shared, trainData, valData, model, trainer } = dist.isRankZero
-    ? await startInRunDir(made, start, { signal: o.signal, dispose: (s) => (s.trainer.dispose(), s.model.dispose()) })
-    : await start();
+  const { shared, trainData, valData, model, trainer } = await runStart.setUp(start);
 
   onPhase?.('train', `${o.steps} steps of ${dist.worldSize} × ${accumulation > 1 ? `${accumulation} × ` : ''}${o.batchSize}×${o.context} tokens`);
-  const result = await trainLoop({
+  const result = await runStart.train(() => trainLoop({
     trainer,
     batches: distributedBatches(trainData, o.batchSize, { seed: o.seed }),
     steps: o.steps,
@@ -130,7 +131,7 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
     metricsFile: join(runDir, 'metrics.jsonl'),
     onStep: events.onStep,
     signal: o.signal,
-  });
+  }), () => trainer.stepsTaken);
 
   onPhase?.('save', dist.isRankZero ? runDir : '');
   await saveModelOnRankZero(model, runDir, group);

@@ -18,7 +18,7 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', parseNumber('--temperature', { min: 0 }), 0.8)
     .option('--top-k <k>', 'sample among the k most likely tokens (0 = all)', parseNumber('--top-k', { integer: true, min: 0 }), 40)
     .option('--top-p <p>', 'nucleus sampling mass', parseNumber('--top-p', { min: 1e-9, max: 1 }), 1)
-    .option('--seed <s>', 'seed of the sampling draws', parseNumber('--seed', { integer: true, min: 0 }), 0)
+    .option('--seed <s>', 'seed of the sampling draws', parseNumber('--seed', { integer: true, min: 0, max: 2 ** 32 - 1 }), 0)
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option(
       '--decoder <mode>',

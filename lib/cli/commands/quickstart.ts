@@ -26,7 +26,9 @@ export function registerQuickstart(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n  maskmix quickstart\n  maskmix quickstart --steps 100 --width 128 --out runs/tiny --json\n' +
-        '\nThen:\n  maskmix generate runs/quickstart --prompt "The jury said"\n  maskmix score runs/quickstart --text "The jury said it was fair."',
+        '\nThen:\n  maskmix generate runs/quickstart --prompt "The jury said"\n  maskmix score runs/quickstart --text "The jury said it was fair."\n' +
+        '\nCtrl-C stops after the current step, saves what was learned and exits with status 130; before the first step\n' +
+        'it keeps nothing (the run folder is removed if the quickstart made it).',
     )
     .action(async (opts) => {
       const progress = trainingProgress({ enabled: opts.progress });
