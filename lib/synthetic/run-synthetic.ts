@@ -88,11 +88,16 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
   check(settings.tasks.length > 0, 'give at least one task');
   check(Number.isInteger(settings.steps) && settings.steps >= 1, `steps must be a positive integer, got ${settings.steps}`);
   // Everything checkable is checked before a folder is made, so a bad device or model config leaves nothing behind.
+  // Configs are all validated (device spelling included) before any device is looked for.
+  const devices = new Set<string>([settings.device]);
   for (const taskName of settings.tasks) {
     const task = syntheticTask(taskName, settings);
-    for (const entry of set.models) completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device });
+    for (const entry of set.models) {
+      // An entry may name its own device, which --device does not cover.
+      devices.add(completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device }).device);
+    }
   }
-  checkDevice(settings.device);
+  for (const device of devices) checkDevice(device);
   const made = options.outDir !== undefined ? makeRunDir(options.outDir, { unique: true }) : undefined;
   const outDir = made?.dir;
   const results: SyntheticResult[] = [];
