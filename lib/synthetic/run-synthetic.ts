@@ -12,6 +12,7 @@ import { check } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { writeReport } from '../report/write-report.js';
 import { checkDevice } from '../experiment/experiment-preflight.js';
+import { finalTrainLoss } from '../io/metrics-file.js';
 import { abandonRunStart, makeRunDir, startInRunDir } from '../run-dir.js';
 import { Trainer } from '../trainer.js';
 import { completeModelConfig, type ModelSet } from './model-set.js';
@@ -149,15 +150,16 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
         if (losses.length < settings.steps) aborted = true;
         // Held-out sequences come from a seed stream the training batches never use.
         const score = await evaluateSynthetic(model, task, { sequences: settings.evalSequences, seed: deriveSeed(settings.seed ^ 0x7e57, 1 << 20) });
-        const tenth = Math.max(1, Math.floor(losses.length / 10));
+        const firstTenth = Math.max(1, Math.floor(losses.length / 10));
         const result: SyntheticResult = {
           task: taskName,
           model: entry.name,
           kind: config.kind,
           parameters: model.numParameters,
           steps: losses.length,
-          firstLoss: mean(losses.slice(0, tenth)),
-          lastLoss: mean(losses.slice(-tenth)),
+          firstLoss: mean(losses.slice(0, firstTenth)),
+          // The same last-tenth mean as every other run's summary (lib/io/metrics-file.ts).
+          lastLoss: finalTrainLoss(losses),
           accuracy: score.accuracy,
           sequenceAccuracy: score.sequenceAccuracy,
           evalLoss: score.loss,
