@@ -398,9 +398,10 @@ function unavailable(lines: string[], fix: string): MaskmixError {
 
 /**
  * Loads the addon once and returns it. Finds libtorch (MASKMIX_LIBTORCH/LIBTORCH → python3's torch → the system),
- * picks the addon for it (MASKMIX_ADDON, a source build, or the matching prebuild), test-loads that in a child
- * process, loads libtorch's libraries by absolute path and then the addon. Never falls back silently: when nothing
- * fits, throws NATIVE_UNAVAILABLE naming what was looked for, where, what was found and the command that fixes it.
+ * picks the addon for it (MASKMIX_ADDON alone when set; otherwise a local source build, then the matching
+ * prebuild), test-loads that in a child process, loads libtorch's libraries by absolute path and then the addon.
+ * Never falls back silently: when nothing fits, throws NATIVE_UNAVAILABLE naming what was looked for, where, what
+ * was found and the command that fixes it.
  */
 export function native(): NativeAddon {
   if (loaded) return loaded;

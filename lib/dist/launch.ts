@@ -113,7 +113,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const log = options.log ?? ((m: string) => process.stderr.write(`maskmix launch: ${m}\n`));
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  const command = resolveRankCommand(options.command);
+  // Looked up on the PATH the ranks get (options.env over process.env, as below), which spawn searches.
+  const command = resolveRankCommand(options.command, { ...process.env, ...options.env }.PATH);
   const masterAddr = options.masterAddr ?? '127.0.0.1';
   const masterPort = options.masterPort ?? (nnodes === 1 ? await freePort(masterAddr) : 29500);
   const worldSize = nnodes * nproc;

@@ -40,11 +40,12 @@ function bootstrapFlags(withTsx: boolean): string[] {
 }
 
 /**
- * Turns the words after `--` into the process each rank runs.
+ * Turns the words after `--` into the process each rank runs. `searchPath` is the PATH the ranks are spawned
+ * with (launch's env merged over process.env), where spawn will look a bare command name up.
  * @throws MaskmixError INVALID_ARGUMENT when the script or executable does not exist: checked here, once, rather
  *   than by every rank failing with its own stack trace.
  */
-export function resolveRankCommand(command: readonly string[]): RankCommand {
+export function resolveRankCommand(command: readonly string[], searchPath: string | undefined = process.env.PATH): RankCommand {
   check(command.length > 0, 'no command to launch: put it after --, e.g. maskmix launch --nproc-per-node 2 -- train.ts');
   const [first, ...rest] = command as [string, ...string[]];
   const node = process.execPath;
@@ -59,7 +60,7 @@ export function resolveRankCommand(command: readonly string[]): RankCommand {
   if (TS.test(first) || JS.test(first)) requireScript(first);
   if (TS.test(first)) return { file: node, args: [...bootstrapFlags(true), first, ...rest], bootstrapped: true };
   if (JS.test(first)) return { file: node, args: [...bootstrapFlags(false), first, ...rest], bootstrapped: true };
-  requireExecutable(first);
+  requireExecutable(first, searchPath);
   return { file: first, args: rest, bootstrapped: false };
 }
 
@@ -67,12 +68,12 @@ function requireScript(script: string): void {
   check(existsSync(script), `the script ${script} does not exist (relative paths start at ${process.cwd()})`);
 }
 
-/** A path must exist; a bare name must be on PATH, as spawn would look it up. */
-function requireExecutable(name: string): void {
+/** A path must exist; a bare name must be on the ranks' PATH, as spawn would look it up. */
+function requireExecutable(name: string, searchPath: string | undefined): void {
   if (name.includes('/') || name.includes('\\')) {
     check(existsSync(name), `the command ${name} does not exist`);
     return;
   }
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  const dirs = (searchPath ?? '').split(delimiter).filter(Boolean);
   check(dirs.some((dir) => existsSync(join(dir, name))), `${name} is neither a script (.ts, .js) nor a command on PATH, nor 'maskmix'`);
 }

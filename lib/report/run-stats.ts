@@ -3,6 +3,7 @@
  * lack them). The final training loss is the mean over the last tenth of logged steps, as the training loop
  * reports it, because a single step's loss is too noisy to compare runs by.
  */
+import { finalTrainLoss } from '../io/metrics-file.js';
 import type { RunRecord } from './run-record.js';
 
 /** One run's row of the comparison table; a field is undefined when the run did not record it. */
@@ -31,8 +32,8 @@ export function runStats(record: RunRecord): RunStats {
     for (let i = m.length - 1; i >= 0; i--) if (finite(m[i][key])) return m[i][key];
     return undefined;
   };
+  // Non-finite losses (a diverged step, a missing field) are dropped first; finalTrainLoss averages what is left.
   const losses = m.map((p) => p.loss).filter(finite);
-  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
   const vals = m.map((p) => p.valLoss).filter(finite);
   const summary = record.summary ?? {};
   return {
@@ -41,7 +42,7 @@ export function runStats(record: RunRecord): RunStats {
     wallSeconds: lastOf('wallSeconds') ?? (finite(summary.wallSeconds) ? summary.wallSeconds : undefined),
     flops: lastOf('flops'),
     tokensPerSecond: lastOf('tokensPerSecond') ?? (finite(summary.tokensPerSecond) ? summary.tokensPerSecond : undefined),
-    finalTrainLoss: tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : undefined,
+    finalTrainLoss: losses.length > 0 ? finalTrainLoss(losses) : undefined,
     finalValLoss: vals.length > 0 ? vals[vals.length - 1] : finite(summary.valLoss) ? summary.valLoss : undefined,
     bestValLoss: vals.length > 0 ? Math.min(...vals) : undefined,
     parameters: finite(summary.parameters) ? summary.parameters : undefined,

@@ -5,6 +5,7 @@
  */
 import { mulberry32 } from '../data/random.js';
 import { check } from '../errors.js';
+import { checkEvalPrecision } from '../precision.js';
 import { indirectRetrievalSamples, stackIndirectSamples, type IndirectSample } from './indirect-samples.js';
 import { resumableSteps, type RetrievalCheckpointOptions } from './resumable-steps.js';
 import { RetrievalTrainer, type IndirectBatch, type RetrievalMixer, type RetrievalTrainConfigInput } from './retrieval-mixer.js';
@@ -67,6 +68,8 @@ export async function evaluateIndirectRetrieval(model: RetrievalMixer, pairs: Em
   const batchSize = options.batchSize ?? 64;
   check(Number.isInteger(rounds) && rounds >= 1, `rounds must be a positive integer, got ${rounds}`);
   check(Number.isInteger(batchSize) && batchSize >= 1, `batchSize must be a positive integer, got ${batchSize}`);
+  // Refused before any batch is drawn, so a typo such as 'bf16' fails at once rather than after sampling.
+  checkEvalPrecision(options.precision);
   const context = model.config.context;
   let lossSum = 0;
   let correct = 0;

@@ -21,6 +21,7 @@ import { check, MaskmixError } from '../errors.js';
 import { writeJsonAtomic } from '../io/atomic-file.js';
 import { configError } from '../model-config.js';
 import { native, type NativeRetrievalModel, type NativeRetrievalTrainer } from '../native.js';
+import { checkEvalPrecision, type EvalPrecision } from '../precision.js';
 import { Tensor } from '../tensor.js';
 import { trainConfigSchema } from '../trainer.js';
 
@@ -115,9 +116,10 @@ export class RetrievalMixer {
 
   /**
    * Summed cross-entropy and the number of samples whose highest logit is the match. 'fp32' turns off bf16
-   * autocast on a GPU.
+   * autocast on a GPU. @throws MaskmixError INVALID_ARGUMENT for any other precision (not run as 'auto').
    */
-  async evaluate(batch: IndirectBatch, options: { precision?: 'auto' | 'fp32' } = {}): Promise<{ lossSum: number; correct: number; samples: number }> {
+  async evaluate(batch: IndirectBatch, options: { precision?: EvalPrecision } = {}): Promise<{ lossSum: number; correct: number; samples: number }> {
+    checkEvalPrecision(options.precision);
     return this.handle.evaluate(batch.inputs, batch.labels, batch.batch, options);
   }
 

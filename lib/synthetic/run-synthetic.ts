@@ -12,6 +12,7 @@ import { check } from '../errors.js';
 import { LanguageModel } from '../model.js';
 import { writeReport } from '../report/write-report.js';
 import { checkDevice } from '../experiment/experiment-preflight.js';
+import { finalTrainLoss } from '../io/metrics-file.js';
 import { abandonRunStart, makeRunDir, startInRunDir } from '../run-dir.js';
 import { Trainer } from '../trainer.js';
 import { completeModelConfig, type ModelSet } from './model-set.js';
@@ -88,11 +89,16 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
   check(settings.tasks.length > 0, 'give at least one task');
   check(Number.isInteger(settings.steps) && settings.steps >= 1, `steps must be a positive integer, got ${settings.steps}`);
   // Everything checkable is checked before a folder is made, so a bad device or model config leaves nothing behind.
+  // Configs are all validated (device spelling included) before any device is looked for.
+  const devices = new Set<string>([settings.device]);
   for (const taskName of settings.tasks) {
     const task = syntheticTask(taskName, settings);
-    for (const entry of set.models) completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device });
+    for (const entry of set.models) {
+      // An entry may name its own device, which --device does not cover.
+      devices.add(completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device }).device);
+    }
   }
-  checkDevice(settings.device);
+  for (const device of devices) checkDevice(device);
   const made = options.outDir !== undefined ? makeRunDir(options.outDir, { unique: true }) : undefined;
   const outDir = made?.dir;
   const results: SyntheticResult[] = [];
@@ -144,15 +150,16 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
         if (losses.length < settings.steps) aborted = true;
         // Held-out sequences come from a seed stream the training batches never use.
         const score = await evaluateSynthetic(model, task, { sequences: settings.evalSequences, seed: deriveSeed(settings.seed ^ 0x7e57, 1 << 20) });
-        const tenth = Math.max(1, Math.floor(losses.length / 10));
+        const firstTenth = Math.max(1, Math.floor(losses.length / 10));
         const result: SyntheticResult = {
           task: taskName,
           model: entry.name,
           kind: config.kind,
           parameters: model.numParameters,
           steps: losses.length,
-          firstLoss: mean(losses.slice(0, tenth)),
-          lastLoss: mean(losses.slice(-tenth)),
+          firstLoss: mean(losses.slice(0, firstTenth)),
+          // The same last-tenth mean as every other run's summary (lib/io/metrics-file.ts).
+          lastLoss: finalTrainLoss(losses),
           accuracy: score.accuracy,
           sequenceAccuracy: score.sequenceAccuracy,
           evalLoss: score.loss,

@@ -1,6 +1,6 @@
 // Commands check what a run can do before they read its data or print anything: autoencoder commands need an
 // autoencoder, generate needs a next-token model, retrieval's --length must fit the model's context.
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -49,5 +49,13 @@ describe('run kind and size checked up front', () => {
       expect(r.stderr).toMatch(/--length 100 is longer than the context of .*'s model \(32 tokens\): give --length ≤ 32/);
       expect(r.stderr).not.toMatch(/\[embed\]|\[eval\]/);
     }
+  });
+
+  it('`retrieval indirect-train --length` beyond the context is a usage error before any embedding', async () => {
+    const r = await maskmix('retrieval', 'indirect-train', paths.runDir, '--pairs', pairs, '--length', '100', '--out', join(paths.dir, 'indirect-out'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--length 100 is longer than the context of .*'s model \(32 tokens\): give --length ≤ 32/);
+    expect(r.stderr).not.toMatch(/\[embed\]|\[eval\]|pairs: a retrieval/);
+    expect(existsSync(join(paths.dir, 'indirect-out'))).toBe(false);
   });
 });

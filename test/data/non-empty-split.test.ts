@@ -61,6 +61,17 @@ describe('NonEmptySplit', () => {
     expect([...r.train].sort()).toEqual([0, 1, 2, 3, 6]);
   });
 
+  it('records when every document is a copy of one text', async () => {
+    const split = new NonEmptySplit(0.5, async () => undefined);
+    for (let i = 0; i < 3; i++) await split.add([7], 0.9);
+    await split.finish();
+    expect(split.oneText).toBe(true);
+    const lone = new NonEmptySplit(0.5, async () => undefined);
+    await lone.add([7], 0.9);
+    await lone.finish();
+    expect(lone.oneText).toBe(false);
+  });
+
   it('with valFraction 0 sends everything to train', async () => {
     expect(await route([0.5, 0.1], 0)).toEqual({ train: [0, 1], val: [], moved: undefined });
   });
@@ -95,6 +106,25 @@ describe('writeTokenShards on a small corpus', () => {
     const one = { ...old, train: { ...old.train, documents: 1 } };
     expect(emptySplitReason(one, 'val')).toMatch(/only 1 document, too few/);
   });
+
+  it('says a corpus of copies of one text is the reason validation is empty, in the loader and in `maskmix tokenize`', async () => {
+    const root = tmp();
+    const copies = Array.from({ length: 5 }, () => docs[0]);
+    const dir = join(root, 'copies');
+    const manifest = await writeTokenShards(copies, { outDir: dir, tokenizer: encoder, valFraction: 0.01 });
+    expect(manifest.split.oneText).toBe(true);
+    expect(readShardManifest(dir).split.oneText).toBe(true);
+    expect(() => ShardBatchLoader.open(dir, { split: 'val', batchSize: 1, context: 4 })).toThrow(/all 5 documents are copies of one text/);
+    const corpus = join(root, 'corp');
+    mkdirSync(corpus);
+    for (const [i, d] of copies.entries()) writeFileSync(join(corpus, `d${i}.txt`), d);
+    const tokenizerFile = join(root, 'tokenizer.json');
+    writeFileSync(tokenizerFile, Tokenizer.fromJSON(trainBpeTokenizer(docs, { vocabSize: 300 })).toJSON());
+    const r = await maskmix('tokenize', corpus, '--tokenizer', tokenizerFile, '--out', join(root, 'shards'), '--no-progress');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the val split is empty: all 5 documents are copies of one text/);
+    expect(r.stderr).not.toMatch(/re-run/);
+  }, 60_000);
 
   it('`maskmix tokenize` says it moved a document to validation, and writes a usable val split', async () => {
     const root = tmp();

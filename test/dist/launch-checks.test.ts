@@ -1,10 +1,15 @@
 // `maskmix launch` checks what it can before starting ranks, keeps rank 0's stdout parseable, and a rank without a
 // rendezvous address fails at once.
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { Writable } from 'node:stream';
 
 import { distributedEnv } from '../../lib/dist/env.js';
 import { initDistributed } from '../../lib/dist/init.js';
+import { launch } from '../../lib/dist/launch.js';
+import { resolveRankCommand } from '../../lib/dist/rank-command.js';
 import { FIXTURES, maskmix } from './launch-helpers.js';
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
@@ -19,6 +24,20 @@ describe('maskmix launch: checks and output', () => {
       expect(r.stderr).not.toMatch(/\[rank|started, pid/);
       noStackTrace(r.stderr);
     }
+  });
+
+  it("finds a bare command on the ranks' PATH (launch's env), not only the launcher's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maskmix-path-'));
+    const tool = 'maskmix-path-probe';
+    writeFileSync(join(dir, tool), '#!/bin/sh\necho "probe rank $RANK"\n');
+    chmodSync(join(dir, tool), 0o755);
+    expect(() => resolveRankCommand([tool])).toThrow(/neither a script/);
+    expect(resolveRankCommand([tool, '-x'], dir)).toEqual({ file: tool, args: ['-x'], bootstrapped: false });
+    let out = '';
+    const stdout = new Writable({ write: (chunk, _enc, done) => void ((out += String(chunk)), done()) });
+    const result = await launch({ nprocPerNode: 1, command: [tool], env: { PATH: `${dir}${delimiter}${process.env.PATH ?? ''}` }, stdout, log: () => undefined });
+    expect(result.exitCode).toBe(0);
+    expect(out).toMatch(/probe rank 0/);
   });
 
   it("rank 0's stdout passes through unprefixed (JSON parses); other ranks' stdout and all stderr are prefixed", async () => {

@@ -224,6 +224,11 @@ describe('indirect retrieval model', () => {
     await expect(evaluateIndirectRetrieval(model, few)).rejects.toThrow(/needs at least 4 pairs, got 3/);
     const wide: EmbeddedPairs = { queries: { vectors: new Float32Array(40), count: 5, dim: 8 }, targets: { vectors: new Float32Array(40), count: 5, dim: 8 } };
     await expect(evaluateIndirectRetrieval(model, wide)).rejects.toThrow(/8 wide but the retrieval model reads 4/);
+    // A precision other than 'auto' / 'fp32' is refused, not run as 'auto'.
+    const fine: EmbeddedPairs = { queries: { vectors: new Float32Array(20), count: 5, dim: 4 }, targets: { vectors: new Float32Array(20), count: 5, dim: 4 } };
+    await expect(model.evaluate({ inputs: new Float32Array(16), labels: Int32Array.from([1]), batch: 1 }, { precision: 'bf16' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/precision must be 'auto' or 'fp32', got "bf16"/) });
+    await expect(evaluateIndirectRetrieval(model, fine, { precision: 'bf16' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/precision/) });
+    await expect(evaluateIndirectRetrieval(model, fine, { precision: 'fp32' })).resolves.toMatchObject({ samples: 5 });
     // Gradient accumulation is a language-model Trainer option; here it is refused, not silently ignored.
     expect(() => new RetrievalTrainer(model, { gradientAccumulation: 2 } as never)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     model.dispose();

@@ -44,6 +44,20 @@ describe('synthetic: a failed start keeps nothing', () => {
     expect(readdirSync(dir)).toEqual([]);
   }, 60_000);
 
+  it("an entry's own device is checked before any folder is made, not only --device", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'maskmix-synbad-')), 'out');
+    const ownDevice = resolveModelSet({
+      models: [
+        { name: 'a', model: { kind: 'mixer', dModel: 8, nLayers: 1 } },
+        { name: 'b', model: { kind: 'mixer', dModel: 8, nLayers: 1, device: 'cuda:99' } },
+      ],
+    });
+    const create = vi.spyOn(LanguageModel, 'create');
+    await expect(runSynthetic(ownDevice, { ...small, device: 'cpu', outDir: out })).rejects.toMatchObject({ code: 'CUDA_UNAVAILABLE', message: expect.stringMatching(/device cuda:99 was asked for/) });
+    expect(create).not.toHaveBeenCalled();
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('a first model that fails to start removes the results folder it made', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'maskmix-synbad-')), 'out');
     failCreate(1);

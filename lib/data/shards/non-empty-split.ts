@@ -33,6 +33,8 @@ export const DEFAULT_MAX_HELD_TOKENS = 2 ** 20;
 export class NonEmptySplit {
   /** Set by {@link finish} when documents were moved. */
   moved: MovedDocuments | undefined;
+  /** Set by {@link finish} when every document (two or more) was a copy of one text: no split can have both sides. */
+  oneText = false;
   private onlySide: ShardSplitName | undefined;
   private bothSidesSeen = false;
   private held: HeldDocument[] = [];
@@ -73,6 +75,7 @@ export class NonEmptySplit {
     const rest = held.filter((d) => d.score !== nearest);
     if (count(near) === this.seen) {
       // One distinct text: no split without a text on both sides. Like splitDocuments with one document, train gets it.
+      this.oneText = this.seen >= 2;
       if (side === 'val') this.moved = { to: 'train', documents: this.seen };
       await this.release(held, 'train');
       return;

@@ -204,8 +204,12 @@ export function emptySplitReason(manifest: ShardManifest, split: ShardSplitName)
     return 'it was tokenized with valFraction 0 (no validation split); re-run `maskmix tokenize` with --val-fraction above 0';
   }
   if (documents < 2) return `the corpus has only ${documents} document${skipped}, too few to hold one out; tokenize more documents`;
+  if (split === 'val' && manifest.split.oneText) {
+    // Re-tokenizing cannot help: a text never sits on both sides of the split.
+    return `all ${documents} documents are copies of one text, which cannot be on both sides of the split; give more distinct documents`;
+  }
   if (split === 'val') {
-    // Shards written before the writer kept a validation document, or a corpus of copies of one text.
+    // Shards written before the writer kept a validation document (or before it recorded oneText).
     return (
       `none of its ${documents} documents went to validation (valFraction ${valFraction}, split by text hash); ` +
       're-run `maskmix tokenize` on it (it now keeps at least one validation document) or give more distinct documents'

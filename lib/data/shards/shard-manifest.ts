@@ -45,6 +45,8 @@ const manifestSchema = z.object({
     seed: z.number().int(),
     /** Documents put on the side their hash did not pick, because that side would have been empty. */
     moved: z.object({ to: z.enum(['train', 'val']), documents: count }).optional(),
+    /** Set when every document was a copy of one text, so validation had to stay empty (absent in older folders). */
+    oneText: z.literal(true).optional(),
   }),
   train: splitSchema,
   val: splitSchema,

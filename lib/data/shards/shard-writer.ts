@@ -276,7 +276,7 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
     vocabSize,
     dtype,
     eosId,
-    split: { by: 'text-hash', valFraction, seed, ...(split.moved ? { moved: split.moved } : {}) },
+    split: { by: 'text-hash', valFraction, seed, ...(split.moved ? { moved: split.moved } : {}), ...(split.oneText ? { oneText: true as const } : {}) },
     train: { tokens: sides.train.tokens, documents: sides.train.documents, shards: sides.train.entries },
     val: { tokens: sides.val.tokens, documents: sides.val.documents, shards: sides.val.entries },
     skippedDocuments: skipped,
