@@ -44,11 +44,6 @@ export interface SamplingOptions {
   topP?: number;
 }
 
-/** Plain arrays are checked id by id (lib/token-ids.ts) instead of converted silently. */
-function asTokens(tokens: Int32Array | readonly number[]): Int32Array {
-  return tokenIds(tokens);
-}
-
 export class LanguageModel {
   /** @internal */
   constructor(readonly handle: NativeModel) {}
@@ -79,7 +74,7 @@ export class LanguageModel {
 
   /** Logits [batch, t, vocab] (float32) for `batch` sequences of t ≤ context tokens each. */
   async forward(tokens: Int32Array | readonly number[], batch = 1): Promise<Tensor> {
-    return new Tensor(await this.handle.forward(asTokens(tokens), batch));
+    return new Tensor(await this.handle.forward(tokenIds(tokens), batch));
   }
 
   /**
@@ -96,7 +91,7 @@ export class LanguageModel {
    * for i = 0 … t-1: [batch, t].
    */
   async logProbs(tokens: Int32Array | readonly number[], batch = 1): Promise<Float32Array> {
-    return this.handle.logProbs(asTokens(tokens), batch);
+    return this.handle.logProbs(tokenIds(tokens), batch);
   }
 
   /**
@@ -139,7 +134,7 @@ export class LanguageModel {
     options: SamplingOptions & { uniform?: number } = {},
   ): Promise<{ token: number; logProb: number }> {
     check(prefix.length > 0, 'the prefix must hold at least one token');
-    return this.handle.nextToken(asTokens(prefix), options);
+    return this.handle.nextToken(tokenIds(prefix), options);
   }
 
   /**

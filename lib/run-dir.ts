@@ -110,11 +110,6 @@ export class RunStart {
   }
 }
 
-/** Runs the set-up of a run in a folder from {@link makeRunDir}: a failure keeps nothing ({@link RunStart}). */
-export async function startInRunDir<T>(made: { dir: string; created: boolean }, start: () => Promise<T>): Promise<T> {
-  return new RunStart(made).setUp(start);
-}
-
 function isNonEmptyDir(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).length > 0;
 }

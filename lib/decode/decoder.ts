@@ -36,11 +36,6 @@ export interface DecodeResult {
   sampled?: { tokens: Int32Array; logProbs: Float64Array };
 }
 
-/** A number is one id; plain arrays are checked id by id (lib/token-ids.ts) instead of converted silently. */
-function asTokens(tokens: Int32Array | readonly number[] | number, what = 'tokens'): Int32Array {
-  return tokenIds(tokens, what);
-}
-
 function result(r: NativeDecodeResult): DecodeResult {
   const out: DecodeResult = { logits: new Tensor(r.logits) };
   if (r.tokens && r.logProbs) out.sampled = { tokens: r.tokens, logProbs: r.logProbs };
@@ -108,14 +103,14 @@ export class Decoder {
     tokens: Int32Array | readonly number[],
     options: { logits?: 'last' | 'all'; sampling?: DecodeSampling } = {},
   ): Promise<DecodeResult> {
-    const ids = asTokens(tokens);
+    const ids = tokenIds(tokens);
     check(ids.length > 0 && ids.length % this.batch === 0, `prefill needs m ≥ 1 tokens for each of the ${this.batch} sequences`);
     return result(await this.handle.prefill(ids, { logits: options.logits, sampling: nativeSampling(options.sampling) }));
   }
 
   /** Feeds one token per sequence and returns the logits [batch, vocab] of the next position. */
   async step(tokens: Int32Array | readonly number[] | number, options: { sampling?: DecodeSampling } = {}): Promise<DecodeResult> {
-    return result(await this.handle.step(asTokens(tokens), { sampling: nativeSampling(options.sampling) }));
+    return result(await this.handle.step(tokenIds(tokens), { sampling: nativeSampling(options.sampling) }));
   }
 
   /**
@@ -135,7 +130,7 @@ export class Decoder {
     count: number,
   ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean }> {
     check(Number.isInteger(count) && count >= 1, 'count must be a positive integer');
-    return this.handle.greedy(asTokens(first, 'first'), count);
+    return this.handle.greedy(tokenIds(first, 'first'), count);
   }
 
   /**

@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../io/atomic-file.js';
 import { dropMetricsAfter, metricsTail } from '../io/metrics-file.js';
 import { resolveModelConfig } from '../model-config.js';
 import { LanguageModel } from '../model.js';
-import { abandonRunStart, makeRunDir, runEnvironment } from '../run-dir.js';
+import { makeRunDir, RunStart, runEnvironment } from '../run-dir.js';
 import { evaluate, trainLoop, type StepProgress } from '../train-loop.js';
 import { Trainer } from '../trainer.js';
 import { resolveExperimentConfig, withAbsolutePaths, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
@@ -91,25 +91,25 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
   const name = config.name ?? basename(runDir);
   const context = config.model.context as number;
 
-  let model: LanguageModel | undefined;
-  let trainer: Trainer | undefined;
-  let iterator: ResumableBatches | undefined;
-  let loop = { step: 0, tokensSeen: 0, elapsedSeconds: 0 };
-  let data: ExperimentData;
-  try {
+  // A new run that fails before training keeps nothing (RunStart); a resume keeps its folder whatever happens. The
+  // signal is not RunStart's: stopped before its first step, a run still checkpoints (step 0) and can be resumed.
+  const runStart = new RunStart(resume ? undefined : made);
+  const { data, model, trainer, iterator, loop } = await runStart.setUp(async () => {
     const source = config.data;
     options.onPhase?.('data', source.source === 'brown' ? 'the Brown corpus' : source.source === 'shards' ? `token shards in ${source.dir}` : source.paths.join(', '));
     const tokenizerJson = resume ? readFileSync(join(runDir, 'tokenizer.json'), 'utf8') : options.tokenizerJson;
-    data = await prepareExperimentData(config, context, tokenizerJson);
+    const data = await prepareExperimentData(config, context, tokenizerJson);
     if (!resume) data.tokenizer.save(join(runDir, 'tokenizer.json'));
 
     const modelConfig = resolveModelConfig({ vocabSize: data.tokenizer.vocabSize, padId: data.eosId, seed: config.seed, ...config.model, device: config.device });
-    model = await LanguageModel.create(modelConfig);
+    const model = runStart.own(await LanguageModel.create(modelConfig));
     const { steps, batchSize, evalEvery, evalSequences, checkpointEvery, readEvery, ...optimizer } = config.training;
-    trainer = new Trainer(model, { ...optimizer, totalSteps: optimizer.totalSteps || steps });
+    const trainer = runStart.own(new Trainer(model, { ...optimizer, totalSteps: optimizer.totalSteps || steps }));
     options.onPhase?.('model', `${modelConfig.kind} d=${modelConfig.dModel} L=${modelConfig.nLayers} n=${context}: ${(model.numParameters / 1e6).toFixed(2)}M parameters`);
 
-    iterator = data.trainBatches(batchSize, config.seed);
+    const iterator = data.trainBatches(batchSize, config.seed);
+    runStart.own({ dispose: () => iterator.close?.() });
+    let loop = { step: 0, tokensSeen: 0, elapsedSeconds: 0 };
     if (resume) {
       const saved = await loadTrainingCheckpoint(runDir, model, trainer);
       iterator.seek(saved.dataPosition as never);
@@ -120,13 +120,8 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
     } else {
       await writeJsonAtomic(join(runDir, 'run.json'), { experiment: config, environment: runEnvironment() });
     }
-  } catch (error) {
-    iterator?.close?.();
-    trainer?.dispose();
-    model?.dispose();
-    if (!resume) abandonRunStart(runDir, made.created);
-    throw error;
-  }
+    return { data, model, trainer, iterator, loop };
+  });
   return train(config, runDir, name, data, model, trainer, iterator, loop, options);
 }
 

@@ -13,7 +13,7 @@ import { LanguageModel } from '../model.js';
 import { writeReport } from '../report/write-report.js';
 import { checkDevice } from '../experiment/experiment-preflight.js';
 import { finalTrainLoss } from '../io/metrics-file.js';
-import { abandonRunStart, makeRunDir, startInRunDir } from '../run-dir.js';
+import { abandonRunStart, makeRunDir, RunStart } from '../run-dir.js';
 import { Trainer } from '../trainer.js';
 import { completeModelConfig, type ModelSet } from './model-set.js';
 import { evaluateSynthetic } from './synthetic-eval.js';
@@ -113,20 +113,16 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
       options.onRun?.(taskName, entry.name, t * set.models.length + m, total);
       const runDir = outDir !== undefined ? join(outDir, taskName, entry.name) : undefined;
       const config = completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device });
-      const start = async () => {
-        const model = await LanguageModel.create(config);
-        try {
-          return { model, trainer: new Trainer(model, { learningRate: settings.learningRate, warmupSteps: Math.floor(settings.steps / 20), totalSteps: settings.steps, ...entry.training }) };
-        } catch (error) {
-          model.dispose();
-          throw error;
-        }
-      };
-      let started: Awaited<ReturnType<typeof start>>;
+      // A pair that fails to start keeps no folder (RunStart), nor the task and results folders if now empty.
+      const runStart = new RunStart(runDir !== undefined ? makeRunDir(runDir) : undefined);
+      let started: { model: LanguageModel; trainer: Trainer };
       try {
-        started = runDir !== undefined ? await startInRunDir(makeRunDir(runDir), start) : await start();
+        started = await runStart.setUp(async () => {
+          const model = runStart.own(await LanguageModel.create(config));
+          const training = { learningRate: settings.learningRate, warmupSteps: Math.floor(settings.steps / 20), totalSteps: settings.steps, ...entry.training };
+          return { model, trainer: runStart.own(new Trainer(model, training)) };
+        });
       } catch (error) {
-        // The pair's folder is gone (startInRunDir); so are the task folder and the results folder if now empty.
         if (made) {
           abandonRunStart(join(made.dir, taskName), true);
           abandonRunStart(made.dir, made.created);

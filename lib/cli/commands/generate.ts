@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 
 import { readModelConfig } from '../../checkpoint.js';
-
 import { MaskmixError } from '../../errors.js';
 import { generateTokens } from '../../generate.js';
 import { openRun } from '../../run-loader.js';
