@@ -375,7 +375,7 @@ Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {
   return withModelFacts(info, *handle_, [&](LanguageModel& model) -> Napi::Value { return configToJs(info.Env(), model.config()); });
 }
 
-// dispose(): frees the weights now. Waits for an async call in flight (the lock), which is short-lived.
+// dispose(): frees the weights now; BUSY while async calls on the model are queued or running (TryLock).
 Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
   return withLockedHandle(info, *handle_, [&](ModelHandle& handle) -> Napi::Value {
     handle.model.reset();

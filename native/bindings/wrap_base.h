@@ -48,7 +48,8 @@ class TryLock {
   std::unique_lock<std::mutex> lock_;
 };
 
-// A synchronous call on a handle: locked (BUSY while async work holds it); failures become JS exceptions.
+// A synchronous call on a handle: locked (BUSY while async calls on it are queued or running); failures become JS
+// exceptions.
 template <typename Handle, typename Fn>
 Napi::Value withLockedHandle(const Napi::CallbackInfo& info, Handle& handle, Fn&& fn) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -57,17 +58,17 @@ Napi::Value withLockedHandle(const Napi::CallbackInfo& info, Handle& handle, Fn&
   });
 }
 
+// The same, on the handle's live model (DISPOSED once it was disposed).
+template <typename Handle, typename Fn>
+Napi::Value withLiveModel(const Napi::CallbackInfo& info, Handle& handle, Fn&& fn) {
+  return withLockedHandle(info, handle, [&](Handle& locked) -> Napi::Value { return fn(locked.live()); });
+}
+
 // A synchronous read of what never changes once the model is built (config, parameter count): no lock, so it answers
 // while async calls run. Safe because only the JS thread replaces or disposes a handle's model.
 template <typename Handle, typename Fn>
 Napi::Value withModelFacts(const Napi::CallbackInfo& info, Handle& handle, Fn&& fn) {
   return guard(info.Env(), [&]() -> Napi::Value { return fn(handle.live()); });
-}
-
-// The same, on the handle's live model (DISPOSED once it was disposed).
-template <typename Handle, typename Fn>
-Napi::Value withLiveModel(const Napi::CallbackInfo& info, Handle& handle, Fn&& fn) {
-  return withLockedHandle(info, handle, [&](Handle& locked) -> Napi::Value { return fn(locked.live()); });
 }
 
 // A promise rejected with the exception being handled. Call only from inside a catch block.
