@@ -1,5 +1,5 @@
-// One greedy decoding step of a column/row/mixed repeat mixer at small batch, in 4 kernels per layer instead of
-// libtorch's ~20. At batch 1 a step is bound by launches, not by arithmetic: each weight matrix is read once per
+// One greedy decoding step of a column/row/mixed repeat mixer at small batch, in 4 kernels per layer (plus the
+// output head) instead of libtorch's ~20. At batch 1 a step is bound by launches, not by arithmetic: each weight matrix is read once per
 // token (≈ 184 MB for d1024 L8 V8000 in bf16, ≈ 38 µs at an H200's 4.8 TB/s), while every extra kernel costs a few µs even
 // inside a CUDA graph. So each matrix product is a warp-per-output-row GEMV whose prologue makes its input (the
 // LayerNorm of the residual stream) and whose epilogue does the elementwise work that follows it (the recurrent
@@ -72,45 +72,128 @@ __device__ __forceinline__ unsigned long long argmaxKey(float v, int64_t index) 
   return (static_cast<unsigned long long>(u) << 32) | (0xffffffffu - static_cast<unsigned int>(index));
 }
 
-__device__ __forceinline__ float blockSum(float v, float* scratch) {
-  v = warpSum(v);
-  int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+// Sums v[b] over the block for every batch row b at once (one round of barriers however large the batch).
+using BatchScratch = float[kMaxDecodeBatch][kThreads / 32];
+__device__ __forceinline__ void blockSums(float (&v)[kMaxDecodeBatch], int batch, BatchScratch& scratch) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b)
+    if (b < batch) v[b] = warpSum(v[b]);
   __syncthreads();  // scratch may still be read by a previous call
-  if (lane == 0) scratch[warp] = v;
+  if (lane == 0)
+#pragma unroll
+    for (int b = 0; b < kMaxDecodeBatch; ++b)
+      if (b < batch) scratch[b][warp] = v[b];
   __syncthreads();
-  float total = 0;
-  for (int i = 0; i < kThreads / 32; ++i) total += scratch[i];
-  return total;
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+    if (b >= batch) break;
+    float total = 0;
+    for (int i = 0; i < kThreads / 32; ++i) total += scratch[b][i];
+    v[b] = total;
+  }
 }
 
-// Copies input row b (and normalises it, for a LayerNorm prologue) into shared memory, 16 bytes a thread at a time.
+// Copies the batch's input rows into shared memory (16 bytes a thread at a time, up to four loads in flight per
+// thread: one L2 round trip where a load-then-store loop would wait once per row chunk), then, for a LayerNorm
+// prologue whose weight and bias are already in `norm`, normalises each row.
 template <Prologue P>
-__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, float* scratch) {
+__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, const float* norm, BatchScratch& scratch) {
+  constexpr int kLoads = 4;
   const int K4 = static_cast<int>(g.inFeatures) / 4;
-  for (int b = 0; b < g.batch; ++b) {
-    const float4* x = reinterpret_cast<const float4*>(g.input + b * g.inputStride);
-    float4* row = input + b * K4;
-    for (int k = threadIdx.x; k < K4; k += kThreads) row[k] = x[k];
-    if (P != Prologue::LayerNorm) continue;
-    const float* r = reinterpret_cast<const float*>(row);
-    const int K = 4 * K4;
-    __syncthreads();
-    float sum = 0;
-    for (int k = threadIdx.x; k < K; k += kThreads) sum += r[k];
-    const float mean = blockSum(sum, scratch) / K;
-    float sq = 0;
-    for (int k = threadIdx.x; k < K; k += kThreads) sq += (r[k] - mean) * (r[k] - mean);
-    const float rstd = rsqrtf(blockSum(sq, scratch) / K + g.normEps);
-    float* w = reinterpret_cast<float*>(row);
-    for (int k = threadIdx.x; k < K; k += kThreads) w[k] = (r[k] - mean) * rstd * g.normWeight[k] + g.normBias[k];
+  const int batch = static_cast<int>(g.batch);
+  const int total = batch * K4;
+  for (int first = threadIdx.x; first < total; first += kThreads * kLoads) {
+    float4 staged[kLoads];
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      const int j = first + i * kThreads;
+      if (j >= total) break;
+      const int b = j / K4;
+      const int64_t source = g.inputTokens ? g.inputTokens[b] : b;
+      staged[i] = reinterpret_cast<const float4*>(g.input + source * g.inputStride)[j - b * K4];
+    }
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i)
+      if (first + i * kThreads < total) input[first + i * kThreads] = staged[i];
+  }
+  if (P != Prologue::LayerNorm) return;
+  const int K = 4 * K4;
+  float* rows = reinterpret_cast<float*>(input);
+  __syncthreads();
+  float mean[kMaxDecodeBatch] = {}, rstd[kMaxDecodeBatch] = {};
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b)
+    if (b < batch)
+      for (int k = threadIdx.x; k < K; k += kThreads) mean[b] += rows[b * K + k];
+  blockSums(mean, batch, scratch);
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+    if (b >= batch) break;
+    mean[b] /= K;
+    for (int k = threadIdx.x; k < K; k += kThreads) rstd[b] += (rows[b * K + k] - mean[b]) * (rows[b * K + k] - mean[b]);
+  }
+  blockSums(rstd, batch, scratch);
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+    if (b >= batch) break;
+    const float r = rsqrtf(rstd[b] / K + g.normEps);
+    for (int k = threadIdx.x; k < K; k += kThreads) rows[b * K + k] = (rows[b * K + k] - mean[b]) * r * norm[k] + norm[K + k];
+  }
+}
+
+// What the Mixing epilogue reads besides the product, for one output row: fetched before the kernel waits on its
+// predecessor (the position moves, and the running sums change, only between steps).
+struct MixingOperands {
+  float gamma = 0, weight = 0, bias = 0;
+  bool column = true;
+};
+
+__device__ __forceinline__ MixingOperands mixingOperands(const RepeatDecodeGemv& g, int64_t out, int64_t position) {
+  MixingOperands m;
+  const int64_t dh = g.outFeatures / g.heads;
+  const int64_t h = out / dh;
+  const float decay = fminf(fmaxf(g.decay[h], g.decayMin), g.decayMax);
+  m.gamma = expf(logf(decay) / g.decayConstant);
+  m.weight = g.positionWeight[h * g.context + position];
+  m.bias = g.positionBias[h * g.context + position];
+  m.column = h < g.columnHeads;
+  return m;
+}
+
+__device__ __forceinline__ float* runningSum(const RepeatDecodeGemv& g, int64_t out, int b) {
+  const int64_t dh = g.outFeatures / g.heads;
+  return g.sums + (out / dh) * (g.batch * dh) + b * dh + out % dh;
+}
+
+// The last block of the head kernel to finish: the keys become the next tokens; position, keys and counter move on.
+__device__ void finishStep(const RepeatDecodeGemv& g) {
+  __shared__ bool last;
+  __threadfence();  // this block's key updates before its count
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(g.blocksDone, 1u) == gridDim.x - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  const int64_t p = *g.stepPosition;
+  if (threadIdx.x < g.batch) {
+    const unsigned long long key = atomicExch(g.argmax + threadIdx.x, 0ull);  // read and clear for the next step
+    const int64_t token = 0xffffffffu - static_cast<unsigned int>(key & 0xffffffffu);
+    g.nextTokens[threadIdx.x] = token;
+    if (p < g.context) g.history[threadIdx.x * g.context + p] = token;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    *g.stepPosition = p + 1;
+    *g.blocksDone = 0;
   }
 }
 
 template <typename W, Prologue P, Epilogue E, int V, int R>
-__global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
+__global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
-  extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors
-  __shared__ float scratch[kThreads / 32];
+  extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias
+  __shared__ BatchScratch scratch;
   __shared__ unsigned long long blockBest[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
   const int K = static_cast<int>(g.inFeatures);
   const int batch = static_cast<int>(g.batch);
@@ -121,7 +204,7 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
   const uint4* weights = reinterpret_cast<const uint4*>(g.weight);
 
   // Vector i of row r in a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
-  uint4 raw[R][V] = {};  // rows past the matrix stay zero (their sums are never written)
+  uint4 raw[R][V] = {};  // rows past the matrix stay zero (their results are never written)
   auto loadChunk = [&](int base) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -135,10 +218,53 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
     }
   };
   loadChunk(0);
+
+  // Before waiting on the previous kernel, everything else that no kernel of this step writes: biases, the mixing
+  // operands and running sums, the LayerNorm parameters (into shared memory after the input rows).
+  float* norm = reinterpret_cast<float*>(input + batch * K / 4);
+  if (P == Prologue::LayerNorm)
+    for (int k = threadIdx.x; k < K; k += kThreads) {
+      norm[k] = g.normWeight[k];
+      norm[K + k] = g.normBias[k];
+    }
+  float rowBias[R] = {};
+  MixingOperands mixing[E == Epilogue::Mixing ? R : 1];
+  float carried[R][kMaxDecodeBatch] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
+  int64_t position = 0;
+  if (lane == 0) {
+    if (E == Epilogue::Mixing) position = *g.position;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t out = firstRow + r;
+      if (out >= g.outFeatures) break;
+      if (g.bias) rowBias[r] = g.bias[out];
+      if (E == Epilogue::Mixing && position < g.context) {
+        mixing[r] = mixingOperands(g, out, position);
+#pragma unroll
+        for (int b = 0; b < kMaxDecodeBatch; ++b)
+          if (b < batch) carried[r][b] = *runningSum(g, out, b);
+      }
+    }
+  }
+
   waitForPreviousKernel();
   letNextKernelStart();
+  if (E == Epilogue::Residual && lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t out = firstRow + r;
+      if (out >= g.outFeatures) break;
+#pragma unroll
+      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+        if (b >= batch) break;
+        const float* residual = g.residual == nullptr ? g.output + b * g.outputStride
+                                                      : g.residual + (g.residualTokens ? g.residualTokens[b] : b) * g.residualStride;
+        carried[r][b] = residual[out];
+      }
+    }
+  }
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
-  stageInput<P>(g, input, scratch);
+  stageInput<P>(g, input, norm, scratch);
   __syncthreads();
 
   float acc[R][kMaxDecodeBatch] = {};
@@ -148,58 +274,57 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
     for (int i = 0; i < V; ++i) {
       const int v = base + 32 * i + lane;
       if (v >= vectorsPerRow) break;
-      float w[R][kWidth];
 #pragma unroll
-      for (int r = 0; r < R; ++r) WeightVector<W>::widen(raw[r][i], w[r]);
+      for (int r = 0; r < R; ++r) {  // one row's weights widened at a time: fewer live registers than all R rows
+        float w[kWidth];
+        WeightVector<W>::widen(raw[r][i], w);
 #pragma unroll
-      for (int b = 0; b < kMaxDecodeBatch; ++b) {
-        if (b >= batch) break;
-        const float4* in = input + (b * K + v * kWidth) / 4;
+        for (int b = 0; b < kMaxDecodeBatch; ++b) {
+          if (b >= batch) break;
+          const float4* in = input + (b * K + v * kWidth) / 4;
 #pragma unroll
-        for (int q = 0; q < kWidth / 4; ++q) {
-          const float4 x = in[q];
-#pragma unroll
-          for (int r = 0; r < R; ++r)
-            acc[r][b] += w[r][4 * q] * x.x + w[r][4 * q + 1] * x.y + w[r][4 * q + 2] * x.z + w[r][4 * q + 3] * x.w;
+          for (int q = 0; q < kWidth / 4; ++q) {
+            const float4 x = in[q];
+            acc[r][b] += w[4 * q] * x.x + w[4 * q + 1] * x.y + w[4 * q + 2] * x.z + w[4 * q + 3] * x.w;
+          }
         }
       }
     }
   }
 #pragma unroll
   for (int r = 0; r < R; ++r)
-    for (int b = 0; b < batch; ++b) acc[r][b] = warpSum(acc[r][b]);
+#pragma unroll
+    for (int b = 0; b < kMaxDecodeBatch; ++b)
+      if (b < batch) acc[r][b] = warpSum(acc[r][b]);
 
   if (lane == 0) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t out = firstRow + r;
       if (out >= g.outFeatures) break;
-      for (int b = 0; b < batch; ++b) {
-        float v = acc[r][b] + (g.bias ? g.bias[out] : 0.f);
+#pragma unroll
+      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+        if (b >= batch) break;
+        const float v = acc[r][b] + rowBias[r];
+        float* y = g.output + b * g.outputStride + out;
         if (E == Epilogue::Residual) {
-          g.output[b * g.outputStride + out] += v;
+          *y = carried[r][b] + v;
         } else if (E == Epilogue::Gelu) {
-          g.output[b * g.outputStride + out] = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+          *y = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
         } else if (E == Epilogue::Argmax) {
           atomicMax(blockBest + b, argmaxKey(v, out));  // one global atomic per block below, not one per row
-        } else {  // Mixing: channel `out` of head h continues its running sum at the current position
-          const int64_t position = *g.position;
+        } else {  // Mixing: channel `out` continues its head's running sum at the current position
           if (position >= g.context) continue;  // past the trained context: the host refuses before it gets here
-          const int64_t dh = g.outFeatures / g.heads;
-          const int64_t h = out / dh, e = out % dh;
-          const float decay = fminf(fmaxf(g.decay[h], g.decayMin), g.decayMax);
-          const float gamma = expf(logf(decay) / g.decayConstant);
-          const float w = g.positionWeight[h * g.context + position];
-          float& sum = g.sums[h * (g.batch * dh) + b * dh + e];
-          float y;
-          if (h < g.columnHeads) {  // column: S = γS + x, y = w_t·S
-            sum = gamma * sum + v;
-            y = w * sum;
+          const MixingOperands& m = mixing[r];
+          float& sum = carried[r][b];
+          if (m.column) {  // column: S = γS + x, y = w_t·S
+            sum = m.gamma * sum + v;
+            *y = m.weight * sum + m.bias;
           } else {  // row: R = γR + w_t·x, y = R
-            sum = gamma * sum + w * v;
-            y = sum;
+            sum = m.gamma * sum + m.weight * v;
+            *y = sum + m.bias;
           }
-          g.output[b * g.outputStride + out] = y + g.positionBias[h * g.context + position];
+          *runningSum(g, out, b) = sum;
         }
       }
     }
@@ -207,6 +332,7 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
   if (E == Epilogue::Argmax) {
     __syncthreads();
     if (threadIdx.x < batch && blockBest[threadIdx.x] != 0) atomicMax(g.argmax + threadIdx.x, blockBest[threadIdx.x]);
+    finishStep(g);
   }
 }
 
@@ -220,6 +346,14 @@ bool overlapLaunches() {
     return false;
   return major >= 9;
 }
+
+// Dynamic shared memory of a GEMV: the batch's input rows, then the LayerNorm weight and bias.
+size_t sharedBytes(int64_t batch, int64_t inFeatures, bool layerNorm) {
+  return static_cast<size_t>((batch + (layerNorm ? 2 : 0)) * inFeatures) * sizeof(float);
+}
+// At most this much (opted into above 48 KiB): leaves room for two blocks per multiprocessor on sm_80 and sm_90, so
+// the next kernel's blocks can start beside this one's.
+constexpr size_t kMaxSharedBytes = 80 * 1024;
 
 int multiprocessors() {
   int device = 0, count = 0;
@@ -248,19 +382,27 @@ template <typename W, Prologue P, Epilogue E, int V, int R>
 void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
-  const size_t shared = static_cast<size_t>(g.batch * g.inFeatures) * sizeof(float);
-  launchStepKernel(gemvStepKernel<W, P, E, V, R>, blocks, kThreads, shared, stream, &g);
+  const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
+  auto kernel = gemvStepKernel<W, P, E, V, R>;
+  // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB).
+  if (shared > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
+  launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
 }
 
 template <typename W, Prologue P, Epilogue E>
 void launchGemvShaped(const RepeatDecodeGemv& g, cudaStream_t stream) {
   const int64_t vectorsPerRow = g.inFeatures / WeightVector<W>::kWidth;
   if (vectorsPerRow > 32 * 4) return launchGemv<W, P, E, 16, 1>(g, stream);
-  // Short rows: as many rows per warp as keep the grid at least ~one block per multiprocessor.
-  const int64_t sms = multiprocessors();
-  if (g.outFeatures >= 32 * sms * 9 / 10) return launchGemv<W, P, E, 4, 4>(g, stream);
-  if (g.outFeatures >= 16 * sms * 9 / 10) return launchGemv<W, P, E, 4, 2>(g, stream);
-  return launchGemv<W, P, E, 4, 1>(g, stream);
+  if constexpr (E == Epilogue::Mixing) {
+    // The mixing GEMV (in_proj) is square, d × d: short rows mean few of them, so it always takes one row per warp.
+    return launchGemv<W, P, E, 4, 1>(g, stream);
+  } else {
+    // Short rows: as many rows per warp as keep the grid at least ~one block per multiprocessor.
+    const int64_t sms = multiprocessors();
+    if (g.outFeatures >= 32 * sms * 9 / 10) return launchGemv<W, P, E, 4, 4>(g, stream);
+    if (g.outFeatures >= 16 * sms * 9 / 10) return launchGemv<W, P, E, 4, 2>(g, stream);
+    return launchGemv<W, P, E, 4, 1>(g, stream);
+  }
 }
 
 template <typename W>
@@ -273,36 +415,11 @@ void launchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, cudaStr
   }
 }
 
-// Embeds the fed tokens into the residual stream and clears the argmax keys the head will fill.
-__global__ void embedTokensKernel(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d,
-                                  int64_t batch) {
-  letNextKernelStart();  // the first GEMV may issue its weight loads now; it reads x only after this kernel ends
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* row = embedding + tokens[b] * d;
-    for (int64_t k = threadIdx.x; k < d; k += blockDim.x) x[b * d + k] = row[k];
-  }
-  if (threadIdx.x < batch) argmax[threadIdx.x] = 0;
-}
-
-// Unpacks the argmax, feeds it as the next token, records it at the current position and moves the position on.
-__global__ void finishStepKernel(const unsigned long long* argmax, int64_t* tokens, int64_t* history, int64_t* position, int64_t context,
-                                 int64_t batch) {
-  const int64_t p = *position;
-  if (threadIdx.x < batch) {
-    int64_t token = 0xffffffffu - static_cast<unsigned int>(argmax[threadIdx.x] & 0xffffffffu);
-    tokens[threadIdx.x] = token;
-    if (p < context) history[threadIdx.x * context + p] = token;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) *position = p + 1;
-}
-
 }  // namespace
 
-bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype) {
-  int width = weightDtype == DType::BFloat16 ? 8 : 4;
-  return batch >= 1 && batch <= kMaxDecodeBatch && inFeatures % width == 0 &&
-         static_cast<size_t>(batch * inFeatures) * sizeof(float) <= 40 * 1024;  // under the 48 KiB a launch gets unasked
+bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm) {
+  const int width = weightDtype == DType::BFloat16 ? 8 : 4;
+  return batch >= 1 && batch <= kMaxDecodeBatch && inFeatures % width == 0 && sharedBytes(batch, inFeatures, layerNorm) <= kMaxSharedBytes;
 }
 
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {
@@ -311,16 +428,6 @@ void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DTyp
   } else {
     launchGemvFor<float>(kind, g, stream);
   }
-}
-
-void repeatDecodeEmbed(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d, int64_t batch,
-                       cudaStream_t stream) {
-  embedTokensKernel<<<1, 256, 0, stream>>>(embedding, tokens, x, argmax, d, batch);
-}
-
-void repeatDecodeFinish(const unsigned long long* argmax, int64_t* tokens, int64_t* history, int64_t* position, int64_t context,
-                        int64_t batch, cudaStream_t stream) {
-  finishStepKernel<<<1, 32, 0, stream>>>(argmax, tokens, history, position, context, batch);
 }
 
 }  // namespace maskmix::kernels
