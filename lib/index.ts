@@ -76,4 +76,4 @@ export { evaluateRetrieval, fineTuneRetrieval, type RetrievalEvalOptions, type R
 export { indirectRetrievalSamples, stackIndirectSamples, type IndirectSample, type IndirectSampleOptions } from './retrieval/indirect-samples.js';
 export { RetrievalMixer, RetrievalTrainer, retrievalMixerConfigSchema, type RetrievalMixerConfig, type RetrievalMixerConfigInput, type RetrievalTrainConfigInput, type IndirectBatch } from './retrieval/retrieval-mixer.js';
 export { trainIndirectRetrieval, evaluateIndirectRetrieval, shuffledIndirectSamples, type EmbeddedPairs, type IndirectEvalResult, type IndirectEvalOptions, type IndirectTrainOptions } from './retrieval/indirect-run.js';
-export { resumableSteps, type RetrievalCheckpointOptions, type ResumableStepsOptions } from './retrieval/resumable-steps.js';
+export { resumableSteps, type RetrievalCheckpointOptions, type ResumableStepsOptions, type TrainingTime } from './retrieval/resumable-steps.js';

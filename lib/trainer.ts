@@ -197,8 +197,9 @@ export class Trainer {
 
   /**
    * The optimizer's state for a checkpoint: AdamW's moments by name (`exp_avg.<parameter>`,
-   * `exp_avg_sq.<parameter>`, views that share memory) and the steps taken, which also fixes the learning-rate
-   * schedule's position.
+   * `exp_avg_sq.<parameter>`, views that share memory), each parameter's own AdamW step count (`step.<parameter>`,
+   * float32; a skipped non-finite step leaves it behind) and the steps taken, which also fixes the learning-rate
+   * schedule's position. A state without `step.*` counts (an older checkpoint) loads with each count set to the step.
    */
   stateDict(): { step: number; tensors: Record<string, Tensor> } {
     const raw = this.handle.stateDict();

@@ -3,7 +3,7 @@
  * folder before training, so a resume rebuilds the same run (data, model, schedule) from that folder alone, as
  * `maskmix train --resume` does from run.json. The training state itself is the folder's checkpoint/.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -13,6 +13,8 @@ import { findCheckpoint } from '../experiment/training-checkpoint.js';
 import { writeJsonAtomic } from '../io/atomic-file.js';
 
 export const TRAIN_SETTINGS_FILE = 'train-settings.json';
+/** A checkpoint being written (lib/experiment/training-checkpoint.ts): a crash can leave one behind, incomplete. */
+const PARTIAL_CHECKPOINT_PREFIX = 'checkpoint.new-';
 
 export interface TrainSettings<Options> {
   /** The command that made the run, e.g. 'retrieval train'. */
@@ -37,12 +39,18 @@ export async function writeTrainSettings<Options>(dir: string, settings: TrainSe
   await writeJsonAtomic(join(dir, TRAIN_SETTINGS_FILE), { ...settings, from: resolve(settings.from) });
 }
 
+/** A stopped run's settings, and whether it reached a checkpoint (else it starts over from step 0). */
+export type StoppedRun<Options> = TrainSettings<Options> & { checkpointed: boolean };
+
 /**
- * The settings of a stopped run of `command` in `dir`, checked to be resumable (a checkpoint is there). Reads only.
- * @throws MaskmixError NOT_FOUND (no such folder, no settings, no checkpoint), CHECKPOINT_INVALID (damaged, or
- * made by another command)
+ * The settings of a stopped run of `command` in `dir`, checked to be resumable: from its checkpoint, or — a run
+ * killed before its first one — from step 0, when the folder holds nothing that training could overwrite (only
+ * the settings and partial checkpoints a crash left: they hold no finished checkpoint, and a later checkpoint
+ * write of the same process id may replace one). Reads only.
+ * @throws MaskmixError NOT_FOUND (no such folder, no settings), CHECKPOINT_INVALID (damaged, made by another
+ * command, or other files but no checkpoint)
  */
-export async function readTrainSettings<Options>(dir: string, command: string): Promise<TrainSettings<Options>> {
+export async function readTrainSettings<Options>(dir: string, command: string): Promise<StoppedRun<Options>> {
   requireDirectory(dir);
   const path = join(dir, TRAIN_SETTINGS_FILE);
   if (!existsSync(path)) throw new MaskmixError('NOT_FOUND', `${dir} has no ${TRAIN_SETTINGS_FILE}: not an output folder of maskmix ${command}`);
@@ -57,6 +65,16 @@ export async function readTrainSettings<Options>(dir: string, command: string): 
     throw new MaskmixError('CHECKPOINT_INVALID', `${path} is not valid: it needs "command", "from" and "options"`);
   }
   if (settings.command !== command) throw new MaskmixError('CHECKPOINT_INVALID', `${dir} was made by maskmix ${settings.command}, not maskmix ${command}: resume it with that command`);
-  if (!findCheckpoint(dir)) throw new MaskmixError('NOT_FOUND', `${dir} has no checkpoint to resume from`);
-  return settings as TrainSettings<Options>;
+  if (findCheckpoint(dir)) return { ...(settings as TrainSettings<Options>), checkpointed: true };
+  // No checkpoint yet: starting over writes checkpoint/ and the results, so anything else there is left alone.
+  const others = readdirSync(dir).filter((f) => f !== TRAIN_SETTINGS_FILE && !f.startsWith(PARTIAL_CHECKPOINT_PREFIX));
+  if (others.length > 0) {
+    throw new MaskmixError('CHECKPOINT_INVALID', `${dir} has no complete checkpoint but holds ${others.map((f) => `'${f}'`).join(', ')}: not starting it over, which could overwrite them`);
+  }
+  return { ...(settings as TrainSettings<Options>), checkpointed: false };
+}
+
+/** How a retrieval run's training time is reported: the total over all its sessions, a resume's included. */
+export function totalTrainTimeText(seconds: number, sessions: number): string {
+  return `${seconds.toFixed(0)} s total training time${sessions > 1 ? ` over ${sessions} sessions` : ''}`;
 }

@@ -19,8 +19,16 @@ export interface RetrievalCheckpointOptions {
   resume?: boolean;
   /** The caller's own JSON state, saved with every checkpoint (results so far, say). */
   notes?: () => unknown;
-  /** Called on a resume, before any step, with the step reached and the saved `notes`. */
-  onResume?: (step: number, notes: unknown) => void;
+  /** Called on a resume, before any step, with the step reached, the saved `notes` and the training time so far. */
+  onResume?: (step: number, notes: unknown, time: TrainingTime) => void;
+}
+
+/** Training time of a resumed run before this session: what its last checkpoint counted over all sessions. */
+export interface TrainingTime {
+  /** Seconds of training in all earlier sessions, up to the checkpoint resumed from. */
+  elapsedSeconds: number;
+  /** Earlier sessions that wrote a checkpoint (1 for a checkpoint written before sessions were counted). */
+  sessions: number;
 }
 
 /** Where a retrieval run's data stands: every step reads one batch. */
@@ -32,6 +40,8 @@ interface RetrievalPosition {
 interface LoopNotes {
   losses: number[];
   caller: unknown;
+  /** Sessions that trained this run so far, this one included (absent in older checkpoints: 1). */
+  sessions?: number;
 }
 
 export interface ResumableStepsOptions<Batch> {
@@ -59,6 +69,7 @@ export async function resumableSteps<Batch>(options: ResumableStepsOptions<Batch
   check(Number.isInteger(every) && every >= 0, `checkpoint.every must be a non-negative integer, got ${every}`);
   let losses: number[] = [];
   let elapsedBefore = 0;
+  let sessionsBefore = 0;
   if (checkpoint?.resume) {
     const saved = await loadTrainingCheckpoint(checkpoint.dir, model, trainer);
     const position = saved.dataPosition as Partial<RetrievalPosition> | undefined;
@@ -69,13 +80,14 @@ export async function resumableSteps<Batch>(options: ResumableStepsOptions<Batch
     if (saved.step > steps) throw new MaskmixError('CHECKPOINT_INVALID', `${checkpoint.dir}'s checkpoint is at step ${saved.step}, past this run's ${steps} steps`);
     losses = notes.losses;
     elapsedBefore = saved.elapsedSeconds;
-    checkpoint.onResume?.(saved.step, notes.caller);
+    sessionsBefore = Number.isInteger(notes.sessions) && notes.sessions! >= 1 ? notes.sessions! : 1;
+    checkpoint.onResume?.(saved.step, notes.caller, { elapsedSeconds: elapsedBefore, sessions: sessionsBefore });
   }
   const started = performance.now();
   const save = async () => {
     if (!checkpoint) return;
     mkdirSync(checkpoint.dir, { recursive: true });
-    const notes: LoopNotes = { losses, caller: checkpoint.notes?.() };
+    const notes: LoopNotes = { losses, caller: checkpoint.notes?.(), sessions: sessionsBefore + 1 };
     const position: RetrievalPosition = { batches: losses.length };
     await saveTrainingCheckpoint(checkpoint.dir, model, trainer, {
       step: losses.length,

@@ -176,8 +176,9 @@ export class RetrievalTrainer {
 
   /**
    * The optimizer's state for a checkpoint, in the language-model {@link Trainer}'s format: AdamW's moments by
-   * name (`exp_avg.<parameter>`, `exp_avg_sq.<parameter>`, views that share memory, in the model's dtype) and the
-   * steps taken, which also fixes the learning-rate schedule's position. `saveTrainingCheckpoint`
+   * name (`exp_avg.<parameter>`, `exp_avg_sq.<parameter>`, views that share memory, in the model's dtype), each
+   * parameter's own AdamW step count (`step.<parameter>`, float32: a skipped non-finite step leaves it behind) and
+   * the steps taken, which also fixes the learning-rate schedule's position. `saveTrainingCheckpoint`
    * (lib/experiment/training-checkpoint.ts) writes it with the weights; `trainIndirectRetrieval` does so for you.
    */
   stateDict(): { step: number; tensors: Record<string, Tensor> } {
@@ -187,8 +188,9 @@ export class RetrievalTrainer {
 
   /**
    * Restores {@link stateDict}'s content (copied in, converted to the model's dtype and device). The step count
-   * must be a non-negative integer. @throws MaskmixError CHECKPOINT_INVALID, leaving the optimizer unchanged, for a
-   * state of another model (a missing, extra or mis-shaped moment).
+   * must be a non-negative integer. A state without `step.*` counts (an older checkpoint) sets each to the step.
+   * @throws MaskmixError CHECKPOINT_INVALID, leaving the optimizer unchanged, for a state of another model (a
+   * missing, extra or mis-shaped moment) or with some `step.*` counts missing or past the step.
    */
   loadStateDict(state: { step: number; tensors: Record<string, Tensor> }): void {
     check(Number.isInteger(state.step) && state.step >= 0, `the optimizer state's step must be a non-negative integer, got ${state.step}`, 'CHECKPOINT_INVALID');

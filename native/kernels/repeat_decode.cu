@@ -336,15 +336,17 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   }
 }
 
-// Whether kernels may overlap their predecessor (programmatic dependent launch): Hopper or newer, unless
-// MASKMIX_DECODE_PDL=0 (kept for measuring what it gains).
-bool overlapLaunches() {
+// Whether this kernel may overlap its predecessor (programmatic dependent launch), unless MASKMIX_DECODE_PDL=0
+// (kept for measuring what it gains). Only where the code the GPU runs was compiled for sm_90 or newer: below that
+// the waits above are compiled out (e.g. an sm_80-only build JIT-compiled from its PTX on a Hopper GPU), and an
+// overlapped launch would read its predecessor's output too early.
+template <typename Kernel>
+bool overlapLaunch(Kernel kernel) {
   const char* setting = std::getenv("MASKMIX_DECODE_PDL");  // read at each capture: a script can compare both
-  int device = 0, major = 0;
   if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
-    return false;
-  return major >= 9;
+  cudaFuncAttributes attributes;
+  if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return false;
+  return attributes.ptxVersion >= 90 && attributes.binaryVersion >= 90;
 }
 
 // Dynamic shared memory of a GEMV: the batch's input rows, then the LayerNorm weight and bias.
@@ -374,7 +376,7 @@ void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, 
   overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   overlap[0].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = overlap;
-  config.numAttrs = overlapLaunches() ? 1 : 0;
+  config.numAttrs = overlapLaunch(kernel) ? 1 : 0;
   cudaLaunchKernelEx(&config, kernel, *g);
 }
 

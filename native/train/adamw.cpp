@@ -59,7 +59,7 @@ std::vector<at::Tensor> AdamW::stateTensors() const {
   return out;
 }
 
-void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps) {
+void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps, const std::vector<at::Tensor>& stepCounts) {
   require(tensors.size() == 2 * params_.size(), "optimizer state holds " + std::to_string(tensors.size()) + " tensors, expected " +
                                                     std::to_string(2 * params_.size()), "CHECKPOINT_INVALID");
   // Every shape is checked before anything is copied, so a refused state leaves the optimizer as it was.
@@ -69,11 +69,22 @@ void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps) {
     require(at::isFloatingType(tensors[2 * i].scalar_type()) && at::isFloatingType(tensors[2 * i + 1].scalar_type()),
             "optimizer state tensor " + std::to_string(i) + " is not floating point", "CHECKPOINT_INVALID");
   }
+  require(stepCounts.empty() || stepCounts.size() == params_.size(), "optimizer state holds " + std::to_string(stepCounts.size()) +
+                                                                          " step counts, expected " + std::to_string(params_.size()),
+          "CHECKPOINT_INVALID");
+  std::vector<double> counts(params_.size(), static_cast<double>(steps));
+  for (size_t i = 0; i < stepCounts.size(); ++i) {
+    require(stepCounts[i].numel() == 1, "optimizer step count " + std::to_string(i) + " is not one number", "CHECKPOINT_INVALID");
+    counts[i] = stepCounts[i].to(at::kCPU).to(at::kDouble).item<double>();
+    require(counts[i] >= 0 && counts[i] <= static_cast<double>(steps) && counts[i] == std::floor(counts[i]),
+            "optimizer step count " + std::to_string(i) + " must be a whole number from 0 to the step count " + std::to_string(steps),
+            "CHECKPOINT_INVALID");
+  }
   at::NoGradGuard noGrad;
   for (size_t i = 0; i < params_.size(); ++i) {
     expAvg_[i].copy_(tensors[2 * i]);
     expAvgSq_[i].copy_(tensors[2 * i + 1]);
-    stepTensors_[i].fill_(static_cast<double>(steps));
+    stepTensors_[i].fill_(counts[i]);
   }
   steps_ = steps;
 }

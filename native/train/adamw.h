@@ -29,7 +29,11 @@ class AdamW {
 
   // State for checkpoints: exp_avg and exp_avg_sq of every parameter, in parameter order.
   std::vector<at::Tensor> stateTensors() const;
-  void loadState(const std::vector<at::Tensor>& tensors, int64_t steps);
+  // Every parameter's own step count (0-dim float32, in parameter order), which sets its bias correction: a
+  // skipped (non-finite) step or one without a gradient for it leaves it behind the optimizer's step count.
+  const std::vector<at::Tensor>& stepCounts() const { return stepTensors_; }
+  // `stepCounts` empty (a checkpoint from before they were kept) sets every parameter's count to `steps`.
+  void loadState(const std::vector<at::Tensor>& tensors, int64_t steps, const std::vector<at::Tensor>& stepCounts = {});
 
  private:
   std::vector<at::Tensor> params_;

@@ -144,10 +144,12 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
 std::vector<std::pair<std::string, at::Tensor>> namedOptimizerState(const torch::nn::Module& module, const AdamW& optimizer) {
   std::vector<std::pair<std::string, at::Tensor>> out;
   std::vector<at::Tensor> moments = optimizer.stateTensors();  // (exp_avg, exp_avg_sq) per parameter, in order
+  const std::vector<at::Tensor>& counts = optimizer.stepCounts();
   size_t i = 0;
   for (const auto& item : module.named_parameters(true)) {
     out.emplace_back("exp_avg." + item.key(), moments[2 * i]);
     out.emplace_back("exp_avg_sq." + item.key(), moments[2 * i + 1]);
+    out.emplace_back("step." + item.key(), counts[i]);
     ++i;
   }
   return out;
@@ -156,15 +158,22 @@ std::vector<std::pair<std::string, at::Tensor>> namedOptimizerState(const torch:
 void loadNamedOptimizerState(const torch::nn::Module& module, AdamW& optimizer, const std::map<std::string, at::Tensor>& tensors, int64_t steps) {
   require(steps >= 0, "the optimizer state's step count must be ≥ 0", "CHECKPOINT_INVALID");
   std::vector<at::Tensor> ordered;
+  std::vector<at::Tensor> counts;  // per-parameter step counts: in every checkpoint written since they are kept, or in none
+  bool hasCounts = false;
+  for (const auto& item : module.named_parameters(true)) hasCounts = hasCounts || tensors.count("step." + item.key()) > 0;
   for (const auto& item : module.named_parameters(true)) {
     for (const char* prefix : {"exp_avg.", "exp_avg_sq."}) {
       auto found = tensors.find(prefix + item.key());
       require(found != tensors.end(), std::string("optimizer state has no ") + prefix + item.key(), "CHECKPOINT_INVALID");
       ordered.push_back(found->second);
     }
+    if (!hasCounts) continue;
+    auto found = tensors.find("step." + item.key());
+    require(found != tensors.end(), "optimizer state has no step." + item.key(), "CHECKPOINT_INVALID");
+    counts.push_back(found->second);
   }
-  require(tensors.size() == ordered.size(), "optimizer state holds tensors for parameters this model does not have", "CHECKPOINT_INVALID");
-  optimizer.loadState(ordered, steps);
+  require(tensors.size() == ordered.size() + counts.size(), "optimizer state holds tensors for parameters this model does not have", "CHECKPOINT_INVALID");
+  optimizer.loadState(ordered, steps, counts);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> Trainer::stateTensors() const { return namedOptimizerState(*model_, *optimizer_); }

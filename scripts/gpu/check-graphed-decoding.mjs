@@ -4,7 +4,9 @@
 // token) must pick exactly the tokens of a step()+argmax loop in fp32, and in bf16 ('auto') agree on nearly all;
 // after a training step changes the weights the graph is captured again and still agrees. Then the speed of
 // d1024 L8 batch-1 greedy decoding: ms per token, graphed, against the eager step loop. Column, row and mixed
-// structures at batch ≤ 4 run maskmix's fused decoding kernels inside the graph (decode/fused_repeat_step.h);
+// structures at small batch (≤ 4, and ≤ 2 at d1024) run maskmix's fused decoding kernels inside the graph
+// (decode/fused_repeat_step.h); the kernels' launch shapes (rows per warp, load chunks) depend on the matrix, so the
+// fp32 checks also run widths and vocabularies that reach each shape;
 // each is also compared with the generic graph of libtorch modules. The fused kernels are on by default
 // (MASKMIX_FUSED_DECODE=0 turns them off; set to 1 here); this script is their check on a GPU.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs   (prints one line per check; exit 1 on a failure)
@@ -26,9 +28,10 @@ async function stepLoop(decoder, first, count) {
   let next = Array.from(first);
   for (let i = 0; i < count; i++) {
     const logits = (await decoder.step(Int32Array.from(next))).logits.toTypedArray();
+    const vocab = logits.length / batch; // the model's, which may differ from V
     next = next.map((_, b) => {
       let best = 0;
-      for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
+      for (let v = 1; v < vocab; v++) if (logits[b * vocab + v] > logits[b * vocab + best]) best = v;
       return best;
     });
     next.forEach((t, b) => out[b].push(t));
@@ -90,6 +93,16 @@ for (const structure of REPEAT_STRUCTURES) {
   model.dispose();
 }
 
+// Every launch shape of the fused GEMV (kernels/repeat_decode.cu picks it per matrix): d128 above takes one row per
+// warp and one load chunk; a 4000-row fp32 head of width 512 four rows per warp, the d512 up-projection (2048 rows)
+// two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
+for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2]]) {
+  const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
+  const r = await compare(model, 'fp32', batch, 48);
+  check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
+  model.dispose();
+}
+
 // Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.
 for (const structure of ['mixed', 'column']) {
   const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
@@ -97,6 +110,13 @@ for (const structure of ['mixed', 'column']) {
     // fusedOff: the generic graph; overlapOff: fused kernels launched without programmatic dependent launch.
     const timeGreedy = async (fusedOff, overlapOff = false) => {
       if (overlapOff) process.env.MASKMIX_DECODE_PDL = '0';
+      try {
+        return await timeGreedyRun(fusedOff);
+      } finally {
+        delete process.env.MASKMIX_DECODE_PDL;
+      }
+    };
+    const timeGreedyRun = async (fusedOff) => {
       const decoder = new Decoder(big, { batch, precision });
       await decoder.prefill(randomTokens(1024 * batch));
       const first = Array.from({ length: batch }, () => 5);
@@ -106,7 +126,6 @@ for (const structure of ['mixed', 'column']) {
       const r = await decoder.greedy(first, count);
       const ms = (performance.now() - t0) / count;
       decoder.dispose();
-      delete process.env.MASKMIX_DECODE_PDL;
       return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
     };
     const fused = await timeGreedy(false);

@@ -24,9 +24,9 @@
 //   --seconds k=v,...        PAPER_SECONDS        training seconds per run: inversion, autoencoder, infonce, indirect
 //   --stages a,b,...         PAPER_STAGES         a subset of calibrate,inversion,autoencoder,retrieval
 //   --deadline <s>           PAPER_DEADLINE       shrink the later stages' training when the projected total of this
-//                                                script would pass s seconds (default 400 on a GPU; 0: off)
+//                                                script would pass s seconds (default 330 on a GPU; 0: off)
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,7 +46,8 @@ function option(flag, env, fallback) {
 const SMOKE = process.argv.includes('--smoke') || process.env.PAPER_SMOKE === '1';
 const DEVICE = option('--device', 'PAPER_DEVICE', SMOKE ? 'cpu' : 'cuda');
 const SCALE = Number(option('--scale', 'PAPER_SCALE', '1'));
-const DEADLINE = Number(option('--deadline', 'PAPER_DEADLINE', SMOKE ? '0' : '400'));
+// 330 s of this script leave room in a 600 s device call for gpu-run.sh's ~70 s build and its doctor run.
+const DEADLINE = Number(option('--deadline', 'PAPER_DEADLINE', SMOKE ? '0' : '330'));
 const STAGES = option('--stages', 'PAPER_STAGES', 'calibrate,inversion,autoencoder,retrieval').split(',').map((s) => s.trim());
 const OUT = process.env.OUT || '/tmp/paper-methods';
 const WORK = process.env.PAPER_WORK || (SMOKE ? '/tmp/paper-methods-smoke-work' : '/tmp/paper-methods-work');
@@ -474,8 +475,15 @@ function planned(stage) {
   return factor;
 }
 
+// WORK is emptied first: only a folder this script made (its marker file inside) or a new one.
+const MARKER = join(WORK, '.paper-methods-work');
+if (existsSync(WORK) && readdirSync(WORK).length > 0 && !existsSync(MARKER)) {
+  console.error(`refusing to empty ${WORK}: it is not a folder this script made (no ${MARKER}); set PAPER_WORK to a new folder`);
+  process.exit(2);
+}
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
+writeFileSync(MARKER, 'scratch folder of scripts/gpu/paper-methods.mjs: emptied at each run\n');
 const projected = ORDER.reduce((sum, s) => sum + P.overhead[s] + TRAINING[s], 0);
 say(`paper methods on ${DEVICE}${SMOKE ? ' (smoke)' : ''}: stages ${ORDER.join(', ')}; training seconds ${JSON.stringify(P.seconds)}; ~${projected.toFixed(0)} s planned; deadline ${DEADLINE || 'off'}; runs in ${WORK}, results in ${OUT}`);
 writeReport();

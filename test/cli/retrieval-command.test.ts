@@ -1,5 +1,5 @@
 // `maskmix retrieval eval|train`, run as a user runs it: the compiled bin in a child process.
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,31 @@ describe('maskmix retrieval', () => {
     const again = await maskmix('retrieval', 'eval', out, '--documents', '12', '--n', '8,16', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).results).toEqual(summary.after);
+ 
+    expect(summary.trainSessions).toBe(1);
+
+    // A resume reports the training time of all sessions: the checkpoint's count (made large here) plus its own.
+    const statePath = join(out, 'checkpoint', 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    writeFileSync(statePath, JSON.stringify({ ...state, elapsedSeconds: 1e6 }));
+    const resumed = await maskmix('retrieval', 'train', '--resume', out);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`[resume] ${out} from step 2 (1000000 s total training time so far)`);
+    expect(resumed.stdout).toMatch(/ in 100\d{4} s total training time over 2 sessions\)/);
+    const total = JSON.parse(readFileSync(join(out, 'retrieval.json'), 'utf8'));
+    expect(total.trainSeconds).toBeGreaterThanOrEqual(1e6);
+    expect(total.trainSessions).toBe(2);
+    expect(total.after).toEqual(summary.after);
+
+    // A run that died before its first checkpoint left only its settings: --resume trains it from step 0.
+    const crashed = join(run.dir, 'crashed');
+    mkdirSync(crashed);
+    copyFileSync(join(out, 'train-settings.json'), join(crashed, 'train-settings.json'));
+    const fresh = await maskmix('retrieval', 'train', '--resume', crashed, '--json');
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stderr).toContain(`[resume] ${crashed} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ runDir: crashed, firstLoss: summary.firstLoss, lastLoss: summary.lastLoss, before: summary.before, after: summary.after, trainSessions: 1 });
+    expect(existsSync(join(crashed, 'checkpoint', 'state.json'))).toBe(true);
   });
 
   it('fails with one line on bad input', async () => {

@@ -8,15 +8,19 @@ import { describe, expect, it } from 'vitest';
 
 import { BIN, maskmix, tinyQuickstartRunBeforeAll, type CliResult } from '../cli-runner.js';
 
-/** `maskmix <args>` with a Ctrl-C (SIGINT) sent once stderr shows `when`. */
+/** `maskmix <args>` with a Ctrl-C (SIGINT, or `signal`) sent once stderr shows `when`. */
 function interrupted(when: RegExp, ...args: string[]): Promise<CliResult> {
+  return signalled('SIGINT', when, ...args);
+}
+
+function signalled(signal: NodeJS.Signals, when: RegExp, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn('node', [BIN, ...args]);
     let [stdout, stderr, sent] = ['', '', false];
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (!sent && when.test(stderr)) sent = child.kill('SIGINT');
+      if (!sent && when.test(stderr)) sent = child.kill(signal);
     });
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
@@ -85,14 +89,30 @@ describe('maskmix retrieval indirect-train / indirect-eval', () => {
     expect(state.step).toBeLessThan(2000);
     expect(existsSync(join(stopped, 'indirect-retrieval.json'))).toBe(false);
 
+    // The checkpoint's training time, made large here, is counted in the resumed run's total.
+    writeFileSync(join(stopped, 'checkpoint', 'state.json'), JSON.stringify({ ...state, elapsedSeconds: 1e6 }));
     const resumed = await maskmix('retrieval', 'indirect-train', '--resume', stopped, '--json');
     expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).trainSeconds).toBeGreaterThanOrEqual(1e6);
+    expect(JSON.parse(resumed.stdout).trainSessions).toBe(2);
     expect(resumed.stderr).toContain(`[resume] ${stopped} from step ${state.step}`);
     expect(resumed.stderr).not.toContain('[eval] before');
     const full = await maskmix('retrieval', 'indirect-train', run.runDir, ...flags, '--out', join(run.dir, 'full'));
     expect(full.code, full.stderr).toBe(0);
     const [a, b] = [JSON.parse(full.stdout), JSON.parse(resumed.stdout)];
     expect(b).toMatchObject({ steps: 2000, firstLoss: a.firstLoss, lastLoss: a.lastLoss, before: a.before, after: a.after, dir: stopped });
+
+    // Killed before its first checkpoint (step 300): --resume trains it from step 0 with its saved settings.
+    const killed = join(run.dir, 'killed');
+    const crash = await signalled('SIGKILL', /\[train\] step 100\/2000/, 'retrieval', 'indirect-train', run.runDir, ...flags, '--out', killed);
+    expect(crash.code).not.toBe(0);
+    expect(existsSync(join(killed, 'train-settings.json'))).toBe(true);
+    expect(existsSync(join(killed, 'checkpoint'))).toBe(false);
+    const again = await maskmix('retrieval', 'indirect-train', '--resume', killed, '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`[resume] ${killed} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
+    expect(again.stderr).toContain('[eval] before');
+    expect(JSON.parse(again.stdout)).toMatchObject({ steps: 2000, firstLoss: a.firstLoss, lastLoss: a.lastLoss, before: a.before, after: a.after, dir: killed, trainSessions: 1 });
 
     const cases: Array<[string[], number, RegExp]> = [
       [['retrieval', 'indirect-train', run.runDir, '--resume', stopped], 2, /give <run-dir> \(a new run\) or --resume <dir> \(a stopped one\), not both/],

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { settingsOf, TRAIN_SETTINGS_FILE, writeTrainSettings } from '../../lib/cli/train-settings.js';
+import { readTrainSettings, settingsOf, TRAIN_SETTINGS_FILE, writeTrainSettings } from '../../lib/cli/train-settings.js';
+import { expectCodeAsync } from '../expect-code.js';
 
 describe('retrieval training settings for --resume', () => {
   it('keep paths absolute, so a resume from another working directory reads the same files', async () => {
@@ -15,5 +16,38 @@ describe('retrieval training settings for --resume', () => {
     const written = JSON.parse(readFileSync(join(dir, TRAIN_SETTINGS_FILE), 'utf8'));
     expect(written.from).toBe(resolve('runs/model'));
     expect(written.options.data).toBe(resolve('pairs/train.jsonl'));
+  });
+
+  it('resume a run stopped before its first checkpoint from step 0, but only when nothing there could be overwritten', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'maskmix-settings-'));
+    const folder = async (name: string, extra?: (dir: string) => void) => {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      await writeTrainSettings(dir, { command: 'retrieval train', from: 'runs/model', options: { steps: 10 } });
+      extra?.(dir);
+      return dir;
+    };
+    const killed = await folder('killed');
+    expect(await readTrainSettings(killed, 'retrieval train')).toMatchObject({ command: 'retrieval train', options: { steps: 10 }, checkpointed: false });
+    // A checkpoint a crash left half-written is no checkpoint; it is kept.
+    const partial = await folder('partial', (dir) => mkdirSync(join(dir, 'checkpoint.new-123')));
+    expect((await readTrainSettings(partial, 'retrieval train')).checkpointed).toBe(false);
+    const saved = await folder('saved', (dir) => {
+      mkdirSync(join(dir, 'checkpoint'));
+      writeFileSync(join(dir, 'checkpoint', 'state.json'), '{}');
+    });
+    expect((await readTrainSettings(saved, 'retrieval train')).checkpointed).toBe(true);
+
+    // Refused: other files but no checkpoint (a damaged checkpoint/ among them), another command's run, no run.
+    const damaged = await folder('damaged', (dir) => mkdirSync(join(dir, 'checkpoint')));
+    const other = await folder('other', (dir) => writeFileSync(join(dir, 'notes.txt'), 'mine'));
+    await expectCodeAsync(readTrainSettings(damaged, 'retrieval train'), 'CHECKPOINT_INVALID');
+    await expectCodeAsync(readTrainSettings(other, 'retrieval train'), 'CHECKPOINT_INVALID');
+    await expectCodeAsync(readTrainSettings(killed, 'retrieval indirect-train'), 'CHECKPOINT_INVALID');
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await expectCodeAsync(readTrainSettings(empty, 'retrieval train'), 'NOT_FOUND');
+    expect(readdirSync(damaged).sort()).toEqual(['checkpoint', TRAIN_SETTINGS_FILE]);
+    expect(readFileSync(join(other, 'notes.txt'), 'utf8')).toBe('mine');
   });
 });

@@ -12,6 +12,7 @@ import { shuffledIndirectSamples, trainIndirectRetrieval, type EmbeddedPairs } f
 import { stackIndirectSamples, type IndirectSample } from '../../lib/retrieval/indirect-samples.js';
 import type { RetrievalPair } from '../../lib/retrieval/pairs.js';
 import { RetrievalMixer, RetrievalTrainer } from '../../lib/retrieval/retrieval-mixer.js';
+import type { TrainingTime } from '../../lib/retrieval/resumable-steps.js';
 import { fineTuneRetrieval } from '../../lib/retrieval/retrieval-run.js';
 import { Tensor } from '../../lib/tensor.js';
 import type { Tokenizer } from '../../lib/tokenizer/tokenizer.js';
@@ -69,8 +70,15 @@ describe('indirect retrieval trainer: checkpoint and resume', () => {
     // A fresh process would start from the config's weights; the checkpoint replaces them.
     const resumed = await RetrievalMixer.create(MIXER);
     let resumedAt = -1;
-    const losses = await trainIndirectRetrieval(resumed, pairs, { ...INDIRECT, checkpoint: { dir, resume: true, onResume: (step) => (resumedAt = step) } });
+    let time: TrainingTime | undefined;
+    const stoppedState = JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8'));
+    const losses = await trainIndirectRetrieval(resumed, pairs, { ...INDIRECT, checkpoint: { dir, resume: true, onResume: (step, _, t) => ((resumedAt = step), (time = t)) } });
     expect(resumedAt).toBe(STOP_AT);
+    // The training time so far comes back with the resume, and the next checkpoint counts on from it.
+    expect(time).toEqual({ elapsedSeconds: stoppedState.elapsedSeconds, sessions: 1 });
+    const endState = JSON.parse(readFileSync(join(dir, 'checkpoint', 'state.json'), 'utf8'));
+    expect(endState.elapsedSeconds).toBeGreaterThanOrEqual(stoppedState.elapsedSeconds);
+    expect(endState.notes.sessions).toBe(2);
     expect(losses).toHaveLength(STEPS);
     for (let i = 0; i < STEPS; i++) expect(Math.abs(losses[i] - fullLosses[i]), `step ${i + 1}`).toBeLessThan(1e-12);
     expect(maxDifference(full.stateDict(), resumed.stateDict())).toBeLessThan(1e-12);
@@ -86,8 +94,8 @@ describe('indirect retrieval trainer: checkpoint and resume', () => {
     for (let i = 0; i < 2; i++) await trainer.step(batch());
     const state = trainer.stateDict();
     expect(state.step).toBe(2);
-    expect(Object.keys(state.tensors).sort()).toEqual(Object.keys(model.stateDict()).flatMap((n) => [`exp_avg.${n}`, `exp_avg_sq.${n}`]).sort());
-    expect(Object.values(state.tensors).every((t) => t.dtype === 'float64')).toBe(true);
+    expect(Object.keys(state.tensors).sort()).toEqual(Object.keys(model.stateDict()).flatMap((n) => [`exp_avg.${n}`, `exp_avg_sq.${n}`, `step.${n}`]).sort());
+    expect(Object.entries(state.tensors).every(([k, t]) => t.dtype === (k.startsWith('step.') ? 'float32' : 'float64'))).toBe(true);
     const values = () => Object.fromEntries(Object.entries(trainer.stateDict().tensors).map(([k, t]) => [k, Array.from(t.toTypedArray() as Float64Array)]));
     const saved = values();
     expect(Object.values(saved).some((v) => v.some((x) => x !== 0))).toBe(true);
@@ -110,6 +118,47 @@ describe('indirect retrieval trainer: checkpoint and resume', () => {
     expect(trainer.stepsTaken).toBe(2);
     expect(values()).toEqual(saved);
     for (const t of [trainer, copy, otherTrainer, model, other]) t.dispose();
+  });
+
+  it("keeps every parameter's own AdamW step count, so a resume after a skipped non-finite step is exact", async () => {
+    const model = await RetrievalMixer.create(MIXER);
+    const config = { learningRate: 1e-2, warmupSteps: 0, totalSteps: 10 };
+    const trainer = new RetrievalTrainer(model, config);
+    const samples = shuffledIndirectSamples(pairs, MIXER.context, 0);
+    const batch = () => stackIndirectSamples(Array.from({ length: 4 }, () => samples.next().value as IndirectSample), MIXER.dModel);
+    await trainer.step(batch());
+    // A NaN weight makes the next step's loss NaN; the update is skipped and the weights put back.
+    const weights = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, { data: Float64Array.from(t.toTypedArray() as Float64Array), shape: t.shape }]));
+    const load = (poison: boolean) =>
+      model.loadStateDict(Object.fromEntries(Object.entries(weights).map(([k, w], i) => [k, Tensor.from(poison && i === 0 ? w.data.map(() => Number.NaN) : w.data, w.shape)])));
+    load(true);
+    await expectCodeAsync(trainer.step(batch()), 'NON_FINITE'); // skipped: 2 steps taken, 1 update made
+    load(false);
+    const state = trainer.stateDict();
+    expect(state.step).toBe(2);
+    expect(Object.entries(state.tensors).filter(([k]) => k.startsWith('step.')).map(([, t]) => Array.from(t.toTypedArray() as Float32Array))).toEqual(Object.keys(model.stateDict()).map(() => [1]));
+
+    // Into a fresh model and trainer: the next update is the one the original makes, to the last bit.
+    const copyModel = await RetrievalMixer.create(MIXER);
+    copyModel.loadStateDict(model.stateDict());
+    const copy = new RetrievalTrainer(copyModel, config);
+    copy.loadStateDict(state);
+    const next = batch();
+    await trainer.step(next);
+    await copy.step(next);
+    expect(maxDifference(model.stateDict(), copyModel.stateDict())).toBe(0);
+
+    // A state without step counts (a checkpoint written before they were kept) still loads: every count is the step.
+    const moments = Object.fromEntries(Object.entries(state.tensors).filter(([k]) => !k.startsWith('step.')));
+    const old = new RetrievalTrainer(copyModel, config);
+    old.loadStateDict({ step: 2, tensors: moments });
+    expect(Object.entries(old.stateDict().tensors).filter(([k]) => k.startsWith('step.')).every(([, t]) => t.toTypedArray()[0] === 2)).toBe(true);
+    // Some counts but not all, or a count past the step, are refused.
+    const [firstCount] = Object.keys(state.tensors).filter((k) => k.startsWith('step.'));
+    const { [firstCount]: _dropped, ...partial } = state.tensors;
+    await expectCodeAsync(() => old.loadStateDict({ step: 2, tensors: partial }), 'CHECKPOINT_INVALID');
+    await expectCodeAsync(() => old.loadStateDict({ step: 0, tensors: state.tensors }), 'CHECKPOINT_INVALID');
+    for (const t of [trainer, copy, old, model, copyModel]) t.dispose();
   });
 
   it('refuses a damaged, foreign or missing checkpoint with its code and leaves the files as they were', async () => {

@@ -24,7 +24,8 @@ import { openRun } from '../../run-loader.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
-import { readTrainSettings, settingsOf, writeTrainSettings } from '../train-settings.js';
+import type { TrainingTime } from '../../retrieval/resumable-steps.js';
+import { readTrainSettings, settingsOf, totalTrainTimeText, writeTrainSettings } from '../train-settings.js';
 import { checkResumeArguments, loadPairs, parseToken, resumeHelp, type Opts } from './retrieval.js';
 
 export const INDIRECT_RESULTS_FILE = 'indirect-retrieval.json';
@@ -179,6 +180,8 @@ export function registerIndirectRetrieval(retrieval: Command): void {
       async (runArg: string | undefined, given: IndirectTrainOpts) => {
         checkResumeArguments(runArg, given.resume, 'embed with');
         const settings = given.resume !== undefined ? await readTrainSettings<IndirectTrainOpts>(given.resume, 'retrieval indirect-train') : undefined;
+        // A run stopped before its first checkpoint starts over from step 0 in its folder, with its saved settings.
+        const fromCheckpoint = settings?.checkpointed === true;
         const runDir = settings?.from ?? runArg!;
         const opts: IndirectTrainOpts = settings ? { ...settings.options, json: given.json } : given;
         resolvePairsFlag(opts);
@@ -198,6 +201,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
           run.model.dispose();
           throw error;
         }
+        if (settings && !fromCheckpoint) log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
         const embedding = { token: opts.token, length: opts.length, batch: opts.batch };
         let trainData: EmbeddedPairs;
         let evalData: EmbeddedPairs;
@@ -212,12 +216,14 @@ export function registerIndirectRetrieval(retrieval: Command): void {
         try {
           const evaluate = () => evaluateIndirectRetrieval(model, evalData, { seed: opts.seed, rounds: opts.rounds });
           // A resumed run's untrained evaluation and history come back from its checkpoint.
-          let before = settings ? undefined : await evaluate();
+          let before = fromCheckpoint ? undefined : await evaluate();
           if (before) log(`[eval] before: CE ${before.loss.toFixed(3)} (chance ln(${opts.context - 1}) = ${before.chanceLoss.toFixed(3)}), top-1 ${(100 * before.top1).toFixed(1)}%`);
           let history: Array<{ step: number; loss: number; top1: number }> = [];
           const stop = stopOnCtrlC(' and saving a checkpoint');
           log(`[train] ${model.numParameters} parameters; ${opts.steps} steps × ${opts.samples} samples of c = ${opts.context} on ${train.length} pairs`);
           const every = Math.max(1, Math.round(opts.steps / 20));
+          // Training time is counted over all sessions: a resume adds this session's to what its checkpoint counted.
+          let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
           const started = performance.now();
           const losses = await trainIndirectRetrieval(model, trainData, {
             steps: opts.steps,
@@ -227,11 +233,12 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             checkpoint: {
               dir: outDir,
               every: opts.checkpointEvery,
-              resume: settings !== undefined,
+              resume: fromCheckpoint,
               notes: () => ({ before, history }),
-              onResume: (step, notes) => {
+              onResume: (step, notes, time) => {
                 ({ before, history } = notes as { before: IndirectEvalResult; history: typeof history });
-                log(`[resume] ${outDir} from step ${step}`);
+                previous = time;
+                log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
               },
             },
             signal: stop.signal,
@@ -251,7 +258,8 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             return;
           }
           if (!before) throw new MaskmixError('CHECKPOINT_INVALID', `${outDir}'s checkpoint holds no evaluation of the untrained model`);
-          const trainSeconds = (performance.now() - started) / 1000;
+          const trainSeconds = previous.elapsedSeconds + (performance.now() - started) / 1000;
+          const trainSessions = previous.sessions + 1;
           const after = await evaluate();
           history.push({ step: opts.steps, loss: after.loss, top1: after.top1 });
           const cosine = cosineTopOne(evalData, opts.context);
@@ -271,6 +279,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             seed: opts.seed,
             device: opts.device,
             trainSeconds,
+            trainSessions,
             firstLoss: losses[0],
             lastLoss: losses[losses.length - 1],
             chance: { loss: after.chanceLoss, top1: after.chanceTop1 },
@@ -291,7 +300,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
                   ['retrieval model, trained', after],
                 ],
                 opts.context,
-              )}\n(${after.samples} held-out ${name} samples; training CE ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${trainSeconds.toFixed(0)} s)\nretrieval model: ${outDir}\n`,
+              )}\n(${after.samples} held-out ${name} samples; training CE ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${totalTrainTimeText(trainSeconds, trainSessions)})\nretrieval model: ${outDir}\n`,
             );
         } finally {
           model.dispose();

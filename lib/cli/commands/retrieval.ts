@@ -13,7 +13,8 @@ import { createRunDir } from '../../run-dir.js';
 import { openRun } from '../../run-loader.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
-import { readTrainSettings, settingsOf, writeTrainSettings } from '../train-settings.js';
+import type { TrainingTime } from '../../retrieval/resumable-steps.js';
+import { readTrainSettings, settingsOf, totalTrainTimeText, writeTrainSettings } from '../train-settings.js';
 import { registerIndirectRetrieval } from './retrieval-indirect.js';
 
 const EXPLAIN = `
@@ -114,8 +115,9 @@ export function resumeHelp(command: string, example: string): string {
     `Checkpoints: every --checkpoint-every steps, after the last step and on Ctrl-C, the run's training state (weights,\n` +
     `AdamW moments, learning-rate schedule, data position) goes to <out>/checkpoint/, replacing the previous one only\n` +
     `once complete. Ctrl-C stops after the current step and saves; \`maskmix ${command} --resume <out>\` continues a\n` +
-    `stopped run (a crashed one from its last checkpoint) with the settings it started with (other flags but --json\n` +
-    `are ignored) and ends where an uninterrupted run would, bit for bit on the CPU, e.g.\n  maskmix ${command} --resume ${example}`
+    `stopped run (a crashed one from its last checkpoint, or from step 0 if it wrote none) with the settings it\n` +
+    `started with (other flags but --json are ignored) and ends where an uninterrupted run would, bit for bit on the\n` +
+    `CPU, e.g.\n  maskmix ${command} --resume ${example}`
   );
 }
 
@@ -171,6 +173,8 @@ export function registerRetrieval(program: Command): void {
       checkResumeArguments(runArg, given.resume, 'fine-tune');
       const resume = given.resume !== undefined;
       const settings = resume ? await readTrainSettings<TrainOpts>(given.resume!, 'retrieval train') : undefined;
+      // A run stopped before its first checkpoint starts over from step 0 in its folder, with its saved settings.
+      const fromCheckpoint = settings?.checkpointed === true;
       const runDir = settings?.from ?? runArg!;
       const opts: TrainOpts = settings ? { ...settings.options, json: given.json } : given;
       const { train, eval: evalPairs, name } = await loadPairs(opts, 'train');
@@ -182,14 +186,17 @@ export function registerRetrieval(program: Command): void {
       const outDir = settings ? given.resume! : createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
       if (!settings) await writeTrainSettings(outDir, { command: 'retrieval train', from: runDir, options: settingsOf(opts) });
       const evalOptions = { sizes: opts.n, token: opts.token, length: opts.length, batchSize: opts.batch };
+      if (settings && !fromCheckpoint) log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
       let before: TopOneResult[] = [];
-      if (!settings) {
+      if (!fromCheckpoint) {
         log(`[eval] before: ${evalPairs.length} ${name} evaluation pairs`);
         before = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
       }
       // Listening before the [train] line: a Ctrl-C from then on is a stop with a checkpoint.
       const stop = stopOnCtrlC(' and saving a checkpoint');
       log(`[train] ${opts.steps} steps × ${opts.samples} samples × ${opts.group} sequences on ${train.length} ${name} pairs`);
+      // Training time is counted over all sessions: a resume adds this session's to what its checkpoint counted.
+      let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
       const started = performance.now();
       const losses = await fineTuneRetrieval(run.model, run.tokenizer, train, {
         steps: opts.steps,
@@ -206,11 +213,12 @@ export function registerRetrieval(program: Command): void {
         checkpoint: {
           dir: outDir,
           every: opts.checkpointEvery,
-          resume,
+          resume: fromCheckpoint,
           notes: () => ({ before }),
-          onResume: (step, notes) => {
+          onResume: (step, notes, time) => {
             before = (notes as { before: TopOneResult[] }).before;
-            log(`[resume] ${outDir} from step ${step}`);
+            previous = time;
+            log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
           },
         },
         signal: stop.signal,
@@ -221,7 +229,8 @@ export function registerRetrieval(program: Command): void {
         process.exitCode = 130;
         return;
       }
-      const trainSeconds = (performance.now() - started) / 1000;
+      const trainSeconds = previous.elapsedSeconds + (performance.now() - started) / 1000;
+      const trainSessions = previous.sessions + 1;
       log('[eval] after');
       const after = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
       await saveModel(run.model, outDir);
@@ -239,6 +248,7 @@ export function registerRetrieval(program: Command): void {
         learningRate: opts.lr,
         token: opts.token,
         trainSeconds,
+        trainSessions,
         firstLoss: losses[0],
         lastLoss: losses[losses.length - 1],
         before: resultsJson(before),
@@ -252,7 +262,7 @@ export function registerRetrieval(program: Command): void {
           `${formatTopOneTable([
             { label: 'before InfoNCE', results: before },
             { label: 'after InfoNCE', results: after },
-          ])}\n(top-1 %, ${evalPairs.length} held-out ${name} pairs; loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${trainSeconds.toFixed(0)} s)\nfine-tuned run: ${outDir}\n`,
+          ])}\n(top-1 %, ${evalPairs.length} held-out ${name} pairs; loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)} in ${totalTrainTimeText(trainSeconds, trainSessions)})\nfine-tuned run: ${outDir}\n`,
         );
     });
   registerIndirectRetrieval(retrieval);
