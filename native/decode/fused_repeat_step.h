@@ -5,9 +5,9 @@
 // 4·L + 1 launches per token where libtorch's modules take ~20 per layer. On Hopper they overlap (programmatic
 // dependent launch: each kernel fetches its weights while its predecessor runs; MASKMIX_DECODE_PDL=0 turns it off).
 // GraphedGreedyStep captures it in its CUDA graph in place of the generic step when the model qualifies, unless
-// MASKMIX_FUSED_DECODE=0 is set (the generic graph, for comparison). Their check,
-// scripts/gpu/check-graphed-decoding.mjs, passes on an H200: in float32 the same greedy tokens as the step loop and
-// as the generic graph for every qualifying structure.
+// MASKMIX_FUSED_DECODE=0 is set (the generic graph, for comparison). Their check is
+// scripts/gpu/check-graphed-decoding.mjs (float32 greedy tokens equal to the step loop's and the generic graph's);
+// this version (branch decode-next) has not run it on a GPU yet.
 #pragma once
 
 #include <ATen/ATen.h>

@@ -219,8 +219,11 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   };
   loadChunk(0);
 
-  // Before waiting on the previous kernel, everything else that no kernel of this step writes: biases, the mixing
-  // operands and running sums, the LayerNorm parameters (into shared memory after the input rows).
+  // Before waiting on the previous kernel, what was written two or more kernels back, or never during decoding:
+  // biases, LayerNorm parameters (into shared memory after the input rows), the mixing operands and running sums.
+  // The position and the sums change between steps: the head kernel's last block moves the position, and the
+  // first layer's kernel follows the head (a graph replay apart today, but nothing here relies on that), so that
+  // kernel reads them after its wait.
   float* norm = reinterpret_cast<float*>(input + batch * K / 4);
   if (P == Prologue::LayerNorm)
     for (int k = threadIdx.x; k < K; k += kThreads) {
@@ -231,7 +234,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   MixingOperands mixing[E == Epilogue::Mixing ? R : 1];
   float carried[R][kMaxDecodeBatch] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
   int64_t position = 0;
-  if (lane == 0) {
+  auto fetchRowOperands = [&] {
     if (E == Epilogue::Mixing) position = *g.position;
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -245,10 +248,13 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
           if (b < batch) carried[r][b] = *runningSum(g, out, b);
       }
     }
-  }
+  };
+  const bool firstLayer = g.inputTokens != nullptr;
+  if (lane == 0 && !firstLayer) fetchRowOperands();
 
   waitForPreviousKernel();
   letNextKernelStart();
+  if (lane == 0 && firstLayer) fetchRowOperands();
   if (E == Epilogue::Residual && lane == 0) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -386,8 +392,10 @@ void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
   const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
   auto kernel = gemvStepKernel<W, P, E, V, R>;
-  // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB).
-  if (shared > 48 * 1024) cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
+  // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB); at
+  // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
+  if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
+    return;
   launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
 }
 
@@ -421,7 +429,11 @@ void launchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, cudaStr
 
 bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm) {
   const int width = weightDtype == DType::BFloat16 ? 8 : 4;
-  return batch >= 1 && batch <= kMaxDecodeBatch && inFeatures % width == 0 && sharedBytes(batch, inFeatures, layerNorm) <= kMaxSharedBytes;
+  const size_t shared = sharedBytes(batch, inFeatures, layerNorm);
+  if (batch < 1 || batch > kMaxDecodeBatch || inFeatures % width != 0 || shared > kMaxSharedBytes) return false;
+  int device = 0, optIn = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
+  return cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
+         shared <= static_cast<size_t>(optIn);
 }
 
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {

@@ -96,7 +96,7 @@ for (const structure of REPEAT_STRUCTURES) {
 // Every launch shape of the fused GEMV (kernels/repeat_decode.cu picks it per matrix): d128 above takes one row per
 // warp and one load chunk; a 4000-row fp32 head of width 512 four rows per warp, the d512 up-projection (2048 rows)
 // two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
-for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2]]) {
+for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 4]]) {
   const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
   const r = await compare(model, 'fp32', batch, 48);
   check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
