@@ -11,6 +11,8 @@ import { requireDirectory } from '../checkpoint.js';
 import { MaskmixError } from '../errors.js';
 import { findCheckpoint } from '../experiment/training-checkpoint.js';
 import { writeJsonAtomic } from '../io/atomic-file.js';
+import type { TrainingTime } from '../retrieval/resumable-steps.js';
+import { log } from './output.js';
 
 export const TRAIN_SETTINGS_FILE = 'train-settings.json';
 /** A checkpoint being written (lib/experiment/training-checkpoint.ts): a crash can leave one behind, incomplete. */
@@ -77,4 +79,33 @@ export async function readTrainSettings<Options>(dir: string, command: string): 
 /** How a retrieval run's training time is reported: the total over all its sessions, a resume's included. */
 export function totalTrainTimeText(seconds: number, sessions: number): string {
   return `${seconds.toFixed(0)} s total training time${sessions > 1 ? ` over ${sessions} sessions` : ''}`;
+}
+
+/**
+ * A resumable run's training time over all its sessions: started when made, `resumed` takes what the resumed
+ * checkpoint counted (the `onResume` time), `total` adds this session's so far — unless this session trained no
+ * step (a resume of a checkpoint that had already reached its last step), which then counts neither time nor a
+ * session. `resumed` also logs the resume.
+ */
+export function trainingClock(outDir: string) {
+  const started = performance.now();
+  let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
+  let resumedAt = 0;
+  return {
+    resumed(step: number, time: TrainingTime): void {
+      previous = time;
+      resumedAt = step;
+      log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
+    },
+    /** `finalStep`: the step training ended at in this session. */
+    total(finalStep: number): { trainSeconds: number; trainSessions: number } {
+      if (finalStep <= resumedAt && previous.sessions > 0) return { trainSeconds: previous.elapsedSeconds, trainSessions: previous.sessions };
+      return { trainSeconds: previous.elapsedSeconds + (performance.now() - started) / 1000, trainSessions: previous.sessions + 1 };
+    },
+  };
+}
+
+/** Says that a resumed run had no checkpoint yet and trains from step 0 (readTrainSettings' `checkpointed` false). */
+export function logStartOver(outDir: string): void {
+  log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
 }

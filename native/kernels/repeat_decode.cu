@@ -7,6 +7,7 @@
 // running sums and the residual stream are updated in place without races.
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>  // strcasecmp
 
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
@@ -342,14 +343,17 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   }
 }
 
-// Whether this kernel may overlap its predecessor (programmatic dependent launch), unless MASKMIX_DECODE_PDL=0
-// (kept for measuring what it gains). Only where the code the GPU runs was compiled for sm_90 or newer: below that
+// Whether this kernel may overlap its predecessor (programmatic dependent launch), unless MASKMIX_DECODE_PDL is
+// 0, false, off or no (kept for measuring what it gains). Only where the code the GPU runs was compiled for sm_90 or newer: below that
 // the waits above are compiled out (e.g. an sm_80-only build JIT-compiled from its PTX on a Hopper GPU), and an
 // overlapped launch would read its predecessor's output too early.
 template <typename Kernel>
 bool overlapLaunch(Kernel kernel) {
   const char* setting = std::getenv("MASKMIX_DECODE_PDL");  // read at each capture: a script can compare both
-  if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
+  if (setting != nullptr) {
+    for (const char* off : {"0", "false", "off", "no"})
+      if (strcasecmp(setting, off) == 0) return false;
+  }
   cudaFuncAttributes attributes;
   if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return false;
   return attributes.ptxVersion >= 90 && attributes.binaryVersion >= 90;

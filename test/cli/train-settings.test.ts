@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { readTrainSettings, settingsOf, TRAIN_SETTINGS_FILE, writeTrainSettings } from '../../lib/cli/train-settings.js';
+import { readTrainSettings, settingsOf, TRAIN_SETTINGS_FILE, trainingClock, writeTrainSettings } from '../../lib/cli/train-settings.js';
 import { expectCodeAsync } from '../expect-code.js';
 
 describe('retrieval training settings for --resume', () => {
@@ -49,5 +49,23 @@ describe('retrieval training settings for --resume', () => {
     await expectCodeAsync(readTrainSettings(empty, 'retrieval train'), 'NOT_FOUND');
     expect(readdirSync(damaged).sort()).toEqual(['checkpoint', TRAIN_SETTINGS_FILE]);
     expect(readFileSync(join(other, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+describe('training time over resumed sessions', () => {
+  it('adds this session when it trained steps, and nothing when the resumed checkpoint had already finished', () => {
+    const fresh = trainingClock('/tmp/run').total(20);
+    expect(fresh.trainSessions).toBe(1);
+    expect(fresh.trainSeconds).toBeGreaterThanOrEqual(0);
+
+    const continued = trainingClock('/tmp/run');
+    continued.resumed(10, { elapsedSeconds: 5, sessions: 1 });
+    const more = continued.total(20);
+    expect(more.trainSessions).toBe(2);
+    expect(more.trainSeconds).toBeGreaterThanOrEqual(5);
+
+    const finished = trainingClock('/tmp/run');
+    finished.resumed(20, { elapsedSeconds: 7.5, sessions: 2 });
+    expect(finished.total(20)).toEqual({ trainSeconds: 7.5, trainSessions: 2 });
   });
 });

@@ -24,8 +24,7 @@ import { openRun } from '../../run-loader.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
-import type { TrainingTime } from '../../retrieval/resumable-steps.js';
-import { readTrainSettings, settingsOf, totalTrainTimeText, writeTrainSettings } from '../train-settings.js';
+import { logStartOver, readTrainSettings, settingsOf, totalTrainTimeText, trainingClock, writeTrainSettings } from '../train-settings.js';
 import { checkResumeArguments, loadPairs, parseToken, resumeHelp, type Opts } from './retrieval.js';
 
 export const INDIRECT_RESULTS_FILE = 'indirect-retrieval.json';
@@ -201,7 +200,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
           run.model.dispose();
           throw error;
         }
-        if (settings && !fromCheckpoint) log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
+        if (settings && !fromCheckpoint) logStartOver(outDir);
         const embedding = { token: opts.token, length: opts.length, batch: opts.batch };
         let trainData: EmbeddedPairs;
         let evalData: EmbeddedPairs;
@@ -222,9 +221,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
           const stop = stopOnCtrlC(' and saving a checkpoint');
           log(`[train] ${model.numParameters} parameters; ${opts.steps} steps × ${opts.samples} samples of c = ${opts.context} on ${train.length} pairs`);
           const every = Math.max(1, Math.round(opts.steps / 20));
-          // Training time is counted over all sessions: a resume adds this session's to what its checkpoint counted.
-          let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
-          const started = performance.now();
+          const clock = trainingClock(outDir);
           const losses = await trainIndirectRetrieval(model, trainData, {
             steps: opts.steps,
             samples: opts.samples,
@@ -237,8 +234,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
               notes: () => ({ before, history }),
               onResume: (step, notes, time) => {
                 ({ before, history } = notes as { before: IndirectEvalResult; history: typeof history });
-                previous = time;
-                log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
+                clock.resumed(step, time);
               },
             },
             signal: stop.signal,
@@ -258,8 +254,7 @@ export function registerIndirectRetrieval(retrieval: Command): void {
             return;
           }
           if (!before) throw new MaskmixError('CHECKPOINT_INVALID', `${outDir}'s checkpoint holds no evaluation of the untrained model`);
-          const trainSeconds = previous.elapsedSeconds + (performance.now() - started) / 1000;
-          const trainSessions = previous.sessions + 1;
+          const { trainSeconds, trainSessions } = clock.total(losses.length);
           const after = await evaluate();
           history.push({ step: opts.steps, loss: after.loss, top1: after.top1 });
           const cosine = cosineTopOne(evalData, opts.context);

@@ -13,8 +13,7 @@ import { createRunDir } from '../../run-dir.js';
 import { openRun } from '../../run-loader.js';
 import { log, parseNumber, printJson } from '../output.js';
 import { stopOnCtrlC } from '../stop-on-ctrl-c.js';
-import type { TrainingTime } from '../../retrieval/resumable-steps.js';
-import { readTrainSettings, settingsOf, totalTrainTimeText, writeTrainSettings } from '../train-settings.js';
+import { logStartOver, readTrainSettings, settingsOf, totalTrainTimeText, trainingClock, writeTrainSettings } from '../train-settings.js';
 import { registerIndirectRetrieval } from './retrieval-indirect.js';
 
 const EXPLAIN = `
@@ -186,7 +185,7 @@ export function registerRetrieval(program: Command): void {
       const outDir = settings ? given.resume! : createRunDir(opts.out ?? `${runDir.replace(/\/+$/, '')}-retrieval`, { unique: opts.out === undefined });
       if (!settings) await writeTrainSettings(outDir, { command: 'retrieval train', from: runDir, options: settingsOf(opts) });
       const evalOptions = { sizes: opts.n, token: opts.token, length: opts.length, batchSize: opts.batch };
-      if (settings && !fromCheckpoint) log(`[resume] ${outDir} has no checkpoint yet (stopped before its first): training it from step 0 with its saved settings`);
+      if (settings && !fromCheckpoint) logStartOver(outDir);
       let before: TopOneResult[] = [];
       if (!fromCheckpoint) {
         log(`[eval] before: ${evalPairs.length} ${name} evaluation pairs`);
@@ -195,9 +194,7 @@ export function registerRetrieval(program: Command): void {
       // Listening before the [train] line: a Ctrl-C from then on is a stop with a checkpoint.
       const stop = stopOnCtrlC(' and saving a checkpoint');
       log(`[train] ${opts.steps} steps × ${opts.samples} samples × ${opts.group} sequences on ${train.length} ${name} pairs`);
-      // Training time is counted over all sessions: a resume adds this session's to what its checkpoint counted.
-      let previous: TrainingTime = { elapsedSeconds: 0, sessions: 0 };
-      const started = performance.now();
+      const clock = trainingClock(outDir);
       const losses = await fineTuneRetrieval(run.model, run.tokenizer, train, {
         steps: opts.steps,
         samples: opts.samples,
@@ -217,8 +214,7 @@ export function registerRetrieval(program: Command): void {
           notes: () => ({ before }),
           onResume: (step, notes, time) => {
             before = (notes as { before: TopOneResult[] }).before;
-            previous = time;
-            log(`[resume] ${outDir} from step ${step} (${totalTrainTimeText(time.elapsedSeconds, time.sessions)} so far)`);
+            clock.resumed(step, time);
           },
         },
         signal: stop.signal,
@@ -229,8 +225,7 @@ export function registerRetrieval(program: Command): void {
         process.exitCode = 130;
         return;
       }
-      const trainSeconds = previous.elapsedSeconds + (performance.now() - started) / 1000;
-      const trainSessions = previous.sessions + 1;
+      const { trainSeconds, trainSessions } = clock.total(losses.length);
       log('[eval] after');
       const after = await evaluateRetrieval(run.model, run.tokenizer, evalPairs, evalOptions);
       await saveModel(run.model, outDir);
