@@ -3,7 +3,7 @@
  * model configuration), both written atomically so a crash mid-save leaves the previous checkpoint intact.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { MaskmixError } from './errors.js';
@@ -61,10 +61,16 @@ export async function loadWeights(model: LanguageModel, path: string): Promise<v
 }
 
 /**
- * Saves `config.json` and `model.safetensors` into `dir` (which must exist). A Llama model's config is Hugging
- * Face's, so `transformers` loads the directory as a LlamaForCausalLM.
+ * Saves `config.json` and `model.safetensors` into `dir`, made (with its parents) if missing, as Hugging Face's
+ * `save_pretrained` does. A Llama model's config is Hugging Face's, so `transformers` loads the directory as a
+ * LlamaForCausalLM. @throws MaskmixError INVALID_ARGUMENT when `dir` is a file or cannot be made.
  */
 export async function saveModel(model: LanguageModel, dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new MaskmixError('INVALID_ARGUMENT', `cannot save the model into ${dir}: ${(error as Error).message}`);
+  }
   const { device: _device, ...config } = model.config;
   await writeJsonAtomic(join(dir, CONFIG_FILE), model.config.kind === 'llama' ? toHfLlamaConfig(model.config) : config);
   await saveWeights(model, join(dir, WEIGHTS_FILE));

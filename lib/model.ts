@@ -71,6 +71,14 @@ export class LanguageModel {
   }
 
   /**
+   * Whether the model predicts each next token from the ones before it (every kind but 'autoencoder', which
+   * reconstructs its input from an embedding of the whole sequence): scoring and generation need it.
+   */
+  get predictsNextToken(): boolean {
+    return this.config.kind !== 'autoencoder';
+  }
+
+  /**
    * log p(token[i+1] | tokens[..i]) for i = 0 … t-2 of each sequence: a Float32Array of [batch, t-1]. For an
    * autoencoder ('autoencoder' kind), which reconstructs its input, log p(token[i] | the sequence's embedding, …)
    * for i = 0 … t-1: [batch, t].

@@ -20,11 +20,12 @@ export async function openRun(dir: string, options: { device?: string } = {}): P
   if (!existsSync(tokenizerPath)) throw new MaskmixError('NOT_FOUND', `${dir} has no tokenizer.json: not a maskmix run directory`);
   const tokenizer = Tokenizer.fromFile(tokenizerPath);
   const model = await loadModel(dir, options);
-  if (model.config.vocabSize < tokenizer.vocabSize) {
+  const modelVocab = model.config.vocabSize;  // read before dispose(), which makes the config unreadable
+  if (modelVocab < tokenizer.vocabSize) {
     model.dispose();
     throw new MaskmixError(
       'CHECKPOINT_INVALID',
-      `the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize}`,
+      `${dir}: its tokenizer.json has ${tokenizer.vocabSize} tokens but its model only ${modelVocab} (vocabSize): the two come from different runs`,
     );
   }
   return { dir, model, tokenizer };

@@ -12,6 +12,7 @@ export interface TokenScores {
 }
 
 export async function scoreTokens(model: LanguageModel, tokens: readonly number[]): Promise<TokenScores> {
+  check(model.predictsNextToken, "scoring needs a next-token model; an autoencoder reconstructs its input: evaluate it with 'maskmix autoencoder eval' (evaluateReconstruction)");
   check(tokens.length > 0, 'there is nothing to score: the text encodes to no tokens');
   const n = model.config.context;
   const logprobs: number[] = [];

@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 
 import type { PackedSequences } from './data/corpus.js';
 import { trainingFlops } from './flops.js';
+import { replaceLastMetricsLine } from './io/metrics-file.js';
 import type { ProcessGroup } from './dist/process-group.js';
 import type { LanguageModel } from './model.js';
 import type { StepResult, Trainer } from './trainer.js';
@@ -57,7 +58,10 @@ export interface TrainLoopOptions {
   /** Cap on validation sequences per periodic evaluation (default: all); the final one uses all. */
   evalSequences?: number;
   evalBatchSize?: number;
-  /** Append one JSON line per read-back step here (rank 0 only when data-parallel). */
+  /**
+   * Append one JSON line per read-back step here (rank 0 only when data-parallel); a run stopped early gets its
+   * final validation loss on the last line this call appended, rewritten in place.
+   */
   metricsFile?: string;
   /** Read the loss back every this many steps (default 1). On a GPU a larger value lets it run ahead of the host. */
   readEvery?: number;
@@ -223,8 +227,8 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainLoopRes
   // Stopped early: the final evaluation (on every validation sequence) runs here.
   if ((aborted || stoppedByCallback) && options.validation && losses.length > 0 && !evaluatedLastStep) {
     finalValLoss = await runEval(true);
-    // The last step's line again, now with the final validation loss (readers keep the later of two lines).
-    if (options.metricsFile && writesFiles && lastLine) appendFileSync(options.metricsFile, JSON.stringify({ ...lastLine, valLoss: finalValLoss }) + '\n');
+    // The last step's line, now with the final validation loss.
+    if (options.metricsFile && writesFiles && lastLine) await replaceLastMetricsLine(options.metricsFile, { ...lastLine, valLoss: finalValLoss });
   }
   const elapsedSeconds = (performance.now() - start) / 1000;
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));

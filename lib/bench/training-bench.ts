@@ -179,6 +179,11 @@ export async function benchWorkload(workload: TrainWorkload, options: BenchOptio
   }
 }
 
+/** A number with `digits` decimals, or a dash where there is none (a failed side, a CPU's memory). */
+function fixedOrDash(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '—';
+}
+
 /** The comparison as a fixed-width table. */
 export function formatBenchTable(results: WorkloadResult[]): string {
   const rows = [['workload', 'implementation', 'ms/step', 'tokens/s', 'peak GiB', 'loss₀', 'speed ×', 'memory ×']];
@@ -188,12 +193,12 @@ export function formatBenchTable(results: WorkloadResult[]): string {
       rows.push([
         r.workload,
         s.error ? `${s.implementation} (failed: ${s.error.slice(0, 60)})` : s.implementation,
-        s.msPerStep.toFixed(2),
-        Math.round(s.tokensPerSecond).toLocaleString('en-US'),
-        (s.peakMemoryBytes / 2 ** 30).toFixed(2),
-        s.lossFirst.toFixed(4),
-        ref ? `${r.speedup[ref].toFixed(2)}` : s.loopOverhead !== undefined ? `loop +${(s.loopOverhead * 100).toFixed(1)}%` : '',
-        ref ? `${r.memoryRatio[ref].toFixed(2)}` : '',
+        fixedOrDash(s.msPerStep, 2),
+        Number.isFinite(s.tokensPerSecond) ? Math.round(s.tokensPerSecond).toLocaleString('en-US') : '—',
+        fixedOrDash(s.peakMemoryBytes / 2 ** 30, 2), // not measured on the CPU
+        fixedOrDash(s.lossFirst, 4),
+        ref ? fixedOrDash(r.speedup[ref], 2) : s.loopOverhead !== undefined ? `loop +${(s.loopOverhead * 100).toFixed(1)}%` : '',
+        ref ? fixedOrDash(r.memoryRatio[ref], 2) : '',
       ]);
     }
   }

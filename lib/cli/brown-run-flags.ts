@@ -16,7 +16,7 @@ export function addBrownRunFlags(command: Command, help: { context: string; batc
     .option('--vocab <V>', 'tokenizer vocabulary size', parseNumber('--vocab', { integer: true, min: 258 }), d.vocabSize)
     .option('--lr <rate>', 'peak learning rate (linear warm-up, then linear decay)', parseNumber('--lr', { min: 0 }), d.learningRate)
     .option('--seed <s>', help.seed, parseNumber('--seed', { integer: true, min: 0 }), d.seed)
-    .option('--documents <k>', 'use only the first k of the 500 Brown documents', parseNumber('--documents', { integer: true, min: 2 }));
+    .option('--documents <k>', 'use only the first k of the 500 Brown documents', parseNumber('--documents', { integer: true, min: 2, max: 500 }));
 }
 
 /** The parsed flags of {@link addBrownRunFlags} (and --out) as options. */

@@ -49,12 +49,22 @@ export function buildProgram(): Command {
   registerSynthetic(program);
   registerInvert(program);
   // Usage errors come back to us instead of exiting inside commander, so every failure ends the same way.
-  program.exitOverride();
-  for (const command of program.commands) command.exitOverride();
+  // Nested commands too (`autoencoder eval`, `retrieval train`): a usage error exits 2 at every level.
+  const overrideExits = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideExits(sub);
+  };
+  overrideExits(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that closed the pipe early (`maskmix generate … | head`) wants no more output: stop without a stack
+  // trace, with the status of a process ended by SIGPIPE (128 + 13), so `set -o pipefail` still sees it cut short.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(141);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

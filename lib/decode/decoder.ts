@@ -57,7 +57,7 @@ export class Decoder {
   readonly context: number;
 
   /**
-   * Starts a session at position 0. @throws MaskmixError INVALID_ARGUMENT for mode 'cached' on a model without a
+   * Starts a session at position 0. @throws MaskmixError INVALID_ARGUMENT for an autoencoder, or for mode 'cached' on a model without a
    * cache, DISPOSED for a disposed model.
    */
   constructor(model: LanguageModel, options?: DecoderOptions);
@@ -68,6 +68,7 @@ export class Decoder {
     options: DecoderOptions = {},
     handle?: NativeDecoder,
   ) {
+    check(model.predictsNextToken, "decoding needs a next-token model; an autoencoder reconstructs its input: use reconstruct() or 'maskmix autoencoder eval'");
     this.handle = handle ?? new (native().Decoder)(model.handle, options);
     this.context = model.config.context;
   }

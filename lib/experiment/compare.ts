@@ -11,6 +11,7 @@ import { writeReport } from '../report/write-report.js';
 import { createRunDir } from '../run-dir.js';
 import type { StepProgress } from '../train-loop.js';
 import { resolveExperimentConfig, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
+import { checkExperimentCanStart } from './experiment-preflight.js';
 import { runExperiment, type ExperimentSummary } from './run-experiment.js';
 
 export interface CompareOptions {
@@ -44,15 +45,32 @@ export async function compare(experiments: ExperimentConfigInput[], options: Com
       throw new MaskmixError('CONFIG_INVALID', `experiment ${i + 1} (${c.name ?? 'unnamed'}) uses other data, tokenizer, split, seed or context than the first; a comparison needs the same validation data`);
     }
   });
+  // Every run is checked before the first one trains: a bad one later would waste the time spent on the others.
+  const names = configs.map((c, i) => c.name ?? `run-${i + 1}`);
+  const folders = names.map((name) => name.replace(/[^\w.=,-]+/g, '_'));
+  folders.forEach((folder, i) => {
+    const first = folders.indexOf(folder);
+    if (first !== i) {
+      throw new MaskmixError('CONFIG_INVALID', `experiments ${first + 1} and ${i + 1} would share the run folder ${folder} (names ${names[first]} and ${names[i]}); give each a different name`);
+    }
+  });
+  configs.forEach((c, i) => {
+    try {
+      checkExperimentCanStart(c);
+    } catch (error) {
+      if (error instanceof MaskmixError) throw new MaskmixError(error.code, `experiment ${i + 1} (${names[i]}): ${error.message}`, { cause: error });
+      throw error;
+    }
+  });
   const outDir = createRunDir(options.outDir, { unique: true });
   const runs: ExperimentSummary[] = [];
   let tokenizerJson: string | undefined;
   for (const [index, config] of configs.entries()) {
-    const name = config.name ?? `run-${index + 1}`;
+    const name = names[index];
     options.onRun?.(name, index, configs.length);
     const summary = await runExperiment(
       { ...config, name, budget: options.budget ?? config.budget },
-      { runDir: join(outDir, name.replace(/[^\w.=,-]+/g, '_')), tokenizerJson, signal: options.signal, onPhase: options.onPhase, onStep: options.onStep },
+      { runDir: join(outDir, folders[index]), tokenizerJson, signal: options.signal, onPhase: options.onPhase, onStep: options.onStep },
     );
     runs.push(summary);
     // Every later run uses the first one's tokenizer: the same tokens, hence the same validation data.

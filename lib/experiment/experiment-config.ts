@@ -4,6 +4,7 @@
  * is written into the run's run.json, and a resume checks it against the saved one.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 import { z } from 'zod';
 
@@ -99,4 +100,16 @@ export function readExperimentConfig(path: string): ExperimentConfig {
     throw new MaskmixError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
   return resolveExperimentConfig(raw);
+}
+
+/**
+ * The config with its data and tokenizer paths made absolute (against the working directory), as run.json keeps
+ * them: a resume from another directory must find the same files.
+ */
+export function withAbsolutePaths(config: ExperimentConfig): ExperimentConfig {
+  const data = config.data;
+  const absoluteData =
+    data.source === 'files' ? { ...data, paths: data.paths.map((p) => resolve(p)) } : data.source === 'shards' ? { ...data, dir: resolve(data.dir) } : data;
+  const tokenizer = 'path' in config.tokenizer ? { path: resolve(config.tokenizer.path) } : config.tokenizer;
+  return { ...config, data: absoluteData, tokenizer };
 }

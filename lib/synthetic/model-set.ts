@@ -18,6 +18,22 @@ import { trainConfigSchema } from '../trainer.js';
 
 const FILLED_BY_RUNNER = ['vocabSize', 'context', 'padId'] as const;
 
+const trainingFields = trainConfigSchema.omit({ gradientAccumulation: true }).shape;
+type TrainingFields = typeof trainingFields;
+
+/**
+ * The training fields an entry may set, each optional and without its default. zod's `partial()` keeps defaults,
+ * so a parsed entry would carry every field (warmupSteps 0, totalSteps 0 = a constant rate, …) and override the
+ * synthetic runner's warm-up and decay and a base config's settings with values the entry never wrote.
+ */
+const trainingOverridesSchema = z
+  .object(
+    Object.fromEntries(
+      Object.entries(trainingFields).map(([key, field]) => [key, (field instanceof z.ZodDefault ? field.unwrap() : field).optional()]),
+    ) as { [K in keyof TrainingFields]: z.ZodOptional<TrainingFields[K] extends z.ZodDefault<infer T> ? T : TrainingFields[K]> },
+  )
+  .strict();
+
 const modelEntrySchema = z
   .object({
     /** Row label in tables; also the run folder's name. */
@@ -28,7 +44,7 @@ const modelEntrySchema = z
      * Optimizer settings for this model (learning rate, warm-up, …); steps come from the runner. No gradient
      * accumulation: the suite's batch is the runner's `--batch` for every model, so that accuracies compare.
      */
-    training: trainConfigSchema.omit({ gradientAccumulation: true }).partial().optional(),
+    training: trainingOverridesSchema.optional(),
   })
   .strict();
 

@@ -8,6 +8,8 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "ops/llama_attention_input.h"
+#include "ops/llama_feed_forward.h"
 #include "ops/llama_ops.h"
 
 namespace maskmix {
@@ -66,14 +68,18 @@ at::Tensor LlamaAttentionImpl::output(const at::Tensor& attended) {
 }
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  int64_t t = x.size(1);
   auto [q, k, v] = project(x, cos, sin);
+  return attend(q, k, v);
+}
+
+at::Tensor LlamaAttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  int64_t t = q.size(2);
 #if MASKMIX_TORCH_AT_LEAST(2, 0)
   // Flash / memory-efficient attention where the GPU and dtype allow.
   at::Tensor out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
 #else
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).div(std::sqrt(static_cast<double>(headDim_)));
-  at::Tensor future = at::ones({t, t}, x.options().dtype(at::kBool)).triu(1);
+  at::Tensor future = at::ones({t, t}, q.options().dtype(at::kBool)).triu(1);
   at::Tensor out = at::matmul(at::softmax(scores.masked_fill(future, -INFINITY), -1), v);
 #endif
   return output(out);
@@ -97,7 +103,8 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) : fused_(c.fu
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dModel, c.normEps));
 }
 
-// Fused: norms write the compute dtype directly; SwiGLU is one kernel each way.
+// Fused: norms write the compute dtype directly (key/value-cache decoding uses this; the full-sequence forward runs
+// the attention and feed-forward halves as single autograd functions).
 at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
   if (!fused_) return input_layernorm->forward(x);
   return rmsNorm(x, input_layernorm->weight, eps_, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
@@ -105,12 +112,18 @@ at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
 
 at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
   if (!fused_) return x + mlp->forward(post_attention_layernorm->forward(x));
-  at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
-  return x + mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
+  // One autograd function that recomputes the norm's output and silu(gate)·up in backward (ops/llama_feed_forward.h).
+  return llamaFeedForward(x, post_attention_layernorm->weight, eps_, mlp->gate_proj->weight, mlp->up_proj->weight,
+                          mlp->down_proj->weight);
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
-  return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
+  if (!fused_) return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
+  // Norm, projections and rotary as one function that recomputes the norm's output in backward
+  // (ops/llama_attention_input.h); attention reads the [b, heads, t, headDim] views.
+  auto [q, k, v] = llamaAttentionInputs(input, input_layernorm->weight, eps_, self_attn->q_proj->weight, self_attn->k_proj->weight,
+                                        self_attn->v_proj->weight, cos, sin, self_attn->heads());
+  return feedForward(input + self_attn->attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)));
 }
 
 LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c) {

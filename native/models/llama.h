@@ -34,8 +34,11 @@ class LlamaAttentionImpl : public torch::nn::Module {
   std::tuple<at::Tensor, at::Tensor, at::Tensor> project(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
   // attended values [b, heads, t, headDim] → the layer's output [b, t, d].
   at::Tensor output(const at::Tensor& attended);
+  // Causal attention of q, k, v [b, heads, t, headDim] and the output projection → [b, t, d].
+  at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t headDim() const { return headDim_; }
+  int64_t heads() const { return nHeads_; }
 
  private:
   int64_t nHeads_, headDim_;

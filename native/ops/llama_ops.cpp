@@ -39,55 +39,116 @@ bool useKernel(std::initializer_list<at::Tensor> tensors) {
 #endif
 }
 
+}  // namespace
+
+#ifdef MASKMIX_WITH_CUDA
+// Whether the RMSNorm forward kernel takes these tensors (float32 input and weight, a kernel output dtype, a row
+// width it handles); the recompute asks the same so that it takes the same path as the forward did.
+static bool rmsNormKernelTakes(const at::Tensor& x, const at::Tensor& weight, at::ScalarType outDtype) {
+  return useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
+         kernels::rowKernelsTake(x.size(-1));
+}
+#endif
+
+RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
+  at::Tensor x = input.contiguous();
+  int64_t d = x.size(-1), rows = x.numel() / d;
+#ifdef MASKMIX_WITH_CUDA
+  if (rmsNormKernelTakes(x, weight, outDtype)) {
+    at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
+    at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));
+    kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d,
+                            static_cast<float>(eps), toKernel(outDtype), stream());
+    checkLaunch("rms norm forward");
+    return {y, rstd};
+  }
+#endif
+  at::ScalarType accum = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  at::Tensor xf = x.to(accum).view({rows, d});
+  at::Tensor rstd = at::rsqrt(xf.pow(2).mean(-1) + eps);
+  return {(xf * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes()), rstd};
+}
+
+at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype) {
+  int64_t d = x.size(-1), rows = x.numel() / d;
+#ifdef MASKMIX_WITH_CUDA
+  // The forward's kernel again (its rstd, the same numbers, is dropped): one pass, as the forward made it.
+  if (rmsNormKernelTakes(x, weight, outDtype)) return rmsNormForward(x, weight, eps, outDtype).y;
+#else
+  (void)eps;
+#endif
+  at::ScalarType accum = rstd.scalar_type();
+  return (x.to(accum).view({rows, d}) * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes());
+}
+
+std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight,
+                                                  const at::Tensor& rstd) {
+  int64_t d = x.size(-1), rows = x.numel() / d;
+  at::Tensor gy = gradY.contiguous();
+#ifdef MASKMIX_WITH_CUDA
+  if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && kernels::rowKernelsTake(d)) {
+    at::Tensor gx = at::empty(x.sizes(), x.options());
+    at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, x.options());
+    kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
+                             rstd.data_ptr<float>(), gx.data_ptr<float>(), partial.data_ptr<float>(), rows, d, stream());
+    checkLaunch("rms norm backward");
+    return {gx, partial.sum(0).to(weight.scalar_type())};
+  }
+#endif
+  at::ScalarType accum = rstd.scalar_type();
+  at::Tensor xf = x.to(accum).view({rows, d});
+  at::Tensor g = gy.to(accum).view({rows, d});
+  at::Tensor r = rstd.unsqueeze(1);
+  at::Tensor wg = g * weight.to(accum);
+  at::Tensor dot = (wg * xf).sum(-1, /*keepdim=*/true);
+  at::Tensor gx = r * wg - xf * (r * r * r) * dot / static_cast<double>(d);
+  at::Tensor gw = (g * xf * r).sum(0);
+  return {gx.to(x.scalar_type()).view(x.sizes()), gw.to(weight.scalar_type())};
+}
+
+at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up) {
+#ifdef MASKMIX_WITH_CUDA
+  at::Tensor out = at::empty_like(gate);
+  if (useKernel({gate, up}) && gate.scalar_type() == up.scalar_type() &&
+      kernels::elementwiseTakes(gate.numel(), gate.data_ptr(), up.data_ptr(), out.data_ptr())) {
+    kernels::swigluForward(gate.data_ptr(), up.data_ptr(), out.data_ptr(), gate.numel(), toKernel(gate.scalar_type()), stream());
+    checkLaunch("swiglu forward");
+    return out;
+  }
+#endif
+  return at::silu(gate) * up;
+}
+
+std::pair<at::Tensor, at::Tensor> swigluGradients(const at::Tensor& gradOut, const at::Tensor& gate, const at::Tensor& up) {
+  at::Tensor go = gradOut.contiguous();
+#ifdef MASKMIX_WITH_CUDA
+  at::Tensor gg = at::empty_like(gate), gu = at::empty_like(up);
+  if (useKernel({go, gate, up}) && go.scalar_type() == gate.scalar_type() &&
+      kernels::elementwiseTakes(gate.numel(), go.data_ptr(), gate.data_ptr(), up.data_ptr())) {
+    kernels::swigluBackward(go.data_ptr(), gate.data_ptr(), up.data_ptr(), gg.data_ptr(), gu.data_ptr(), gate.numel(),
+                            toKernel(gate.scalar_type()), stream());
+    checkLaunch("swiglu backward");
+    return {gg, gu};
+  }
+#endif
+  at::Tensor sig = at::sigmoid(gate);
+  return {go * up * sig * (1 + gate * (1 - sig)), go * gate * sig};
+}
+
+namespace {
+
 struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
     at::Tensor x = input.contiguous();
-    int64_t d = x.size(-1), rows = x.numel() / d;
-    at::Tensor y, rstd;
-#ifdef MASKMIX_WITH_CUDA
-    if (useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
-        kernels::rowKernelsTake(d)) {
-      y = at::empty(x.sizes(), x.options().dtype(outDtype));
-      rstd = at::empty({rows}, x.options().dtype(at::kFloat));
-      kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d,
-                              static_cast<float>(eps), toKernel(outDtype), stream());
-      checkLaunch("rms norm forward");
-    }
-#endif
-    if (!y.defined()) {
-      at::ScalarType accum = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-      at::Tensor xf = x.to(accum).view({rows, d});
-      rstd = at::rsqrt(xf.pow(2).mean(-1) + eps);
-      y = (xf * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes());
-    }
-    ctx->save_for_backward({x, weight, rstd});
-    return y;
+    RmsNormOutput out = rmsNormForward(x, weight, eps, outDtype);
+    ctx->save_for_backward({x, weight, out.rstd});
+    return out.y;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    const at::Tensor &x = s[0], &weight = s[1], &rstd = s[2];
-    int64_t d = x.size(-1), rows = x.numel() / d;
-    at::Tensor gy = grads[0].contiguous();
-#ifdef MASKMIX_WITH_CUDA
-    if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && kernels::rowKernelsTake(d)) {
-      at::Tensor gx = at::empty(x.sizes(), x.options());
-      at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, x.options());
-      kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
-                               rstd.data_ptr<float>(), gx.data_ptr<float>(), partial.data_ptr<float>(), rows, d, stream());
-      checkLaunch("rms norm backward");
-      return {gx, partial.sum(0).to(weight.scalar_type()), at::Tensor(), at::Tensor()};
-    }
-#endif
-    at::ScalarType accum = rstd.scalar_type();
-    at::Tensor xf = x.to(accum).view({rows, d});
-    at::Tensor g = gy.to(accum).view({rows, d});
-    at::Tensor r = rstd.unsqueeze(1);
-    at::Tensor wg = g * weight.to(accum);
-    at::Tensor dot = (wg * xf).sum(-1, /*keepdim=*/true);
-    at::Tensor gx = r * wg - xf * (r * r * r) * dot / static_cast<double>(d);
-    at::Tensor gw = (g * xf * r).sum(0);
-    return {gx.to(x.scalar_type()).view(x.sizes()), gw.to(weight.scalar_type()), at::Tensor(), at::Tensor()};
+    auto [gx, gw] = rmsNormBackward(grads[0], s[0], s[1], s[2]);
+    return {gx, gw, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -95,39 +156,19 @@ struct SwigluFunction : public torch::autograd::Function<SwigluFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gateIn, const at::Tensor& upIn) {
     at::Tensor gate = gateIn.contiguous(), up = upIn.contiguous();
     ctx->save_for_backward({gate, up});
-#ifdef MASKMIX_WITH_CUDA
-    at::Tensor out = at::empty_like(gate);
-    if (useKernel({gate, up}) && gate.scalar_type() == up.scalar_type() &&
-        kernels::elementwiseTakes(gate.numel(), gate.data_ptr(), up.data_ptr(), out.data_ptr())) {
-      kernels::swigluForward(gate.data_ptr(), up.data_ptr(), out.data_ptr(), gate.numel(), toKernel(gate.scalar_type()), stream());
-      checkLaunch("swiglu forward");
-      return out;
-    }
-#endif
-    return at::silu(gate) * up;
+    return swigluProduct(gate, up);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    const at::Tensor &gate = s[0], &up = s[1];
-    at::Tensor go = grads[0].contiguous();
-#ifdef MASKMIX_WITH_CUDA
-    at::Tensor gg = at::empty_like(gate), gu = at::empty_like(up);
-    if (useKernel({go, gate, up}) && go.scalar_type() == gate.scalar_type() &&
-        kernels::elementwiseTakes(gate.numel(), go.data_ptr(), gate.data_ptr(), up.data_ptr())) {
-      kernels::swigluBackward(go.data_ptr(), gate.data_ptr(), up.data_ptr(), gg.data_ptr(), gu.data_ptr(), gate.numel(),
-                              toKernel(gate.scalar_type()), stream());
-      checkLaunch("swiglu backward");
-      return {gg, gu};
-    }
-#endif
-    at::Tensor sig = at::sigmoid(gate);
-    return {go * up * sig * (1 + gate * (1 - sig)), go * gate * sig};
+    auto [gg, gu] = swigluGradients(grads[0], s[0], s[1]);
+    return {gg, gu};
   }
 };
 
-// Rotation by +angle (forward) or −angle (its transpose: the backward).
-at::Tensor rotate(const at::Tensor& xIn, const at::Tensor& cos, const at::Tensor& sin, bool inverse) {
+}  // namespace
+
+at::Tensor rotaryRotate(const at::Tensor& xIn, const at::Tensor& cos, const at::Tensor& sin, bool inverse) {
   at::Tensor x = xIn.contiguous();
 #ifdef MASKMIX_WITH_CUDA
   at::Tensor out = at::empty_like(x);
@@ -146,14 +187,16 @@ at::Tensor rotate(const at::Tensor& xIn, const at::Tensor& cos, const at::Tensor
   return x * c + rotated * s;
 }
 
+namespace {
+
 struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
     ctx->save_for_backward({cos, sin});
-    return rotate(x, cos, sin, false);
+    return rotaryRotate(x, cos, sin, false);
   }
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    return {rotate(grads[0], s[0], s[1], true), at::Tensor(), at::Tensor()};
+    return {rotaryRotate(grads[0], s[0], s[1], true), at::Tensor(), at::Tensor()};
   }
 };
 

@@ -14,4 +14,22 @@ at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
 // x: [batch, t, heads, headDim]; cos, sin: [t, headDim] float32 (Hugging Face's rotate-half convention).
 at::Tensor rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
+// The same math without autograd, for functions that save less and recompute in their backward
+// (ops/llama_feed_forward.h). Kernels where they take the tensors, libtorch ops otherwise, as above.
+struct RmsNormOutput {
+  at::Tensor y;     // x's shape, outDtype
+  at::Tensor rstd;  // [rows]: float32, float64 for float64 input
+};
+RmsNormOutput rmsNormForward(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype);
+// The forward's output again, bit for bit, from x (contiguous) and the saved rstd.
+at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype);
+// (d/dx in x's dtype, d/dweight in weight's dtype) given d/dy in any float dtype; x contiguous.
+std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight,
+                                                  const at::Tensor& rstd);
+// x [batch, t, heads, headDim] rotated by +angle, or by −angle when inverse (its transpose: the backward).
+at::Tensor rotaryRotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool inverse);
+// silu(gate) · up, and its gradients (d/dgate, d/dup) given d/dout; all contiguous, of one dtype.
+at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up);
+std::pair<at::Tensor, at::Tensor> swigluGradients(const at::Tensor& gradOut, const at::Tensor& gate, const at::Tensor& up);
+
 }  // namespace maskmix

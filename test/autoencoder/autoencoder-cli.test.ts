@@ -49,6 +49,26 @@ describe('maskmix autoencoder', () => {
     expect(long.stderr).toMatch(/this model encodes at most 32/);
   }, 300_000);
 
+  it("evaluates on the run's own held-out data (here its files, not Brown), and refuses --seed for such a run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maskmix-autoencoder-files-'));
+    const docs = join(dir, 'docs.jsonl');
+    writeFileSync(docs, Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `document ${i}: the cat sat on mat number ${i} and slept.` })).join('\n'));
+    const out = await trainFromConfig({
+      name: 'tiny-autoencoder-files',
+      model: { kind: 'autoencoder', variant: 'plain', dModel: 16, nLayers: 1, context: 16 },
+      training: { steps: 2, batchSize: 2, evalEvery: 2, checkpointEvery: 2 },
+      data: { source: 'files', paths: [docs] },
+      valFraction: 0.1,
+    });
+    const evaluated = await maskmix(['autoencoder', 'eval', out, '--sequences', '100000', '--json']).done;
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    // Two held-out one-line documents fill a few 16-token sequences; Brown's validation split would fill hundreds.
+    expect(JSON.parse(evaluated.stdout).sequences).toBeLessThanOrEqual(6);
+    const seeded = await maskmix(['autoencoder', 'eval', out, '--seed', '3']).done;
+    expect(seeded.code).toBe(2);
+    expect(seeded.stderr).toMatch(/--seed does not apply/);
+  }, 300_000);
+
   it("trains blocks 'llama' from a config and evaluates it the same way", async () => {
     const out = await trainFromConfig({
       name: 'tiny-autoencoder-llama',

@@ -1,4 +1,5 @@
 // The maskmix command line, run as a user runs it: the compiled bin in a child process.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { loadModel } from '../../lib/checkpoint.js';
-import { maskmix } from '../cli-runner.js';
+import { BIN, maskmix } from '../cli-runner.js';
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
 
@@ -70,6 +71,16 @@ describe('maskmix CLI', () => {
     expect(streamed.stdout.trim()).toBe(('The jury' + JSON.parse(one.stdout).text).trim());
   });
 
+  it('stops quietly when the reader of its output goes away (generate | head)', async () => {
+    const r = spawnSync('bash', ['-c', `node ${JSON.stringify(BIN)} generate ${JSON.stringify(runDir)} --prompt The --max-tokens 400 --seed 1 | head -c 5; exit \${PIPESTATUS[0]}`], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout).toHaveLength(5);
+    expect(r.status, r.stderr).toBe(141); // as if ended by SIGPIPE, like `yes | head`
+    expect(r.stderr).not.toMatch(/EPIPE/);
+    noStackTrace(r.stderr);
+  });
+
   it('prints help for every command', async () => {
     for (const args of [['--help'], ['quickstart', '--help'], ['score', '--help'], ['generate', '--help'], ['doctor', '--help']]) {
       const r = await maskmix(...args);
@@ -86,6 +97,8 @@ describe('maskmix CLI', () => {
       [['quickstart', '--steps', 'ten'], 2, /--steps must be an integer ≥ 1, got 'ten'/],
       [['generate', runDir, '--prompt', 'x', '--top-p', '2'], 2, /--top-p must be a number in/],
       [['frobnicate'], 2, /unknown command 'frobnicate'/],
+      [['autoencoder', 'eval'], 2, /missing required argument/],
+      [['retrieval', 'train', runDir, '--frobnicate'], 2, /unknown option '--frobnicate'/],
     ];
     for (const [args, code, message] of cases) {
       const r = await maskmix(...args);

@@ -22,6 +22,14 @@ describe('experiments on token shards', () => {
     writeFileSync(jsonl, loadBrownCorpus().slice(0, 40).map((text) => JSON.stringify({ text })).join('\n') + '\n');
     const shards = join(root, 'shards');
     await run('node', [BIN, 'tokenize', jsonl, '--vocab', '300', '--val-fraction', '0.1', '--out', shards, '--no-progress']);
+    // Again into the same folder: refused before the tokenizer is trained (minutes on a large corpus).
+    const again = await run('node', [BIN, 'tokenize', jsonl, '--vocab', '300', '--out', shards, '--no-progress']).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already holds files/);
+    expect(again.stderr).not.toMatch(/training a/);
 
     const config: ExperimentConfigInput = {
       model: { kind: 'mixer', dModel: 32, nLayers: 1, context: 32 },
@@ -39,5 +47,7 @@ describe('experiments on token shards', () => {
     const a = new Map(losses('full').map((m) => [m.step, m.loss]));
     const b = new Map(losses('part').map((m) => [m.step, m.loss]));
     for (let step = 1; step <= 8; step++) expect(b.get(step), `step ${step}`).toBe(a.get(step));
+    // One line per step, the stop's final evaluation and the resume included.
+    expect(losses('part').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 300_000);
 });

@@ -7,9 +7,13 @@ import { describe, expect, it } from 'vitest';
 
 import { MaskmixError } from '../../lib/errors.js';
 import { LanguageModel } from '../../lib/model.js';
+import { saveModel } from '../../lib/checkpoint.js';
 import { openRun } from '../../lib/run-loader.js';
 import { scoreTokens } from '../../lib/score.js';
 import { Tensor } from '../../lib/tensor.js';
+import { Tokenizer } from '../../lib/tokenizer/tokenizer.js';
+import { trainBpe } from '../../lib/tokenizer/bpe-trainer.js';
+import { toTokenizerJson } from '../../lib/tokenizer/tokenizer-json.js';
 import { Trainer } from '../../lib/trainer.js';
 import { tinyModel } from '../helpers.js';
 
@@ -70,6 +74,19 @@ describe('typed errors for bad input', () => {
   it('missing run directory, and a directory that is not a run', async () => {
     await expect(openRun('/no/such/run')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(openRun(mkdtempSync(join(tmpdir(), 'maskmix-empty-')))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it("a run whose tokenizer outgrows its model's vocabulary names both sizes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'maskmix-mismatch-'));
+    const tokenizer = Tokenizer.fromJSON(toTokenizerJson(trainBpe(['the jury said the county was fair', 'the jury was fair'], { vocabSize: 270 })));
+    tokenizer.save(join(dir, 'tokenizer.json'));
+    const model = await LanguageModel.create({ vocabSize: tokenizer.vocabSize - 1, dModel: 4, nLayers: 1, context: 4 });
+    await saveModel(model, dir);
+    model.dispose();
+    await expect(openRun(dir)).rejects.toMatchObject({
+      code: 'CHECKPOINT_INVALID',
+      message: expect.stringMatching(new RegExp(`tokenizer.json has ${tokenizer.vocabSize} tokens but its model only ${tokenizer.vocabSize - 1}`)),
+    });
   });
 
   it('invalid configs name the field', async () => {

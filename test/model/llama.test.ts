@@ -1,6 +1,6 @@
 // The Llama-style baseline (SPEC §2): causal, Hugging Face parameter names and config, checkpoint round-trip,
 // and it learns.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,6 +47,20 @@ describe('llama baseline', () => {
     expect(Array.from((await loaded.forward(tokens)).toTypedArray() as Float32Array)).toEqual(
       Array.from((await model.forward(tokens)).toTypedArray() as Float32Array),
     );
+    // A config asking for what the baseline does not compute is refused, naming each feature.
+    for (const [field, value, named] of [
+      ['num_key_value_heads', 1, /grouped-query/],
+      ['tie_word_embeddings', true, /tie_word_embeddings/],
+      ['rope_scaling', { type: 'linear', factor: 2 }, /rope_scaling/],
+      ['hidden_act', 'gelu', /hidden_act 'gelu'/],
+      ['attention_bias', true, /attention_bias/],
+    ] as const) {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hf, [field]: value }));
+      await expect(loadModel(dir)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(named) });
+    }
+    // Plain RoPE written out as a "default" scaling loads.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hf, rope_scaling: { rope_type: 'default' } }));
+    (await loadModel(dir)).dispose();
     model.dispose();
     loaded.dispose();
   });

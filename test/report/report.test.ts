@@ -125,6 +125,12 @@ describe('the report page', () => {
     await expect(writeReport([], out)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(writeReport([join(root, 'missing')], out)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(writeReport([run], out, { labels: ['a', 'b'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // Never over a run's weights or config, nor onto a folder.
+    writeFileSync(join(root, 'r', 'model.safetensors'), 'weights');
+    await expect(writeReport([run], join(root, 'r', 'model.safetensors'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /\.html file/ });
+    expect(readFileSync(join(root, 'r', 'model.safetensors'), 'utf8')).toBe('weights');
+    mkdirSync(join(root, 'folder.html'));
+    await expect(writeReport([run], join(root, 'folder.html'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /is a folder/ });
   });
 });
 

@@ -38,6 +38,21 @@ describe('runSynthetic', () => {
     expect(formatSyntheticTable(run.results)).toBe(md.trim());
   });
 
+  it("a set entry overrides only the training fields it names: the runner's warm-up and decay and a base config's settings stay", async () => {
+    const set = resolveModelSet({ models: [{ name: 'm', model: { kind: 'mixer', dModel: 8, nLayers: 1 }, training: { learningRate: 0.01 } }] });
+    // No schema defaults (warmupSteps 0, totalSteps 0 = constant rate, …) filled into the entry.
+    expect(set.models[0].training).toEqual({ learningRate: 0.01 });
+    const [experiment] = modelSetExperiments(set, { model: { kind: 'mixer', context: 16 }, training: { steps: 10, batchSize: 4, warmupSteps: 4, weightDecay: 0.1 } });
+    expect(experiment.training).toEqual({ steps: 10, batchSize: 4, warmupSteps: 4, weightDecay: 0.1, learningRate: 0.01 });
+    // The runner warms up over steps/20 and decays linearly to 0 at the last step.
+    const out = join(mkdtempSync(join(tmpdir(), 'maskmix-synthetic-')), 'run');
+    const run = await runSynthetic(set, { tasks: ['copy'], steps: 40, batchSize: 2, context: 8, vocabSize: 8, evalSequences: 2, outDir: out });
+    const rates = readFileSync(join(run.outDir!, 'copy', 'm', 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).lr as number);
+    expect(rates[0]).toBeCloseTo(0.005, 8);
+    expect(Math.max(...rates)).toBeCloseTo(0.01, 8);
+    expect(rates[39]).toBeLessThan(0.001);
+  });
+
   it('model sets: validated up front, shipped by name, filtered, and turned into LM experiments', () => {
     expect(() => resolveModelSet({ models: [{ name: 'x', model: { kind: 'nope', dModel: 8, nLayers: 1 } }] })).toThrow(/model 'x'.*kind/s);
     expect(() => resolveModelSet({ models: [{ name: 'x', model: { kind: 'mixer', dModel: 8, nLayers: 1, context: 8 } }] })).toThrow(/sets context/);
@@ -48,6 +63,6 @@ describe('runSynthetic', () => {
     expect(selectModels(small, ['llama']).models).toHaveLength(1);
     expect(() => selectModels(small, ['gpt'])).toThrow(/has no gpt/);
     const experiments = modelSetExperiments(small, { model: { kind: 'mixer', context: 32 }, training: { steps: 10, batchSize: 4, learningRate: 1 } });
-    expect(experiments[4]).toMatchObject({ name: 'llama', model: { kind: 'llama', context: 32 }, training: { steps: 10, batchSize: 4, learningRate: 0.005 } });
+    expect(experiments[4]).toMatchObject({ name: 'llama', model: { kind: 'llama', context: 32 }, training: { steps: 10, batchSize: 4, learningRate: 0.002 } });
   });
 });

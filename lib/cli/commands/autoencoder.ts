@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Command } from 'commander';
@@ -6,6 +6,9 @@ import type { Command } from 'commander';
 import { evaluateReconstruction, reconstruct } from '../../autoencoder.js';
 import { prepareBrownDataset } from '../../data/brown-dataset.js';
 import { MaskmixError } from '../../errors.js';
+import type { ExperimentConfig } from '../../experiment/experiment-config.js';
+import { prepareExperimentData } from '../../experiment/experiment-data.js';
+import { readRunExperiment } from '../../experiment/run-experiment.js';
 import { openRun } from '../../run-loader.js';
 import { printJson } from '../output.js';
 
@@ -15,6 +18,16 @@ An autoencoder trains like any model: give \`maskmix train --config\` a model of
 (see examples/autoencoder-brown.json); its loss scores position i against token i. "blocks": "llama" builds
 encoder and decoder from Llama decoder layers instead (the paper's transformer autoencoder; examples/autoencoder-llama-brown.json).`;
 
+/** The run's own data; a run made before run.json stored absolute paths may name files relative to where it started. */
+async function runDataOf(runDir: string, experiment: ExperimentConfig, context: number, tokenizerJson: string) {
+  try {
+    return await prepareExperimentData(experiment, context, tokenizerJson);
+  } catch (error) {
+    if (!(error instanceof MaskmixError) || error.code !== 'NOT_FOUND') throw error;
+    throw new MaskmixError('NOT_FOUND', `${runDir}/run.json names data that is not here (${error.message}); a relative path is relative to the folder the run was started from: run this command there`);
+  }
+}
+
 export function registerAutoencoder(program: Command): void {
   const command = program
     .command('autoencoder')
@@ -23,28 +36,34 @@ export function registerAutoencoder(program: Command): void {
 
   command
     .command('eval')
-    .description("Token accuracy and loss of reconstructing the embedded Brown corpus' validation split.")
+    .description(
+      "Token accuracy and loss of reconstructing the run's validation split: the data and split of its run.json " +
+        "(maskmix train --config runs), else the embedded Brown corpus' split by --seed.",
+    )
     .argument('<run-dir>', 'a run of an autoencoder (config.json, model.safetensors, tokenizer.json)')
-    .option('--seed <n>', 'seed of the train/validation document split (the run\'s data seed; 0 by default)', '0')
+    .option('--seed <n>', "for a run without run.json: seed of the Brown train/validation document split (default 0)")
     .option('--sequences <n>', 'evaluate at most this many validation sequences', '64')
     .option('--device <device>', "'cpu' or 'cuda[:N]'", 'cpu')
     .option('--json', 'print { sequences, tokens, accuracy, loss } as JSON')
     .addHelpText('after', '\nExample:\n  maskmix autoencoder eval runs/autoencoder --json')
     .action(async (runDir: string, opts) => {
       const sequences = Number(opts.sequences);
-      const seed = Number(opts.seed);
+      const seed = Number(opts.seed ?? 0);
       if (!Number.isInteger(sequences) || sequences < 1) throw new MaskmixError('INVALID_ARGUMENT', `--sequences must be a positive integer, got ${opts.sequences}`);
       if (!Number.isInteger(seed) || seed < 0) throw new MaskmixError('INVALID_ARGUMENT', `--seed must be a non-negative integer, got ${opts.seed}`);
+      const experiment = existsSync(join(runDir, 'run.json')) ? readRunExperiment(runDir) : undefined;
+      if (experiment && opts.seed !== undefined) {
+        throw new MaskmixError('INVALID_ARGUMENT', `${runDir} has a run.json: its own data split is used, so --seed does not apply`);
+      }
       const run = await openRun(runDir, { device: opts.device });
       try {
         const { config } = run.model;
-        const data = await prepareBrownDataset({
-          vocabSize: config.vocabSize,
-          context: config.context,
-          seed,
-          tokenizerJson: readFileSync(join(runDir, 'tokenizer.json'), 'utf8'),
-        });
-        const stats = await evaluateReconstruction(run.model, data.valData, { maxSequences: sequences });
+        const tokenizerJson = readFileSync(join(runDir, 'tokenizer.json'), 'utf8');
+        // The validation documents the run itself held out, whatever its data source, seed and split.
+        const valData = experiment
+          ? (await runDataOf(runDir, experiment, config.context, tokenizerJson)).valData
+          : (await prepareBrownDataset({ vocabSize: config.vocabSize, context: config.context, seed, tokenizerJson })).valData;
+        const stats = await evaluateReconstruction(run.model, valData, { maxSequences: sequences });
         if (opts.json) printJson(stats);
         else
           process.stdout.write(

@@ -27,6 +27,8 @@ async function runComparison(configs: ReturnType<typeof sweepExperiments>, opts:
   });
   stop.release();
   progress.stop();
+  // Interrupted: what was done is kept (and reported below), but the exit status says it did not finish.
+  if (stop.signal.aborted) process.exitCode = 130;
   if (opts.json) {
     printJson(result);
     return;
@@ -76,6 +78,11 @@ export function registerSweep(program: Command): void {
   program
     .command('sweep')
     .summary('run a grid over experiment-config fields, one run after another, and compare them')
+    .description(
+      'Grid sweep: one run per combination of the --grid values applied to the base experiment config (JSON, see ' +
+        '`maskmix train --help`), every run checked before the first starts, trained one after another on the same ' +
+        'data and split, then compared in a table and an HTML report as `maskmix compare` does.',
+    )
     .argument('<config>', 'the base experiment config (JSON)')
     .requiredOption('--grid <path=values...>', 'a dotted config field and comma-separated values; repeat for more fields')
     .option('--budget <amount>', 'per-run budget: 90s, 5m, 1.5h, or FLOPs like 2e15')

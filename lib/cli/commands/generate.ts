@@ -21,7 +21,7 @@ export function registerGenerate(program: Command): void {
     .option(
       '--decoder <mode>',
       "'auto': decode with the model's cache (repeat mixers: O(1) per token; masked mixer, llama: cached past); " +
-        "'full-prefix': re-run the prefix for every token",
+        "'cached': the same, but fail for a model without a cache; 'full-prefix': re-run the prefix for every token",
       'auto',
     )
     .option('--json', 'print { prompt, text, tokens } once done instead of streaming')
@@ -35,6 +35,10 @@ export function registerGenerate(program: Command): void {
       const promptIds = await run.tokenizer.encode(opts.prompt);
       const stopToken = run.tokenizer.tokenToId(END_OF_TEXT);
       const ids: number[] = [];
+      // A model whose vocabulary is larger than its tokenizer's (a padded vocabSize) can sample ids that have no
+      // text: they stay in `tokens` but are left out of the text, with one warning.
+      const textIds: number[] = [];
+      let warnedNoText = false;
       let printed = '';
       if (!opts.json) process.stdout.write(opts.prompt);
       for await (const t of generateTokens(run.model, promptIds, {
@@ -48,15 +52,20 @@ export function registerGenerate(program: Command): void {
       })) {
         if (t.token === stopToken) break;
         ids.push(t.token);
+        if (t.token < run.tokenizer.vocabSize) textIds.push(t.token);
+        else if (!warnedNoText) {
+          warnedNoText = true;
+          process.stderr.write(`\n[warn] token id ${t.token} has no text in this run's tokenizer (${run.tokenizer.vocabSize} tokens; the model has ${run.model.config.vocabSize}): such ids are left out of the text\n`);
+        }
         if (opts.json) continue;
         // Decode the whole continuation and print what is new, holding back a split multi-byte character.
-        const text = await run.tokenizer.decode(ids);
+        const text = await run.tokenizer.decode(textIds);
         if (!text.endsWith('\uFFFD')) {
           process.stdout.write(text.slice(printed.length));
           printed = text;
         }
       }
-      const text = await run.tokenizer.decode(ids);
+      const text = await run.tokenizer.decode(textIds);
       if (opts.json) printJson({ prompt: opts.prompt, text, tokens: ids });
       else process.stdout.write(text.slice(printed.length) + '\n');
       run.model.dispose();

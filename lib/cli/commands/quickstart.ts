@@ -44,6 +44,8 @@ export function registerQuickstart(program: Command): void {
       );
       stop.release();
       progress.stop();
+      // Interrupted: what was done is kept (and reported below), but the exit status says it did not finish.
+      if (stop.signal.aborted) process.exitCode = 130;
       if (opts.json) {
         printJson(summary);
         return;

@@ -9,7 +9,7 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('Compare runs in one self-contained HTML file that opens offline: loss curves, a table, samples, configs.')
     .argument('<run-dir...>', 'run directories, each with a metrics.jsonl')
-    .option('--out <file>', 'the HTML file to write (parent folders are created)', 'report.html')
+    .option('--out <file>', 'the .html file to write (parent folders are created; an existing .html file is replaced)', 'report.html')
     .option('--title <text>', 'page title', 'maskmix report')
     .option('--labels <names>', 'comma-separated run names, one per run directory (default: folder names)')
     .option('--json', 'print { "path", "runs", "bytes" } on stdout')

@@ -156,7 +156,7 @@ export function registerRetrieval(program: Command): void {
       .description('Fine-tune a trained model for retrieval with InfoNCE over cosine similarity (τ 0.02, 1 query + 1 match + 30 negatives a sample).')
       .argument('[run-dir]', 'a run directory (config.json, model.safetensors, tokenizer.json); not with --resume')
       .option('--steps <k>', 'optimizer steps', parseNumber('--steps', { integer: true, min: 1 }), 200)
-      .option('--samples <s>', 'InfoNCE samples per step (32 sequences each)', parseNumber('--samples', { integer: true, min: 1 }), 4)
+      .option('--samples <s>', 'InfoNCE samples per step (--group sequences each)', parseNumber('--samples', { integer: true, min: 1 }), 4)
       .option('--group <g>', 'sequences per sample: query, match and g − 2 negatives', parseNumber('--group', { integer: true, min: 2 }), 32)
       .option('--temperature <tau>', 'InfoNCE temperature', parseNumber('--temperature', { min: 1e-6 }), 0.02)
       .option('--lr <rate>', 'peak learning rate, decayed linearly to 0 (paper: 1e-4)', parseNumber('--lr', { min: 1e-12 }), 1e-4)

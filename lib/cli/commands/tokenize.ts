@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { readDocuments } from '../../data/read-documents.js';
-import { writeTokenShards } from '../../data/shards/shard-writer.js';
+import { requireShardFolderFree, writeTokenShards } from '../../data/shards/shard-writer.js';
 import { MaskmixError } from '../../errors.js';
 import { trainBpe } from '../../tokenizer/bpe-trainer.js';
 import { toTokenizerJson } from '../../tokenizer/tokenizer-json.js';
@@ -33,6 +33,8 @@ export function registerTokenize(program: Command): void {
       if ((opts.tokenizer === undefined) === (opts.vocab === undefined)) {
         throw new MaskmixError('INVALID_ARGUMENT', 'give --tokenizer <tokenizer.json> or --vocab <V>, one of the two');
       }
+      // Before training a tokenizer, which can take minutes on a large corpus.
+      requireShardFolderFree(opts.out);
       let tokenizer: Tokenizer;
       if (opts.tokenizer !== undefined) {
         tokenizer = Tokenizer.fromFile(opts.tokenizer);

@@ -56,13 +56,19 @@ export function registerTrain(program: Command): void {
         '    "data": { "source": "brown" } | { "source": "files", "paths": ["corpus/"], "field": "text" },\n' +
         '    "tokenizer": { "vocabSize": 4096 } | { "path": "tokenizer.json" }, "seed": 0, "device": "cpu",\n' +
         '    "budget": { "minutes": 5 } }\n' +
-        'Ctrl-C saves a checkpoint and exits; --resume continues from it.',
+        'Ctrl-C stops after the current step and exits with status 130. With --config it saves a checkpoint that\n' +
+        '--resume continues from; without, it saves the model trained so far (config.json, model.safetensors).\n' +
+        'With --config or --resume every setting comes from the config (or the run): only --out (with --config), --json\n' +
+        'and --no-progress may be given beside them.',
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       if (opts.config !== undefined || opts.resume !== undefined) {
+        rejectFlagsBesideExperiment(cmd, opts.config !== undefined ? '--config' : '--resume');
         await trainExperiment(opts);
         return;
       }
+      // Checked before trainBrown makes the run folder and trains the tokenizer (the flag itself accepts 0).
+      if (!(opts.lr > 0)) throw new MaskmixError('INVALID_ARGUMENT', `--lr must be positive, got ${opts.lr}`);
       if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
         const runtime = native().runtimeInfo();
         const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
@@ -95,6 +101,8 @@ export function registerTrain(program: Command): void {
       stop.release();
       progress.stop();
       if (summary.rank !== 0) return;
+      // Interrupted: what was done is kept (and reported below), but the exit status says it did not finish.
+      if (stop.signal.aborted) process.exitCode = 130;
       if (opts.json) {
         printJson(summary);
         return;
@@ -113,13 +121,30 @@ export function registerTrain(program: Command): void {
     });
 }
 
+/** The flags a `train --config` / `--resume` line may have; the config (or the run's run.json) decides the rest. */
+const EXPERIMENT_FLAGS = new Set(['config', 'resume', 'out', 'json', 'progress']);
+
+/** A usage error naming the flags given on the command line that --config / --resume would otherwise ignore. */
+function rejectFlagsBesideExperiment(cmd: Command, mode: '--config' | '--resume'): void {
+  const allowed = mode === '--resume' ? new Set([...EXPERIMENT_FLAGS].filter((k) => k !== 'out')) : EXPERIMENT_FLAGS;
+  const given = cmd.options
+    .filter((o) => !allowed.has(o.attributeName()) && ['cli', 'env'].includes(cmd.getOptionValueSource(o.attributeName()) ?? ''))
+    .map((o) => o.long ?? o.flags);
+  if (given.length === 0) return;
+  const what = mode === '--config' ? 'the config file' : 'the run being resumed';
+  throw new MaskmixError('INVALID_ARGUMENT', `${given.join(', ')} cannot be combined with ${mode}: its settings come from ${what}`);
+}
+
+/** A loss with 4 decimals; a summary read back from JSON holds null where the loss was NaN. */
+const fixed = (loss: number | null) => (loss ?? Number.NaN).toFixed(4);
+
 /** `train --config` / `train --resume`: one process, a resumable run directory. */
 async function trainExperiment(opts: { config?: string; resume?: string; out?: string; json?: boolean; progress: boolean }): Promise<void> {
   if (opts.config !== undefined && opts.resume !== undefined) throw new MaskmixError('INVALID_ARGUMENT', 'give --config (a new run) or --resume (an existing one), not both');
   const progress = trainingProgress({ enabled: opts.progress });
   const stop = stopOnCtrlC(' and saving a checkpoint');
   const summary = await runExperiment(opts.config !== undefined ? readExperimentConfig(opts.config) : undefined, {
-    runDir: opts.resume ?? opts.out ?? 'runs/experiment',
+    runDir: opts.resume ?? opts.out ?? TRAIN_DEFAULTS.outDir,
     resume: opts.resume !== undefined,
     unique: opts.out === undefined,
     signal: stop.signal,
@@ -135,7 +160,7 @@ async function trainExperiment(opts: { config?: string; resume?: string; out?: s
   else {
     process.stdout.write(
       `\nrun directory   ${summary.runDir}\nsteps           ${summary.steps} (${summary.tokensSeen.toLocaleString('en-US')} tokens, ${(summary.flops / 1e12).toFixed(3)} TFLOPs)\n` +
-        `train loss      ${summary.trainLoss.toFixed(4)}\nval loss        ${summary.valLoss.toFixed(4)}\nstopped by      ${summary.stoppedBy}\n`,
+        `train loss      ${fixed(summary.trainLoss)}\nval loss        ${fixed(summary.valLoss)}\nstopped by      ${summary.stoppedBy}\n`,
     );
   }
   if (summary.stoppedBy === 'signal') {

@@ -144,6 +144,20 @@ class ShardBuilder {
 }
 
 /**
+ * Throws INVALID_ARGUMENT unless `outDir` is new or an empty folder: shards are never written over other files.
+ * Callers with slow work before writing (training a tokenizer) check it first.
+ */
+export function requireShardFolderFree(outDir: string): void {
+  try {
+    if (!existsSync(outDir)) return;
+    check(statSync(outDir).isDirectory(), `${outDir} is a file; give a folder for the shards`);
+    check(readdirSync(outDir).length === 0, `${outDir} already holds files; choose an empty or new folder (shards are never overwritten)`);
+  } catch (error) {
+    throw fileError(error, outDir, 'use');
+  }
+}
+
+/**
  * Tokenises `documents` into a shard folder and returns its manifest. Documents that encode to no token (empty
  * texts) are skipped and counted. Errors: `INVALID_ARGUMENT` for bad options or a non-empty `outDir`,
  * `TOKEN_OUT_OF_RANGE` if the tokenizer returns an id outside its vocabulary, and whatever the document stream
@@ -168,13 +182,9 @@ export async function writeTokenShards(documents: DocumentInput, options: WriteS
   check(Number.isInteger(shardTokens) && shardTokens >= 1 && shardTokens <= MAX_SHARD_TOKENS, `shardTokens must be an integer in [1, 2^31], got ${shardTokens}`);
   const batchSize = options.encodeBatchSize ?? 256;
   check(Number.isInteger(batchSize) && batchSize >= 1, `encodeBatchSize must be a positive integer, got ${batchSize}`);
+  requireShardFolderFree(outDir);
   try {
-    if (existsSync(outDir)) {
-      check(statSync(outDir).isDirectory(), `${outDir} is a file; give a folder for the shards`);
-      check(readdirSync(outDir).length === 0, `${outDir} already holds files; choose an empty or new folder (shards are never overwritten)`);
-    } else {
-      mkdirSync(outDir, { recursive: true });
-    }
+    mkdirSync(outDir, { recursive: true });
   } catch (error) {
     throw fileError(error, outDir, 'use');
   }
