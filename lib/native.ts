@@ -328,6 +328,12 @@ export interface NativeAddon {
 }
 
 /** The package root (holds package.json), whether we run from lib/ (tsx, vitest) or dist/lib/ (compiled). */
+/** CUDA devices this process can use (0 without CUDA), and why there are none when the addon has no CUDA. */
+export function usableGpus(): { count: number; note: string } {
+  const runtime = native().runtimeInfo();
+  return { count: runtime.cudaAvailable ? runtime.devices.length : 0, note: runtime.builtWithCuda ? '' : ' (the addon was built without CUDA)' };
+}
+
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {

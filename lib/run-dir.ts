@@ -15,6 +15,11 @@ import { native, packageRoot } from './native.js';
  * is used instead; without it, a non-empty `dir` is an error (so no earlier run is overwritten).
  */
 export function createRunDir(dir: string, options: { unique?: boolean } = {}): string {
+  return makeRunDir(dir, options).dir;
+}
+
+/** {@link createRunDir}, also saying whether the folder was made now (false: it existed, empty). */
+export function makeRunDir(dir: string, options: { unique?: boolean } = {}): { dir: string; created: boolean } {
   let candidate = dir;
   for (let i = 1; isNonEmptyDir(candidate); i++) {
     if (!options.unique) {
@@ -22,8 +27,9 @@ export function createRunDir(dir: string, options: { unique?: boolean } = {}): s
     }
     candidate = `${dir}-${i}`;
   }
+  const created = !existsSync(candidate);
   mkdirSync(candidate, { recursive: true });
-  return candidate;
+  return { dir: candidate, created };
 }
 
 function isNonEmptyDir(dir: string): boolean {

@@ -5,7 +5,7 @@
  * launcher it returns a world of one with no group, so the same script runs on its own unchanged.
  */
 import { check } from '../errors.js';
-import { native } from '../native.js';
+import { usableGpus } from '../native.js';
 import type { DataParallelOptions } from '../trainer.js';
 import { distributedEnv, type DistributedEnv } from './env.js';
 import { ProcessGroup } from './process-group.js';
@@ -43,8 +43,7 @@ export interface Distributed {
 
 function chooseDevice(requested: string, env: DistributedEnv): string {
   if (requested === 'cpu') return 'cpu';
-  const runtime = native().runtimeInfo();
-  const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
+  const gpus = usableGpus().count;
   if (requested === 'auto') return gpus > 0 ? `cuda:${env.localRank % gpus}` : 'cpu';
   if (requested === 'cuda') {
     check(gpus > 0, 'device cuda was asked for but no CUDA device is available', 'CUDA_UNAVAILABLE');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { documentFiles } from '../data/read-documents.js';
 import { check, MaskmixError } from '../errors.js';
 import { resolveModelConfig } from '../model-config.js';
-import { native } from '../native.js';
+import { usableGpus } from '../native.js';
 import type { ExperimentConfig } from './experiment-config.js';
 
 /** Stands in for the tokenizer's size where it is only known once the tokenizer is loaded or trained. */
@@ -33,9 +33,7 @@ export function checkExperimentCanStart(config: ExperimentConfig, options: { tok
 
 function checkDevice(device: string): void {
   if (device === 'cpu') return;
-  const runtime = native().runtimeInfo();
-  const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
+  const gpus = usableGpus();
   const index = device === 'cuda' ? 0 : Number(device.slice('cuda:'.length));
-  const why = runtime.builtWithCuda ? '' : ' (the addon was built without CUDA)';
-  check(index < gpus, `device ${device} was asked for but this machine has ${gpus} CUDA device(s)${why}`, 'CUDA_UNAVAILABLE');
+  check(index < gpus.count, `device ${device} was asked for but this machine has ${gpus.count} CUDA device(s)${gpus.note}`, 'CUDA_UNAVAILABLE');
 }

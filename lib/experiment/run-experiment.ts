@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../io/atomic-file.js';
 import { dropMetricsAfter, metricsTail } from '../io/metrics-file.js';
 import { resolveModelConfig } from '../model-config.js';
 import { LanguageModel } from '../model.js';
-import { createRunDir, runEnvironment } from '../run-dir.js';
+import { makeRunDir, runEnvironment } from '../run-dir.js';
 import { evaluate, trainLoop, type StepProgress } from '../train-loop.js';
 import { Trainer } from '../trainer.js';
 import { resolveExperimentConfig, withAbsolutePaths, type ExperimentConfig, type ExperimentConfigInput } from './experiment-config.js';
@@ -69,11 +69,8 @@ export function finishedRunSummary(runDir: string, config: ExperimentConfig): Ex
   if (!existsSync(path)) return undefined;
   const summary = JSON.parse(readFileSync(path, 'utf8')) as ExperimentSummary;
   // Steps or a budget raised in run.json since (a run extended by hand) leave more to do.
-  const budget = config.budget;
-  const budgetSpent =
-    (budget?.minutes !== undefined && summary.elapsedSeconds >= budget.minutes * 60) || (budget?.flops !== undefined && summary.flops >= budget.flops);
   if (summary.stoppedBy === 'steps' && summary.steps >= config.training.steps) return summary;
-  if (summary.stoppedBy === 'budget' && budgetSpent) return summary;
+  if (summary.stoppedBy === 'budget' && budgetReached(config, summary.elapsedSeconds, summary.flops)) return summary;
   return undefined;
 }
 
@@ -89,8 +86,8 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
     }
   }
   checkExperimentCanStart(config, { tokenizerGiven: resume || options.tokenizerJson !== undefined });
-  const createdDir = !resume && !existsSync(plannedRunDir(options.runDir, options.unique === true));
-  const runDir = resume ? options.runDir : createRunDir(options.runDir, { unique: options.unique });
+  const made = resume ? { dir: options.runDir, created: false } : makeRunDir(options.runDir, { unique: options.unique });
+  const runDir = made.dir;
   const name = config.name ?? basename(runDir);
   const context = config.model.context as number;
 
@@ -127,23 +124,22 @@ export async function runExperiment(input: ExperimentConfigInput | undefined, op
     iterator?.close?.();
     trainer?.dispose();
     model?.dispose();
-    if (!resume) abandonStart(runDir, createdDir);
+    if (!resume) abandonStart(runDir, made.created);
     throw error;
   }
   return train(config, runDir, name, data, model, trainer, iterator, loop, options);
+}
+
+/** Whether a run has spent its time or FLOP budget (never, without one). */
+function budgetReached(config: ExperimentConfig, elapsedSeconds: number, flops: number): boolean {
+  const budget = config.budget;
+  return (budget?.minutes !== undefined && elapsedSeconds >= budget.minutes * 60) || (budget?.flops !== undefined && flops >= budget.flops);
 }
 
 /** The figures a summary needs, for a run whose checkpoint is at its last step (see train()). */
 async function resultsOfFinishedCheckpoint(model: LanguageModel, data: ExperimentData, batchSize: number, metricsFile: string) {
   const { trainLoss, tokensPerSecond } = metricsTail(metricsFile);
   return { finalTrainLoss: trainLoss, finalValLoss: await evaluate(model, data.valData, { batchSize }), tokensPerSecond, aborted: false };
-}
-
-/** The folder createRunDir will pick for `dir` (the same search). */
-function plannedRunDir(dir: string, unique: boolean): string {
-  let candidate = dir;
-  for (let i = 1; unique && existsSync(candidate) && readdirSync(candidate).length > 0; i++) candidate = `${dir}-${i}`;
-  return candidate;
 }
 
 /**
@@ -199,10 +195,7 @@ async function train(
           onStep: options.onStep,
           afterStep: async (end) => {
             last = end;
-            const budget = config.budget;
-            const overBudget =
-              (budget?.minutes !== undefined && end.elapsedSeconds >= budget.minutes * 60) ||
-              (budget?.flops !== undefined && trainingFlops(model.config, end.tokensSeen) >= budget.flops);
+            const overBudget = budgetReached(config, end.elapsedSeconds, trainingFlops(model.config, end.tokensSeen));
             if (end.step % checkpointEvery === 0 && end.step < steps && !overBudget) await checkpoint(end);
             if (overBudget) {
               stoppedBy = 'budget';

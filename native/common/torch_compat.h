@@ -74,4 +74,7 @@ inline c10::optional<at::ScalarType> autocastDtypeFor(const at::Tensor& t) {
   return c10::nullopt;
 }
 
+// The dtype products of `t` run in: the autocast dtype when CUDA autocast is on, else t's own.
+inline at::ScalarType computeDtypeFor(const at::Tensor& t) { return autocastDtypeFor(t).value_or(t.scalar_type()); }
+
 }  // namespace maskmix::compat

@@ -20,7 +20,7 @@ at::Tensor LlamaStackImpl::forward(const at::Tensor& input) {
   auto [cos, sin] = rotaryTables(t, config_.dModel / config_.nHeads, config_.ropeTheta, x.options());
   for (const auto& layer : *layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
   // The final norm as LlamaLM applies it: one kernel when fused, the module otherwise.
-  if (config_.fused) return rmsNorm(x, norm->weight, config_.normEps, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
+  if (config_.fused) return rmsNorm(x, norm->weight, config_.normEps, compat::computeDtypeFor(x));
   return norm->forward(x);
 }
 

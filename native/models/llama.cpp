@@ -107,7 +107,7 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) : fused_(c.fu
 // the attention and feed-forward halves as single autograd functions).
 at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
   if (!fused_) return input_layernorm->forward(x);
-  return rmsNorm(x, input_layernorm->weight, eps_, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
+  return rmsNorm(x, input_layernorm->weight, eps_, compat::computeDtypeFor(x));
 }
 
 at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
@@ -163,7 +163,7 @@ at::Tensor LlamaLM::hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t l
 }
 
 at::Tensor LlamaLM::finalNorm(const at::Tensor& x) {
-  if (config_.fused) return rmsNorm(x, model->norm->weight, config_.normEps, compat::autocastDtypeFor(x).value_or(x.scalar_type()));
+  if (config_.fused) return rmsNorm(x, model->norm->weight, config_.normEps, compat::computeDtypeFor(x));
   return model->norm->forward(x);
 }
 

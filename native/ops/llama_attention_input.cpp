@@ -17,8 +17,7 @@ struct LlamaAttentionInputFunction : public torch::autograd::Function<LlamaAtten
   static tensor_list forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& normWeight, double eps,
                              const at::Tensor& qWeight, const at::Tensor& kWeight, const at::Tensor& vWeight, const at::Tensor& cos,
                              const at::Tensor& sin, int64_t heads) {
-    // Products in the autocast dtype when CUDA autocast is on, else in the input's dtype.
-    at::ScalarType dtype = compat::autocastDtypeFor(input).value_or(input.scalar_type());
+    at::ScalarType dtype = compat::computeDtypeFor(input);
     at::Tensor x = input.contiguous();
     int64_t b = x.size(0), t = x.size(1), d = x.size(2);
     RmsNormOutput norm = rmsNormForward(x, normWeight, eps, dtype);

@@ -16,8 +16,7 @@ using torch::autograd::tensor_list;
 struct LlamaFeedForwardFunction : public torch::autograd::Function<LlamaFeedForwardFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& normWeight, double eps,
                             const at::Tensor& gateWeight, const at::Tensor& upWeight, const at::Tensor& downWeight) {
-    // Products in the autocast dtype when CUDA autocast is on, else in the input's dtype.
-    at::ScalarType dtype = compat::autocastDtypeFor(input).value_or(input.scalar_type());
+    at::ScalarType dtype = compat::computeDtypeFor(input);
     at::Tensor x = input.contiguous();
     int64_t d = x.size(-1);
     RmsNormOutput norm = rmsNormForward(x, normWeight, eps, dtype);

@@ -14,9 +14,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// Products run in the autocast dtype when CUDA autocast is on, else in the input's dtype.
-at::ScalarType computeDtype(const at::Tensor& x) { return compat::autocastDtypeFor(x).value_or(x.scalar_type()); }
-
 // Statistics travel through saved tensors plus one flag of which implementation made them.
 void saveStats(AutogradContext* ctx, const NormStats& stats) { ctx->saved_data["kernel"] = stats.kernel; }
 NormStats loadStats(AutogradContext* ctx, const at::Tensor& mean, const at::Tensor& rstd) {
@@ -26,7 +23,7 @@ NormStats loadStats(AutogradContext* ctx, const at::Tensor& mean, const at::Tens
 struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias,
                             double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal) {
-    at::ScalarType dtype = computeDtype(x);
+    at::ScalarType dtype = compat::computeDtypeFor(x);
     int64_t t = x.size(0);
     auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
     at::Tensor masked = causal ? mixWeight.tril().to(dtype) : mixWeight.to(dtype);
@@ -62,7 +59,7 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
 struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwardSublayerFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
                             const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
-    at::ScalarType dtype = computeDtype(x);
+    at::ScalarType dtype = compat::computeDtypeFor(x);
     int64_t d = x.size(-1);
     auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
     at::Tensor w1c = w1.to(dtype), w2c = w2.to(dtype);

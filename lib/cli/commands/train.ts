@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { launch } from '../../dist/launch.js';
 import { MaskmixError } from '../../errors.js';
-import { native } from '../../native.js';
+import { usableGpus } from '../../native.js';
 import { readExperimentConfig } from '../../experiment/experiment-config.js';
 import { runExperiment } from '../../experiment/run-experiment.js';
 import { TRAIN_DEFAULTS, trainBrown } from '../../train-brown.js';
@@ -70,10 +70,9 @@ export function registerTrain(program: Command): void {
       // Checked before trainBrown makes the run folder and trains the tokenizer (the flag itself accepts 0).
       if (!(opts.lr > 0)) throw new MaskmixError('INVALID_ARGUMENT', `--lr must be positive, got ${opts.lr}`);
       if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
-        const runtime = native().runtimeInfo();
-        const gpus = runtime.cudaAvailable ? runtime.devices.length : 0;
-        if (gpus < opts.gpus) {
-          throw new MaskmixError('CUDA_UNAVAILABLE', `--gpus ${opts.gpus} needs ${opts.gpus} GPUs; this machine has ${gpus}${runtime.builtWithCuda ? '' : ' (the addon was built without CUDA)'}`);
+        const gpus = usableGpus();
+        if (gpus.count < opts.gpus) {
+          throw new MaskmixError('CUDA_UNAVAILABLE', `--gpus ${opts.gpus} needs ${opts.gpus} GPUs; this machine has ${gpus.count}${gpus.note}`);
         }
         if (opts.gpus > 1) {
           const controller = new AbortController();
