@@ -38,7 +38,12 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
  public:
   void launch() override {
     cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
-    for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weightDtype_, stream);
+    if (phases_.defined()) {
+      kernels::repeatDecodePersistent(reinterpret_cast<const kernels::RepeatDecodePhase*>(phases_.data_ptr()), static_cast<int>(launches_.size()),
+                                      persistentGrid_, persistentShared_, weightDtype_, stream);
+    } else {
+      for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weightDtype_, stream);
+    }
     const char* error = kernels::lastError();
     if (error[0] != '\0') fail("INTERNAL", std::string("fused decoding kernels failed: ") + error);
   }
@@ -50,7 +55,33 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_;
   std::vector<at::Tensor> keepAlive_;        // bf16 weight copies the launches point into
   std::vector<Launch> launches_;
+  // The persistent kernel (MASKMIX_DECODE_PERSISTENT=1): the launches as planned phases, on the device.
+  at::Tensor phases_;
+  unsigned int persistentGrid_ = 0;
+  size_t persistentShared_ = 0;
+
+  // Plans the persistent kernel and copies its phases to the device (before capture: a plain copy); false when the
+  // GPU cannot run it, which leaves the kernel-per-GEMV launches.
+  bool planPersistent(const at::Device& device) {
+    std::vector<kernels::RepeatDecodePhase> phases(launches_.size());
+    for (size_t i = 0; i < launches_.size(); ++i) {
+      phases[i].kind = launches_[i].kind;
+      phases[i].gemv = launches_[i].gemv;
+    }
+    if (!kernels::planRepeatDecodePersistent(phases.data(), static_cast<int>(phases.size()), weightDtype_, persistentGrid_, persistentShared_))
+      return false;
+    const int64_t bytes = static_cast<int64_t>(phases.size() * sizeof(kernels::RepeatDecodePhase));
+    phases_ = at::from_blob(phases.data(), {bytes}, at::TensorOptions().dtype(at::kByte)).to(device);
+    return true;
+  }
 };
+
+// Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step (off by default until measured against the
+// overlapped launches on a GPU).
+bool persistentRequested() {
+  const char* setting = std::getenv("MASKMIX_DECODE_PERSISTENT");
+  return setting != nullptr && std::strcmp(setting, "1") == 0;
+}
 
 }  // namespace
 
@@ -166,6 +197,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   logits.stepPosition = position.data_ptr<int64_t>();
   logits.context = c.context;
   step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});
+  if (persistentRequested()) step->planPersistent(device);
   return step;
 }
 

@@ -105,6 +105,18 @@ struct RepeatDecodeGemv {
   int64_t* history = nullptr;             // [batch, context]
   int64_t* stepPosition = nullptr;        // device scalar
 };
+// One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
+struct RepeatDecodePhase {
+  RepeatDecodeGemvKind kind = RepeatDecodeGemvKind::Residual;
+  int shape = 0;
+  unsigned int blocks = 0;
+  RepeatDecodeGemv gemv;
+};
+// The whole step as one cooperative kernel whose grid synchronises between the GEMVs (the last phase an Argmax):
+// plans each phase's block shape and the grid (every block resident) and its shared memory; false when the GPU cannot
+// (no cooperative launch, no room for a block). Then launch with the phases copied to the device (capturable).
+bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DType weightDtype, unsigned int& grid, size_t& shared);
+void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DType weightDtype, cudaStream_t stream);
 // Whether the GEMVs take this batch and input width (vector width, shared memory), with or without a LayerNorm prologue.
 bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm);
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream);

@@ -5,9 +5,12 @@
 // LayerNorm of the residual stream) and whose epilogue does the elementwise work that follows it (the recurrent
 // mixing update, GELU, the residual add, the argmax). Each output element has exactly one owning warp, so the
 // running sums and the residual stream are updated in place without races.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <strings.h>  // strcasecmp
+
+#include <cooperative_groups.h>
 
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
@@ -112,7 +115,8 @@ __device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* in
       if (j >= total) break;
       const int b = j / K4;
       const int64_t source = g.inputTokens ? g.inputTokens[b] : b;
-      staged[i] = reinterpret_cast<const float4*>(g.input + source * g.inputStride)[j - b * K4];
+      // Activations bypass L1 (__ldcg): in the persistent kernel another block wrote them since this SM last read them.
+      staged[i] = __ldcg(reinterpret_cast<const float4*>(g.input + source * g.inputStride) + (j - b * K4));
     }
 #pragma unroll
     for (int i = 0; i < kLoads; ++i)
@@ -176,7 +180,7 @@ __device__ void finishStep(const RepeatDecodeGemv& g) {
   __syncthreads();
   if (!last) return;
   __threadfence();
-  const int64_t p = *g.stepPosition;
+  const int64_t p = __ldcg(g.stepPosition);
   if (threadIdx.x < g.batch) {
     const unsigned long long key = atomicExch(g.argmax + threadIdx.x, 0ull);  // read and clear for the next step
     const int64_t token = 0xffffffffu - static_cast<unsigned int>(key & 0xffffffffu);
@@ -190,18 +194,36 @@ __device__ void finishStep(const RepeatDecodeGemv& g) {
   }
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R>
-__global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
+// What a block keeps in shared memory besides its input rows.
+struct BlockShared {
+  BatchScratch scratch;
+  unsigned long long best[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
+};
+
+// Where a GEMV block waits for the output of the GEMV before it (after fetching what does not depend on it).
+struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent launch
+  __device__ void operator()() const {
+    waitForPreviousKernel();
+    letNextKernelStart();
+  }
+};
+
+// The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
+// (gemvStepKernel) or one of the phases of the persistent kernel. `wait()` is called once every operand that does
+// not depend on the previous GEMV is fetched.
+template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait>
+__device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t block, const Wait& wait, BlockShared& shared) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
   extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias
-  __shared__ BatchScratch scratch;
-  __shared__ unsigned long long blockBest[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
+  BatchScratch& scratch = shared.scratch;
+  unsigned long long* blockBest = shared.best;
+  __syncthreads();  // a block doing several in a row: the previous one's warps may still read the shared input
   const int K = static_cast<int>(g.inFeatures);
   const int batch = static_cast<int>(g.batch);
   constexpr int kWidth = WeightVector<W>::kWidth;
   const int vectorsPerRow = K / kWidth;
   const int lane = threadIdx.x % 32;
-  const int64_t firstRow = (static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32) * R;
+  const int64_t firstRow = (block * (kThreads / 32) + threadIdx.x / 32) * R;
   const uint4* weights = reinterpret_cast<const uint4*>(g.weight);
 
   // Vector i of row r in a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
@@ -236,7 +258,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   float carried[R][kMaxDecodeBatch] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
   int64_t position = 0;
   auto fetchRowOperands = [&] {
-    if (E == Epilogue::Mixing) position = *g.position;
+    if (E == Epilogue::Mixing) position = __ldcg(g.position);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t out = firstRow + r;
@@ -246,15 +268,14 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
         mixing[r] = mixingOperands(g, out, position);
 #pragma unroll
         for (int b = 0; b < kMaxDecodeBatch; ++b)
-          if (b < batch) carried[r][b] = *runningSum(g, out, b);
+          if (b < batch) carried[r][b] = __ldcg(runningSum(g, out, b));
       }
     }
   };
   const bool firstLayer = g.inputTokens != nullptr;
   if (lane == 0 && !firstLayer) fetchRowOperands();
 
-  waitForPreviousKernel();
-  letNextKernelStart();
+  wait();
   if (lane == 0 && firstLayer) fetchRowOperands();
   if (E == Epilogue::Residual && lane == 0) {
 #pragma unroll
@@ -266,7 +287,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
         if (b >= batch) break;
         const float* residual = g.residual == nullptr ? g.output + b * g.outputStride
                                                       : g.residual + (g.residualTokens ? g.residualTokens[b] : b) * g.residualStride;
-        carried[r][b] = residual[out];
+        carried[r][b] = __ldcg(residual + out);
       }
     }
   }
@@ -339,8 +360,73 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   if (E == Epilogue::Argmax) {
     __syncthreads();
     if (threadIdx.x < batch && blockBest[threadIdx.x] != 0) atomicMax(g.argmax + threadIdx.x, blockBest[threadIdx.x]);
-    finishStep(g);
   }
+}
+
+template <typename W, Prologue P, Epilogue E, int V, int R>
+__global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
+  __shared__ BlockShared shared;
+  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{}, shared);
+  if (E == Epilogue::Argmax) finishStep(g);
+}
+
+// ---------------------------------------------------------------- the whole step as one kernel
+// MASKMIX_DECODE_PERSISTENT=1: one cooperative kernel runs every GEMV of the step as a phase, the grid synchronising
+// between phases instead of one kernel ending and the next starting. Each block issues its weight loads for a phase
+// before the grid barrier that ends the previous one, as the overlapped launches do before their wait.
+
+// The output-row shapes a block can take: V 16-byte weight loads per lane and row, R rows per warp.
+enum class Shape : int { V16R1, V4R4, V4R2, V4R1 };
+
+struct WaitForGrid {  // a phase's first block on this SM waits for every block to finish the previous phase
+  bool active;
+  __device__ void operator()() const {
+    if (active) cooperative_groups::this_grid().sync();
+  }
+};
+
+// Not inlined: each shape gets its own register allocation (inlined together into one kernel they spill).
+template <typename W, Prologue P, Epilogue E, int V, int R>
+__device__ __noinline__ void gemvPhaseBlock(const RepeatDecodeGemv& g, int64_t block, const WaitForGrid& wait, BlockShared& shared) {
+  gemvBlock<W, P, E, V, R>(g, block, wait, shared);
+}
+
+template <typename W, Prologue P, Epilogue E>
+__device__ __forceinline__ void gemvBlockShaped(Shape shape, const RepeatDecodeGemv& g, int64_t block, const WaitForGrid& wait, BlockShared& shared) {
+  switch (shape) {
+    case Shape::V16R1: gemvPhaseBlock<W, P, E, 16, 1>(g, block, wait, shared); break;
+    case Shape::V4R1: gemvPhaseBlock<W, P, E, 4, 1>(g, block, wait, shared); break;
+    case Shape::V4R2:
+      if constexpr (E != Epilogue::Mixing) gemvPhaseBlock<W, P, E, 4, 2>(g, block, wait, shared);
+      break;
+    case Shape::V4R4:
+      if constexpr (E != Epilogue::Mixing) gemvPhaseBlock<W, P, E, 4, 4>(g, block, wait, shared);
+      break;
+  }
+}
+
+template <typename W>
+__global__ void __launch_bounds__(kThreads, 2) persistentStepKernel(const RepeatDecodePhase* __restrict__ phases, int count) {
+  __shared__ BlockShared shared;
+  for (int p = 0; p < count; ++p) {
+    const RepeatDecodePhase& phase = phases[p];
+    const Shape shape = static_cast<Shape>(phase.shape);
+    // Phase 0 (the first layer) reads what the previous step's kernel wrote: stream order makes it visible.
+    if (blockIdx.x >= phase.blocks) {
+      if (p > 0) cooperative_groups::this_grid().sync();
+      continue;
+    }
+    for (unsigned int block = blockIdx.x; block < phase.blocks; block += gridDim.x) {
+      const WaitForGrid wait{p > 0 && block == blockIdx.x};
+      switch (phase.kind) {
+        case RepeatDecodeGemvKind::NormMix: gemvBlockShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(shape, phase.gemv, block, wait, shared); break;
+        case RepeatDecodeGemvKind::Residual: gemvBlockShaped<W, Prologue::None, Epilogue::Residual>(shape, phase.gemv, block, wait, shared); break;
+        case RepeatDecodeGemvKind::NormGelu: gemvBlockShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(shape, phase.gemv, block, wait, shared); break;
+        case RepeatDecodeGemvKind::Argmax: gemvBlockShaped<W, Prologue::None, Epilogue::Argmax>(shape, phase.gemv, block, wait, shared); break;
+      }
+    }
+  }
+  finishStep(phases[count - 1].gemv);  // every block: the last to arrive feeds the next token
 }
 
 // Whether this kernel may overlap its predecessor (programmatic dependent launch), unless MASKMIX_DECODE_PDL is
@@ -403,30 +489,98 @@ void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
   launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
 }
 
+// The shape of one kernel per GEMV: long rows (d4096 inputs) one row a warp, 16 loads per lane; the square mixing
+// GEMV (d × d: few rows) one row a warp; other short rows as many rows per warp as keep the grid at least ~one block
+// per multiprocessor.
+Shape kernelShape(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, int width) {
+  if (g.inFeatures / width > 32 * 4) return Shape::V16R1;
+  if (kind == RepeatDecodeGemvKind::NormMix) return Shape::V4R1;
+  const int64_t sms = multiprocessors();
+  if (g.outFeatures >= 32 * sms * 9 / 10) return Shape::V4R4;
+  if (g.outFeatures >= 16 * sms * 9 / 10) return Shape::V4R2;
+  return Shape::V4R1;
+}
+
 template <typename W, Prologue P, Epilogue E>
-void launchGemvShaped(const RepeatDecodeGemv& g, cudaStream_t stream) {
-  const int64_t vectorsPerRow = g.inFeatures / WeightVector<W>::kWidth;
-  if (vectorsPerRow > 32 * 4) return launchGemv<W, P, E, 16, 1>(g, stream);
-  if constexpr (E == Epilogue::Mixing) {
-    // The mixing GEMV (in_proj) is square, d × d: short rows mean few of them, so it always takes one row per warp.
-    return launchGemv<W, P, E, 4, 1>(g, stream);
-  } else {
-    // Short rows: as many rows per warp as keep the grid at least ~one block per multiprocessor.
-    const int64_t sms = multiprocessors();
-    if (g.outFeatures >= 32 * sms * 9 / 10) return launchGemv<W, P, E, 4, 4>(g, stream);
-    if (g.outFeatures >= 16 * sms * 9 / 10) return launchGemv<W, P, E, 4, 2>(g, stream);
-    return launchGemv<W, P, E, 4, 1>(g, stream);
+void launchGemvShaped(const RepeatDecodeGemv& g, Shape shape, cudaStream_t stream) {
+  switch (shape) {
+    case Shape::V16R1: return launchGemv<W, P, E, 16, 1>(g, stream);
+    case Shape::V4R1: return launchGemv<W, P, E, 4, 1>(g, stream);
+    case Shape::V4R2:
+      if constexpr (E != Epilogue::Mixing) return launchGemv<W, P, E, 4, 2>(g, stream);
+      break;
+    case Shape::V4R4:
+      if constexpr (E != Epilogue::Mixing) return launchGemv<W, P, E, 4, 4>(g, stream);
+      break;
   }
 }
 
 template <typename W>
 void launchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, cudaStream_t stream) {
+  const Shape shape = kernelShape(kind, g, WeightVector<W>::kWidth);
   switch (kind) {
-    case RepeatDecodeGemvKind::NormMix: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, stream);
-    case RepeatDecodeGemvKind::Residual: return launchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, stream);
-    case RepeatDecodeGemvKind::NormGelu: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, stream);
-    case RepeatDecodeGemvKind::Argmax: return launchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, stream);
+    case RepeatDecodeGemvKind::NormMix: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, shape, stream);
+    case RepeatDecodeGemvKind::Residual: return launchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, shape, stream);
+    case RepeatDecodeGemvKind::NormGelu: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, shape, stream);
+    case RepeatDecodeGemvKind::Argmax: return launchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, shape, stream);
   }
+}
+
+// The rows a block covers in a shape.
+int64_t rowsPerBlock(Shape shape) { return (kThreads / 32) * (shape == Shape::V4R4 ? 4 : shape == Shape::V4R2 ? 2 : 1); }
+
+template <typename W>
+bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid, size_t& shared) {
+  shared = 0;
+  for (int p = 0; p < count; ++p) {
+    const RepeatDecodeGemv& g = phases[p].gemv;
+    const bool layerNorm = phases[p].kind == RepeatDecodeGemvKind::NormMix || phases[p].kind == RepeatDecodeGemvKind::NormGelu;
+    shared = std::max(shared, sharedBytes(g.batch, g.inFeatures, layerNorm));
+  }
+  auto kernel = persistentStepKernel<W>;
+  int device = 0, cooperative = 0, perMultiprocessor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device) != cudaSuccess || !cooperative)
+    return false;
+  if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
+    return false;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perMultiprocessor, kernel, kThreads, shared) != cudaSuccess || perMultiprocessor < 1) return false;
+  grid = static_cast<unsigned int>(perMultiprocessor * multiprocessors());
+  // Every block of a phase starts at once (their weight loads before the barrier): the fewest rows per warp whose
+  // blocks fit in the grid; a matrix too large even at four rows a warp takes several rounds.
+  for (int p = 0; p < count; ++p) {
+    RepeatDecodePhase& phase = phases[p];
+    const int width = WeightVector<W>::kWidth;
+    Shape shape = Shape::V4R4;
+    if (phase.gemv.inFeatures / width > 32 * 4) {
+      shape = Shape::V16R1;
+    } else if (phase.kind == RepeatDecodeGemvKind::NormMix) {
+      shape = Shape::V4R1;
+    } else {
+      for (Shape s : {Shape::V4R1, Shape::V4R2, Shape::V4R4})
+        if ((phase.gemv.outFeatures + rowsPerBlock(s) - 1) / rowsPerBlock(s) <= grid) {
+          shape = s;
+          break;
+        }
+    }
+    phase.shape = static_cast<int>(shape);
+    phase.blocks = static_cast<unsigned int>((phase.gemv.outFeatures + rowsPerBlock(shape) - 1) / rowsPerBlock(shape));
+  }
+  return true;
+}
+
+template <typename W>
+void launchPersistentFor(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, cudaStream_t stream) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(grid);
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = shared;
+  config.stream = stream;
+  cudaLaunchAttribute cooperative[1];
+  cooperative[0].id = cudaLaunchAttributeCooperative;  // all blocks resident at once, or the launch fails (no deadlock)
+  cooperative[0].val.cooperative = 1;
+  config.attrs = cooperative;
+  config.numAttrs = 1;
+  cudaLaunchKernelEx(&config, persistentStepKernel<W>, devicePhases, count);
 }
 
 }  // namespace
@@ -438,6 +592,19 @@ bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype,
   int device = 0, optIn = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
   return cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
          shared <= static_cast<size_t>(optIn);
+}
+
+bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DType weightDtype, unsigned int& grid, size_t& shared) {
+  if (count < 1) return false;
+  return weightDtype == DType::BFloat16 ? planPersistentFor<__nv_bfloat16>(phases, count, grid, shared) : planPersistentFor<float>(phases, count, grid, shared);
+}
+
+void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DType weightDtype, cudaStream_t stream) {
+  if (weightDtype == DType::BFloat16) {
+    launchPersistentFor<__nv_bfloat16>(devicePhases, count, grid, shared, stream);
+  } else {
+    launchPersistentFor<float>(devicePhases, count, grid, shared, stream);
+  }
 }
 
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {
