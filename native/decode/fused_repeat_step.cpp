@@ -38,24 +38,50 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
  public:
   void launch() override {
     cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
-    kernels::repeatDecodeEmbed(embedding_.data_ptr<float>(), tokens_.data_ptr<int64_t>(), x_.data_ptr<float>(), argmaxKeys(), d_, batch_,
-                               stream);
-    for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weightDtype_, stream);
-    kernels::repeatDecodeFinish(argmaxKeys(), tokens_.data_ptr<int64_t>(), history_.data_ptr<int64_t>(), position_.data_ptr<int64_t>(),
-                                context_, batch_, stream);
+    if (phases_.defined()) {
+      kernels::repeatDecodePersistent(reinterpret_cast<const kernels::RepeatDecodePhase*>(phases_.data_ptr()), static_cast<int>(launches_.size()),
+                                      persistentGrid_, persistentShared_, weightDtype_, stream);
+    } else {
+      for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weightDtype_, stream);
+    }
     const char* error = kernels::lastError();
     if (error[0] != '\0') fail("INTERNAL", std::string("fused decoding kernels failed: ") + error);
   }
 
   unsigned long long* argmaxKeys() { return reinterpret_cast<unsigned long long*>(argmax_.data_ptr<int64_t>()); }
 
-  int64_t d_ = 0, batch_ = 0, context_ = 0;
   kernels::DType weightDtype_ = kernels::DType::Float32;
-  at::Tensor embedding_, tokens_, position_, history_;
-  at::Tensor x_, mixed_, hidden_, argmax_;  // scratch: residual stream, mixing output, feed-forward hidden, keys
+  // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count
+  at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_;
   std::vector<at::Tensor> keepAlive_;        // bf16 weight copies the launches point into
   std::vector<Launch> launches_;
+  // The persistent kernel (MASKMIX_DECODE_PERSISTENT=1): the launches as planned phases, on the device.
+  at::Tensor phases_;
+  unsigned int persistentGrid_ = 0;
+  size_t persistentShared_ = 0;
+
+  // Plans the persistent kernel and copies its phases to the device (before capture: a plain copy); false when the
+  // GPU cannot run it, which leaves the kernel-per-GEMV launches.
+  bool planPersistent(const at::Device& device) {
+    std::vector<kernels::RepeatDecodePhase> phases(launches_.size());
+    for (size_t i = 0; i < launches_.size(); ++i) {
+      phases[i].kind = launches_[i].kind;
+      phases[i].gemv = launches_[i].gemv;
+    }
+    if (!kernels::planRepeatDecodePersistent(phases.data(), static_cast<int>(phases.size()), weightDtype_, persistentGrid_, persistentShared_))
+      return false;
+    const int64_t bytes = static_cast<int64_t>(phases.size() * sizeof(kernels::RepeatDecodePhase));
+    phases_ = at::from_blob(phases.data(), {bytes}, at::TensorOptions().dtype(at::kByte)).to(device);
+    return true;
+  }
 };
+
+// Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step (off by default until measured against the
+// overlapped launches on a GPU).
+bool persistentRequested() {
+  const char* setting = std::getenv("MASKMIX_DECODE_PERSISTENT");
+  return setting != nullptr && std::strcmp(setting, "1") == 0;
+}
 
 }  // namespace
 
@@ -70,24 +96,20 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   const at::Device device = model.outputWeight().device();
   const int64_t d = c.dModel, f = c.ffMultiplier * c.dModel, H = c.nHeads;
   const kernels::DType weightDtype = bf16Weights ? kernels::DType::BFloat16 : kernels::DType::Float32;
-  if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weightDtype) || !kernels::repeatDecodeGemvTakes(batch, f, weightDtype))
+  if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weightDtype, true) ||
+      !kernels::repeatDecodeGemvTakes(batch, f, weightDtype, false))
     return nullptr;
 
   auto step = std::make_unique<FusedRepeatStepImpl>();
-  step->d_ = d;
-  step->batch_ = batch;
-  step->context_ = c.context;
   step->weightDtype_ = weightDtype;
-  step->embedding_ = lm->embedding()->weight;
-  step->tokens_ = tokens;
-  step->position_ = position;
-  step->history_ = history;
-  if (!floatOn(step->embedding_, device)) return nullptr;
+  const at::Tensor& embedding = lm->embedding()->weight;
+  if (!floatOn(embedding, device)) return nullptr;
   auto floats = at::TensorOptions().dtype(at::kFloat).device(device);
   step->x_ = at::zeros({batch, d}, floats);
   step->mixed_ = at::zeros({batch, d}, floats);
   step->hidden_ = at::zeros({batch, f}, floats);
   step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
+  step->blocksDone_ = at::zeros({1}, floats.dtype(at::kInt));
 
   // A matrix as the kernels read it: a bf16 copy kept alive here, or the float32 parameter.
   auto matrix = [&](const at::Tensor& w) -> const void* {
@@ -150,8 +172,17 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     mix.decayConstant = static_cast<float>(w.decayConstant);
     mix.sums = sums.data_ptr<float>();
     mix.position = position.data_ptr<int64_t>();
+    RepeatDecodeGemv mixOut = gemv(*block->mix->out_proj, step->mixed_, step->x_);
+    if (step->launches_.empty()) {  // the first layer reads the fed tokens' embedding rows as its input and residual
+      mix.input = embedding.data_ptr<float>();
+      mix.inputStride = d;
+      mix.inputTokens = tokens.data_ptr<int64_t>();
+      mixOut.residual = embedding.data_ptr<float>();
+      mixOut.residualStride = d;
+      mixOut.residualTokens = tokens.data_ptr<int64_t>();
+    }
     step->launches_.push_back({RepeatDecodeGemvKind::NormMix, mix});
-    step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(*block->mix->out_proj, step->mixed_, step->x_)});
+    step->launches_.push_back({RepeatDecodeGemvKind::Residual, mixOut});
     step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, withNorm(gemv(*up, step->x_, step->hidden_), block->patch_layernorm)});
     step->launches_.push_back({RepeatDecodeGemvKind::Residual, gemv(*down, step->hidden_, step->x_)});
   }
@@ -160,7 +191,13 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   RepeatDecodeGemv logits = gemv(*head, step->x_, step->x_);
   logits.output = nullptr;
   logits.argmax = step->argmaxKeys();
+  logits.blocksDone = reinterpret_cast<unsigned int*>(step->blocksDone_.data_ptr<int32_t>());
+  logits.nextTokens = tokens.data_ptr<int64_t>();
+  logits.history = history.data_ptr<int64_t>();
+  logits.stepPosition = position.data_ptr<int64_t>();
+  logits.context = c.context;
   step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});
+  if (persistentRequested()) step->planPersistent(device);
   return step;
 }
 

@@ -1,11 +1,13 @@
-// The greedy step of a column/row/mixed repeat mixer at small batch (≤ 4, and batch·width·4 B ≤ 40 KiB for the
-// feed-forward width: batch ≤ 2 at d1024) as maskmix's own kernels
-// (kernels/repeat_decode.cu): embed, four GEMV kernels per layer with the elementwise work in their prologues and
-// epilogues, the output projection with a fused argmax, and a finishing kernel: 4·L + 3 launches per token where
-// libtorch's modules take ~20 per layer. GraphedGreedyStep captures it in its CUDA graph in place of the generic
-// step when the model qualifies, unless MASKMIX_FUSED_DECODE=0 is set (the generic graph, for comparison). Their
-// check, scripts/gpu/check-graphed-decoding.mjs, passed on an H200 (2026-12-05): in float32 the same greedy tokens as
-// the step loop and as the generic graph for every qualifying structure.
+// The greedy step of a column/row/mixed repeat mixer at small batch (≤ 4, and batch·4·d·4 B ≤ 80 KiB for the
+// feed-forward input: batch 4 at d1024) as maskmix's own kernels (kernels/repeat_decode.cu): four GEMV kernels per
+// layer with the elementwise work in their prologues and epilogues (the first layer reads the embedding rows of the
+// fed tokens itself), and the output projection with a fused argmax whose last block feeds the next token:
+// 4·L + 1 launches per token where libtorch's modules take ~20 per layer. On Hopper they overlap (programmatic
+// dependent launch: each kernel fetches its weights while its predecessor runs; MASKMIX_DECODE_PDL=0 turns it off).
+// GraphedGreedyStep captures it in its CUDA graph in place of the generic step when the model qualifies, unless
+// MASKMIX_FUSED_DECODE=0 is set (the generic graph, for comparison). Their check is
+// scripts/gpu/check-graphed-decoding.mjs (float32 greedy tokens equal to the step loop's and the generic graph's);
+// this version (branch decode-next) has not run it on a GPU yet.
 #pragma once
 
 #include <ATen/ATen.h>

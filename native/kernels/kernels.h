@@ -70,16 +70,21 @@ enum class RepeatDecodeGemvKind {
   NormMix,   // LayerNorm(input) → in_proj → the recurrent mixing update (running sums in place) → output
   Residual,  // input → Linear → added into output (the residual stream) in place
   NormGelu,  // LayerNorm(input) → Linear → GELU → output
-  Argmax,    // input → Linear (no bias) → atomicMax of (logit, index) keys into argmax[b]
+  Argmax,    // input → Linear (no bias) → argmax over the vocabulary → the next token (see the struct)
 };
 struct RepeatDecodeGemv {
   const void* weight = nullptr;
   const float* bias = nullptr;  // [outFeatures] or null
   int64_t inFeatures = 0, outFeatures = 0, batch = 1;
   const float* input = nullptr;
-  int64_t inputStride = 0;  // floats between batch rows
+  int64_t inputStride = 0;                  // floats between batch rows
+  const int64_t* inputTokens = nullptr;     // set: input row b is input + inputTokens[b]·inputStride (an embedding lookup)
   float* output = nullptr;
   int64_t outputStride = 0;
+  // Residual epilogue: output[b] = residual row b + the product; residual null: output itself (added in place)
+  const float* residual = nullptr;
+  int64_t residualStride = 0;
+  const int64_t* residualTokens = nullptr;  // set: residual row b is residual + residualTokens[b]·residualStride
   // LayerNorm prologue
   const float* normWeight = nullptr;
   const float* normBias = nullptr;
@@ -92,17 +97,29 @@ struct RepeatDecodeGemv {
   float decayMin = 0.9f, decayMax = 1.f, decayConstant = 1.f;
   float* sums = nullptr;                  // [heads, batch·dh]
   const int64_t* position = nullptr;      // device scalar
-  // Argmax epilogue
-  unsigned long long* argmax = nullptr;   // [batch]
+  // Argmax epilogue: keys per batch row, then the last block to finish feeds the argmax as the next token, records it
+  // in history[b, position] (when position < context), moves the position on and clears the keys and the counter.
+  unsigned long long* argmax = nullptr;   // [batch], zero before the first step
+  unsigned int* blocksDone = nullptr;     // device counter, zero before the first step
+  int64_t* nextTokens = nullptr;          // [batch]
+  int64_t* history = nullptr;             // [batch, context]
+  int64_t* stepPosition = nullptr;        // device scalar
 };
-bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype);
+// One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
+struct RepeatDecodePhase {
+  RepeatDecodeGemvKind kind = RepeatDecodeGemvKind::Residual;
+  int shape = 0;
+  unsigned int blocks = 0;
+  RepeatDecodeGemv gemv;
+};
+// The whole step as one cooperative kernel whose grid synchronises between the GEMVs (the last phase an Argmax):
+// plans each phase's block shape and the grid (every block resident) and its shared memory; false when the GPU cannot
+// (no cooperative launch, no room for a block). Then launch with the phases copied to the device (capturable).
+bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DType weightDtype, unsigned int& grid, size_t& shared);
+void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DType weightDtype, cudaStream_t stream);
+// Whether the GEMVs take this batch and input width (vector width, shared memory), with or without a LayerNorm prologue.
+bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm);
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream);
-// x[b] = embedding[tokens[b]] (float32 [vocab, d]); argmax[b] = 0.
-void repeatDecodeEmbed(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d, int64_t batch,
-                       cudaStream_t stream);
-// tokens[b] = the argmax; history[b, *position] = it; ++*position.
-void repeatDecodeFinish(const unsigned long long* argmax, int64_t* tokens, int64_t* history, int64_t* position, int64_t context,
-                        int64_t batch, cudaStream_t stream);
 
 // The last launch's error, as text; empty when none.
 const char* lastError();

@@ -1,13 +1,16 @@
-// One greedy decoding step of a column/row/mixed repeat mixer at small batch, in 4 kernels per layer instead of
-// libtorch's ~20. At batch 1 a step is bound by launches, not by arithmetic: each weight matrix is read once per
+// One greedy decoding step of a column/row/mixed repeat mixer at small batch, in 4 kernels per layer (plus the
+// output head) instead of libtorch's ~20. At batch 1 a step is bound by launches, not by arithmetic: each weight matrix is read once per
 // token (≈ 184 MB for d1024 L8 V8000 in bf16, ≈ 38 µs at an H200's 4.8 TB/s), while every extra kernel costs a few µs even
 // inside a CUDA graph. So each matrix product is a warp-per-output-row GEMV whose prologue makes its input (the
 // LayerNorm of the residual stream) and whose epilogue does the elementwise work that follows it (the recurrent
 // mixing update, GELU, the residual add, the argmax). Each output element has exactly one owning warp, so the
 // running sums and the residual stream are updated in place without races.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <strings.h>  // strcasecmp
+
+#include <cooperative_groups.h>
 
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
@@ -73,56 +76,158 @@ __device__ __forceinline__ unsigned long long argmaxKey(float v, int64_t index) 
   return (static_cast<unsigned long long>(u) << 32) | (0xffffffffu - static_cast<unsigned int>(index));
 }
 
-__device__ __forceinline__ float blockSum(float v, float* scratch) {
-  v = warpSum(v);
-  int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+// Sums v[b] over the block for every batch row b at once (one round of barriers however large the batch).
+using BatchScratch = float[kMaxDecodeBatch][kThreads / 32];
+__device__ __forceinline__ void blockSums(float (&v)[kMaxDecodeBatch], int batch, BatchScratch& scratch) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b)
+    if (b < batch) v[b] = warpSum(v[b]);
   __syncthreads();  // scratch may still be read by a previous call
-  if (lane == 0) scratch[warp] = v;
+  if (lane == 0)
+#pragma unroll
+    for (int b = 0; b < kMaxDecodeBatch; ++b)
+      if (b < batch) scratch[b][warp] = v[b];
   __syncthreads();
-  float total = 0;
-  for (int i = 0; i < kThreads / 32; ++i) total += scratch[i];
-  return total;
-}
-
-// Copies input row b (and normalises it, for a LayerNorm prologue) into shared memory, 16 bytes a thread at a time.
-template <Prologue P>
-__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, float* scratch) {
-  const int K4 = static_cast<int>(g.inFeatures) / 4;
-  for (int b = 0; b < g.batch; ++b) {
-    const float4* x = reinterpret_cast<const float4*>(g.input + b * g.inputStride);
-    float4* row = input + b * K4;
-    for (int k = threadIdx.x; k < K4; k += kThreads) row[k] = x[k];
-    if (P != Prologue::LayerNorm) continue;
-    const float* r = reinterpret_cast<const float*>(row);
-    const int K = 4 * K4;
-    __syncthreads();
-    float sum = 0;
-    for (int k = threadIdx.x; k < K; k += kThreads) sum += r[k];
-    const float mean = blockSum(sum, scratch) / K;
-    float sq = 0;
-    for (int k = threadIdx.x; k < K; k += kThreads) sq += (r[k] - mean) * (r[k] - mean);
-    const float rstd = rsqrtf(blockSum(sq, scratch) / K + g.normEps);
-    float* w = reinterpret_cast<float*>(row);
-    for (int k = threadIdx.x; k < K; k += kThreads) w[k] = (r[k] - mean) * rstd * g.normWeight[k] + g.normBias[k];
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+    if (b >= batch) break;
+    float total = 0;
+    for (int i = 0; i < kThreads / 32; ++i) total += scratch[b][i];
+    v[b] = total;
   }
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R>
-__global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
+// Copies the batch's input rows into shared memory (16 bytes a thread at a time, up to four loads in flight per
+// thread: one L2 round trip where a load-then-store loop would wait once per row chunk), then, for a LayerNorm
+// prologue whose weight and bias are already in `norm`, normalises each row.
+template <Prologue P>
+__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, const float* norm, BatchScratch& scratch) {
+  constexpr int kLoads = 4;
+  const int K4 = static_cast<int>(g.inFeatures) / 4;
+  const int batch = static_cast<int>(g.batch);
+  const int total = batch * K4;
+  for (int first = threadIdx.x; first < total; first += kThreads * kLoads) {
+    float4 staged[kLoads];
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      const int j = first + i * kThreads;
+      if (j >= total) break;
+      const int b = j / K4;
+      const int64_t source = g.inputTokens ? g.inputTokens[b] : b;
+      // Activations bypass L1 (__ldcg): in the persistent kernel another block wrote them since this SM last read them.
+      staged[i] = __ldcg(reinterpret_cast<const float4*>(g.input + source * g.inputStride) + (j - b * K4));
+    }
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i)
+      if (first + i * kThreads < total) input[first + i * kThreads] = staged[i];
+  }
+  if (P != Prologue::LayerNorm) return;
+  const int K = 4 * K4;
+  float* rows = reinterpret_cast<float*>(input);
+  __syncthreads();
+  float mean[kMaxDecodeBatch] = {}, rstd[kMaxDecodeBatch] = {};
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b)
+    if (b < batch)
+      for (int k = threadIdx.x; k < K; k += kThreads) mean[b] += rows[b * K + k];
+  blockSums(mean, batch, scratch);
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+    if (b >= batch) break;
+    mean[b] /= K;
+    for (int k = threadIdx.x; k < K; k += kThreads) rstd[b] += (rows[b * K + k] - mean[b]) * (rows[b * K + k] - mean[b]);
+  }
+  blockSums(rstd, batch, scratch);
+#pragma unroll
+  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+    if (b >= batch) break;
+    const float r = rsqrtf(rstd[b] / K + g.normEps);
+    for (int k = threadIdx.x; k < K; k += kThreads) rows[b * K + k] = (rows[b * K + k] - mean[b]) * r * norm[k] + norm[K + k];
+  }
+}
+
+// What the Mixing epilogue reads besides the product, for one output row: fetched before the kernel waits on its
+// predecessor (the position moves, and the running sums change, only between steps).
+struct MixingOperands {
+  float gamma = 0, weight = 0, bias = 0;
+  bool column = true;
+};
+
+__device__ __forceinline__ MixingOperands mixingOperands(const RepeatDecodeGemv& g, int64_t out, int64_t position) {
+  MixingOperands m;
+  const int64_t dh = g.outFeatures / g.heads;
+  const int64_t h = out / dh;
+  const float decay = fminf(fmaxf(g.decay[h], g.decayMin), g.decayMax);
+  m.gamma = expf(logf(decay) / g.decayConstant);
+  m.weight = g.positionWeight[h * g.context + position];
+  m.bias = g.positionBias[h * g.context + position];
+  m.column = h < g.columnHeads;
+  return m;
+}
+
+__device__ __forceinline__ float* runningSum(const RepeatDecodeGemv& g, int64_t out, int b) {
+  const int64_t dh = g.outFeatures / g.heads;
+  return g.sums + (out / dh) * (g.batch * dh) + b * dh + out % dh;
+}
+
+// The last block of the head kernel to finish: the keys become the next tokens; position, keys and counter move on.
+__device__ void finishStep(const RepeatDecodeGemv& g) {
+  __shared__ bool last;
+  __threadfence();  // this block's key updates before its count
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(g.blocksDone, 1u) == gridDim.x - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  const int64_t p = __ldcg(g.stepPosition);
+  if (threadIdx.x < g.batch) {
+    const unsigned long long key = atomicExch(g.argmax + threadIdx.x, 0ull);  // read and clear for the next step
+    const int64_t token = 0xffffffffu - static_cast<unsigned int>(key & 0xffffffffu);
+    g.nextTokens[threadIdx.x] = token;
+    if (p < g.context) g.history[threadIdx.x * g.context + p] = token;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    *g.stepPosition = p + 1;
+    *g.blocksDone = 0;
+  }
+}
+
+// What a block keeps in shared memory besides its input rows.
+struct BlockShared {
+  BatchScratch scratch;
+  unsigned long long best[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
+};
+
+// Where a GEMV block waits for the output of the GEMV before it (after fetching what does not depend on it).
+struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent launch
+  __device__ void operator()() const {
+    waitForPreviousKernel();
+    letNextKernelStart();
+  }
+};
+
+// The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
+// (gemvStepKernel) or one of the phases of the persistent kernel. `wait()` is called once every operand that does
+// not depend on the previous GEMV is fetched.
+template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait>
+__device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t block, const Wait& wait, BlockShared& shared) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
-  extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors
-  __shared__ float scratch[kThreads / 32];
-  __shared__ unsigned long long blockBest[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
+  extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias
+  BatchScratch& scratch = shared.scratch;
+  unsigned long long* blockBest = shared.best;
+  __syncthreads();  // a block doing several in a row: the previous one's warps may still read the shared input
   const int K = static_cast<int>(g.inFeatures);
   const int batch = static_cast<int>(g.batch);
   constexpr int kWidth = WeightVector<W>::kWidth;
   const int vectorsPerRow = K / kWidth;
   const int lane = threadIdx.x % 32;
-  const int64_t firstRow = (static_cast<int64_t>(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32) * R;
+  const int64_t firstRow = (block * (kThreads / 32) + threadIdx.x / 32) * R;
   const uint4* weights = reinterpret_cast<const uint4*>(g.weight);
 
   // Vector i of row r in a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
-  uint4 raw[R][V] = {};  // rows past the matrix stay zero (their sums are never written)
+  uint4 raw[R][V] = {};  // rows past the matrix stay zero (their results are never written)
   auto loadChunk = [&](int base) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -136,10 +241,58 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
     }
   };
   loadChunk(0);
-  waitForPreviousKernel();
-  letNextKernelStart();
+
+  // Before waiting on the previous kernel, what was written two or more kernels back, or never during decoding:
+  // biases, LayerNorm parameters (into shared memory after the input rows), the mixing operands and running sums.
+  // The position and the sums change between steps: the head kernel's last block moves the position, and the
+  // first layer's kernel follows the head (a graph replay apart today, but nothing here relies on that), so that
+  // kernel reads them after its wait.
+  float* norm = reinterpret_cast<float*>(input + batch * K / 4);
+  if (P == Prologue::LayerNorm)
+    for (int k = threadIdx.x; k < K; k += kThreads) {
+      norm[k] = g.normWeight[k];
+      norm[K + k] = g.normBias[k];
+    }
+  float rowBias[R] = {};
+  MixingOperands mixing[E == Epilogue::Mixing ? R : 1];
+  float carried[R][kMaxDecodeBatch] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
+  int64_t position = 0;
+  auto fetchRowOperands = [&] {
+    if (E == Epilogue::Mixing) position = __ldcg(g.position);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t out = firstRow + r;
+      if (out >= g.outFeatures) break;
+      if (g.bias) rowBias[r] = g.bias[out];
+      if (E == Epilogue::Mixing && position < g.context) {
+        mixing[r] = mixingOperands(g, out, position);
+#pragma unroll
+        for (int b = 0; b < kMaxDecodeBatch; ++b)
+          if (b < batch) carried[r][b] = __ldcg(runningSum(g, out, b));
+      }
+    }
+  };
+  const bool firstLayer = g.inputTokens != nullptr;
+  if (lane == 0 && !firstLayer) fetchRowOperands();
+
+  wait();
+  if (lane == 0 && firstLayer) fetchRowOperands();
+  if (E == Epilogue::Residual && lane == 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t out = firstRow + r;
+      if (out >= g.outFeatures) break;
+#pragma unroll
+      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+        if (b >= batch) break;
+        const float* residual = g.residual == nullptr ? g.output + b * g.outputStride
+                                                      : g.residual + (g.residualTokens ? g.residualTokens[b] : b) * g.residualStride;
+        carried[r][b] = __ldcg(residual + out);
+      }
+    }
+  }
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
-  stageInput<P>(g, input, scratch);
+  stageInput<P>(g, input, norm, scratch);
   __syncthreads();
 
   float acc[R][kMaxDecodeBatch] = {};
@@ -149,58 +302,57 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
     for (int i = 0; i < V; ++i) {
       const int v = base + 32 * i + lane;
       if (v >= vectorsPerRow) break;
-      float w[R][kWidth];
 #pragma unroll
-      for (int r = 0; r < R; ++r) WeightVector<W>::widen(raw[r][i], w[r]);
+      for (int r = 0; r < R; ++r) {  // one row's weights widened at a time: fewer live registers than all R rows
+        float w[kWidth];
+        WeightVector<W>::widen(raw[r][i], w);
 #pragma unroll
-      for (int b = 0; b < kMaxDecodeBatch; ++b) {
-        if (b >= batch) break;
-        const float4* in = input + (b * K + v * kWidth) / 4;
+        for (int b = 0; b < kMaxDecodeBatch; ++b) {
+          if (b >= batch) break;
+          const float4* in = input + (b * K + v * kWidth) / 4;
 #pragma unroll
-        for (int q = 0; q < kWidth / 4; ++q) {
-          const float4 x = in[q];
-#pragma unroll
-          for (int r = 0; r < R; ++r)
-            acc[r][b] += w[r][4 * q] * x.x + w[r][4 * q + 1] * x.y + w[r][4 * q + 2] * x.z + w[r][4 * q + 3] * x.w;
+          for (int q = 0; q < kWidth / 4; ++q) {
+            const float4 x = in[q];
+            acc[r][b] += w[4 * q] * x.x + w[4 * q + 1] * x.y + w[4 * q + 2] * x.z + w[4 * q + 3] * x.w;
+          }
         }
       }
     }
   }
 #pragma unroll
   for (int r = 0; r < R; ++r)
-    for (int b = 0; b < batch; ++b) acc[r][b] = warpSum(acc[r][b]);
+#pragma unroll
+    for (int b = 0; b < kMaxDecodeBatch; ++b)
+      if (b < batch) acc[r][b] = warpSum(acc[r][b]);
 
   if (lane == 0) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       const int64_t out = firstRow + r;
       if (out >= g.outFeatures) break;
-      for (int b = 0; b < batch; ++b) {
-        float v = acc[r][b] + (g.bias ? g.bias[out] : 0.f);
+#pragma unroll
+      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+        if (b >= batch) break;
+        const float v = acc[r][b] + rowBias[r];
+        float* y = g.output + b * g.outputStride + out;
         if (E == Epilogue::Residual) {
-          g.output[b * g.outputStride + out] += v;
+          *y = carried[r][b] + v;
         } else if (E == Epilogue::Gelu) {
-          g.output[b * g.outputStride + out] = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+          *y = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
         } else if (E == Epilogue::Argmax) {
           atomicMax(blockBest + b, argmaxKey(v, out));  // one global atomic per block below, not one per row
-        } else {  // Mixing: channel `out` of head h continues its running sum at the current position
-          const int64_t position = *g.position;
+        } else {  // Mixing: channel `out` continues its head's running sum at the current position
           if (position >= g.context) continue;  // past the trained context: the host refuses before it gets here
-          const int64_t dh = g.outFeatures / g.heads;
-          const int64_t h = out / dh, e = out % dh;
-          const float decay = fminf(fmaxf(g.decay[h], g.decayMin), g.decayMax);
-          const float gamma = expf(logf(decay) / g.decayConstant);
-          const float w = g.positionWeight[h * g.context + position];
-          float& sum = g.sums[h * (g.batch * dh) + b * dh + e];
-          float y;
-          if (h < g.columnHeads) {  // column: S = γS + x, y = w_t·S
-            sum = gamma * sum + v;
-            y = w * sum;
+          const MixingOperands& m = mixing[r];
+          float& sum = carried[r][b];
+          if (m.column) {  // column: S = γS + x, y = w_t·S
+            sum = m.gamma * sum + v;
+            *y = m.weight * sum + m.bias;
           } else {  // row: R = γR + w_t·x, y = R
-            sum = gamma * sum + w * v;
-            y = sum;
+            sum = m.gamma * sum + m.weight * v;
+            *y = sum + m.bias;
           }
-          g.output[b * g.outputStride + out] = y + g.positionBias[h * g.context + position];
+          *runningSum(g, out, b) = sum;
         }
       }
     }
@@ -209,6 +361,72 @@ __global__ void __launch_bounds__(kThreads) gemvStepKernel(RepeatDecodeGemv g) {
     __syncthreads();
     if (threadIdx.x < batch && blockBest[threadIdx.x] != 0) atomicMax(g.argmax + threadIdx.x, blockBest[threadIdx.x]);
   }
+}
+
+template <typename W, Prologue P, Epilogue E, int V, int R>
+__global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
+  __shared__ BlockShared shared;
+  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{}, shared);
+  if (E == Epilogue::Argmax) finishStep(g);
+}
+
+// ---------------------------------------------------------------- the whole step as one kernel
+// MASKMIX_DECODE_PERSISTENT=1: one cooperative kernel runs every GEMV of the step as a phase, the grid synchronising
+// between phases instead of one kernel ending and the next starting. Each block issues its weight loads for a phase
+// before the grid barrier that ends the previous one, as the overlapped launches do before their wait.
+
+// The output-row shapes a block can take: V 16-byte weight loads per lane and row, R rows per warp.
+enum class Shape : int { V16R1, V4R4, V4R2, V4R1 };
+
+struct WaitForGrid {  // a phase's first block on this SM waits for every block to finish the previous phase
+  bool active;
+  __device__ void operator()() const {
+    if (active) cooperative_groups::this_grid().sync();
+  }
+};
+
+// Not inlined: each shape gets its own register allocation (inlined together into one kernel they spill).
+template <typename W, Prologue P, Epilogue E, int V, int R>
+__device__ __noinline__ void gemvPhaseBlock(const RepeatDecodeGemv& g, int64_t block, const WaitForGrid& wait, BlockShared& shared) {
+  gemvBlock<W, P, E, V, R>(g, block, wait, shared);
+}
+
+template <typename W, Prologue P, Epilogue E>
+__device__ __forceinline__ void gemvBlockShaped(Shape shape, const RepeatDecodeGemv& g, int64_t block, const WaitForGrid& wait, BlockShared& shared) {
+  switch (shape) {
+    case Shape::V16R1: gemvPhaseBlock<W, P, E, 16, 1>(g, block, wait, shared); break;
+    case Shape::V4R1: gemvPhaseBlock<W, P, E, 4, 1>(g, block, wait, shared); break;
+    case Shape::V4R2:
+      if constexpr (E != Epilogue::Mixing) gemvPhaseBlock<W, P, E, 4, 2>(g, block, wait, shared);
+      break;
+    case Shape::V4R4:
+      if constexpr (E != Epilogue::Mixing) gemvPhaseBlock<W, P, E, 4, 4>(g, block, wait, shared);
+      break;
+  }
+}
+
+template <typename W>
+__global__ void __launch_bounds__(kThreads, 2) persistentStepKernel(const RepeatDecodePhase* __restrict__ phases, int count) {
+  __shared__ BlockShared shared;
+  for (int p = 0; p < count; ++p) {
+    const RepeatDecodePhase& phase = phases[p];
+    const Shape shape = static_cast<Shape>(phase.shape);
+    // Phase 0 (the first layer) reads what the previous step's kernel wrote: stream order makes it visible.
+    if (blockIdx.x >= phase.blocks) {
+      if (p > 0) cooperative_groups::this_grid().sync();
+      continue;
+    }
+    for (unsigned int block = blockIdx.x; block < phase.blocks; block += gridDim.x) {
+      const WaitForGrid wait{p > 0 && block == blockIdx.x};
+      switch (phase.kind) {
+        case RepeatDecodeGemvKind::NormMix: gemvBlockShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(shape, phase.gemv, block, wait, shared); break;
+        case RepeatDecodeGemvKind::Residual: gemvBlockShaped<W, Prologue::None, Epilogue::Residual>(shape, phase.gemv, block, wait, shared); break;
+        case RepeatDecodeGemvKind::NormGelu: gemvBlockShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(shape, phase.gemv, block, wait, shared); break;
+        case RepeatDecodeGemvKind::Argmax: gemvBlockShaped<W, Prologue::None, Epilogue::Argmax>(shape, phase.gemv, block, wait, shared); break;
+      }
+    }
+  }
+  finishStep(phases[count - 1].gemv);  // every block: the last to arrive feeds the next token
 }
 
 // Whether this kernel may overlap its predecessor (programmatic dependent launch), unless MASKMIX_DECODE_PDL is
@@ -226,6 +444,14 @@ bool overlapLaunch(Kernel kernel) {
   if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return false;
   return attributes.ptxVersion >= 90 && attributes.binaryVersion >= 90;
 }
+
+// Dynamic shared memory of a GEMV: the batch's input rows, then the LayerNorm weight and bias.
+size_t sharedBytes(int64_t batch, int64_t inFeatures, bool layerNorm) {
+  return static_cast<size_t>((batch + (layerNorm ? 2 : 0)) * inFeatures) * sizeof(float);
+}
+// At most this much (opted into above 48 KiB): leaves room for two blocks per multiprocessor on sm_80 and sm_90, so
+// the next kernel's blocks can start beside this one's.
+constexpr size_t kMaxSharedBytes = 80 * 1024;
 
 int multiprocessors() {
   int device = 0, count = 0;
@@ -254,61 +480,131 @@ template <typename W, Prologue P, Epilogue E, int V, int R>
 void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
-  const size_t shared = static_cast<size_t>(g.batch * g.inFeatures) * sizeof(float);
-  launchStepKernel(gemvStepKernel<W, P, E, V, R>, blocks, kThreads, shared, stream, &g);
+  const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
+  auto kernel = gemvStepKernel<W, P, E, V, R>;
+  // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB); at
+  // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
+  if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
+    return;
+  launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
+}
+
+// The shape of one kernel per GEMV: long rows (d4096 inputs) one row a warp, 16 loads per lane; the square mixing
+// GEMV (d × d: few rows) one row a warp; other short rows as many rows per warp as keep the grid at least ~one block
+// per multiprocessor.
+Shape kernelShape(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, int width) {
+  if (g.inFeatures / width > 32 * 4) return Shape::V16R1;
+  if (kind == RepeatDecodeGemvKind::NormMix) return Shape::V4R1;
+  const int64_t sms = multiprocessors();
+  if (g.outFeatures >= 32 * sms * 9 / 10) return Shape::V4R4;
+  if (g.outFeatures >= 16 * sms * 9 / 10) return Shape::V4R2;
+  return Shape::V4R1;
 }
 
 template <typename W, Prologue P, Epilogue E>
-void launchGemvShaped(const RepeatDecodeGemv& g, cudaStream_t stream) {
-  const int64_t vectorsPerRow = g.inFeatures / WeightVector<W>::kWidth;
-  if (vectorsPerRow > 32 * 4) return launchGemv<W, P, E, 16, 1>(g, stream);
-  // Short rows: as many rows per warp as keep the grid at least ~one block per multiprocessor.
-  const int64_t sms = multiprocessors();
-  if (g.outFeatures >= 32 * sms * 9 / 10) return launchGemv<W, P, E, 4, 4>(g, stream);
-  if (g.outFeatures >= 16 * sms * 9 / 10) return launchGemv<W, P, E, 4, 2>(g, stream);
-  return launchGemv<W, P, E, 4, 1>(g, stream);
+void launchGemvShaped(const RepeatDecodeGemv& g, Shape shape, cudaStream_t stream) {
+  switch (shape) {
+    case Shape::V16R1: return launchGemv<W, P, E, 16, 1>(g, stream);
+    case Shape::V4R1: return launchGemv<W, P, E, 4, 1>(g, stream);
+    case Shape::V4R2:
+      if constexpr (E != Epilogue::Mixing) return launchGemv<W, P, E, 4, 2>(g, stream);
+      break;
+    case Shape::V4R4:
+      if constexpr (E != Epilogue::Mixing) return launchGemv<W, P, E, 4, 4>(g, stream);
+      break;
+  }
 }
 
 template <typename W>
 void launchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, cudaStream_t stream) {
+  const Shape shape = kernelShape(kind, g, WeightVector<W>::kWidth);
   switch (kind) {
-    case RepeatDecodeGemvKind::NormMix: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, stream);
-    case RepeatDecodeGemvKind::Residual: return launchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, stream);
-    case RepeatDecodeGemvKind::NormGelu: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, stream);
-    case RepeatDecodeGemvKind::Argmax: return launchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, stream);
+    case RepeatDecodeGemvKind::NormMix: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, shape, stream);
+    case RepeatDecodeGemvKind::Residual: return launchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, shape, stream);
+    case RepeatDecodeGemvKind::NormGelu: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, shape, stream);
+    case RepeatDecodeGemvKind::Argmax: return launchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, shape, stream);
   }
 }
 
-// Embeds the fed tokens into the residual stream and clears the argmax keys the head will fill.
-__global__ void embedTokensKernel(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d,
-                                  int64_t batch) {
-  letNextKernelStart();  // the first GEMV may issue its weight loads now; it reads x only after this kernel ends
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* row = embedding + tokens[b] * d;
-    for (int64_t k = threadIdx.x; k < d; k += blockDim.x) x[b * d + k] = row[k];
+// The rows a block covers in a shape.
+int64_t rowsPerBlock(Shape shape) { return (kThreads / 32) * (shape == Shape::V4R4 ? 4 : shape == Shape::V4R2 ? 2 : 1); }
+
+template <typename W>
+bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid, size_t& shared) {
+  shared = 0;
+  for (int p = 0; p < count; ++p) {
+    const RepeatDecodeGemv& g = phases[p].gemv;
+    const bool layerNorm = phases[p].kind == RepeatDecodeGemvKind::NormMix || phases[p].kind == RepeatDecodeGemvKind::NormGelu;
+    shared = std::max(shared, sharedBytes(g.batch, g.inFeatures, layerNorm));
   }
-  if (threadIdx.x < batch) argmax[threadIdx.x] = 0;
+  auto kernel = persistentStepKernel<W>;
+  int device = 0, cooperative = 0, perMultiprocessor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device) != cudaSuccess || !cooperative)
+    return false;
+  if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
+    return false;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perMultiprocessor, kernel, kThreads, shared) != cudaSuccess || perMultiprocessor < 1) return false;
+  grid = static_cast<unsigned int>(perMultiprocessor * multiprocessors());
+  // Every block of a phase starts at once (their weight loads before the barrier): the fewest rows per warp whose
+  // blocks fit in the grid; a matrix too large even at four rows a warp takes several rounds.
+  for (int p = 0; p < count; ++p) {
+    RepeatDecodePhase& phase = phases[p];
+    const int width = WeightVector<W>::kWidth;
+    Shape shape = Shape::V4R4;
+    if (phase.gemv.inFeatures / width > 32 * 4) {
+      shape = Shape::V16R1;
+    } else if (phase.kind == RepeatDecodeGemvKind::NormMix) {
+      shape = Shape::V4R1;
+    } else {
+      for (Shape s : {Shape::V4R1, Shape::V4R2, Shape::V4R4})
+        if ((phase.gemv.outFeatures + rowsPerBlock(s) - 1) / rowsPerBlock(s) <= grid) {
+          shape = s;
+          break;
+        }
+    }
+    phase.shape = static_cast<int>(shape);
+    phase.blocks = static_cast<unsigned int>((phase.gemv.outFeatures + rowsPerBlock(shape) - 1) / rowsPerBlock(shape));
+  }
+  return true;
 }
 
-// Unpacks the argmax, feeds it as the next token, records it at the current position and moves the position on.
-__global__ void finishStepKernel(const unsigned long long* argmax, int64_t* tokens, int64_t* history, int64_t* position, int64_t context,
-                                 int64_t batch) {
-  const int64_t p = *position;
-  if (threadIdx.x < batch) {
-    int64_t token = 0xffffffffu - static_cast<unsigned int>(argmax[threadIdx.x] & 0xffffffffu);
-    tokens[threadIdx.x] = token;
-    if (p < context) history[threadIdx.x * context + p] = token;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) *position = p + 1;
+template <typename W>
+void launchPersistentFor(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, cudaStream_t stream) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(grid);
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = shared;
+  config.stream = stream;
+  cudaLaunchAttribute cooperative[1];
+  cooperative[0].id = cudaLaunchAttributeCooperative;  // all blocks resident at once, or the launch fails (no deadlock)
+  cooperative[0].val.cooperative = 1;
+  config.attrs = cooperative;
+  config.numAttrs = 1;
+  cudaLaunchKernelEx(&config, persistentStepKernel<W>, devicePhases, count);
 }
 
 }  // namespace
 
-bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype) {
-  int width = weightDtype == DType::BFloat16 ? 8 : 4;
-  return batch >= 1 && batch <= kMaxDecodeBatch && inFeatures % width == 0 &&
-         static_cast<size_t>(batch * inFeatures) * sizeof(float) <= 40 * 1024;  // under the 48 KiB a launch gets unasked
+bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm) {
+  const int width = weightDtype == DType::BFloat16 ? 8 : 4;
+  const size_t shared = sharedBytes(batch, inFeatures, layerNorm);
+  if (batch < 1 || batch > kMaxDecodeBatch || inFeatures % width != 0 || shared > kMaxSharedBytes) return false;
+  int device = 0, optIn = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
+  return cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
+         shared <= static_cast<size_t>(optIn);
+}
+
+bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DType weightDtype, unsigned int& grid, size_t& shared) {
+  if (count < 1) return false;
+  return weightDtype == DType::BFloat16 ? planPersistentFor<__nv_bfloat16>(phases, count, grid, shared) : planPersistentFor<float>(phases, count, grid, shared);
+}
+
+void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DType weightDtype, cudaStream_t stream) {
+  if (weightDtype == DType::BFloat16) {
+    launchPersistentFor<__nv_bfloat16>(devicePhases, count, grid, shared, stream);
+  } else {
+    launchPersistentFor<float>(devicePhases, count, grid, shared, stream);
+  }
 }
 
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {
@@ -317,16 +613,6 @@ void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DTyp
   } else {
     launchGemvFor<float>(kind, g, stream);
   }
-}
-
-void repeatDecodeEmbed(const float* embedding, const int64_t* tokens, float* x, unsigned long long* argmax, int64_t d, int64_t batch,
-                       cudaStream_t stream) {
-  embedTokensKernel<<<1, 256, 0, stream>>>(embedding, tokens, x, argmax, d, batch);
-}
-
-void repeatDecodeFinish(const unsigned long long* argmax, int64_t* tokens, int64_t* history, int64_t* position, int64_t context,
-                        int64_t batch, cudaStream_t stream) {
-  finishStepKernel<<<1, 32, 0, stream>>>(argmax, tokens, history, position, context, batch);
 }
 
 }  // namespace maskmix::kernels

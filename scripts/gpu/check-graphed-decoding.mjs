@@ -50,6 +50,16 @@ async function greedyWith(decoder, first, count, fusedOff) {
   }
 }
 
+// Runs fn with an environment variable set (read by the addon at each graph capture), then removes it.
+async function withEnv(name, value, fn) {
+  process.env[name] = value;
+  try {
+    return await fn();
+  } finally {
+    delete process.env[name];
+  }
+}
+
 async function compare(model, precision, batch, count, against = 'eager') {
   const prompt = randomTokens(batch * 16);
   const a = new Decoder(model, { batch, precision });
@@ -81,6 +91,10 @@ for (const structure of REPEAT_STRUCTURES) {
     check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
     const one = await compare(model, 'fp32', 1, 64);
     check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
+    for (const batch of [1, 3]) {
+      const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
+      check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
+    }
   }
   const bf16 = await compare(model, 'auto', 3, 64);
   console.log(`     repeat ${structure} bf16 autocast: graph vs eager first-sequence agreement ${bf16.prefix}/64 tokens, ${bf16.same}/${bf16.total} overall`);
@@ -96,10 +110,12 @@ for (const structure of REPEAT_STRUCTURES) {
 // Every launch shape of the fused GEMV (kernels/repeat_decode.cu picks it per matrix): d128 above takes one row per
 // warp and one load chunk; a 4000-row fp32 head of width 512 four rows per warp, the d512 up-projection (2048 rows)
 // two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
-for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2]]) {
+for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 4]]) {
   const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
   const r = await compare(model, 'fp32', batch, 48);
   check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
+  const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 48));
+  check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
   model.dispose();
 }
 
@@ -129,6 +145,7 @@ for (const structure of ['mixed', 'column']) {
       return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
     };
     const fused = await timeGreedy(false);
+    const persistent = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => timeGreedyRun(false));
     const serial = await timeGreedy(false, true);
     const generic = await timeGreedy(true);
     const eagerDecoder = new Decoder(big, { batch, precision });
@@ -140,7 +157,7 @@ for (const structure of ['mixed', 'column']) {
     const eagerMs = (performance.now() - t0) / 100;
     eagerDecoder.dispose();
     const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
-    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (without overlapped launches ${us(serial.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (without overlapped launches ${us(serial.ms)}; one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
   }
   big.dispose();
 }

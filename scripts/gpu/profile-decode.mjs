@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // A short greedy decode of the SPEC §7 decode model (repeat mixer d1024 L8 V8000, batch 1, bf16 weights) for a
 // kernel profiler to look at: capture, then a few graph replays of the fused step. Run under Nsight Compute, e.g.
-//   ncu --clock-control none --graph-profiling node --kernel-name regex:'gemvStep|embedTokens|finishStep' \
-//       --launch-skip 35 --launch-count 35 --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
+//   ncu --clock-control none --graph-profiling node --kernel-name regex:'gemvStep' \
+//       --launch-skip 33 --launch-count 33 --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
 //       node scripts/gpu/profile-decode.mjs [structure] [batch]
 // to read each kernel's own duration (kernels serialised, no launch gaps) against the step's wall time.
 import { Decoder, LanguageModel } from '../../dist/lib/index.js';
