@@ -76,8 +76,8 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   }
 };
 
-// Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step (off by default until measured against the
-// overlapped launches on a GPU).
+// Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step. Off by default: on an H200 it took 398 µs a token
+// against the overlapped launches' 160 (d1024 L8, batch 1; README "Decoding").
 bool persistentRequested() {
   const char* setting = std::getenv("MASKMIX_DECODE_PERSISTENT");
   return setting != nullptr && std::strcmp(setting, "1") == 0;
