@@ -1,8 +1,9 @@
 // The two halves of a fused Llama layer as single autograd functions (ops/llama_attention_input: norm, q/k/v
-// projections and rotary; ops/llama_feed_forward: norm and SwiGLU MLP with the residual): they recompute the norms'
-// outputs and silu(gate)·up in backward instead of saving them. Checked against the module-by-module reference
-// (fused: false) in float64 and float32, against finite differences of the loss, and by training.
-import { describe, expect, it } from 'vitest';
+// projections and rotary; ops/llama_feed_forward: norm and SwiGLU MLP with the residual), used when
+// MASKMIX_LLAMA_RECOMPUTE=1: they recompute the norms' outputs and silu(gate)·up in backward instead of saving them.
+// Checked against the module-by-module reference (fused: false) in float64 and float32, against finite differences
+// of the loss, and by training; the default fused path (saving) against the same reference.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { LanguageModel } from '../../lib/model.js';
 import { Trainer } from '../../lib/trainer.js';
@@ -31,7 +32,20 @@ async function compareFusedAndPlain(config: Record<string, unknown>, batch: { to
   return { lossFused: a.loss, lossPlain: b.loss, worst };
 }
 
-describe('llama layer halves as single autograd functions', () => {
+/** Runs the enclosing describe with MASKMIX_LLAMA_RECOMPUTE set to `value` (undefined: unset); the addon reads it per call. */
+function withRecomputeSetting(value: string | undefined) {
+  const before = process.env.MASKMIX_LLAMA_RECOMPUTE;
+  const set = (v: string | undefined) => {
+    if (v === undefined) delete process.env.MASKMIX_LLAMA_RECOMPUTE;
+    else process.env.MASKMIX_LLAMA_RECOMPUTE = v;
+  };
+  beforeAll(() => set(value));
+  afterAll(() => set(before));
+}
+
+describe('llama layer halves as single autograd functions (MASKMIX_LLAMA_RECOMPUTE=1)', () => {
+  withRecomputeSetting('1');
+
   it('gives the reference loss and every parameter gradient in float64, at two widths of the hidden layer', async () => {
     for (const intermediateSize of [64, 24]) {
       const r = await compareFusedAndPlain({ dtype: 'float64', intermediateSize }, { tokens: randomTokens(3 * 9, 30, 8), batch: 3 });
@@ -62,5 +76,15 @@ describe('llama layer halves as single autograd functions', () => {
     for (let i = 0; i < 15; i++) last = (await trainer.step({ tokens, batch: 4 })).loss!;
     expect(last).toBeLessThan(first - 0.5);
     model.dispose();
+  });
+});
+
+describe('llama fused layers by default (saving norm outputs and silu(gate)·up)', () => {
+  withRecomputeSetting(undefined);
+
+  it('give the reference loss and every parameter gradient in float64', async () => {
+    const r = await compareFusedAndPlain({ dtype: 'float64', intermediateSize: 24 }, { tokens: randomTokens(3 * 9, 30, 8), batch: 3 });
+    expect(r.lossFused).toBeCloseTo(r.lossPlain, 12);
+    expect(r.worst).toBeLessThan(1e-10);
   });
 });
