@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 
 import { BROWN_RUN_DEFAULTS, type BrownRunOptions } from './brown-run-options.js';
+import { trainBrownPhase } from './brown-train-phase.js';
 import { saveModel } from './checkpoint.js';
 import { batches } from './data/batches.js';
 import { prepareBrownDataset } from './data/brown-dataset.js';
@@ -14,7 +15,7 @@ import { generate } from './generate.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
 import { makeRunDir, RunStart, runEnvironment } from './run-dir.js';
-import { trainLoop, type StepProgress } from './train-loop.js';
+import type { StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
 export interface QuickstartOptions extends BrownRunOptions {
@@ -108,18 +109,15 @@ export async function quickstart(options: QuickstartOptions = {}, events: Quicks
   const { tokenizer, eosId, trainData, valData } = data;
 
   events.onPhase?.('train', `${o.steps} steps of ${o.batchSize}×${o.context} tokens`);
-  const result = await runStart.train(() => trainLoop({
+  const result = await trainBrownPhase({
+    runStart,
     trainer,
     batches: batches(trainData, o.batchSize, { seed: o.seed }),
-    steps: o.steps,
     validation: valData,
-    evalEvery: o.evalEvery,
-    evalBatchSize: o.batchSize,
-    evalSequences: 128,
-    metricsFile: join(runDir, 'metrics.jsonl'),
+    runDir,
+    options: o,
     onStep: events.onStep,
-    signal: o.signal,
-  }), () => trainer.stepsTaken);
+  });
 
   events.onPhase?.('save', runDir);
   await saveModel(model, runDir);

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 
 import { BROWN_RUN_DEFAULTS, type BrownRunOptions } from './brown-run-options.js';
+import { trainBrownPhase } from './brown-train-phase.js';
 import { prepareBrownDataset } from './data/brown-dataset.js';
 import { initDistributed } from './dist/init.js';
 import { saveModelOnRankZero } from './dist/rank-zero.js';
@@ -14,7 +15,7 @@ import { distributedBatches } from './dist/sampler.js';
 import { writeJsonAtomic } from './io/atomic-file.js';
 import { LanguageModel } from './model.js';
 import { makeRunDir, RunStart, runEnvironment } from './run-dir.js';
-import { trainLoop, type StepProgress } from './train-loop.js';
+import type { StepProgress } from './train-loop.js';
 import { Trainer } from './trainer.js';
 
 /** Options of {@link trainBrown}; sizes are per rank where that matters (batchSize). */
@@ -120,18 +121,15 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
   const { shared, trainData, valData, model, trainer } = await runStart.setUp(start);
 
   onPhase?.('train', `${o.steps} steps of ${dist.worldSize} × ${accumulation > 1 ? `${accumulation} × ` : ''}${o.batchSize}×${o.context} tokens`);
-  const result = await runStart.train(() => trainLoop({
+  const result = await trainBrownPhase({
+    runStart,
     trainer,
     batches: distributedBatches(trainData, o.batchSize, { seed: o.seed }),
-    steps: o.steps,
     validation: valData,
-    evalEvery: o.evalEvery,
-    evalBatchSize: o.batchSize,
-    evalSequences: 128,
-    metricsFile: join(runDir, 'metrics.jsonl'),
+    runDir,
+    options: o,
     onStep: events.onStep,
-    signal: o.signal,
-  }), () => trainer.stepsTaken);
+  });
 
   onPhase?.('save', dist.isRankZero ? runDir : '');
   await saveModelOnRankZero(model, runDir, group);
