@@ -104,9 +104,6 @@ struct RepeatDecodeGemv {
   int64_t* nextTokens = nullptr;          // [batch]
   int64_t* history = nullptr;             // [batch, context]
   int64_t* stepPosition = nullptr;        // device scalar
-  // Overlapped launches: let the next kernel start as soon as this one starts, not after its wait (set at launch from
-  // MASKMIX_DECODE_EARLY_LAUNCH=1; an experiment: several kernels of the step may then sit resident, loads issued).
-  bool launchNextEarly = false;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 struct RepeatDecodePhase {

@@ -202,10 +202,9 @@ struct BlockShared {
 
 // Where a GEMV block waits for the output of the GEMV before it (after fetching what does not depend on it).
 struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent launch
-  bool nextAlreadyLaunched;  // RepeatDecodeGemv::launchNextEarly: the kernel let its successor start on entry
   __device__ void operator()() const {
     waitForPreviousKernel();
-    if (!nextAlreadyLaunched) letNextKernelStart();
+    letNextKernelStart();
   }
 };
 
@@ -273,13 +272,11 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       }
     }
   };
-  // With launchNextEarly any number of earlier kernels may still be running at this point (a kernel's successor no
-  // longer waits for it to pass its own wait), so everything is read after the wait, when all of them have finished.
-  const bool fetchAfterWait = g.inputTokens != nullptr || g.launchNextEarly;
-  if (lane == 0 && !fetchAfterWait) fetchRowOperands();
+  const bool firstLayer = g.inputTokens != nullptr;
+  if (lane == 0 && !firstLayer) fetchRowOperands();
 
   wait();
-  if (lane == 0 && fetchAfterWait) fetchRowOperands();
+  if (lane == 0 && firstLayer) fetchRowOperands();
   if (E == Epilogue::Residual && lane == 0) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -369,10 +366,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
 template <typename W, Prologue P, Epilogue E, int V, int R>
 __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ BlockShared shared;
-  // Safe either way: a kernel's successor launches only once every block of it has started (so each kernel's blocks
-  // are all resident before the next one's), and a block's wait depends only on its predecessor's completion.
-  if (g.launchNextEarly) letNextKernelStart();
-  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{g.launchNextEarly}, shared);
+  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{}, shared);
   if (E == Epilogue::Argmax) finishStep(g);
 }
 
@@ -451,13 +445,6 @@ bool overlapLaunch(Kernel kernel) {
   return attributes.ptxVersion >= 90 && attributes.binaryVersion >= 90;
 }
 
-// MASKMIX_DECODE_EARLY_LAUNCH=1 (read at each capture, for measuring): overlapped kernels let their successor start
-// on entry instead of after their wait.
-bool launchNextEarly() {
-  const char* setting = std::getenv("MASKMIX_DECODE_EARLY_LAUNCH");
-  return setting != nullptr && std::strcmp(setting, "1") == 0;
-}
-
 // Dynamic shared memory of a GEMV: the batch's input rows, then the LayerNorm weight and bias.
 size_t sharedBytes(int64_t batch, int64_t inFeatures, bool layerNorm) {
   return static_cast<size_t>((batch + (layerNorm ? 2 : 0)) * inFeatures) * sizeof(float);
@@ -486,9 +473,7 @@ void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, 
   overlap[0].val.programmaticStreamSerializationAllowed = 1;
   config.attrs = overlap;
   config.numAttrs = overlapLaunch(kernel) ? 1 : 0;
-  RepeatDecodeGemv launched = *g;
-  launched.launchNextEarly = config.numAttrs == 1 && launchNextEarly();
-  cudaLaunchKernelEx(&config, kernel, launched);
+  cudaLaunchKernelEx(&config, kernel, *g);
 }
 
 template <typename W, Prologue P, Epilogue E, int V, int R>

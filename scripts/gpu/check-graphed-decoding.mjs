@@ -8,9 +8,8 @@
 // (decode/fused_repeat_step.h); the kernels' launch shapes (rows per warp, load chunks) depend on the matrix, so the
 // fp32 checks also run widths and vocabularies that reach each shape;
 // each is also compared with the generic graph of libtorch modules. The fused kernels are on by default
-// (MASKMIX_FUSED_DECODE=0 turns them off); this script is their check on a GPU, with the two opt-in variants
-// (MASKMIX_DECODE_PERSISTENT=1: one cooperative kernel; MASKMIX_DECODE_EARLY_LAUNCH=1: each kernel lets the next start
-// on entry) checked and timed beside them.
+// (MASKMIX_FUSED_DECODE=0 turns them off); this script is their check on a GPU, with the opt-in persistent kernel
+// (MASKMIX_DECODE_PERSISTENT=1) checked and timed beside them.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs   (prints one line per check; exit 1 on a failure)
 import { Decoder, LanguageModel, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
 
@@ -96,8 +95,6 @@ for (const structure of REPEAT_STRUCTURES) {
     for (const batch of [1, 3]) {
       const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
       check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
-      const e = await withEnv('MASKMIX_DECODE_EARLY_LAUNCH', '1', () => compare(model, 'fp32', batch, 64));
-      check(`repeat ${structure} fp32 batch ${batch}: early launches = step loop`, e.fused && e.same === e.total, `${e.same}/${e.total}`);
     }
   }
   const bf16 = await compare(model, 'auto', 3, 64);
@@ -120,8 +117,6 @@ for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 
   check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
   const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 48));
   check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
-  const e = await withEnv('MASKMIX_DECODE_EARLY_LAUNCH', '1', () => compare(model, 'fp32', batch, 48));
-  check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: early launches = step loop`, e.fused && e.same === e.total, `${e.same}/${e.total}`);
   model.dispose();
 }
 
@@ -152,7 +147,6 @@ for (const structure of ['mixed', 'column']) {
     };
     const fused = await timeGreedy(false);
     const persistent = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => timeGreedyRun(false));
-    const early = await withEnv('MASKMIX_DECODE_EARLY_LAUNCH', '1', () => timeGreedyRun(false));
     const serial = await timeGreedy(false, true);
     const generic = await timeGreedy(true);
     const eagerDecoder = new Decoder(big, { batch, precision });
@@ -164,7 +158,7 @@ for (const structure of ['mixed', 'column']) {
     const eagerMs = (performance.now() - t0) / 100;
     eagerDecoder.dispose();
     const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
-    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (next kernel launched on entry ${us(early.ms)}; without overlapped launches ${us(serial.ms)}; one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (without overlapped launches ${us(serial.ms)}; one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
   }
   big.dispose();
 }
