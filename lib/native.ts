@@ -16,6 +16,7 @@ import { prebuildDir, prebuildKey, readPrebuildInfo } from './loading/prebuild-k
 import { preloadLibraries } from './loading/preload.js';
 import { probeAddon } from './loading/probe.js';
 import type { DType, TypedArray } from './tensor-types.js';
+import type { StepResult } from './trainer.js';
 
 /** The native Tensor handle (see native/tensor/tensor_wrap.h). */
 export interface NativeTensor {
@@ -151,21 +152,10 @@ export interface NativeTrainConfig {
   gradientAccumulation?: number;
 }
 
-export interface NativeStepResult {
-  step: number;
-  learningRate: number;
-  /** The rest is present when the step read its results back from the device (always on the CPU). */
-  loss?: number;
-  lastLoss?: number;
-  gradNorm?: number;
-  stepsInMean?: number;
-  /** Device time of each of those steps, in order (CUDA events on a GPU, host clock on the CPU). */
-  deviceMilliseconds?: number[];
-}
 
 export interface NativeTrainer {
   /** `targets` (shaped like tokens): the tokens the loss predicts; padId entries are not scored. */
-  step(tokens: Int32Array, batch: number, options?: { readBack?: boolean; targets?: Int32Array }): Promise<NativeStepResult>;
+  step(tokens: Int32Array, batch: number, options?: { readBack?: boolean; targets?: Int32Array }): Promise<StepResult>;
   learningRateAt(step: number): number;
   profile(tokens: Int32Array, batch: number, steps: number, path: string): Promise<void>;
   stateDict(): { step: number; tensors: Record<string, NativeTensor> };
