@@ -152,7 +152,6 @@ export interface NativeTrainConfig {
   gradientAccumulation?: number;
 }
 
-
 export interface NativeTrainer {
   /** `targets` (shaped like tokens): the tokens the loss predicts; padId entries are not scored. */
   step(tokens: Int32Array, batch: number, options?: { readBack?: boolean; targets?: Int32Array }): Promise<StepResult>;

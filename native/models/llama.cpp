@@ -97,7 +97,19 @@ at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
   return down_proj->forward(torch::nn::functional::silu(gate_proj->forward(x)) * up_proj->forward(x));
 }
 
-LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) : fused_(c.fused), eps_(c.normEps) {
+namespace {
+// MASKMIX_LLAMA_RECOMPUTE=1: each half of a fused layer is one autograd function that recomputes its norm output and
+// silu(gate)·up in backward instead of saving them (1.4 GiB less at the L16 bench size). Off by default: on an H200
+// that step took 32.0 ms where the saving layers took 24.6 (README "Performance"). Read when a layer is built, so
+// a model keeps one behaviour and the forward pass reads no environment.
+bool llamaRecomputes() {
+  const char* setting = std::getenv("MASKMIX_LLAMA_RECOMPUTE");
+  return setting != nullptr && std::string(setting) == "1";
+}
+}  // namespace
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c)
+    : fused_(c.fused), recompute_(c.fused && llamaRecomputes()), eps_(c.normEps) {
   int64_t intermediate = c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel;
   self_attn = register_module("self_attn", LlamaAttention(c.dModel, c.nHeads, c.fused));
   mlp = register_module("mlp", LlamaMlp(c.dModel, intermediate));
@@ -105,27 +117,16 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c) : fused_(c.fu
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dModel, c.normEps));
 }
 
-// Fused: norms write the compute dtype directly (key/value-cache decoding uses this; the full-sequence forward runs
-// the attention and feed-forward halves as single autograd functions).
+// Fused: norms write the compute dtype directly (key/value-cache decoding and the saving forward use this; with
+// recompute_ the full-sequence forward runs the attention and feed-forward halves as single autograd functions).
 at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
   if (!fused_) return input_layernorm->forward(x);
   return rmsNorm(x, input_layernorm->weight, eps_, compat::computeDtypeFor(x));
 }
 
-namespace {
-// MASKMIX_LLAMA_RECOMPUTE=1: each half of a fused layer is one autograd function that recomputes its norm output and
-// silu(gate)·up in backward instead of saving them (1.4 GiB less at the L16 bench size). Off by default: on an H200
-// that step took 32.0 ms where the saving layers took 24.6 (README "Performance"). Read per call so one process can
-// measure both.
-bool llamaRecomputes() {
-  const char* setting = std::getenv("MASKMIX_LLAMA_RECOMPUTE");
-  return setting != nullptr && std::string(setting) == "1";
-}
-}  // namespace
-
 at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
   if (!fused_) return x + mlp->forward(post_attention_layernorm->forward(x));
-  if (!llamaRecomputes()) {
+  if (!recompute_) {
     at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, compat::computeDtypeFor(x));
     return x + mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
   }
@@ -135,7 +136,7 @@ at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
-  if (!fused_ || !llamaRecomputes()) return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
+  if (!recompute_) return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
   // Norm, projections and rotary as one function that recomputes the norm's output in backward
   // (ops/llama_attention_input.h); attention reads the [b, heads, t, headDim] views.
   auto [q, k, v] = llamaAttentionInputs(input, input_layernorm->weight, eps_, self_attn->q_proj->weight, self_attn->k_proj->weight,

@@ -69,6 +69,7 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   at::Tensor attentionInput(const at::Tensor& x);
   at::Tensor feedForward(const at::Tensor& x);
   bool fused_;
+  bool recompute_;  // fused layer halves as single recomputing autograd functions (MASKMIX_LLAMA_RECOMPUTE=1)
   double eps_;
 };
 TORCH_MODULE(LlamaDecoderLayer);

@@ -32,7 +32,7 @@ async function compareFusedAndPlain(config: Record<string, unknown>, batch: { to
   return { lossFused: a.loss, lossPlain: b.loss, worst };
 }
 
-/** Runs the enclosing describe with MASKMIX_LLAMA_RECOMPUTE set to `value` (undefined: unset); the addon reads it per call. */
+/** Runs the enclosing describe with MASKMIX_LLAMA_RECOMPUTE set to `value` (undefined: unset); a model reads it when built. */
 function withRecomputeSetting(value: string | undefined) {
   const before = process.env.MASKMIX_LLAMA_RECOMPUTE;
   const set = (v: string | undefined) => {
