@@ -90,14 +90,16 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
   check(Number.isInteger(settings.steps) && settings.steps >= 1, `steps must be a positive integer, got ${settings.steps}`);
   // Everything checkable is checked before a folder is made, so a bad device or model config leaves nothing behind.
   // Configs are all validated (device spelling included) before any device is looked for.
-  const devices = new Set<string>([settings.device]);
-  for (const taskName of settings.tasks) {
+  // The (task, model) configs built here are the ones the runs below use.
+  const plan = settings.tasks.map((taskName) => {
     const task = syntheticTask(taskName, settings);
-    for (const entry of set.models) {
-      // An entry may name its own device, which --device does not cover.
-      devices.add(completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device }).device);
-    }
-  }
+    const configs = set.models.map((entry) =>
+      completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device }),
+    );
+    return { taskName, task, configs };
+  });
+  // An entry may name its own device, which --device does not cover.
+  const devices = new Set<string>([settings.device, ...plan.flatMap((p) => p.configs.map((c) => c.device))]);
   for (const device of devices) checkDevice(device);
   const made = options.outDir !== undefined ? makeRunDir(options.outDir, { unique: true }) : undefined;
   const outDir = made?.dir;
@@ -105,14 +107,13 @@ export async function runSynthetic(set: ModelSet, options: SyntheticRunOptions =
   const total = settings.tasks.length * set.models.length;
   let aborted = false;
 
-  for (const [t, taskName] of settings.tasks.entries()) {
-    const task = syntheticTask(taskName, settings);
+  for (const [t, { taskName, task, configs }] of plan.entries()) {
     for (const [m, entry] of set.models.entries()) {
       if (options.signal?.aborted) aborted = true;
       if (aborted) break;
       options.onRun?.(taskName, entry.name, t * set.models.length + m, total);
       const runDir = outDir !== undefined ? join(outDir, taskName, entry.name) : undefined;
-      const config = completeModelConfig(entry, { vocabSize: task.vocabSize, context: task.context, padId: SYNTHETIC_PAD, seed: settings.seed, device: settings.device });
+      const config = configs[m];
       // A pair that fails to start keeps no folder (RunStart), nor the task and results folders if now empty.
       const runStart = new RunStart(runDir !== undefined ? makeRunDir(runDir) : undefined);
       let started: { model: LanguageModel; trainer: Trainer };
