@@ -17,7 +17,7 @@ import { LanguageModel } from '../model.js';
 import { resolveModelConfig } from '../model-config.js';
 import { native, packageRoot } from '../native.js';
 import { Trainer } from '../trainer.js';
-import { formatKernelTimes, kernelTimes } from './trace-summary.js';
+import { formatKernelTimes, kernelTimes, kernelTimesByOp } from './trace-summary.js';
 import type { TrainWorkload } from './workloads.js';
 
 const run = promisify(execFile);
@@ -55,7 +55,7 @@ export interface BenchOptions {
   python?: string;
   learningRate?: number;
   log?: (line: string) => void;
-  /** Also profile 3 maskmix steps into this folder (trace + kernel summary); CUDA builds. */
+  /** Also profile 3 maskmix steps into this folder (trace, kernel summary, kernel time by operator); CUDA builds. */
   profileDir?: string;
 }
 
@@ -103,6 +103,7 @@ async function benchMaskmix(workload: TrainWorkload, tokens: Int32Array, dir: st
     await trainer.profile(batch, 3, trace);
     const summary = formatKernelTimes(kernelTimes(trace), 3);
     writeFileSync(join(options.profileDir, `${workload.name}.kernels.txt`), summary + '\n');
+    writeFileSync(join(options.profileDir, `${workload.name}.ops.txt`), formatKernelTimes(kernelTimesByOp(trace), 3, 80) + '\n');
     options.log?.(summary);
   }
   trainer.dispose();

@@ -28,7 +28,7 @@ export function registerBench(program: Command): void {
     .option('--reference <mode...>', 'PyTorch modes to compare with: eager, compile', ['eager', 'compile'])
     .option('--no-reference', 'time maskmix alone')
     .option('--python <path>', 'python with torch for the reference', 'python3')
-    .option('--profile <dir>', 'also profile 3 maskmix steps per workload: Chrome trace and top kernels into <dir>')
+    .option('--profile <dir>', 'also profile 3 maskmix steps per workload: Chrome trace, top kernels and kernel time by launching operator into <dir>')
     .option('--json', 'print the results as JSON on stdout')
     .addHelpText('after', '\nExamples:\n  maskmix bench\n  maskmix bench --workload mixer-d1024-L8-n512-b32 --reference compile --json\n  maskmix bench --device cpu --workload mixer-d64-L2-n64-b4 --no-reference\n  maskmix bench --decode --device cpu');
   addDecodeBenchOptions(command)
