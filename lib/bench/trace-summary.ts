@@ -78,7 +78,7 @@ export function kernelTimesByOp(tracePath: string): KernelTime[] {
   for (const e of events) {
     if (e.ts === undefined) continue;
     if ((e.cat === 'cpu_op' || e.cat === 'user_annotation') && e.dur !== undefined) thread(e).ops.push(e);
-    else if (e.cat === 'cuda_runtime' && e.args?.correlation !== undefined) thread(e).launches.push(e);
+    else if ((e.cat === 'cuda_runtime' || e.cat === 'cuda_driver') && e.args?.correlation !== undefined) thread(e).launches.push(e);
   }
   const opsByCorrelation = new Map<unknown, string>();
   for (const { ops, launches } of threads.values()) {

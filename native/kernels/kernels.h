@@ -19,8 +19,10 @@ void swigluBackward(const void* gradOut, const void* gate, const void* up, void*
                     cudaStream_t stream);
 
 // y = x · rsqrt(mean(x²) + eps) · w per row of width d; x and w float32, y in `outDtype`, rstd [rows] float32.
-void rmsNormForward(const float* x, const float* w, void* y, float* rstd, int64_t rows, int64_t d, float eps, DType outDtype,
-                    cudaStream_t stream);
+// With delta (null for none; in deltaDtype): the row normalised is x + delta, and that sum is written to sum
+// (float32, [rows, d]).
+void rmsNormForward(const float* x, const void* delta, DType deltaDtype, float* sum, const float* w, void* y, float* rstd, int64_t rows,
+                    int64_t d, float eps, DType outDtype, cudaStream_t stream);
 // The backward row kernels write the weight gradient as one partial row per block, [blocks, d] float32, for the
 // caller to sum over blocks; these say how many blocks (rows of partials) a launch uses.
 constexpr int kBackwardThreads = 128;
@@ -28,9 +30,10 @@ constexpr int64_t kBackwardBlockCap = 528;  // 4 blocks per multiprocessor of an
 int rmsNormBackwardBlocks(int64_t rows);
 int layerNormBackwardBlocks(int64_t rows);
 
-// gx [rows, d] float32; partialW [rmsNormBackwardBlocks(rows), d].
-void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, float* gx, float* partialW,
-                     int64_t rows, int64_t d, cudaStream_t stream);
+// gx [rows, d] float32 = d/dx + residualGrad (float32, may be null); gxCopy (may be null) gets gx again in
+// copyDtype; partialW [rmsNormBackwardBlocks(rows), d].
+void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, const float* residualGrad,
+                     float* gx, void* gxCopy, DType copyDtype, float* partialW, int64_t rows, int64_t d, cudaStream_t stream);
 
 // Rotary positions on x [batch, positions, heads, headDim] (contiguous), pairs (i, i + headDim/2) rotated by the
 // angle whose cos/sin tables are [positions, headDim]; inverse rotates back (the backward pass).

@@ -18,10 +18,8 @@ at::Tensor LlamaStackImpl::forward(const at::Tensor& input) {
   const int64_t t = input.size(1);
   at::Tensor x = !embed_positions.is_empty() ? input + embed_positions->weight.narrow(0, 0, t) : input;
   auto [cos, sin] = rotaryTables(t, config_.dModel / config_.nHeads, config_.ropeTheta, x.options());
-  for (const auto& layer : *layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
-  // The final norm as LlamaLM applies it: one kernel when fused, the module otherwise.
-  if (config_.fused) return rmsNorm(x, norm->weight, config_.normEps, compat::computeDtypeFor(x));
-  return norm->forward(x);
+  // The layers and final norm as LlamaLM runs them.
+  return runLlamaLayers(*layers, static_cast<int64_t>(layers->size()), x, cos, sin, norm.get(), config_.fused, config_.normEps);
 }
 
 MixerAutoencoderLM::MixerAutoencoderLM(const ModelConfig& config) : LanguageModel(config) {

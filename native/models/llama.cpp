@@ -144,6 +144,30 @@ at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Ten
   return feedForward(input + self_attn->attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)));
 }
 
+std::pair<at::Tensor, at::Tensor> LlamaDecoderLayerImpl::forwardDeferred(const at::Tensor& stream, const at::Tensor& pending,
+                                                                          const at::Tensor& cos, const at::Tensor& sin) {
+  at::ScalarType dtype = compat::computeDtypeFor(stream);
+  auto [sum, normed] = pending.defined() ? residualRmsNorm(stream, pending, input_layernorm->weight, eps_, dtype)
+                                         : std::pair<at::Tensor, at::Tensor>{stream, attentionInput(stream)};
+  auto [afterAttention, h] = residualRmsNorm(sum, self_attn->forward(normed, cos, sin), post_attention_layernorm->weight, eps_, dtype);
+  return {afterAttention, mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)))};
+}
+
+at::Tensor runLlamaLayers(torch::nn::ModuleListImpl& layers, int64_t count, const at::Tensor& x, const at::Tensor& cos,
+                          const at::Tensor& sin, RMSNormImpl* norm, bool fused, double eps) {
+  auto layer = [&](int64_t i) { return layers[i]->as<LlamaDecoderLayer>(); };
+  if (count == 0 || !layer(0)->defersResidual()) {
+    at::Tensor h = x;
+    for (int64_t i = 0; i < count; ++i) h = layer(i)->forward(h, cos, sin);
+    if (norm == nullptr) return h;
+    return fused ? rmsNorm(h, norm->weight, eps, compat::computeDtypeFor(h)) : norm->forward(h);
+  }
+  at::Tensor stream = x, pending;
+  for (int64_t i = 0; i < count; ++i) std::tie(stream, pending) = layer(i)->forwardDeferred(stream, pending, cos, sin);
+  if (norm == nullptr) return stream + pending;
+  return residualRmsNorm(stream, pending, norm->weight, eps, compat::computeDtypeFor(stream)).second;
+}
+
 LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c) {
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocabSize, c.dModel));
   layers = register_module("layers", torch::nn::ModuleList());
@@ -167,17 +191,15 @@ LanguageModel::Hidden LlamaLM::hiddenStates(const at::Tensor& tokens) {
   at::Tensor x = model->embed_tokens->forward(tokens);
   int64_t headDim = config_.dModel / config_.nHeads;
   auto [cos, sin] = rotaryTables(tokens.size(1), headDim, config_.ropeTheta, x.options());
-  for (const auto& layer : *model->layers) x = layer->as<LlamaDecoderLayer>()->forward(x, cos, sin);
-  return {finalNorm(x), false};
+  return {runLlamaLayers(*model->layers, config_.nLayers, x, cos, sin, model->norm.get(), config_.fused, config_.normEps), false};
 }
 
 at::Tensor LlamaLM::inputEmbedding() { return model->embed_tokens->weight; }
 
 at::Tensor LlamaLM::hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t layers) {
-  at::Tensor x = embeddings;
-  auto [cos, sin] = rotaryTables(x.size(1), config_.dModel / config_.nHeads, config_.ropeTheta, x.options());
-  for (int64_t i = 0; i < layers; ++i) x = (*model->layers)[i]->as<LlamaDecoderLayer>()->forward(x, cos, sin);
-  return layers == config_.nLayers ? finalNorm(x) : x;
+  auto [cos, sin] = rotaryTables(embeddings.size(1), config_.dModel / config_.nHeads, config_.ropeTheta, embeddings.options());
+  return runLlamaLayers(*model->layers, layers, embeddings, cos, sin, layers == config_.nLayers ? model->norm.get() : nullptr,
+                        config_.fused, config_.normEps);
 }
 
 at::Tensor LlamaLM::finalNorm(const at::Tensor& x) {

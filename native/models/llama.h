@@ -60,6 +60,12 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
   // The next m positions of a decoding session (x: [b, m, d]); the attention reads the state's key/value cache.
   at::Tensor decode(const at::Tensor& x, MixingState& state);
+  // forward on a deferred residual: (stream, pending) → (stream', pending'), where pending (undefined before the
+  // first layer) is the previous layer's feed-forward output not yet added to the float32 stream. Each add runs
+  // inside the norm that follows it (residualRmsNorm). For fused layers that keep their activations.
+  std::pair<at::Tensor, at::Tensor> forwardDeferred(const at::Tensor& stream, const at::Tensor& pending, const at::Tensor& cos,
+                                                    const at::Tensor& sin);
+  bool defersResidual() const { return fused_ && !recompute_; }
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};
@@ -73,6 +79,12 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   double eps_;
 };
 TORCH_MODULE(LlamaDecoderLayer);
+
+// Layers [0, count) of a Llama stack on the residual stream x, then the stack's final norm when one is given (fused
+// when the layers are). Layers that defer their residual adds hand each other the stream and their last sublayer's
+// output; with no norm after the last layer the sum is formed here.
+at::Tensor runLlamaLayers(torch::nn::ModuleListImpl& layers, int64_t count, const at::Tensor& x, const at::Tensor& cos,
+                          const at::Tensor& sin, RMSNormImpl* norm, bool fused, double eps);
 
 // The "model." prefix of the Hugging Face names.
 class LlamaBodyImpl : public torch::nn::Module {

@@ -57,8 +57,8 @@ RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, 
   if (rmsNormKernelTakes(x, weight, outDtype)) {
     at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
     at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));
-    kernels::rmsNormForward(x.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d,
-                            static_cast<float>(eps), toKernel(outDtype), stream());
+    kernels::rmsNormForward(x.data_ptr<float>(), nullptr, kernels::DType::Float32, nullptr, weight.data_ptr<float>(), y.data_ptr(),
+                            rstd.data_ptr<float>(), rows, d, static_cast<float>(eps), toKernel(outDtype), stream());
     checkLaunch("rms norm forward");
     return {y, rstd};
   }
@@ -90,7 +90,8 @@ std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const
     at::Tensor gx = at::empty(x.sizes(), x.options());
     at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, x.options());
     kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
-                             rstd.data_ptr<float>(), gx.data_ptr<float>(), partial.data_ptr<float>(), rows, d, stream());
+                             rstd.data_ptr<float>(), nullptr, gx.data_ptr<float>(), nullptr, kernels::DType::Float32,
+                             partial.data_ptr<float>(), rows, d, stream());
     checkLaunch("rms norm backward");
     return {gx, partial.sum(0).to(weight.scalar_type())};
   }
@@ -104,6 +105,52 @@ std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const
   at::Tensor gx = r * wg - xf * (r * r * r) * dot / static_cast<double>(d);
   at::Tensor gw = (g * xf * r).sum(0);
   return {gx.to(x.scalar_type()).view(x.sizes()), gw.to(weight.scalar_type())};
+}
+
+ResidualRmsNormOutput residualRmsNormForward(const at::Tensor& x, const at::Tensor& deltaIn, const at::Tensor& weight, double eps,
+                                             at::ScalarType outDtype) {
+  at::Tensor delta = deltaIn.contiguous();
+#ifdef MASKMIX_WITH_CUDA
+  if (rmsNormKernelTakes(x, weight, outDtype) && x.is_contiguous() && useKernel({delta}) && delta.sizes() == x.sizes()) {
+    int64_t d = x.size(-1), rows = x.numel() / d;
+    at::Tensor sum = at::empty_like(x);
+    at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
+    at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));
+    kernels::rmsNormForward(x.data_ptr<float>(), delta.data_ptr(), toKernel(delta.scalar_type()), sum.data_ptr<float>(),
+                            weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d, static_cast<float>(eps),
+                            toKernel(outDtype), stream());
+    checkLaunch("residual rms norm forward");
+    return {sum, y, rstd};
+  }
+#endif
+  at::Tensor sum = x + delta;
+  RmsNormOutput normed = rmsNormForward(sum, weight, eps, outDtype);
+  return {sum, normed.y, normed.rstd};
+}
+
+ResidualRmsNormGradients residualRmsNormBackward(const at::Tensor& gradY, const at::Tensor& residualGrad, const at::Tensor& sum,
+                                                 const at::Tensor& weight, const at::Tensor& rstd, at::ScalarType deltaDtype) {
+  at::Tensor gy = gradY.defined() ? gradY.contiguous() : at::zeros_like(sum);
+  at::Tensor gr = residualGrad.defined() ? residualGrad.contiguous() : at::Tensor();
+#ifdef MASKMIX_WITH_CUDA
+  int64_t d = sum.size(-1), rows = sum.numel() / d;
+  if (useKernel({gy, sum, weight}) && sum.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernels::rowKernelsTake(d) &&
+      (!gr.defined() || (useKernel({gr}) && gr.scalar_type() == at::kFloat && gr.sizes() == sum.sizes())) && kernelDtype(deltaDtype)) {
+    at::Tensor gx = at::empty_like(sum);
+    // The sublayer's gradient is gx again in its own dtype, a tensor of its own even in float32: the autograd engine
+    // may accumulate into either gradient in place.
+    at::Tensor gDelta = at::empty(sum.sizes(), sum.options().dtype(deltaDtype));
+    at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, sum.options());
+    kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), sum.data_ptr<float>(), weight.data_ptr<float>(),
+                             rstd.data_ptr<float>(), gr.defined() ? gr.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
+                             gDelta.data_ptr(), toKernel(deltaDtype), partial.data_ptr<float>(), rows, d, stream());
+    checkLaunch("residual rms norm backward");
+    return {gx, gDelta, partial.sum(0).to(weight.scalar_type())};
+  }
+#endif
+  auto [gNorm, gw] = rmsNormBackward(gy, sum, weight, rstd);
+  at::Tensor gx = gr.defined() ? gNorm + gr : gNorm;
+  return {gx, gx.to(deltaDtype, /*non_blocking=*/false, /*copy=*/true), gw};  // a copy: see the kernel path
 }
 
 at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up) {
@@ -149,6 +196,24 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
     auto s = ctx->get_saved_variables();
     auto [gx, gw] = rmsNormBackward(grads[0], s[0], s[1], s[2]);
     return {gx, gw, at::Tensor(), at::Tensor()};
+  }
+};
+
+// (x + delta, rmsNorm(x + delta)): the residual add before a Llama norm fused into the norm's kernels.
+struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNormFunction> {
+  static tensor_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
+                             at::ScalarType outDtype) {
+    ResidualRmsNormOutput out = residualRmsNormForward(x, delta, weight, eps, outDtype);
+    ctx->save_for_backward({out.sum, weight, out.rstd});
+    ctx->saved_data["deltaDtype"] = static_cast<int64_t>(delta.scalar_type());
+    return {out.sum, out.y};
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    auto s = ctx->get_saved_variables();
+    auto deltaDtype = static_cast<at::ScalarType>(ctx->saved_data["deltaDtype"].toInt());
+    ResidualRmsNormGradients g = residualRmsNormBackward(grads[1], grads[0], s[0], s[1], s[2], deltaDtype);
+    return {g.x, g.delta, g.weight, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -205,6 +270,14 @@ struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
   require(weight.dim() == 1 && weight.size(0) == x.size(-1), "rms norm weight must be [d]", "SHAPE_MISMATCH");
   return RmsNormFunction::apply(x, weight, eps, outDtype);
+}
+
+std::pair<at::Tensor, at::Tensor> residualRmsNorm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
+                                                  at::ScalarType outDtype) {
+  require(weight.dim() == 1 && weight.size(0) == x.size(-1), "rms norm weight must be [d]", "SHAPE_MISMATCH");
+  require(delta.sizes() == x.sizes(), "the residual add needs a sublayer output of the residual stream's shape", "SHAPE_MISMATCH");
+  tensor_list out = ResidualRmsNormFunction::apply(x, delta, weight, eps, outDtype);
+  return {out[0], out[1]};
 }
 
 at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up) {

@@ -9,6 +9,11 @@ namespace maskmix {
 
 // x: [..., d]; weight: [d]. Output in `outDtype`.
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype);
+// The residual add before a norm and the norm as one function: (sum, norm) = (x + delta, rmsNorm(x + delta)), x the
+// float32 residual stream and delta a sublayer's output (any float dtype). Its backward adds the residual stream's
+// gradient inside the norm's backward kernel and writes delta's gradient in delta's dtype in the same pass.
+std::pair<at::Tensor, at::Tensor> residualRmsNorm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
+                                                  at::ScalarType outDtype);
 // silu(gate) · up; gate and up of one shape and dtype.
 at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
 // x: [batch, t, heads, headDim]; cos, sin: [t, headDim] float32 (Hugging Face's rotate-half convention).
@@ -26,6 +31,18 @@ at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const
 // (d/dx in x's dtype, d/dweight in weight's dtype) given d/dy in any float dtype; x contiguous.
 std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight,
                                                   const at::Tensor& rstd);
+// residualRmsNorm without autograd: the forward's sum, normalised rows and rstd; the backward's gradients of x
+// (float32: d/dsum of the norm + residualGrad, which may be undefined), delta (in deltaDtype) and weight.
+struct ResidualRmsNormOutput {
+  at::Tensor sum, y, rstd;
+};
+ResidualRmsNormOutput residualRmsNormForward(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
+                                             at::ScalarType outDtype);
+struct ResidualRmsNormGradients {
+  at::Tensor x, delta, weight;
+};
+ResidualRmsNormGradients residualRmsNormBackward(const at::Tensor& gradY, const at::Tensor& residualGrad, const at::Tensor& sum,
+                                                 const at::Tensor& weight, const at::Tensor& rstd, at::ScalarType deltaDtype);
 // x [batch, t, heads, headDim] rotated by +angle, or by −angle when inverse (its transpose: the backward).
 at::Tensor rotaryRotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool inverse);
 // silu(gate) · up, and its gradients (d/dgate, d/dup) given d/dout; all contiguous, of one dtype.

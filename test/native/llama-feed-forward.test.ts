@@ -87,4 +87,13 @@ describe('llama fused layers by default (saving norm outputs and silu(gate)·up)
     expect(r.lossFused).toBeCloseTo(r.lossPlain, 12);
     expect(r.worst).toBeLessThan(1e-10);
   });
+
+  // The layers hand each other the residual stream and their feed-forward output, added inside the next norm
+  // (residualRmsNorm); three layers so that a deferred add crosses two layer boundaries and the final norm.
+  it('gradients match central finite differences of the loss through deferred residual adds (float64, 3 layers)', async () => {
+    const model = await LanguageModel.create({ ...LLAMA, nLayers: 3, intermediateSize: 20, dtype: 'float64' });
+    const batch = { tokens: randomTokens(2 * 9, 30, 4), batch: 2 };
+    await expectGradientsMatchFiniteDifferences(model, batch, (length) => [0, Math.floor(length / 2), length - 1]);
+    model.dispose();
+  });
 });
