@@ -40,13 +40,15 @@ void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const f
 void rotary(const void* x, void* out, const float* cos, const float* sin, int64_t batch, int64_t positions, int64_t heads,
             int64_t headDim, bool inverse, DType dtype, cudaStream_t stream);
 
-// LayerNorm forward: y = (x − mean)·rstd·w + b in `outDtype`; mean and rstd [rows] (either may be null).
-void layerNormForward(const float* x, const float* w, const float* b, void* y, float* mean, float* rstd, int64_t rows, int64_t d,
-                      float eps, DType outDtype, cudaStream_t stream);
-// LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); partialW, partialB
-// [layerNormBackwardBlocks(rows), d].
+// LayerNorm forward: y = (x − mean)·rstd·w + b in `outDtype`; mean and rstd [rows] (either may be null). With delta
+// (null for none; in deltaDtype) the row normalised is x + delta, and that sum is written to sum (float32).
+void layerNormForward(const float* x, const void* delta, DType deltaDtype, float* sum, const float* w, const float* b, void* y, float* mean,
+                      float* rstd, int64_t rows, int64_t d, float eps, DType outDtype, cudaStream_t stream);
+// LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); gxCopy (may be null) gets gx again in
+// copyDtype; partialW, partialB [layerNormBackwardBlocks(rows), d].
 void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
-                       const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream);
+                       const float* residualGrad, float* gx, void* gxCopy, DType copyDtype, float* partialW, float* partialB, int64_t rows,
+                       int64_t d, cudaStream_t stream);
 
 // Cross-entropy over logit rows [rows, vocab] (vocab % 8 == 0, 16-byte aligned), in place: adds Σ over counted
 // rows of (logsumexp − logit[target]) to *lossSum and, with writeGrad, overwrites the logits with

@@ -4,6 +4,8 @@
 // own dtype, adds the residual branch's gradient in the same pass (x + f(LN(x)) has d/dx = upstream + LN's), and
 // accumulates γ/β gradients per lane, then per block in shared memory, writing one partial row per block (the
 // caller sums the partials): global atomics from every warp onto the same d addresses serialised badly.
+// Both optionally take a deferred residual add, as rms_norm.cu does: the forward normalises x + delta and writes that
+// sum; the backward also writes its gradient in the delta's dtype (the sublayer that made delta needs it there).
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
 
@@ -13,9 +15,9 @@ namespace {
 
 constexpr int kMaxChunks = 4;
 
-template <typename Out>
-__global__ void layerNormForwardKernel(const float* x, const float* w, const float* b, Out* y, float* mean, float* rstd, int64_t rows,
-                                       int d, float eps) {
+template <typename Out, typename Delta>
+__global__ void layerNormForwardKernel(const float* x, const Delta* delta, float* sumOut, const float* w, const float* b, Out* y, float* mean,
+                                       float* rstd, int64_t rows, int d, float eps) {
   int lane = threadIdx.x % 32;
   int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
@@ -28,6 +30,13 @@ __global__ void layerNormForwardKernel(const float* x, const float* w, const flo
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
         load8(x + row * d + chunk * kChunk, v[c]);
+        if (delta != nullptr) {
+          float dv[kChunk];
+          load8(delta + row * d + chunk * kChunk, dv);
+#pragma unroll
+          for (int k = 0; k < kChunk; ++k) v[c][k] += dv[k];
+          store8(sumOut + row * d + chunk * kChunk, v[c]);
+        }
 #pragma unroll
         for (int k = 0; k < kChunk; ++k) sum += v[c][k];
       }
@@ -59,9 +68,10 @@ __global__ void layerNormForwardKernel(const float* x, const float* w, const flo
   }
 }
 
-template <typename G>
+template <typename G, typename Copy>
 __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float* mean, const float* rstd, const float* w,
-                                        const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int d) {
+                                        const float* residualGrad, float* gx, Copy* gxCopy, float* partialW, float* partialB, int64_t rows,
+                                        int d) {
   extern __shared__ float blockSums[];  // [2·d]: γ then β gradient of this block
   for (int i = threadIdx.x; i < 2 * d; i += blockDim.x) blockSums[i] = 0;
   __syncthreads();
@@ -115,6 +125,7 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
           out[k] = r * (gv[k] * wv[k] - meanG - xhat * meanGX) + (residualGrad ? res[k] : 0.0f);
         }
         store8(gx + row * d + chunk * kChunk, out);
+        if (gxCopy != nullptr) store8(gxCopy + row * d + chunk * kChunk, out);
       }
     }
   }
@@ -137,28 +148,47 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
 
 }  // namespace
 
-void layerNormForward(const float* x, const float* w, const float* b, void* y, float* mean, float* rstd, int64_t rows, int64_t d, float eps,
-                      DType outDtype, cudaStream_t stream) {
+template <typename Out, typename Delta>
+void launchLayerNormForward(const float* x, const void* delta, float* sum, const float* w, const float* b, void* y, float* mean, float* rstd,
+                            int64_t rows, int64_t d, float eps, cudaStream_t stream) {
   const int threads = 256;
-  if (outDtype == DType::BFloat16)
-    layerNormForwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(x, w, b, static_cast<__nv_bfloat16*>(y), mean, rstd, rows,
-                                                                              int(d), eps);
-  else
-    layerNormForwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(x, w, b, static_cast<float*>(y), mean, rstd, rows, int(d), eps);
+  layerNormForwardKernel<<<warpBlocks(rows, threads), threads, 0, stream>>>(x, static_cast<const Delta*>(delta), sum, w, b,
+                                                                            static_cast<Out*>(y), mean, rstd, rows, int(d), eps);
+}
+
+void layerNormForward(const float* x, const void* delta, DType deltaDtype, float* sum, const float* w, const float* b, void* y, float* mean,
+                      float* rstd, int64_t rows, int64_t d, float eps, DType outDtype, cudaStream_t stream) {
+  const bool bf16Delta = delta != nullptr && deltaDtype == DType::BFloat16;
+  if (outDtype == DType::BFloat16) {
+    if (bf16Delta) return launchLayerNormForward<__nv_bfloat16, __nv_bfloat16>(x, delta, sum, w, b, y, mean, rstd, rows, d, eps, stream);
+    return launchLayerNormForward<__nv_bfloat16, float>(x, delta, sum, w, b, y, mean, rstd, rows, d, eps, stream);
+  }
+  if (bf16Delta) return launchLayerNormForward<float, __nv_bfloat16>(x, delta, sum, w, b, y, mean, rstd, rows, d, eps, stream);
+  launchLayerNormForward<float, float>(x, delta, sum, w, b, y, mean, rstd, rows, d, eps, stream);
 }
 
 int layerNormBackwardBlocks(int64_t rows) { return warpBlocks(rows, kBackwardThreads, kBackwardBlockCap); }
 
+template <typename G, typename Copy>
+void launchLayerNormBackward(const void* gradY, const float* x, const float* mean, const float* rstd, const float* w, const float* residualGrad,
+                             float* gx, void* gxCopy, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream) {
+  layerNormBackwardKernel<<<layerNormBackwardBlocks(rows), kBackwardThreads, 2 * d * sizeof(float), stream>>>(
+      static_cast<const G*>(gradY), x, mean, rstd, w, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, partialB, rows, int(d));
+}
+
 void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
-                       const float* residualGrad, float* gx, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream) {
-  int blocks = layerNormBackwardBlocks(rows);
-  size_t shared = 2 * d * sizeof(float);
-  if (gradDtype == DType::BFloat16)
-    layerNormBackwardKernel<<<blocks, kBackwardThreads, shared, stream>>>(static_cast<const __nv_bfloat16*>(gradY), x, mean, rstd, w,
-                                                                          residualGrad, gx, partialW, partialB, rows, int(d));
-  else
-    layerNormBackwardKernel<<<blocks, kBackwardThreads, shared, stream>>>(static_cast<const float*>(gradY), x, mean, rstd, w, residualGrad,
-                                                                          gx, partialW, partialB, rows, int(d));
+                       const float* residualGrad, float* gx, void* gxCopy, DType copyDtype, float* partialW, float* partialB, int64_t rows,
+                       int64_t d, cudaStream_t stream) {
+  const bool bf16Copy = gxCopy != nullptr && copyDtype == DType::BFloat16;
+  if (gradDtype == DType::BFloat16) {
+    if (bf16Copy)
+      return launchLayerNormBackward<__nv_bfloat16, __nv_bfloat16>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows,
+                                                                   d, stream);
+    return launchLayerNormBackward<__nv_bfloat16, float>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
+  }
+  if (bf16Copy)
+    return launchLayerNormBackward<float, __nv_bfloat16>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
+  launchLayerNormBackward<float, float>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
 }
 
 }  // namespace maskmix::kernels

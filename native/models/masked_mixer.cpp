@@ -131,6 +131,16 @@ at::Tensor MixerBlockImpl::forward(const at::Tensor& input) {
   return feedForward(input + conv->forward(seq_layernorm->forward(input)));
 }
 
+DeferredResidual MixerBlockImpl::forwardDeferred(const DeferredResidual& in) {
+  int64_t t = in.stream.size(0);
+  auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
+  auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
+  DeferredResidual mixed = mixSublayer(in, seq_layernorm->weight, seq_layernorm->bias, seq_layernorm->options.eps(),
+                                       conv->weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t), conv->bias.narrow(0, 0, t));
+  return feedForwardSublayer(mixed, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
+                             down->weight, down->bias);
+}
+
 at::Tensor MixerBlockImpl::feedForward(const at::Tensor& x) {
   if (fused_) {
     auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
@@ -167,13 +177,22 @@ LanguageModel::Hidden MaskedMixerLM::hiddenStates(const at::Tensor& tokens) {
   return {streams(x, config_.nLayers), true};
 }
 
+at::Tensor MaskedMixerLM::runBlocks(torch::nn::ModuleListImpl& blocks, const at::Tensor& x, int64_t layers) {
+  auto block = [&](int64_t i) { return blocks[i]->as<MixerBlock>(); };
+  if (layers == 0 || !block(0)->defersResidual()) {
+    at::Tensor h = x;
+    for (int64_t i = 0; i < layers; ++i) h = block(i)->forward(h);
+    return h;
+  }
+  DeferredResidual r{x, at::Tensor()};
+  for (int64_t i = 0; i < layers; ++i) r = block(i)->forwardDeferred(r);
+  return r.stream + r.pending;  // the last block's output: no norm follows it to add it
+}
+
 at::Tensor MaskedMixerLM::streams(const at::Tensor& embedded, int64_t layers) {
-  at::Tensor x = embedded;
-  for (int64_t i = 0; i < layers; ++i) x = (*mixerblocks)[i]->as<MixerBlock>()->forward(x);
+  at::Tensor x = runBlocks(*mixerblocks, embedded, layers);
   if (reverseblocks.is_empty()) return x;
-  at::Tensor r = embedded;
-  for (int64_t i = 0; i < layers; ++i) r = (*reverseblocks)[i]->as<MixerBlock>()->forward(r);
-  return x + r;
+  return x + runBlocks(*reverseblocks, embedded, layers);
 }
 
 void MaskedMixerLM::afterLoad() {

@@ -12,6 +12,7 @@
 #include "decode/mixing_state.h"
 #include "models/language_model.h"
 #include "ops/masked_mixing.h"
+#include "ops/prenorm_sublayers.h"
 
 namespace maskmix {
 
@@ -69,6 +70,10 @@ class MixerBlockImpl : public torch::nn::Module {
   // mixer's second stream.
   MixerBlockImpl(const ModelConfig& c, MixingMask mask);
   at::Tensor forward(const at::Tensor& x);
+  // forward on a deferred residual (ops/prenorm_sublayers.h): each residual add runs inside the LayerNorm after it.
+  // For fused plain blocks (defersResidual()).
+  DeferredResidual forwardDeferred(const DeferredResidual& in);
+  bool defersResidual() const { return fused_ && !variant_; }
   // Restores each mixing weight's mask after a load.
   void zeroMaskedEntries();
   // The next m positions of a decoding session (x: token-major [m, b, d]): the mixing reads the state's cached
@@ -115,6 +120,8 @@ class MaskedMixerLM : public LanguageModel, public CachedDecoding {
  private:
   // The first `layers` blocks of the forward stream (plus the reverse stream's, added) from embeddings, token-major.
   at::Tensor streams(const at::Tensor& embedded, int64_t layers);
+  // The first `layers` blocks of one stream on x, deferring the residual adds where the blocks can.
+  static at::Tensor runBlocks(torch::nn::ModuleListImpl& blocks, const at::Tensor& x, int64_t layers);
 
   torch::nn::Embedding wte{nullptr};
   torch::nn::ModuleList mixerblocks{nullptr};

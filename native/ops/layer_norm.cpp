@@ -27,23 +27,29 @@ void checkLaunch(const char* what) {
 
 }  // namespace
 
-std::pair<at::Tensor, NormStats> layerNormForward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps,
-                                                  at::ScalarType outDtype) {
+LayerNormOutput layerNormForward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps, at::ScalarType outDtype,
+                                 const at::Tensor& deltaIn) {
   int64_t d = x.size(-1);
+  at::Tensor delta = deltaIn.defined() ? deltaIn.contiguous() : at::Tensor();
 #ifdef MASKMIX_WITH_CUDA
-  if (kernelTakes(x, w, b, outDtype)) {
+  if (kernelTakes(x, w, b, outDtype) &&
+      (!delta.defined() || (delta.is_cuda() && delta.sizes() == x.sizes() &&
+                            (delta.scalar_type() == at::kFloat || delta.scalar_type() == at::kBFloat16)))) {
     int64_t rows = x.numel() / d;
     at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
     at::Tensor mean = at::empty({rows}, x.options()), rstd = at::empty({rows}, x.options());
-    kernels::layerNormForward(x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), mean.data_ptr<float>(),
-                              rstd.data_ptr<float>(), rows, d, static_cast<float>(eps), toKernel(outDtype),
-                              at::cuda::getCurrentCUDAStream().stream());
+    at::Tensor sum = delta.defined() ? at::empty_like(x) : x;
+    kernels::layerNormForward(x.data_ptr<float>(), delta.defined() ? delta.data_ptr() : nullptr,
+                              toKernel(delta.defined() ? delta.scalar_type() : at::kFloat), delta.defined() ? sum.data_ptr<float>() : nullptr,
+                              w.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), mean.data_ptr<float>(), rstd.data_ptr<float>(), rows, d,
+                              static_cast<float>(eps), toKernel(outDtype), at::cuda::getCurrentCUDAStream().stream());
     checkLaunch("layer norm forward");
-    return {y, NormStats{mean, rstd, true}};
+    return {y, NormStats{mean, rstd, true}, sum};
   }
 #endif
-  auto [y, mean, rstd] = at::native_layer_norm(x, {d}, w, b, eps);
-  return {y.to(outDtype), NormStats{mean, rstd, false}};
+  at::Tensor input = delta.defined() ? x + delta : x;
+  auto [y, mean, rstd] = at::native_layer_norm(input, {d}, w, b, eps);
+  return {y.to(outDtype), NormStats{mean, rstd, false}, input};
 }
 
 at::Tensor layerNormRecompute(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps, const NormStats& stats,
@@ -52,8 +58,9 @@ at::Tensor layerNormRecompute(const at::Tensor& x, const at::Tensor& w, const at
   if (stats.kernel) {
     int64_t d = x.size(-1), rows = x.numel() / d;
     at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
-    kernels::layerNormForward(x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), y.data_ptr(), nullptr, nullptr, rows, d,
-                              static_cast<float>(eps), toKernel(outDtype), at::cuda::getCurrentCUDAStream().stream());
+    kernels::layerNormForward(x.data_ptr<float>(), nullptr, kernels::DType::Float32, nullptr, w.data_ptr<float>(), b.data_ptr<float>(),
+                              y.data_ptr(), nullptr, nullptr, rows, d, static_cast<float>(eps), toKernel(outDtype),
+                              at::cuda::getCurrentCUDAStream().stream());
     checkLaunch("layer norm recompute");
     return y;
   }
@@ -61,30 +68,32 @@ at::Tensor layerNormRecompute(const at::Tensor& x, const at::Tensor& w, const at
   return ((x - stats.mean) * stats.rstd * w + b).to(outDtype);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> layerNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& w,
-                                                                 const at::Tensor& b, const NormStats& stats,
-                                                                 const at::Tensor& residualGrad) {
+LayerNormGradients layerNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                                     const NormStats& stats, const at::Tensor& residualGrad, std::optional<at::ScalarType> copyDtype) {
   int64_t d = x.size(-1);
 #ifdef MASKMIX_WITH_CUDA
-  if (stats.kernel) {
+  if (stats.kernel && (!copyDtype || *copyDtype == at::kFloat || *copyDtype == at::kBFloat16)) {
     int64_t rows = x.numel() / d;
     at::Tensor gy = gradY.contiguous();
     at::Tensor residual = residualGrad.defined() ? residualGrad.contiguous().to(at::kFloat) : at::Tensor();
     at::Tensor gx = at::empty(x.sizes(), x.options());
+    // A tensor of its own even in float32: the autograd engine may accumulate into either gradient in place.
+    at::Tensor copy = copyDtype ? at::empty(x.sizes(), x.options().dtype(*copyDtype)) : at::Tensor();
     int64_t blocks = kernels::layerNormBackwardBlocks(rows);
     at::Tensor partialW = at::empty({blocks, d}, x.options()), partialB = at::empty({blocks, d}, x.options());
     kernels::layerNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), stats.mean.data_ptr<float>(),
                                stats.rstd.data_ptr<float>(), w.data_ptr<float>(), residual.defined() ? residual.data_ptr<float>() : nullptr,
-                               gx.data_ptr<float>(), partialW.data_ptr<float>(), partialB.data_ptr<float>(), rows, d,
-                               at::cuda::getCurrentCUDAStream().stream());
+                               gx.data_ptr<float>(), copy.defined() ? copy.data_ptr() : nullptr, toKernel(copyDtype.value_or(at::kFloat)),
+                               partialW.data_ptr<float>(), partialB.data_ptr<float>(), rows, d, at::cuda::getCurrentCUDAStream().stream());
     checkLaunch("layer norm backward");
-    return {gx, partialW.sum(0), partialB.sum(0)};
+    return {gx, copy, partialW.sum(0), partialB.sum(0)};
   }
 #endif
   auto [gx, gw, gb] =
       at::native_layer_norm_backward(gradY.to(x.scalar_type()), x, {d}, stats.mean, stats.rstd, w, b, {true, true, true});
   if (residualGrad.defined()) gx.add_(residualGrad.view(gx.sizes()));
-  return {gx, gw, gb};
+  at::Tensor copy = copyDtype ? gx.to(*copyDtype, /*non_blocking=*/false, /*copy=*/true) : at::Tensor();
+  return {gx, copy, gw, gb};
 }
 
 }  // namespace maskmix

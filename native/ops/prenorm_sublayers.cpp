@@ -2,6 +2,8 @@
 
 #include <torch/autograd.h>
 
+#include <optional>
+
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "ops/gelu_backward.h"
@@ -14,25 +16,74 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// Statistics travel through saved tensors plus one flag of which implementation made them.
-void saveStats(AutogradContext* ctx, const NormStats& stats) { ctx->saved_data["kernel"] = stats.kernel; }
+// What both sublayer functions keep besides their tensors: the LayerNorm implementation flag, and how their
+// output and the residual add were arranged (deferred or not, with or without an incoming pending output).
+void saveLayout(AutogradContext* ctx, const NormStats& stats, double eps, bool deferred, const at::Tensor& pending) {
+  ctx->saved_data["kernel"] = stats.kernel;
+  ctx->saved_data["eps"] = eps;
+  ctx->saved_data["deferred"] = deferred;
+  ctx->saved_data["pendingDtype"] = pending.defined() ? static_cast<int64_t>(pending.scalar_type()) : int64_t(-1);
+}
 NormStats loadStats(AutogradContext* ctx, const at::Tensor& mean, const at::Tensor& rstd) {
   return NormStats{mean, rstd, ctx->saved_data["kernel"].toBool()};
 }
 
+// Outputs: not deferred, the block's x + out (normalised: the LayerNorm's input); deferred, the new stream (only
+// when a pending output was added into it) and out as the next pending.
+tensor_list sublayerOutputs(bool deferred, const at::Tensor& pending, const LayerNormOutput& ln, const at::Tensor& out) {
+  if (!deferred) return {ln.input + out};
+  if (pending.defined()) return {ln.input, out};
+  return {out};
+}
+
+// The backward's view of the output gradient: the sublayer output's gradient in the compute dtype, the residual
+// stream's gradient (added inside the LayerNorm backward; undefined when no stream output), and the dtype the
+// incoming pending output's gradient is wanted in (none when there was no pending).
+struct OutputGradients {
+  at::Tensor out, residual, outMaster;  // outMaster: not deferred, the float32 gradient the bias sums read
+  std::optional<at::ScalarType> pendingDtype;
+};
+OutputGradients outputGradients(AutogradContext* ctx, const tensor_list& grads, const at::Tensor& like, at::ScalarType dtype) {
+  OutputGradients g;
+  auto orZeros = [&](const at::Tensor& t) { return t.defined() ? t.contiguous() : at::zeros_like(like); };
+  int64_t pendingDtype = ctx->saved_data["pendingDtype"].toInt();
+  if (pendingDtype >= 0) g.pendingDtype = static_cast<at::ScalarType>(pendingDtype);
+  if (!ctx->saved_data["deferred"].toBool()) {
+    g.outMaster = orZeros(grads[0]);
+    g.residual = g.outMaster;
+    g.out = g.outMaster.to(dtype);
+    return g;
+  }
+  g.out = orZeros(grads.back()).to(dtype);
+  if (grads.size() == 2) g.residual = grads[0];
+  return g;
+}
+
+// Σ over `dim` of the output gradient for a bias, in the master dtype: from the float32 gradient when there is
+// one (not deferred), else from the compute-dtype gradient with float32 accumulation.
+at::Tensor biasGradient(const OutputGradients& g, int64_t rows, int64_t dim, at::ScalarType master) {
+  const at::Tensor& source = g.outMaster.defined() ? g.outMaster : g.out;
+  return at::sum(source.reshape({rows, -1}), {dim}, /*keepdim=*/false, master);
+}
+
+// Function::apply records every tensor input's device, so "no pending output" travels as an empty tensor.
+at::Tensor pendingInput(const at::Tensor& pending, const at::Tensor& x) { return pending.defined() ? pending : at::empty({0}, x.options()); }
+at::Tensor pendingOrNone(const at::Tensor& input) { return input.numel() > 0 ? input : at::Tensor(); }
+
 struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias,
-                            double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal) {
+  static tensor_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& pendingIn, const at::Tensor& lnWeight,
+                             const at::Tensor& lnBias, double eps, const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal,
+                             bool deferred) {
+    at::Tensor pending = pendingOrNone(pendingIn);
     at::ScalarType dtype = compat::computeDtypeFor(x);
     int64_t t = x.size(0);
-    auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
+    LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending);
     at::Tensor masked = causal ? mixWeight.tril().to(dtype) : mixWeight.to(dtype);
-    at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, normed.view({t, -1}));
-    ctx->save_for_backward({x, stats.mean, stats.rstd, lnWeight, lnBias, masked});
-    ctx->saved_data["eps"] = eps;
+    at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, ln.y.view({t, -1}));
+    ctx->save_for_backward({ln.input, ln.stats.mean, ln.stats.rstd, lnWeight, lnBias, masked});
     ctx->saved_data["causal"] = causal;
-    saveStats(ctx, stats);
-    return x + mixed.view(x.sizes());
+    saveLayout(ctx, ln.stats, eps, deferred, pending);
+    return sublayerOutputs(deferred, pending, ln, mixed.view(x.sizes()));
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -41,34 +92,35 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
     double eps = ctx->saved_data["eps"].toDouble();
     at::ScalarType dtype = masked.scalar_type();
     int64_t t = x.size(0);
-    at::Tensor gout = grads[0].contiguous();
+    OutputGradients g = outputGradients(ctx, grads, x, dtype);
     NormStats stats = loadStats(ctx, mean, rstd);
     at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({t, -1});
-    at::Tensor gy = gout.to(dtype).view({t, -1});
+    at::Tensor gy = g.out.view({t, -1});
     at::Tensor gMixWeight = at::mm(gy, normed.t());
     if (ctx->saved_data["causal"].toBool()) gMixWeight.tril_();
     gMixWeight = gMixWeight.to(x.scalar_type());
-    at::Tensor gMixBias = gout.view({t, -1}).sum(1);
+    at::Tensor gMixBias = biasGradient(g, t, 1, x.scalar_type());
     at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes());
-    // The residual branch's gradient (gout) is added inside the LayerNorm backward.
-    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, gout);
-    return {gx, gLnWeight, gLnBias, at::Tensor(), gMixWeight, gMixBias, at::Tensor()};
+    // The residual stream's gradient is added inside the LayerNorm backward.
+    LayerNormGradients ln = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, g.residual, g.pendingDtype);
+    return {ln.x, ln.xCopy, ln.w, ln.b, at::Tensor(), gMixWeight, gMixBias, at::Tensor(), at::Tensor()};
   }
 };
 
 struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwardSublayerFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
-                            const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
+  static tensor_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& pendingIn, const at::Tensor& lnWeight,
+                             const at::Tensor& lnBias, double eps, const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2,
+                             const at::Tensor& b2, bool deferred) {
+    at::Tensor pending = pendingOrNone(pendingIn);
     at::ScalarType dtype = compat::computeDtypeFor(x);
     int64_t d = x.size(-1);
-    auto [normed, stats] = layerNormForward(x, lnWeight, lnBias, eps, dtype);
+    LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending);
     at::Tensor w1c = w1.to(dtype), w2c = w2.to(dtype);
-    at::Tensor pre = at::addmm(b1.to(dtype), normed.view({-1, d}), w1c.t());
+    at::Tensor pre = at::addmm(b1.to(dtype), ln.y.view({-1, d}), w1c.t());
     at::Tensor y = at::addmm(b2.to(dtype), at::gelu(pre), w2c.t());
-    ctx->save_for_backward({x, stats.mean, stats.rstd, lnWeight, lnBias, w1c, w2c, pre});
-    ctx->saved_data["eps"] = eps;
-    saveStats(ctx, stats);
-    return x + y.view(x.sizes());
+    ctx->save_for_backward({ln.input, ln.stats.mean, ln.stats.rstd, lnWeight, lnBias, w1c, w2c, pre});
+    saveLayout(ctx, ln.stats, eps, deferred, pending);
+    return sublayerOutputs(deferred, pending, ln, y.view(x.sizes()));
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -77,11 +129,11 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     double eps = ctx->saved_data["eps"].toDouble();
     at::ScalarType dtype = w1c.scalar_type(), master = x.scalar_type();
     int64_t d = x.size(-1);
-    at::Tensor gout = grads[0].contiguous().view({-1, d});
+    OutputGradients g = outputGradients(ctx, grads, x, dtype);
     NormStats stats = loadStats(ctx, mean, rstd);
     at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({-1, d});
-    at::Tensor gy = gout.to(dtype);
-    at::Tensor gB2 = gout.sum(0);
+    at::Tensor gy = g.out.view({-1, d});
+    at::Tensor gB2 = biasGradient(g, gy.size(0), 0, master);
     // GELU(pre) recomputed, pre's gradient and b1's in one pass over the hidden layer (ops/gelu_backward.h).
     GeluBackward gelu = geluBackwardWithBiasGrad(pre, at::mm(gy, w2c), master);
     const at::Tensor& gPre = gelu.gradPre;
@@ -89,26 +141,59 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::Tensor gW1 = at::mm(gPre.t(), normed).to(master);
     at::Tensor& gB1 = gelu.gradBias;
     at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes());
-    auto [gx, gLnWeight, gLnBias] = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, gout);
-    return {gx, gLnWeight, gLnBias, at::Tensor(), gW1, gB1, gW2, gB2};
+    LayerNormGradients ln = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, g.residual, g.pendingDtype);
+    return {ln.x, ln.xCopy, ln.w, ln.b, at::Tensor(), gW1, gB1, gW2, gB2, at::Tensor()};
   }
 };
+
+void requireMixShapes(const at::Tensor& x, const at::Tensor& mixWeight, const at::Tensor& mixBias) {
+  require(x.dim() == 3 && mixWeight.dim() == 2 && mixWeight.size(0) == x.size(0) && mixWeight.size(1) == x.size(0) &&
+              mixBias.dim() == 1 && mixBias.size(0) == x.size(0),
+          "mix sublayer expects token-major x [t, b, d] with a [t, t] mixing weight and [t] bias", "SHAPE_MISMATCH");
+}
+
+void requireFeedForwardShapes(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& w2) {
+  require(w1.dim() == 2 && w1.size(1) == x.size(-1) && w2.dim() == 2 && w2.size(0) == x.size(-1) && w2.size(1) == w1.size(0),
+          "feed-forward sublayer weights do not match the input width", "SHAPE_MISMATCH");
+}
+
+void requirePending(const DeferredResidual& in) {
+  require(!in.pending.defined() || in.pending.sizes() == in.stream.sizes(), "a deferred sublayer output must have the stream's shape",
+          "SHAPE_MISMATCH");
+}
+
+DeferredResidual deferredResult(const DeferredResidual& in, const tensor_list& out) {
+  return out.size() == 2 ? DeferredResidual{out[0], out[1]} : DeferredResidual{in.stream, out[0]};
+}
 
 }  // namespace
 
 at::Tensor mixSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
                        const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal) {
-  require(x.dim() == 3 && mixWeight.dim() == 2 && mixWeight.size(0) == x.size(0) && mixWeight.size(1) == x.size(0) &&
-              mixBias.dim() == 1 && mixBias.size(0) == x.size(0),
-          "mix sublayer expects token-major x [t, b, d] with a [t, t] mixing weight and [t] bias", "SHAPE_MISMATCH");
-  return MixSublayerFunction::apply(x, lnWeight, lnBias, eps, mixWeight, mixBias, causal);
+  requireMixShapes(x, mixWeight, mixBias);
+  return MixSublayerFunction::apply(x, pendingInput({}, x), lnWeight, lnBias, eps, mixWeight, mixBias, causal, false)[0];
 }
 
 at::Tensor feedForwardSublayer(const at::Tensor& x, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
                                const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
-  require(w1.dim() == 2 && w1.size(1) == x.size(-1) && w2.dim() == 2 && w2.size(0) == x.size(-1) && w2.size(1) == w1.size(0),
-          "feed-forward sublayer weights do not match the input width", "SHAPE_MISMATCH");
-  return FeedForwardSublayerFunction::apply(x, lnWeight, lnBias, eps, w1, b1, w2, b2);
+  requireFeedForwardShapes(x, w1, w2);
+  return FeedForwardSublayerFunction::apply(x, pendingInput({}, x), lnWeight, lnBias, eps, w1, b1, w2, b2, false)[0];
+}
+
+DeferredResidual mixSublayer(const DeferredResidual& in, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                             const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal) {
+  requireMixShapes(in.stream, mixWeight, mixBias);
+  requirePending(in);
+  at::Tensor pending = pendingInput(in.pending, in.stream);
+  return deferredResult(in, MixSublayerFunction::apply(in.stream, pending, lnWeight, lnBias, eps, mixWeight, mixBias, causal, true));
+}
+
+DeferredResidual feedForwardSublayer(const DeferredResidual& in, const at::Tensor& lnWeight, const at::Tensor& lnBias, double eps,
+                                     const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2, const at::Tensor& b2) {
+  requireFeedForwardShapes(in.stream, w1, w2);
+  requirePending(in);
+  at::Tensor pending = pendingInput(in.pending, in.stream);
+  return deferredResult(in, FeedForwardSublayerFunction::apply(in.stream, pending, lnWeight, lnBias, eps, w1, b1, w2, b2, true));
 }
 
 }  // namespace maskmix

@@ -45,8 +45,19 @@ describe('fused masked mixer blocks', () => {
     plain.dispose();
   });
 
+  // The language model's blocks defer each residual add into the next LayerNorm (two blocks: a deferred add crosses
+  // a block boundary); the autoencoder's run each sublayer with its own add. Both against the module-by-module blocks.
+  it('give the reference gradients without deferred residual adds too (autoencoder blocks, fp64)', async () => {
+    const config = { ...CONFIG, kind: 'autoencoder' as const, variant: 'plain' as const };
+    const fused = await LanguageModel.create({ ...config, fused: true } as never);
+    const plain = await LanguageModel.create({ ...config, fused: false } as never);
+    await expectSameGradients(fused, plain, { tokens: randomTokens(2 * 9, 30, 6), batch: 2 });
+    fused.dispose();
+    plain.dispose();
+  });
+
   it('gradients match central finite differences of the loss (fp64)', async () => {
-    const model = await LanguageModel.create({ ...CONFIG, nLayers: 1 });
+    const model = await LanguageModel.create({ ...CONFIG, nLayers: 2 });
     const batch = { tokens: randomTokens(2 * 9, 30, 4), batch: 2 };
     // A few entries of every parameter. Entries above the diagonal of a mixing matrix have no effect: zero both ways.
     await expectGradientsMatchFiniteDifferences(model, batch, (length) => [0, Math.floor(length / 2), length - 1]);
