@@ -63,7 +63,9 @@ export function kernelTimes(tracePath: string): KernelTime[] {
  * launching thread when the kernel was launched (found through the launch's correlation id), e.g.
  * `aten::add › aten::add › vectorized_elementwise_kernel` or, in backward, `autograd::engine::evaluate_function:
  * MmBackward0 › aten::mm › nvjet…`. Says which operator each generic elementwise kernel belongs to, which a
- * by-kernel summary cannot. Kernels whose launch is not in the trace (CUDA-graph replays) count under `(no op)`.
+ * by-kernel summary cannot. Launches are runtime (`cudaLaunchKernel`) and driver (`cuLaunchKernelEx`: cuBLAS and
+ * cuDNN) events. Kernels count under `(no op)` when their launch is not in the trace (CUDA-graph replays) or no
+ * operator was open at it (maskmix's own kernels launched straight from a custom autograd function's forward).
  */
 export function kernelTimesByOp(tracePath: string): KernelTime[] {
   const events = readEvents(tracePath);

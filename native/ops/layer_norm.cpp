@@ -72,7 +72,9 @@ LayerNormGradients layerNormBackward(const at::Tensor& gradY, const at::Tensor& 
                                      const NormStats& stats, const at::Tensor& residualGrad, std::optional<at::ScalarType> copyDtype) {
   int64_t d = x.size(-1);
 #ifdef MASKMIX_WITH_CUDA
-  if (stats.kernel && (!copyDtype || *copyDtype == at::kFloat || *copyDtype == at::kBFloat16)) {
+  if (stats.kernel) {  // kernel statistics ([rows]) only fit the kernel backward
+    require(!copyDtype || *copyDtype == at::kFloat || *copyDtype == at::kBFloat16,
+            "layer norm backward: the deferred output's gradient must be float32 or bfloat16", "INTERNAL");
     int64_t rows = x.numel() / d;
     at::Tensor gy = gradY.contiguous();
     at::Tensor residual = residualGrad.defined() ? residualGrad.contiguous().to(at::kFloat) : at::Tensor();

@@ -205,6 +205,7 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
                              at::ScalarType outDtype) {
     ResidualRmsNormOutput out = residualRmsNormForward(x, delta, weight, eps, outDtype);
     ctx->save_for_backward({out.sum, weight, out.rstd});
+    ctx->set_materialize_grads(false);  // the final norm's unused sum: no zero-filled gradient to read
     ctx->saved_data["deltaDtype"] = static_cast<int64_t>(delta.scalar_type());
     return {out.sum, out.y};
   }

@@ -19,6 +19,7 @@ using torch::autograd::tensor_list;
 // What both sublayer functions keep besides their tensors: the LayerNorm implementation flag, and how their
 // output and the residual add were arranged (deferred or not, with or without an incoming pending output).
 void saveLayout(AutogradContext* ctx, const NormStats& stats, double eps, bool deferred, const at::Tensor& pending) {
+  ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined (handled in outputGradients)
   ctx->saved_data["kernel"] = stats.kernel;
   ctx->saved_data["eps"] = eps;
   ctx->saved_data["deferred"] = deferred;

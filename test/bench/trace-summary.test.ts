@@ -15,7 +15,8 @@ function writeTrace(): string {
     op(1, 'aten::to', 10, 20), op(1, 'aten::_to_copy', 11, 18), op(1, 'aten::copy_', 12, 15), launch(1, 13, 1),
     op(1, 'aten::add', 40, 10), launch(1, 42, 2),
     op(1, 'aten::add', 60, 10), launch(1, 62, 3),
-    op(2, 'autograd::engine::evaluate_function: MmBackward0', 100, 50), op(2, 'aten::mm', 105, 10), launch(2, 107, 4),
+    op(2, 'autograd::engine::evaluate_function: MmBackward0', 100, 50), op(2, 'aten::mm', 105, 10),
+    { ...launch(2, 107, 4), cat: 'cuda_driver', name: 'cuLaunchKernelEx' },  // cuBLAS launches through the driver API
     launch(1, 200, 5),  // outside any operator
     kernel('void at::native::vectorized_elementwise_kernel<4, CopyFunctor>(int, T)', 5, 1),
     kernel('void at::native::vectorized_elementwise_kernel<4, AddFunctor>(int, T)', 7, 2),
