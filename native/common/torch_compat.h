@@ -11,6 +11,17 @@
 
 namespace maskmix::compat {
 
+// a·b as `out` (float32 weight gradients from bf16 operands): on CUDA with libtorch 2.9+ the GEMM writes float32
+// itself (mm's out_dtype overload; cuBLAS accumulates in float32 either way), elsewhere the product is cast after,
+// one more pass over the result. MASKMIX_NO_MM_OUT_DTYPE turns it off for a libtorch without that overload.
+inline at::Tensor mmAs(const at::Tensor& a, const at::Tensor& b, at::ScalarType out) {
+#if MASKMIX_TORCH_AT_LEAST(2, 9) && !defined(MASKMIX_NO_MM_OUT_DTYPE)
+  const bool halfOperands = (a.scalar_type() == at::kBFloat16 || a.scalar_type() == at::kHalf) && b.scalar_type() == a.scalar_type();
+  if (out == at::kFloat && a.is_cuda() && halfOperands) return at::mm(a, b, out);
+#endif
+  return at::mm(a, b).to(out);
+}
+
 // Whether CUDA autocast is on for the calling thread, and its dtype.
 inline bool cudaAutocastEnabled() {
 #if MASKMIX_TORCH_AT_LEAST(2, 4)

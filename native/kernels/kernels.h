@@ -30,6 +30,9 @@ constexpr int64_t kBackwardBlockCap = 528;  // 4 blocks per multiprocessor of an
 int rmsNormBackwardBlocks(int64_t rows);
 int layerNormBackwardBlocks(int64_t rows);
 
+// out [cols] = Σ over rows of partial [rows, cols] (float32): the sum of a backward kernel's per-block partials.
+void sumPartialRows(const float* partial, float* out, int64_t rows, int64_t cols, cudaStream_t stream);
+
 // gx [rows, d] float32 = d/dx + residualGrad (float32, may be null); gxCopy (may be null) gets gx again in
 // copyDtype; partialW [rmsNormBackwardBlocks(rows), d].
 void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, const float* residualGrad,

@@ -1,6 +1,7 @@
 #include "ops/gelu_backward.h"
 
 #include "common/error.h"
+#include "ops/block_partials.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -26,7 +27,7 @@ GeluBackward geluBackwardWithBiasGrad(const at::Tensor& pre, const at::Tensor& g
                           t == at::kBFloat16 ? kernels::DType::BFloat16 : kernels::DType::Float32, at::cuda::getCurrentCUDAStream());
     const char* error = kernels::lastError();
     if (error[0] != '\0') fail("INTERNAL", std::string("GELU backward kernel failed: ") + error);
-    out.gradBias = partial.sum(0).to(biasDtype);
+    out.gradBias = sumBlockPartials(partial, biasDtype);
     return out;
   }
 #endif

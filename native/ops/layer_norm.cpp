@@ -1,6 +1,7 @@
 #include "ops/layer_norm.h"
 
 #include "common/error.h"
+#include "ops/block_partials.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -88,7 +89,7 @@ LayerNormGradients layerNormBackward(const at::Tensor& gradY, const at::Tensor& 
                                gx.data_ptr<float>(), copy.defined() ? copy.data_ptr() : nullptr, toKernel(copyDtype.value_or(at::kFloat)),
                                partialW.data_ptr<float>(), partialB.data_ptr<float>(), rows, d, at::cuda::getCurrentCUDAStream().stream());
     checkLaunch("layer norm backward");
-    return {gx, copy, partialW.sum(0), partialB.sum(0)};
+    return {gx, copy, sumBlockPartials(partialW, at::kFloat), sumBlockPartials(partialB, at::kFloat)};
   }
 #endif
   auto [gx, gw, gb] =

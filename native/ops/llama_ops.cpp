@@ -3,6 +3,7 @@
 #include <torch/autograd.h>
 
 #include "common/error.h"
+#include "ops/block_partials.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -93,7 +94,7 @@ std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const
                              rstd.data_ptr<float>(), nullptr, gx.data_ptr<float>(), nullptr, kernels::DType::Float32,
                              partial.data_ptr<float>(), rows, d, stream());
     checkLaunch("rms norm backward");
-    return {gx, partial.sum(0).to(weight.scalar_type())};
+    return {gx, sumBlockPartials(partial, weight.scalar_type())};
   }
 #endif
   at::ScalarType accum = rstd.scalar_type();
@@ -145,7 +146,7 @@ ResidualRmsNormGradients residualRmsNormBackward(const at::Tensor& gradY, const 
                              rstd.data_ptr<float>(), gr.defined() ? gr.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
                              gDelta.data_ptr(), toKernel(deltaDtype), partial.data_ptr<float>(), rows, d, stream());
     checkLaunch("residual rms norm backward");
-    return {gx, gDelta, partial.sum(0).to(weight.scalar_type())};
+    return {gx, gDelta, sumBlockPartials(partial, weight.scalar_type())};
   }
 #endif
   auto [gNorm, gw] = rmsNormBackward(gy, sum, weight, rstd);
@@ -204,8 +205,8 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
   static tensor_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
                              at::ScalarType outDtype) {
     ResidualRmsNormOutput out = residualRmsNormForward(x, delta, weight, eps, outDtype);
-    ctx->save_for_backward({out.sum, weight, out.rstd});
     ctx->set_materialize_grads(false);  // the final norm's unused sum: no zero-filled gradient to read
+    ctx->save_for_backward({out.sum, weight, out.rstd});
     ctx->saved_data["deltaDtype"] = static_cast<int64_t>(delta.scalar_type());
     return {out.sum, out.y};
   }

@@ -97,9 +97,8 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
     NormStats stats = loadStats(ctx, mean, rstd);
     at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({t, -1});
     at::Tensor gy = g.out.view({t, -1});
-    at::Tensor gMixWeight = at::mm(gy, normed.t());
+    at::Tensor gMixWeight = compat::mmAs(gy, normed.t(), x.scalar_type());
     if (ctx->saved_data["causal"].toBool()) gMixWeight.tril_();
-    gMixWeight = gMixWeight.to(x.scalar_type());
     at::Tensor gMixBias = biasGradient(g, t, 1, x.scalar_type());
     at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes());
     // The residual stream's gradient is added inside the LayerNorm backward.
@@ -138,8 +137,8 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     // GELU(pre) recomputed, pre's gradient and b1's in one pass over the hidden layer (ops/gelu_backward.h).
     GeluBackward gelu = geluBackwardWithBiasGrad(pre, at::mm(gy, w2c), master);
     const at::Tensor& gPre = gelu.gradPre;
-    at::Tensor gW2 = at::mm(gy.t(), gelu.activated).to(master);
-    at::Tensor gW1 = at::mm(gPre.t(), normed).to(master);
+    at::Tensor gW2 = compat::mmAs(gy.t(), gelu.activated, master);
+    at::Tensor gW1 = compat::mmAs(gPre.t(), normed, master);
     at::Tensor& gB1 = gelu.gradBias;
     at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes());
     LayerNormGradients ln = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, g.residual, g.pendingDtype);
