@@ -29,14 +29,7 @@ __global__ void layerNormForwardKernel(const float* x, const Delta* delta, float
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        load8(x + row * d + chunk * kChunk, v[c]);
-        if (delta != nullptr) {
-          float dv[kChunk];
-          load8(delta + row * d + chunk * kChunk, dv);
-#pragma unroll
-          for (int k = 0; k < kChunk; ++k) v[c][k] += dv[k];
-          store8(sumOut + row * d + chunk * kChunk, v[c]);
-        }
+        loadResidual8(x, delta, sumOut, row * d + chunk * kChunk, v[c]);
 #pragma unroll
         for (int k = 0; k < kChunk; ++k) sum += v[c][k];
       }

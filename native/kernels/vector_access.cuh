@@ -42,6 +42,19 @@ __device__ __forceinline__ void store8(__nv_bfloat16* p, const float (&v)[kChunk
   *reinterpret_cast<uint4*>(p) = raw;
 }
 
+// 8 values of the float32 residual stream x at `offset` into v; with a deferred sublayer output (delta not null),
+// delta is added and the sum written to `sum`: the norm kernels' residual add (rms_norm.cu, layer_norm.cu).
+template <typename Delta>
+__device__ __forceinline__ void loadResidual8(const float* x, const Delta* delta, float* sum, int64_t offset, float (&v)[kChunk]) {
+  load8(x + offset, v);
+  if (delta == nullptr) return;
+  float dv[kChunk];
+  load8(delta + offset, dv);
+#pragma unroll
+  for (int k = 0; k < kChunk; ++k) v[k] += dv[k];
+  store8(sum + offset, v);
+}
+
 __device__ __forceinline__ float warpSum(float v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
