@@ -51,10 +51,9 @@ struct LlamaFeedForwardFunction : public torch::autograd::Function<LlamaFeedForw
     at::Tensor gH = at::addmm(at::mm(gGate, gateC), gUp, upC);
     gGate.reset();
     gUp.reset();
-    auto [gx, gNormWeight] = rmsNormBackward(gH.view(x.sizes()), x, normWeight, rstd);
-    // The residual branch's gradient.
-    gx.add_(gout.view(gx.sizes()));
-    return {gx, gNormWeight, at::Tensor(), gGateW, gUpW, gDown};
+    // The residual branch's gradient is added inside the norm's backward.
+    RmsNormGradients norm = rmsNormBackward(gH.view(x.sizes()), x, normWeight, rstd, gout.view(x.sizes()));
+    return {norm.x, norm.weight, at::Tensor(), gGateW, gUpW, gDown};
   }
 };
 

@@ -51,23 +51,29 @@ static bool rmsNormKernelTakes(const at::Tensor& x, const at::Tensor& weight, at
 }
 #endif
 
-RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
+RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype,
+                             const at::Tensor& deltaIn) {
   at::Tensor x = input.contiguous();
+  at::Tensor delta = deltaIn.defined() ? deltaIn.contiguous() : at::Tensor();
   int64_t d = x.size(-1), rows = x.numel() / d;
 #ifdef MASKMIX_WITH_CUDA
-  if (rmsNormKernelTakes(x, weight, outDtype)) {
+  if (rmsNormKernelTakes(x, weight, outDtype) && (!delta.defined() || (useKernel({delta}) && delta.sizes() == x.sizes()))) {
+    at::Tensor sum = delta.defined() ? at::empty_like(x) : x;
     at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
     at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));
-    kernels::rmsNormForward(x.data_ptr<float>(), nullptr, kernels::DType::Float32, nullptr, weight.data_ptr<float>(), y.data_ptr(),
-                            rstd.data_ptr<float>(), rows, d, static_cast<float>(eps), toKernel(outDtype), stream());
+    kernels::rmsNormForward(x.data_ptr<float>(), delta.defined() ? delta.data_ptr() : nullptr,
+                            toKernel(delta.defined() ? delta.scalar_type() : at::kFloat), delta.defined() ? sum.data_ptr<float>() : nullptr,
+                            weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d, static_cast<float>(eps),
+                            toKernel(outDtype), stream());
     checkLaunch("rms norm forward");
-    return {y, rstd};
+    return {y, rstd, sum};
   }
 #endif
+  if (delta.defined()) x = x + delta;
   at::ScalarType accum = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   at::Tensor xf = x.to(accum).view({rows, d});
   at::Tensor rstd = at::rsqrt(xf.pow(2).mean(-1) + eps);
-  return {(xf * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes()), rstd};
+  return {(xf * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes()), rstd, x};
 }
 
 at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype) {
@@ -82,19 +88,26 @@ at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const
   return (x.to(accum).view({rows, d}) * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes());
 }
 
-std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight,
-                                                  const at::Tensor& rstd) {
+RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd,
+                                 const at::Tensor& residualGrad, std::optional<at::ScalarType> copyDtype) {
   int64_t d = x.size(-1), rows = x.numel() / d;
-  at::Tensor gy = gradY.contiguous();
+  at::Tensor gy = gradY.defined() ? gradY.contiguous() : at::zeros_like(x);
+  at::Tensor gr = residualGrad.defined() ? residualGrad.contiguous() : at::Tensor();
 #ifdef MASKMIX_WITH_CUDA
-  if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && kernels::rowKernelsTake(d)) {
+  if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernels::rowKernelsTake(d) &&
+      (!gr.defined() || (useKernel({gr}) && gr.scalar_type() == at::kFloat && gr.sizes() == x.sizes())) &&
+      (!copyDtype || kernelDtype(*copyDtype))) {
     at::Tensor gx = at::empty(x.sizes(), x.options());
+    // gx again in the copy's dtype, a tensor of its own even in float32: the autograd engine may accumulate into
+    // either gradient in place.
+    at::Tensor copy = copyDtype ? at::empty(x.sizes(), x.options().dtype(*copyDtype)) : at::Tensor();
     at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, x.options());
     kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
-                             rstd.data_ptr<float>(), nullptr, gx.data_ptr<float>(), nullptr, kernels::DType::Float32,
+                             rstd.data_ptr<float>(), gr.defined() ? gr.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
+                             copy.defined() ? copy.data_ptr() : nullptr, toKernel(copyDtype.value_or(at::kFloat)),
                              partial.data_ptr<float>(), rows, d, stream());
     checkLaunch("rms norm backward");
-    return {gx, sumBlockPartials(partial, weight.scalar_type())};
+    return {gx, copy, sumBlockPartials(partial, weight.scalar_type())};
   }
 #endif
   at::ScalarType accum = rstd.scalar_type();
@@ -103,55 +116,10 @@ std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const
   at::Tensor r = rstd.unsqueeze(1);
   at::Tensor wg = g * weight.to(accum);
   at::Tensor dot = (wg * xf).sum(-1, /*keepdim=*/true);
-  at::Tensor gx = r * wg - xf * (r * r * r) * dot / static_cast<double>(d);
-  at::Tensor gw = (g * xf * r).sum(0);
-  return {gx.to(x.scalar_type()).view(x.sizes()), gw.to(weight.scalar_type())};
-}
-
-ResidualRmsNormOutput residualRmsNormForward(const at::Tensor& x, const at::Tensor& deltaIn, const at::Tensor& weight, double eps,
-                                             at::ScalarType outDtype) {
-  at::Tensor delta = deltaIn.contiguous();
-#ifdef MASKMIX_WITH_CUDA
-  if (rmsNormKernelTakes(x, weight, outDtype) && x.is_contiguous() && useKernel({delta}) && delta.sizes() == x.sizes()) {
-    int64_t d = x.size(-1), rows = x.numel() / d;
-    at::Tensor sum = at::empty_like(x);
-    at::Tensor y = at::empty(x.sizes(), x.options().dtype(outDtype));
-    at::Tensor rstd = at::empty({rows}, x.options().dtype(at::kFloat));
-    kernels::rmsNormForward(x.data_ptr<float>(), delta.data_ptr(), toKernel(delta.scalar_type()), sum.data_ptr<float>(),
-                            weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d, static_cast<float>(eps),
-                            toKernel(outDtype), stream());
-    checkLaunch("residual rms norm forward");
-    return {sum, y, rstd};
-  }
-#endif
-  at::Tensor sum = x + delta;
-  RmsNormOutput normed = rmsNormForward(sum, weight, eps, outDtype);
-  return {sum, normed.y, normed.rstd};
-}
-
-ResidualRmsNormGradients residualRmsNormBackward(const at::Tensor& gradY, const at::Tensor& residualGrad, const at::Tensor& sum,
-                                                 const at::Tensor& weight, const at::Tensor& rstd, at::ScalarType deltaDtype) {
-  at::Tensor gy = gradY.defined() ? gradY.contiguous() : at::zeros_like(sum);
-  at::Tensor gr = residualGrad.defined() ? residualGrad.contiguous() : at::Tensor();
-#ifdef MASKMIX_WITH_CUDA
-  int64_t d = sum.size(-1), rows = sum.numel() / d;
-  if (useKernel({gy, sum, weight}) && sum.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernels::rowKernelsTake(d) &&
-      (!gr.defined() || (useKernel({gr}) && gr.scalar_type() == at::kFloat && gr.sizes() == sum.sizes())) && kernelDtype(deltaDtype)) {
-    at::Tensor gx = at::empty_like(sum);
-    // The sublayer's gradient is gx again in its own dtype, a tensor of its own even in float32: the autograd engine
-    // may accumulate into either gradient in place.
-    at::Tensor gDelta = at::empty(sum.sizes(), sum.options().dtype(deltaDtype));
-    at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, sum.options());
-    kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), sum.data_ptr<float>(), weight.data_ptr<float>(),
-                             rstd.data_ptr<float>(), gr.defined() ? gr.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
-                             gDelta.data_ptr(), toKernel(deltaDtype), partial.data_ptr<float>(), rows, d, stream());
-    checkLaunch("residual rms norm backward");
-    return {gx, gDelta, sumBlockPartials(partial, weight.scalar_type())};
-  }
-#endif
-  auto [gNorm, gw] = rmsNormBackward(gy, sum, weight, rstd);
-  at::Tensor gx = gr.defined() ? gNorm + gr : gNorm;
-  return {gx, gx.to(deltaDtype, /*non_blocking=*/false, /*copy=*/true), gw};  // a copy: see the kernel path
+  at::Tensor gx = (r * wg - xf * (r * r * r) * dot / static_cast<double>(d)).to(x.scalar_type()).view(x.sizes());
+  if (gr.defined()) gx = gx + gr;
+  at::Tensor copy = copyDtype ? gx.to(*copyDtype, /*non_blocking=*/false, /*copy=*/true) : at::Tensor();  // see the kernel path
+  return {gx, copy, (g * xf * r).sum(0).to(weight.scalar_type())};
 }
 
 at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up) {
@@ -195,8 +163,8 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    auto [gx, gw] = rmsNormBackward(grads[0], s[0], s[1], s[2]);
-    return {gx, gw, at::Tensor(), at::Tensor()};
+    RmsNormGradients g = rmsNormBackward(grads[0], s[0], s[1], s[2]);
+    return {g.x, g.weight, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -204,18 +172,18 @@ struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNormFunction> {
   static tensor_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
                              at::ScalarType outDtype) {
-    ResidualRmsNormOutput out = residualRmsNormForward(x, delta, weight, eps, outDtype);
+    RmsNormOutput out = rmsNormForward(x, weight, eps, outDtype, delta);
     ctx->set_materialize_grads(false);  // the final norm's unused sum: no zero-filled gradient to read
-    ctx->save_for_backward({out.sum, weight, out.rstd});
+    ctx->save_for_backward({out.input, weight, out.rstd});
     ctx->saved_data["deltaDtype"] = static_cast<int64_t>(delta.scalar_type());
-    return {out.sum, out.y};
+    return {out.input, out.y};
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
     auto deltaDtype = static_cast<at::ScalarType>(ctx->saved_data["deltaDtype"].toInt());
-    ResidualRmsNormGradients g = residualRmsNormBackward(grads[1], grads[0], s[0], s[1], s[2], deltaDtype);
-    return {g.x, g.delta, g.weight, at::Tensor(), at::Tensor()};
+    RmsNormGradients g = rmsNormBackward(grads[1], s[0], s[1], s[2], grads[0], deltaDtype);
+    return {g.x, g.xCopy, g.weight, at::Tensor(), at::Tensor()};
   }
 };
 

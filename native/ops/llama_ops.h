@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include <optional>
+
 namespace maskmix {
 
 // x: [..., d]; weight: [d]. Output in `outDtype`.
@@ -22,27 +24,25 @@ at::Tensor rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& 
 // The same math without autograd, for functions that save less and recompute in their backward
 // (ops/llama_feed_forward.h). Kernels where they take the tensors, libtorch ops otherwise, as above.
 struct RmsNormOutput {
-  at::Tensor y;     // x's shape, outDtype
-  at::Tensor rstd;  // [rows]: float32, float64 for float64 input
+  at::Tensor y;      // x's shape, outDtype
+  at::Tensor rstd;   // [rows]: float32, float64 for float64 input
+  at::Tensor input;  // what was normalised: x, or x + delta when a delta was given
 };
-RmsNormOutput rmsNormForward(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype);
+// With delta (a sublayer's output not yet added to the residual stream x; undefined for none) the rows normalised
+// are x + delta, formed inside the kernel.
+RmsNormOutput rmsNormForward(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype,
+                             const at::Tensor& delta = {});
 // The forward's output again, bit for bit, from x (contiguous) and the saved rstd.
 at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype);
-// (d/dx in x's dtype, d/dweight in weight's dtype) given d/dy in any float dtype; x contiguous.
-std::pair<at::Tensor, at::Tensor> rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight,
-                                                  const at::Tensor& rstd);
-// residualRmsNorm without autograd: the forward's sum, normalised rows and rstd; the backward's gradients of x
-// (float32: d/dsum of the norm + residualGrad, which may be undefined), delta (in deltaDtype) and weight.
-struct ResidualRmsNormOutput {
-  at::Tensor sum, y, rstd;
+struct RmsNormGradients {
+  at::Tensor x;       // d/dx + residualGrad, in x's dtype
+  at::Tensor xCopy;   // the same in copyDtype when one was asked for (a deferred delta's gradient), else undefined
+  at::Tensor weight;  // in weight's dtype
 };
-ResidualRmsNormOutput residualRmsNormForward(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
-                                             at::ScalarType outDtype);
-struct ResidualRmsNormGradients {
-  at::Tensor x, delta, weight;
-};
-ResidualRmsNormGradients residualRmsNormBackward(const at::Tensor& gradY, const at::Tensor& residualGrad, const at::Tensor& sum,
-                                                 const at::Tensor& weight, const at::Tensor& rstd, at::ScalarType deltaDtype);
+// Gradients given d/dy in any float dtype (undefined: zero); x contiguous; residualGrad (may be undefined) is added
+// to d/dx in the same pass.
+RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd,
+                                 const at::Tensor& residualGrad = {}, std::optional<at::ScalarType> copyDtype = std::nullopt);
 // x [batch, t, heads, headDim] rotated by +angle, or by −angle when inverse (its transpose: the backward).
 at::Tensor rotaryRotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool inverse);
 // silu(gate) · up, and its gradients (d/dgate, d/dup) given d/dout; all contiguous, of one dtype.
