@@ -99,9 +99,9 @@ at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
 
 namespace {
 // MASKMIX_LLAMA_RECOMPUTE=1: each half of a fused layer is one autograd function that recomputes its norm output and
-// silu(gate)·up in backward instead of saving them (1.4 GiB less at the L16 bench size). Off by default: on an H200
-// that step took 32.0 ms where the saving layers took 24.6 (README "Performance"). Read when a layer is built, so
-// a model keeps one behaviour and the forward pass reads no environment.
+// silu(gate)·up in backward instead of saving them (1.4 GiB less at the L16 bench size). Off by default: in one run on
+// an H100 that step took 29.82 ms where the saving layers took 28.11 (README "Performance"). Read when a layer is
+// built, so a model keeps one behaviour and the forward pass reads no environment.
 bool llamaRecomputes() {
   const char* setting = std::getenv("MASKMIX_LLAMA_RECOMPUTE");
   return setting != nullptr && std::string(setting) == "1";
@@ -128,7 +128,7 @@ at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
   if (!fused_) return x + mlp->forward(post_attention_layernorm->forward(x));
   if (!recompute_) {
     at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, compat::computeDtypeFor(x));
-    return x + mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
+    return x + fusedMlp(h);
   }
   // One autograd function that recomputes the norm's output and silu(gate)·up in backward (ops/llama_feed_forward.h).
   return llamaFeedForward(x, post_attention_layernorm->weight, eps_, mlp->gate_proj->weight, mlp->up_proj->weight,
@@ -144,13 +144,17 @@ at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Ten
   return feedForward(input + self_attn->attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)));
 }
 
+at::Tensor LlamaDecoderLayerImpl::fusedMlp(const at::Tensor& h) {
+  return mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
+}
+
 std::pair<at::Tensor, at::Tensor> LlamaDecoderLayerImpl::forwardDeferred(const at::Tensor& stream, const at::Tensor& pending,
                                                                           const at::Tensor& cos, const at::Tensor& sin) {
   at::ScalarType dtype = compat::computeDtypeFor(stream);
   auto [sum, normed] = pending.defined() ? residualRmsNorm(stream, pending, input_layernorm->weight, eps_, dtype)
                                          : std::pair<at::Tensor, at::Tensor>{stream, attentionInput(stream)};
   auto [afterAttention, h] = residualRmsNorm(sum, self_attn->forward(normed, cos, sin), post_attention_layernorm->weight, eps_, dtype);
-  return {afterAttention, mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)))};
+  return {afterAttention, fusedMlp(h)};
 }
 
 at::Tensor runLlamaLayers(torch::nn::ModuleListImpl& layers, int64_t count, const at::Tensor& x, const at::Tensor& cos,
@@ -160,7 +164,7 @@ at::Tensor runLlamaLayers(torch::nn::ModuleListImpl& layers, int64_t count, cons
     at::Tensor h = x;
     for (int64_t i = 0; i < count; ++i) h = layer(i)->forward(h, cos, sin);
     if (norm == nullptr) return h;
-    return fused ? rmsNorm(h, norm->weight, eps, compat::computeDtypeFor(h)) : norm->forward(h);
+    return llamaFinalNorm(*norm, h, fused, eps);
   }
   at::Tensor stream = x, pending;
   for (int64_t i = 0; i < count; ++i) std::tie(stream, pending) = layer(i)->forwardDeferred(stream, pending, cos, sin);
@@ -202,9 +206,10 @@ at::Tensor LlamaLM::hiddenFromEmbeddings(const at::Tensor& embeddings, int64_t l
                         config_.fused, config_.normEps);
 }
 
-at::Tensor LlamaLM::finalNorm(const at::Tensor& x) {
-  if (config_.fused) return rmsNorm(x, model->norm->weight, config_.normEps, compat::computeDtypeFor(x));
-  return model->norm->forward(x);
+at::Tensor llamaFinalNorm(RMSNormImpl& norm, const at::Tensor& h, bool fused, double eps) {
+  return fused ? rmsNorm(h, norm.weight, eps, compat::computeDtypeFor(h)) : norm.forward(h);
 }
+
+at::Tensor LlamaLM::finalNorm(const at::Tensor& x) { return llamaFinalNorm(*model->norm, x, config_.fused, config_.normEps); }
 
 }  // namespace maskmix

@@ -74,11 +74,16 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   // RMSNorm before the attention, and x + MLP(RMSNorm(x)): fused or through the modules.
   at::Tensor attentionInput(const at::Tensor& x);
   at::Tensor feedForward(const at::Tensor& x);
+  // down(silu(gate(h))·up(h)) with the fused SwiGLU.
+  at::Tensor fusedMlp(const at::Tensor& h);
   bool fused_;
   bool recompute_;  // fused layer halves as single recomputing autograd functions (MASKMIX_LLAMA_RECOMPUTE=1)
   double eps_;
 };
 TORCH_MODULE(LlamaDecoderLayer);
+
+// A Llama stack's final norm on h: one kernel when fused, the module otherwise.
+at::Tensor llamaFinalNorm(RMSNormImpl& norm, const at::Tensor& h, bool fused, double eps);
 
 // Layers [0, count) of a Llama stack on the residual stream x, then the stack's final norm when one is given (fused
 // when the layers are). Layers that defer their residual adds hand each other the stream and their last sublayer's

@@ -116,38 +116,33 @@ void MixerBlockImpl::zeroMaskedEntries() {
   for (auto& u : units_) u->zeroMaskedEntries();
 }
 
+template <typename Stream>
+Stream MixerBlockImpl::fusedMix(const Stream& x, int64_t t) {
+  return mixSublayer(x, seq_layernorm->weight, seq_layernorm->bias, seq_layernorm->options.eps(),
+                     conv->weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t), conv->bias.narrow(0, 0, t));
+}
+
+template <typename Stream>
+Stream MixerBlockImpl::fusedFeedForward(const Stream& x) {
+  auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
+  auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
+  return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
+                             down->weight, down->bias);
+}
+
 at::Tensor MixerBlockImpl::forward(const at::Tensor& input) {
   // Variants mix through plain modules and libtorch autograd; their feed-forward is fused as the flat mixer's.
   if (variant_) return feedForward(input + mixVariant(seq_layernorm->forward(input)));
-  if (fused_) {
-    int64_t t = input.size(0);
-    auto& ln1 = seq_layernorm->options;
-    at::Tensor x = mixSublayer(input, seq_layernorm->weight, seq_layernorm->bias, ln1.eps(),
-                               conv->weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t), conv->bias.narrow(0, 0, t));
-    return feedForward(x);
-  }
+  if (fused_) return fusedFeedForward(fusedMix(input, input.size(0)));
   // The same block through separate modules and libtorch's own autograd: the reference the fused path is
   // tested against.
   return feedForward(input + conv->forward(seq_layernorm->forward(input)));
 }
 
-DeferredResidual MixerBlockImpl::forwardDeferred(const DeferredResidual& in) {
-  int64_t t = in.stream.size(0);
-  auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
-  auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
-  DeferredResidual mixed = mixSublayer(in, seq_layernorm->weight, seq_layernorm->bias, seq_layernorm->options.eps(),
-                                       conv->weight.select(2, 0).narrow(0, 0, t).narrow(1, 0, t), conv->bias.narrow(0, 0, t));
-  return feedForwardSublayer(mixed, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
-                             down->weight, down->bias);
-}
+DeferredResidual MixerBlockImpl::forwardDeferred(const DeferredResidual& in) { return fusedFeedForward(fusedMix(in, in.stream.size(0))); }
 
 at::Tensor MixerBlockImpl::feedForward(const at::Tensor& x) {
-  if (fused_) {
-    auto* up = (*patch_ff)[0]->as<torch::nn::Linear>();
-    auto* down = (*patch_ff)[2]->as<torch::nn::Linear>();
-    return feedForwardSublayer(x, patch_layernorm->weight, patch_layernorm->bias, patch_layernorm->options.eps(), up->weight, up->bias,
-                               down->weight, down->bias);
-  }
+  if (fused_) return fusedFeedForward(x);
   return x + patch_ff->forward(patch_layernorm->forward(x));
 }
 

@@ -88,6 +88,12 @@ class MixerBlockImpl : public torch::nn::Module {
  private:
   // x + FF(LayerNorm(x)), fused or through the modules.
   at::Tensor feedForward(const at::Tensor& x);
+  // The fused sublayers (ops/prenorm_sublayers.h) of a plain block on x (at::Tensor: each adds its own residual) or
+  // on a DeferredResidual; t: the tokens, which select the mixing weight's top-left corner.
+  template <typename Stream>
+  Stream fusedMix(const Stream& x, int64_t t);
+  template <typename Stream>
+  Stream fusedFeedForward(const Stream& x);
   // The variants' token mixing of LN(x): one unit, or heads (proj_head.h → unit h → concatenated → out_proj).
   at::Tensor mixVariant(const at::Tensor& normed);
   bool fused_;
