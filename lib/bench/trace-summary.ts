@@ -11,7 +11,8 @@ export interface KernelTime {
   calls: number;
 }
 
-interface TraceEvent {
+/** One event of a Chrome trace, as far as these summaries read it. */
+export interface TraceEvent {
   cat?: string;
   name?: string;
   ph?: string;
@@ -22,9 +23,14 @@ interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
-function readEvents(tracePath: string): TraceEvent[] {
+/** The events of a trace file (tens of MB for a few training steps: read it once for both summaries). */
+export function readTraceEvents(tracePath: string): TraceEvent[] {
   const trace = JSON.parse(readFileSync(tracePath, 'utf8')) as { traceEvents?: TraceEvent[] };
   return trace.traceEvents ?? [];
+}
+
+function eventsOf(trace: string | TraceEvent[]): TraceEvent[] {
+  return typeof trace === 'string' ? readTraceEvents(trace) : trace;
 }
 
 /** Template-heavy kernel names: keep the part that says what it is. */
@@ -52,9 +58,10 @@ function sortedTimes(byName: Map<string, KernelTime>): KernelTime[] {
   return [...byName.values()].sort((a, b) => b.totalUs - a.totalUs);
 }
 
-export function kernelTimes(tracePath: string): KernelTime[] {
+/** `trace`: a trace file's path or its events (readTraceEvents). */
+export function kernelTimes(trace: string | TraceEvent[]): KernelTime[] {
   const byName = new Map<string, KernelTime>();
-  for (const e of readEvents(tracePath)) if (isKernel(e)) addTime(byName, shortKernelName(e.name), e.dur);
+  for (const e of eventsOf(trace)) if (isKernel(e)) addTime(byName, shortKernelName(e.name), e.dur);
   return sortedTimes(byName);
 }
 
@@ -67,8 +74,8 @@ export function kernelTimes(tracePath: string): KernelTime[] {
  * cuDNN) events. Kernels count under `(no op)` when their launch is not in the trace (CUDA-graph replays) or no
  * operator was open at it (maskmix's own kernels launched straight from a custom autograd function's forward).
  */
-export function kernelTimesByOp(tracePath: string): KernelTime[] {
-  const events = readEvents(tracePath);
+export function kernelTimesByOp(trace: string | TraceEvent[]): KernelTime[] {
+  const events = eventsOf(trace);
   // Per launching thread: operator intervals and launch instants, swept in time order with a stack of open operators.
   const threads = new Map<string, { ops: TraceEvent[]; launches: TraceEvent[] }>();
   const thread = (e: TraceEvent) => {

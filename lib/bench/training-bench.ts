@@ -17,7 +17,7 @@ import { LanguageModel } from '../model.js';
 import { resolveModelConfig } from '../model-config.js';
 import { native, packageRoot } from '../native.js';
 import { Trainer } from '../trainer.js';
-import { formatKernelTimes, kernelTimes, kernelTimesByOp } from './trace-summary.js';
+import { formatKernelTimes, kernelTimes, kernelTimesByOp, readTraceEvents } from './trace-summary.js';
 import type { TrainWorkload } from './workloads.js';
 
 const run = promisify(execFile);
@@ -101,9 +101,10 @@ async function benchMaskmix(workload: TrainWorkload, tokens: Int32Array, dir: st
   if (options.profileDir) {
     const trace = join(options.profileDir, `${workload.name}.trace.json`);
     await trainer.profile(batch, 3, trace);
-    const summary = formatKernelTimes(kernelTimes(trace), 3);
+    const events = readTraceEvents(trace);
+    const summary = formatKernelTimes(kernelTimes(events), 3);
     writeFileSync(join(options.profileDir, `${workload.name}.kernels.txt`), summary + '\n');
-    writeFileSync(join(options.profileDir, `${workload.name}.ops.txt`), formatKernelTimes(kernelTimesByOp(trace), 3, 80) + '\n');
+    writeFileSync(join(options.profileDir, `${workload.name}.ops.txt`), formatKernelTimes(kernelTimesByOp(events), 3, 80) + '\n');
     options.log?.(summary);
   }
   trainer.dispose();

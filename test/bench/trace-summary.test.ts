@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { formatKernelTimes, kernelTimes, kernelTimesByOp } from '../../lib/bench/trace-summary.js';
+import { formatKernelTimes, kernelTimes, kernelTimesByOp, readTraceEvents } from '../../lib/bench/trace-summary.js';
 
 // A hand-made Kineto-style trace: a forward thread (tid 1) with nested operators and an autograd thread (tid 2);
 // each launch (cuda_runtime) and its kernel share a correlation id.
@@ -51,6 +51,13 @@ describe('trace summary', () => {
     expect(byOp.get('(no op) › lonely')).toMatchObject({ totalUs: 2 });
     expect(byOp.get('(no op) › graph replay kernel')).toMatchObject({ totalUs: 4 });
     expect([...byOp.values()].reduce((a, k) => a + k.totalUs, 0)).toBe(5 + 7 + 9 + 30 + 2 + 4);
+  });
+
+  it('gives the same summaries from events read once as from the file', () => {
+    const path = writeTrace();
+    const events = readTraceEvents(path);
+    expect(kernelTimes(events)).toEqual(kernelTimes(path));
+    expect(kernelTimesByOp(events)).toEqual(kernelTimesByOp(path));
   });
 
   it('formats per-step times and call counts', () => {
