@@ -32,6 +32,13 @@ async function compareFusedAndPlain(config: Record<string, unknown>, batch: { to
   return { lossFused: a.loss, lossPlain: b.loss, worst };
 }
 
+/** A few entries of every parameter gradient of a float64 Llama (LLAMA with `nLayers`) against central finite differences. */
+async function expectFiniteDifferenceGradients(nLayers: number, pick: (length: number) => number[]) {
+  const model = await LanguageModel.create({ ...LLAMA, nLayers, intermediateSize: 20, dtype: 'float64' });
+  await expectGradientsMatchFiniteDifferences(model, { tokens: randomTokens(2 * 9, 30, 4), batch: 2 }, pick);
+  model.dispose();
+}
+
 /** Runs the enclosing describe with MASKMIX_LLAMA_RECOMPUTE set to `value` (undefined: unset); a model reads it when built. */
 function withRecomputeSetting(value: string | undefined) {
   const before = process.env.MASKMIX_LLAMA_RECOMPUTE;
@@ -61,10 +68,7 @@ describe('llama layer halves as single autograd functions (MASKMIX_LLAMA_RECOMPU
   });
 
   it('gradients match central finite differences of the loss (float64)', async () => {
-    const model = await LanguageModel.create({ ...LLAMA, nLayers: 1, intermediateSize: 20, dtype: 'float64' });
-    const batch = { tokens: randomTokens(2 * 9, 30, 4), batch: 2 };
-    await expectGradientsMatchFiniteDifferences(model, batch, (length) => [0, Math.floor(length / 3), length - 1]);
-    model.dispose();
+    await expectFiniteDifferenceGradients(1, (length) => [0, Math.floor(length / 3), length - 1]);
   });
 
   it('trains: a few steps on a repeated batch lower the loss', async () => {
@@ -91,9 +95,6 @@ describe('llama fused layers by default (saving norm outputs and silu(gate)·up)
   // The layers hand each other the residual stream and their feed-forward output, added inside the next norm
   // (residualRmsNorm); three layers so that a deferred add crosses two layer boundaries and the final norm.
   it('gradients match central finite differences of the loss through deferred residual adds (float64, 3 layers)', async () => {
-    const model = await LanguageModel.create({ ...LLAMA, nLayers: 3, intermediateSize: 20, dtype: 'float64' });
-    const batch = { tokens: randomTokens(2 * 9, 30, 4), batch: 2 };
-    await expectGradientsMatchFiniteDifferences(model, batch, (length) => [0, Math.floor(length / 2), length - 1]);
-    model.dispose();
+    await expectFiniteDifferenceGradients(3, (length) => [0, Math.floor(length / 2), length - 1]);
   });
 });
