@@ -150,6 +150,7 @@ export interface NativeTrainConfig {
   infoNceTemperature?: number;
   embeddingToken?: 'last' | 'second-to-last';
   gradientAccumulation?: number;
+  cudaGraph?: boolean;
 }
 
 export interface NativeTrainer {

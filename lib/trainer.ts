@@ -39,6 +39,13 @@ export const trainConfigSchema = z
       .int('gradientAccumulation must be a positive integer')
       .min(1, 'gradientAccumulation must be a positive integer (1: no accumulation)')
       .default(1),
+    /**
+     * Capture the whole step (forward, loss, backward, clipping, AdamW) as one CUDA graph after a warm-up step,
+     * and replay it for every later batch of the same shape: one launch per step instead of hundreds. A batch of
+     * another shape captures again. CUDA models only, with gradientAccumulation 1, the next-token objective and
+     * no data parallelism; the graph holds its activations' memory between steps.
+     */
+    cudaGraph: z.boolean().default(false),
   })
   .strict();
 

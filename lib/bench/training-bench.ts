@@ -57,6 +57,8 @@ export interface BenchOptions {
   log?: (line: string) => void;
   /** Also profile 3 maskmix steps into this folder (trace, kernel summary, kernel time by operator); CUDA builds. */
   profileDir?: string;
+  /** Train maskmix's side with the step captured as one CUDA graph (the Trainer's `cudaGraph`). */
+  cudaGraph?: boolean;
 }
 
 function median(values: number[]): number {
@@ -82,7 +84,7 @@ async function benchMaskmix(workload: TrainWorkload, tokens: Int32Array, dir: st
   await saveWeights(model, join(dir, 'init.safetensors'));
   const batch = { tokens, batch: workload.batch };
   const lossFirst = (await model.evalLoss(batch, { precision: 'fp32' })).loss;
-  const trainer = new Trainer(model, { learningRate: options.learningRate ?? 5e-4, gradClip: 1 });
+  const trainer = new Trainer(model, { learningRate: options.learningRate ?? 5e-4, gradClip: 1, cudaGraph: options.cudaGraph ?? false });
   const gpu = deviceIndex(options.device);
   if (gpu >= 0) native().cudaMemory(gpu, { resetPeak: true });
   for (let i = 0; i < options.warmup; i++) await trainer.step(batch, { readBack: i === options.warmup - 1 });

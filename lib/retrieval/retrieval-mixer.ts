@@ -149,9 +149,9 @@ export class RetrievalMixer {
 
 /**
  * AdamW and the learning-rate schedule of a language model's {@link trainConfigSchema}, for a RetrievalMixer. No
- * gradient accumulation: a retrieval step is small (c embeddings per sample), so it is refused rather than ignored.
+ * gradient accumulation and no CUDA-graph capture: a retrieval step is small (c embeddings per sample), so they are refused rather than ignored.
  */
-const retrievalTrainConfigSchema = trainConfigSchema.omit({ gradientAccumulation: true });
+const retrievalTrainConfigSchema = trainConfigSchema.omit({ gradientAccumulation: true, cudaGraph: true });
 export type RetrievalTrainConfigInput = z.input<typeof retrievalTrainConfigSchema>;
 
 export class RetrievalTrainer {

@@ -28,6 +28,7 @@ TrainConfig trainConfigFromJs(const Napi::Object& o) {
   c.infoNce.temperature = numberField(o, "infoNceTemperature", c.infoNce.temperature);
   c.infoNce.fromEnd = embeddingFromEnd(stringField(o, "embeddingToken", "second-to-last"));
   c.gradientAccumulation = integerField(o, "gradientAccumulation", c.gradientAccumulation);
+  c.cudaGraph = booleanField(o, "cudaGraph", c.cudaGraph);
   return c;
 }
 

@@ -11,6 +11,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/nn/modules/linear.h>
 
+#include "common/cuda_graph_capture.h"
 #include "common/torch_compat.h"
 #endif
 
@@ -36,15 +37,6 @@ class AutocastCacheOff {
  private:
   bool previous_;
 };
-
-// Captures only this thread's work (2.x: thread-local mode, so other threads' CUDA calls stay legal meanwhile).
-void beginCapture(at::cuda::CUDAGraph& graph) {
-#if MASKMIX_TORCH_AT_LEAST(2, 0)
-  graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-#else
-  graph.capture_begin();
-#endif
-}
 
 }  // namespace
 
@@ -92,7 +84,7 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
     at::cuda::CUDAStream previous = at::cuda::getCurrentCUDAStream(device.index());
     c10::cuda::CUDAStreamGuard streamGuard(*g.stream);
     previous.synchronize();
-    beginCapture(g.graph);
+    beginThreadLocalCapture(g.graph);
     g.fused->launch();
     g.graph.capture_end();
     g.versions = parameterVersions(model);
@@ -137,7 +129,7 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
       g.position.copy_(savedPosition);
       g.stream->synchronize();
     }
-    beginCapture(g.graph);
+    beginThreadLocalCapture(g.graph);
     g.body(model, decoding, states);
     g.graph.capture_end();
   } catch (...) {

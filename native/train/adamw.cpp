@@ -15,38 +15,58 @@ AdamW::AdamW(std::vector<at::Tensor> params, AdamWOptions options) : params_(std
   }
 }
 
-void AdamW::step(double lr, const at::Tensor& skip) {
-  at::NoGradGuard noGrad;
-  std::vector<at::Tensor> params, grads, avgs, avgSqs, steps;
+AdamW::Group AdamW::withGradients() const {
+  Group g;
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].grad().defined()) continue;
-    params.push_back(params_[i]);
-    grads.push_back(params_[i].grad());
-    avgs.push_back(expAvg_[i]);
-    avgSqs.push_back(expAvgSq_[i]);
-    steps.push_back(stepTensors_[i]);
+    g.params.push_back(params_[i]);
+    g.grads.push_back(params_[i].grad());
+    g.avgs.push_back(expAvg_[i]);
+    g.avgSqs.push_back(expAvgSq_[i]);
+    g.steps.push_back(stepTensors_[i]);
   }
-  ++steps_;
-  if (params.empty()) return;
+  return g;
+}
+
+void AdamW::step(double lr, const at::Tensor& skip) {
+  at::NoGradGuard noGrad;
+  Group g = withGradients();
+  if (g.params.empty()) return;
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
   // The fused kernel reads the step counters but does not advance them (PyTorch's Python side does). Advance by
   // 1 - skip, so a skipped step (found_inf set: params and moments untouched) leaves bias correction unchanged.
-  at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
-  at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, options_.beta1, options_.beta2,
+  at::_foreach_add_(g.steps, 1.0 - skip.to(at::kFloat));
+  at::_fused_adamw_(g.params, g.grads, g.avgs, g.avgSqs, /*max_exp_avg_sqs=*/{}, g.steps, lr, options_.beta1, options_.beta2,
                     options_.weightDecay, options_.epsilon, /*amsgrad=*/false, /*maximize=*/false,
                     /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
 #else
   if (skip.item<float>() != 0.0f) return;  // 1.13 path runs on CPU, where reading the flag costs nothing
-  for (size_t i = 0; i < params.size(); ++i) {
-    double t = steps[i].add_(1).item<double>();
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    double t = g.steps[i].add_(1).item<double>();
     double bias1 = 1.0 - std::pow(options_.beta1, t);
     double bias2 = 1.0 - std::pow(options_.beta2, t);
-    params[i].mul_(1.0 - lr * options_.weightDecay);
-    avgs[i].lerp_(grads[i], 1.0 - options_.beta1);
-    avgSqs[i].mul_(options_.beta2).addcmul_(grads[i], grads[i], 1.0 - options_.beta2);
-    at::Tensor denom = avgSqs[i].sqrt().div_(std::sqrt(bias2)).add_(options_.epsilon);
-    params[i].addcdiv_(avgs[i], denom, -lr / bias1);
+    g.params[i].mul_(1.0 - lr * options_.weightDecay);
+    g.avgs[i].lerp_(g.grads[i], 1.0 - options_.beta1);
+    g.avgSqs[i].mul_(options_.beta2).addcmul_(g.grads[i], g.grads[i], 1.0 - options_.beta2);
+    at::Tensor denom = g.avgSqs[i].sqrt().div_(std::sqrt(bias2)).add_(options_.epsilon);
+    g.params[i].addcdiv_(g.avgs[i], denom, -lr / bias1);
   }
+#endif
+}
+
+void AdamW::step(const at::Tensor& lr, const at::Tensor& skip) {
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+  at::NoGradGuard noGrad;
+  Group g = withGradients();
+  if (g.params.empty()) return;
+  at::_foreach_add_(g.steps, 1.0 - skip.to(at::kFloat));
+  at::_fused_adamw_(g.params, g.grads, g.avgs, g.avgSqs, /*max_exp_avg_sqs=*/{}, g.steps, lr, options_.beta1, options_.beta2,
+                    options_.weightDecay, options_.epsilon, /*amsgrad=*/false, /*maximize=*/false,
+                    /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
+#else
+  (void)lr;
+  (void)skip;
+  fail("CUDA_UNAVAILABLE", "a learning rate held on the device needs libtorch 2.4 or newer");
 #endif
 }
 
@@ -86,7 +106,6 @@ void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps, con
     expAvgSq_[i].copy_(tensors[2 * i + 1]);
     stepTensors_[i].fill_(counts[i]);
   }
-  steps_ = steps;
 }
 
 at::Tensor clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {

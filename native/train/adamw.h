@@ -24,8 +24,9 @@ class AdamW {
   // on the parameters' device) is non-zero the update is skipped without a host sync: how non-finite gradients
   // leave the weights untouched on a GPU.
   void step(double lr, const at::Tensor& skip);
-
-  int64_t stepsTaken() const { return steps_; }
+  // The same with the learning rate read from a 0-dim float32 tensor on the parameters' device, so a step
+  // captured as a CUDA graph (train/graphed_training_step.h) still follows the schedule. libtorch ≥ 2.4 only.
+  void step(const at::Tensor& lr, const at::Tensor& skip);
 
   // State for checkpoints: exp_avg and exp_avg_sq of every parameter, in parameter order.
   std::vector<at::Tensor> stateTensors() const;
@@ -36,12 +37,17 @@ class AdamW {
   void loadState(const std::vector<at::Tensor>& tensors, int64_t steps, const std::vector<at::Tensor>& stepCounts = {});
 
  private:
+  // The parameters that have a gradient this step, with their gradients, moments and step counts.
+  struct Group {
+    std::vector<at::Tensor> params, grads, avgs, avgSqs, steps;
+  };
+  Group withGradients() const;
+
   std::vector<at::Tensor> params_;
   std::vector<at::Tensor> expAvg_;
   std::vector<at::Tensor> expAvgSq_;
   std::vector<at::Tensor> stepTensors_;  // float32 step count per parameter, as the fused kernel wants it
   AdamWOptions options_;
-  int64_t steps_ = 0;
 };
 
 // Global L2 norm of the gradients, and (if maxNorm > 0) scaling of the gradients so it is at most maxNorm.

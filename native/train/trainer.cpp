@@ -47,6 +47,12 @@ Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : mod
   if (config_.objective == "infonce") checkInfoNceOptions(config_.infoNce);
   at::Device device(model_->config().device);
   autocast_ = trainsUnderAutocast(config_, device);
+  if (config_.cudaGraph) {
+    require(device.is_cuda(), "cudaGraph needs a model on a CUDA device", "CONFIG_INVALID");
+    require(graphedTrainingBuilt(), "cudaGraph needs a CUDA build of the addon", "CUDA_UNAVAILABLE");
+    require(config_.gradientAccumulation == 1, "cudaGraph captures single-batch steps: use gradientAccumulation 1 with it", "CONFIG_INVALID");
+    require(config_.objective == "next-token", "cudaGraph captures next-token training steps only", "CONFIG_INVALID");
+  }
   params_ = model_->parameters();
   optimizer_ = std::make_unique<AdamW>(params_, AdamWOptions{config_.beta1, config_.beta2, config_.epsilon, config_.weightDecay});
   auto scalar = at::TensorOptions().dtype(at::kFloat).device(device);
@@ -66,10 +72,7 @@ double scheduledLearningRate(const TrainConfig& config, int64_t step) {
 
 double Trainer::learningRateAt(int64_t step) const { return scheduledLearningRate(config_, step); }
 
-StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tensor& targets) {
-  model_->train();
-  timer_.begin(tokens.device());
-  double lr = learningRateAt(steps_);
+StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const at::Tensor& lrTensor) {
   for (auto& p : params_) p.mutable_grad() = at::Tensor();  // set to none: the first backward writes, not adds
   // Data parallel: the session may all-reduce gradient buckets while backward still runs.
   std::unique_ptr<GradientSync::Session> sync = gradientSync_ ? gradientSync_->begin() : nullptr;
@@ -104,19 +107,47 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   at::Tensor norm = clipGradNorm(params_, config_.gradClip);
   // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
   at::Tensor nonFinite = at::logical_not(at::logical_and(stepLoss.isfinite(), norm.isfinite())).to(at::kFloat);
-  optimizer_->step(lr, nonFinite);
+  if (lrTensor.defined()) optimizer_->step(lrTensor, nonFinite);
+  else optimizer_->step(lr, nonFinite);
   {
     torch::NoGradGuard noGrad;
     model_->afterUpdate();
   }
+  lossSum_.add_(stepLoss);
+  nonFiniteSteps_.add_(nonFinite);
+  return {stepLoss, norm, nonFinite};
+}
+
+StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr) {
+  if (graph_ && graph_->accepts(tokens, targets)) return graph_->run(tokens, targets, lr);
+  // First step, or a batch of another shape: the old graph's gradients go with it, and a new one is captured.
+  for (auto& p : params_) p.mutable_grad() = at::Tensor();
+  graph_.reset();
+  auto body = [this](const at::Tensor& t, const at::Tensor& tg, const at::Tensor& lrTensor) { return runStep(t, tg, 0.0, lrTensor); };
+  try {
+    graph_ = std::make_unique<GraphedTrainingStep>(tokens, targets, lr, body);
+  } catch (const Error& e) {
+    fail(e.code(), std::string("capturing the training step as a CUDA graph failed (train with cudaGraph off instead): ") + e.what());
+  } catch (const std::exception& e) {
+    fail("INTERNAL", std::string("capturing the training step as a CUDA graph failed (train with cudaGraph off instead): ") + e.what());
+  }
+  return graph_->warmUpResult();
+}
+
+void Trainer::setGradientSync(std::shared_ptr<GradientSync> sync) {
+  require(!(sync && config_.cudaGraph), "cudaGraph does not capture data-parallel steps: train with one of the two", "CONFIG_INVALID");
+  gradientSync_ = std::move(sync);
+}
+
+StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tensor& targets) {
+  model_->train();
+  double lr = learningRateAt(steps_);
+  timer_.begin(tokens.device());
+  StepTensors out = config_.cudaGraph ? replayStep(tokens, targets, lr) : runStep(tokens, targets, lr, at::Tensor());
   ++steps_;
   timer_.end();
-
-  at::Tensor detached = stepLoss;
-  lossSum_.add_(detached);
-  nonFiniteSteps_.add_(nonFinite);
-  lastLoss_ = detached;
-  lastNorm_ = norm;
+  lastLoss_ = out.loss;
+  lastNorm_ = out.norm;
   ++pendingSteps_;
 
   StepResult result;

@@ -10,6 +10,7 @@
 
 #include "models/language_model.h"
 #include "train/adamw.h"
+#include "train/graphed_training_step.h"
 #include "train/gradient_sync.h"
 #include "train/info_nce.h"
 #include "train/linear_cross_entropy.h"
@@ -35,6 +36,9 @@ struct TrainConfig {
   // Micro-batches per optimizer step (train/gradient_accumulation.h): step() splits its batch into this many equal
   // blocks of rows, runs forward and backward on each, and updates once, as if on the whole batch at once.
   int64_t gradientAccumulation = 1;
+  // Capture the whole step as one CUDA graph and replay it for later batches of the same shape
+  // (train/graphed_training_step.h). Next-token steps on a CUDA device, one micro-batch, no data parallelism.
+  bool cudaGraph = false;
 };
 
 // The learning rate a config's schedule gives the step with this 0-based index (linear warm-up, then linear decay),
@@ -77,9 +81,15 @@ class Trainer {
   std::vector<std::pair<std::string, at::Tensor>> stateTensors() const;
   void loadState(const std::map<std::string, at::Tensor>& tensors, int64_t steps);
   // Data-parallel training: gradients are averaged across processes between backward and clipping (null: off).
-  void setGradientSync(std::shared_ptr<GradientSync> sync) { gradientSync_ = std::move(sync); }
+  void setGradientSync(std::shared_ptr<GradientSync> sync);
 
  private:
+  // One step's device work, the update and the loss accumulators included; the learning rate is `lrTensor`
+  // when defined (a captured step), else `lr`. Never waits for the host on a GPU.
+  StepTensors runStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const at::Tensor& lrTensor);
+  // runStep by graph replay: captures first (after a warm-up step) when there is no graph for this batch shape.
+  StepTensors replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr);
+
   std::shared_ptr<LanguageModel> model_;
   TrainConfig config_;
   std::vector<at::Tensor> params_;
@@ -91,6 +101,7 @@ class Trainer {
   int64_t pendingSteps_ = 0;
   StepTimer timer_;
   std::shared_ptr<GradientSync> gradientSync_;
+  std::unique_ptr<GraphedTrainingStep> graph_;
 };
 
 // Mean next-token loss without gradients (an eval batch).

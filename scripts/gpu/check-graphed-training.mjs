@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// GPU check of the Trainer's cudaGraph option (native/train/graphed_training_step.h): two copies of one model
+// trained on the same batches, one step by step, one with the whole step captured as a CUDA graph and replayed.
+// The learning rate changes every step (warm-up, then decay), so a graph that froze it would drift; a batch of
+// another shape in the middle makes the trainer capture again; the repeat mixer's afterUpdate (decay clipping)
+// and answer-only targets (a target mask) run inside the graph too. Prints, per model and precision, the largest
+// loss difference over the steps and the worst relative difference of the parameters at the end; nothing is timed.
+// Run on a GPU machine after `npm run build`: `node scripts/gpu/check-graphed-training.mjs`.
+import { LanguageModel, Trainer, mulberry32 } from '../../dist/lib/index.js';
+
+const device = 'cuda';
+const steps = 30;
+
+function relError(a, b) {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+function worstParameter(a, b) {
+  let name = '', err = 0;
+  for (const k of Object.keys(b)) {
+    const e = relError(a[k].toTypedArray(), b[k].toTypedArray());
+    if (e > err) { err = e; name = k; }
+  }
+  return `${err.toExponential(2)} (${name})`;
+}
+
+const models = [
+  { kind: 'mixer', vocabSize: 500, dModel: 128, nLayers: 2, context: 64 },
+  { kind: 'llama', vocabSize: 500, dModel: 128, nLayers: 2, nHeads: 4, context: 64 },
+  { kind: 'repeat', vocabSize: 500, dModel: 128, nLayers: 2, context: 64, structure: 'mixed' },
+];
+let failures = 0;
+for (const spec of models) {
+  for (const precision of ['fp32', 'bf16']) {
+    const config = { ...spec, seed: 3, device };
+    const [stepwise, graphed] = [await LanguageModel.create(config), await LanguageModel.create(config)];
+    const train = { learningRate: 2e-3, warmupSteps: 8, totalSteps: steps, minLrRatio: 0.1, precision, gradClip: 1 };
+    const reference = new Trainer(stepwise, train);
+    const trainer = new Trainer(graphed, { ...train, cudaGraph: true });
+    const rng = mulberry32(11);
+    let worstLoss = 0;
+    let lastPair = '';
+    for (let step = 0; step < steps; step++) {
+      const rows = step === 12 ? 4 : 8;  // one batch of another shape: captured again, twice
+      const tokens = Int32Array.from({ length: rows * 64 }, () => 1 + Math.floor(rng() * 499));
+      const batch = { tokens, batch: rows };
+      // Answer-only targets for the last third, and steps 20–24 run ahead of the host (no read-back).
+      const targetMask = step >= 20 ? Int32Array.from(tokens, (_, i) => (i % 64 >= 32 ? 1 : 0)) : undefined;
+      const readBack = !(step >= 20 && step < 24);
+      const [r, g] = [await reference.step(batch, { readBack, targetMask }), await trainer.step(batch, { readBack, targetMask })];
+      if (!readBack) continue;
+      const gap = Math.abs(r.loss - g.loss);
+      worstLoss = Math.max(worstLoss, gap);
+      lastPair = `${r.loss.toFixed(5)}/${g.loss.toFixed(5)} (mean of ${g.stepsInMean})`;
+      if (r.stepsInMean !== g.stepsInMean) failures++;
+    }
+    const params = worstParameter(graphed.stateDict(), stepwise.stateDict());
+    const tolerance = precision === 'fp32' ? 1e-5 : 2e-2;
+    const ok = worstLoss <= tolerance;
+    if (!ok) failures++;
+    console.log(`${spec.kind} ${precision}: ${steps} steps, largest |loss difference| ${worstLoss.toExponential(2)} ${ok ? 'ok' : 'FAIL'}; last losses stepwise/graphed ${lastPair}; parameters worst rel. difference ${params}`);
+    for (const x of [reference, trainer, stepwise, graphed]) x.dispose();
+  }
+}
+
+// Clear refusals where a graph cannot be used.
+const cpuModel = await LanguageModel.create({ ...models[0], seed: 1, device: 'cpu' });
+for (const [what, make] of [
+  ['a CPU model', () => new Trainer(cpuModel, { cudaGraph: true })],
+]) {
+  try {
+    make();
+    console.log(`${what}: accepted — FAIL`);
+    failures++;
+  } catch (e) {
+    console.log(`${what}: refused (${e.code}: ${e.message})`);
+  }
+}
+cpuModel.dispose();
+console.log(failures === 0 ? 'all graphed-training checks passed' : `${failures} graphed-training check(s) FAILED`);
+process.exitCode = failures === 0 ? 0 : 1;

@@ -1,0 +1,32 @@
+// The Trainer's cudaGraph option (the whole step captured as one CUDA graph) is checked against the step-by-step
+// trainer on a GPU by scripts/gpu/check-graphed-training.mjs. Here, on the CPU: where it cannot apply it is refused
+// with a clear error instead of being silently ignored, and leaving it off trains as before.
+import { describe, expect, it } from 'vitest';
+
+import { RetrievalMixer, RetrievalTrainer } from '../../lib/retrieval/retrieval-mixer.js';
+import { Trainer, trainConfigSchema } from '../../lib/trainer.js';
+import { expectCode } from '../expect-code.js';
+import { randomTokens, tinyModel } from '../helpers.js';
+
+describe('Trainer cudaGraph option', () => {
+  it('is off by default and refused for a model on the CPU', async () => {
+    expect(trainConfigSchema.parse({}).cudaGraph).toBe(false);
+    const model = await tinyModel();
+    expectCode(() => new Trainer(model, { cudaGraph: true }), 'CONFIG_INVALID');
+    // Off, the same model trains: the refusal left nothing half-made behind.
+    const trainer = new Trainer(model, { cudaGraph: false, precision: 'fp32' });
+    const result = await trainer.step({ tokens: randomTokens(2 * model.config.context, model.config.vocabSize, 5), batch: 2 });
+    expect(Number.isFinite(result.loss)).toBe(true);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('must be a boolean, and is not an option of the retrieval trainer', async () => {
+    const model = await tinyModel();
+    expectCode(() => new Trainer(model, { cudaGraph: 'yes' as unknown as boolean }), 'CONFIG_INVALID');
+    model.dispose();
+    const retrieval = await RetrievalMixer.create({ dModel: 8, nLayers: 1, context: 6, ffMultiplier: 2 });
+    expectCode(() => new RetrievalTrainer(retrieval, { cudaGraph: true } as never), 'CONFIG_INVALID');
+    retrieval.dispose();
+  });
+});
