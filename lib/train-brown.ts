@@ -24,6 +24,8 @@ export interface TrainBrownOptions extends BrownRunOptions {
   device?: string;
   /** Micro-batches of batchSize per optimizer step (default 1: no accumulation). */
   gradientAccumulation?: number;
+  /** Capture each step as one CUDA graph (the Trainer's `cudaGraph`; one CUDA device, no accumulation). */
+  cudaGraph?: boolean;
 }
 
 /** Progress callbacks of {@link trainBrown}. */
@@ -104,6 +106,7 @@ export async function trainBrown(options: TrainBrownOptions = {}, events: TrainB
       totalSteps: o.steps,
       gradClip: 1,
       gradientAccumulation: accumulation,
+      cudaGraph: o.cudaGraph ?? false,
     };
     const trainer = runStart.own(new Trainer(model, trainConfig, dist.trainerOptions));
     if (dist.isRankZero) {

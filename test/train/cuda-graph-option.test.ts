@@ -1,10 +1,15 @@
 // The Trainer's cudaGraph option (the whole step captured as one CUDA graph) is checked against the step-by-step
 // trainer on a GPU by scripts/gpu/check-graphed-training.mjs. Here, on the CPU: where it cannot apply it is refused
 // with a clear error instead of being silently ignored, and leaving it off trains as before.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { RetrievalMixer, RetrievalTrainer } from '../../lib/retrieval/retrieval-mixer.js';
 import { Trainer, trainConfigSchema } from '../../lib/trainer.js';
+import { maskmix } from '../cli-runner.js';
 import { expectCode } from '../expect-code.js';
 import { randomTokens, tinyModel } from '../helpers.js';
 
@@ -29,4 +34,15 @@ describe('Trainer cudaGraph option', () => {
     expectCode(() => new RetrievalTrainer(retrieval, { cudaGraph: true } as never), 'CONFIG_INVALID');
     retrieval.dispose();
   });
+
+  it('train --cuda-graph with --device cpu is a usage error before any corpus, tokenizer or run folder is made', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'maskmix-cuda-graph-')), 'run');
+    const r = await maskmix('train', '--cuda-graph', '--device', 'cpu', '--steps', '2', '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--cuda-graph captures single-GPU steps/);
+    expect(r.stdout + r.stderr).not.toMatch(/\[corpus\]/);
+    expect(existsSync(out)).toBe(false);
+    const help = await maskmix('train', '--help');
+    expect(help.stdout).toMatch(/--cuda-graph/);
+  }, 30_000);
 });

@@ -17,6 +17,7 @@ function asArguments(opts: Record<string, unknown>): string[] {
     '--vocab', opts.vocab, '--lr', opts.lr, '--seed', opts.seed, '--eval-every', opts.evalEvery].map(String);
   if (opts.documents !== undefined) args.push('--documents', String(opts.documents));
   if (opts.gradAccum !== undefined) args.push('--grad-accum', String(opts.gradAccum));
+  if (opts.cudaGraph) args.push('--cuda-graph');
   if (opts.out !== undefined) args.push('--out', String(opts.out));
   if (opts.json) args.push('--json');
   if (!opts.progress) args.push('--no-progress');
@@ -38,6 +39,7 @@ export function registerTrain(program: Command): void {
   })
     .option('--eval-every <n>', 'validation loss every n steps (and at the end)', parseNumber('--eval-every', { integer: true, min: 1 }), d.evalEvery)
     .option('--grad-accum <k>', 'gradient accumulation: k micro-batches of --batch per optimizer step (one all-reduce per step)', parseNumber('--grad-accum', { integer: true, min: 1 }))
+    .option('--cuda-graph', 'capture each training step as one CUDA graph and replay it (one GPU, no --grad-accum)')
     .option('--device <device>', "'auto' (a GPU per process if any), 'cpu', 'cuda' or 'cuda:N'", d.device)
     .option('--gpus <n>', 'train on n GPUs of this machine (starts n processes through maskmix launch)', parseNumber('--gpus', { integer: true, min: 1 }))
     .option('--config <file>', 'train the experiment a JSON config describes (model, training, data, tokenizer, budget)')
@@ -70,6 +72,9 @@ export function registerTrain(program: Command): void {
       }
       // Checked before trainBrown makes the run folder and trains the tokenizer (the flag itself accepts 0).
       if (!(opts.lr > 0)) throw new MaskmixError('INVALID_ARGUMENT', `--lr must be positive, got ${opts.lr}`);
+      if (opts.cudaGraph && (opts.device === 'cpu' || (opts.gpus ?? 1) > 1 || (opts.gradAccum ?? 1) > 1)) {
+        throw new MaskmixError('INVALID_ARGUMENT', '--cuda-graph captures single-GPU steps: use it without --device cpu, --gpus above 1 or --grad-accum');
+      }
       if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
         const gpus = usableGpus();
         if (gpus.count < opts.gpus) {
@@ -89,7 +94,7 @@ export function registerTrain(program: Command): void {
       // Alone, Ctrl-C stops after the current step and keeps what was learned; under launch the launcher stops us.
       const stop = stopOnCtrlC('', { listen: !launched });
       const summary = await trainBrown(
-        { ...brownRunOptions(opts, stop.signal), device: opts.device, gradientAccumulation: opts.gradAccum },
+        { ...brownRunOptions(opts, stop.signal), device: opts.device, gradientAccumulation: opts.gradAccum, cudaGraph: opts.cudaGraph === true },
         {
           onPhase: (phase, detail) => {
             if (phase === 'save') progress.stop();
