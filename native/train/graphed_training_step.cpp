@@ -31,7 +31,8 @@ struct GraphedTrainingStep::Impl {
   StepTensors warmUp, outputs;
 };
 
-GraphedTrainingStep::GraphedTrainingStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const Body& body)
+GraphedTrainingStep::GraphedTrainingStep(const at::Tensor& tokens, const at::Tensor& targets, double lr,
+                                         const std::vector<at::Tensor>& parameters, const Body& body)
     : impl_(std::make_unique<Impl>()) {
   Impl& g = *impl_;
   require(tokens.is_cuda(), "a graphed training step needs the batch on a CUDA device", "INTERNAL");
@@ -48,7 +49,8 @@ GraphedTrainingStep::GraphedTrainingStep(const at::Tensor& tokens, const at::Ten
     g.targets = targets.defined() ? targets.contiguous().clone() : at::Tensor();
     g.lr = at::full({}, lr, tokens.options().dtype(at::kFloat));
     g.warmUp = body(g.tokens, g.targets, g.lr);
-    // The warm-up's activations were cached for this stream; hand them back before the graph's pool takes its own.
+    // The warm-up's gradients and cached activations go back before the graph's pool takes its own.
+    for (const auto& p : parameters) p.mutable_grad() = at::Tensor();
     stream.synchronize();
     c10::cuda::CUDACachingAllocator::emptyCache();
     beginThreadLocalCapture(g.graph);
@@ -95,7 +97,7 @@ struct GraphedTrainingStep::Impl {
   StepTensors none;
 };
 
-GraphedTrainingStep::GraphedTrainingStep(const at::Tensor&, const at::Tensor&, double, const Body&) {
+GraphedTrainingStep::GraphedTrainingStep(const at::Tensor&, const at::Tensor&, double, const std::vector<at::Tensor>&, const Body&) {
   fail("CUDA_UNAVAILABLE", "graphed training steps need a CUDA build of the addon");
 }
 GraphedTrainingStep::~GraphedTrainingStep() = default;

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace maskmix {
 
@@ -29,8 +30,11 @@ class GraphedTrainingStep {
 
   // Runs `body` once eagerly on the capture stream as the real step for this batch (the warm-up lazy set-up
   // needs: cuBLAS handles and workspaces for that stream, the autograd device thread, the optimizer's kernels),
-  // then captures it. `targets` may be undefined (next-token targets from the tokens themselves).
-  GraphedTrainingStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const Body& body);
+  // then captures it. `targets` may be undefined (next-token targets from the tokens themselves). The gradients
+  // of `parameters` are set to none before the capture, which then allocates them in the graph's memory pool:
+  // the warm-up's gradients are not held beside the captured step's (peak memory stays that of one step).
+  GraphedTrainingStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const std::vector<at::Tensor>& parameters,
+                      const Body& body);
   ~GraphedTrainingStep();
   GraphedTrainingStep(const GraphedTrainingStep&) = delete;
   GraphedTrainingStep& operator=(const GraphedTrainingStep&) = delete;

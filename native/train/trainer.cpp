@@ -125,7 +125,7 @@ StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targ
   graph_.reset();
   auto body = [this](const at::Tensor& t, const at::Tensor& tg, const at::Tensor& lrTensor) { return runStep(t, tg, 0.0, lrTensor); };
   try {
-    graph_ = std::make_unique<GraphedTrainingStep>(tokens, targets, lr, body);
+    graph_ = std::make_unique<GraphedTrainingStep>(tokens, targets, lr, params_, body);
   } catch (const Error& e) {
     fail(e.code(), std::string("capturing the training step as a CUDA graph failed (train with cudaGraph off instead): ") + e.what());
   } catch (const std::exception& e) {
