@@ -7,15 +7,10 @@
 // loss difference over the steps and the worst relative difference of the parameters at the end; nothing is timed.
 // Run on a GPU machine after `npm run build`: `node scripts/gpu/check-graphed-training.mjs`.
 import { LanguageModel, Trainer, mulberry32 } from '../../dist/lib/index.js';
+import { relError } from './relative-error.mjs';
 
 const device = 'cuda';
 const steps = 30;
-
-function relError(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 function worstParameter(a, b) {
   let name = '', err = 0;

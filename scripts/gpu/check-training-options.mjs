@@ -16,16 +16,11 @@ import {
   mulberry32,
   trainIndirectRetrieval,
 } from '../../dist/lib/index.js';
+import { relError } from './relative-error.mjs';
 
 const device = process.argv[2] ?? 'cuda';
 const rng = mulberry32(7);
 const randomTokens = (count, vocab) => Int32Array.from({ length: count }, () => 1 + Math.floor(rng() * (vocab - 1)));
-
-function relError(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 /** The largest relative error over named arrays, and where. */
 function worst(a, b) {

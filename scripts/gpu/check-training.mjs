@@ -4,15 +4,10 @@
 //  2. gradients on the GPU (fp32, fused kernels) vs the same weights on the CPU in float64;
 //  3. 200 bf16 training steps on the Brown corpus, fused vs unfused: the two loss curves.
 import { LanguageModel, Tensor, Trainer, batches, loadBrownCorpus, packSequences, splitDocuments, toTokenizerJson, trainBpe, Tokenizer } from '../../dist/lib/index.js';
+import { relError } from './relative-error.mjs';
 
 const device = process.argv[2] ?? 'cuda';
 const rng = (seed) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-
-function relError(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
 
 async function gradients(model, batch) {
   const { loss, gradients } = await model.lossGradients(batch);
