@@ -48,8 +48,14 @@ Trainer::Trainer(std::shared_ptr<LanguageModel> model, TrainConfig config) : mod
   at::Device device(model_->config().device);
   autocast_ = trainsUnderAutocast(config_, device);
   if (config_.cudaGraph) {
+    // The kinds whose graphed steps scripts/gpu/check-graphed-training.mjs holds to the step-by-step ones. The
+    // autoencoder's drifted from them there (parameters 2e-3 apart after 30 fp32 steps), so it is refused until
+    // that is understood; 'linear' has not been checked.
+    const std::string& kind = model_->config().kind;
+    require(kind == "mixer" || kind == "llama" || kind == "repeat",
+            "cudaGraph captures the training steps of 'mixer', 'llama' and 'repeat' models, not '" + kind + "' ones yet", "CONFIG_INVALID");
     require(device.is_cuda(), "cudaGraph needs a model on a CUDA device", "CONFIG_INVALID");
-    require(graphedTrainingBuilt(), "cudaGraph needs a CUDA build of the addon", "CUDA_UNAVAILABLE");
+    require(graphedTrainingBuilt(), "cudaGraph needs a CUDA build of the addon on libtorch 2.4 or newer", "CUDA_UNAVAILABLE");
     require(config_.gradientAccumulation == 1, "cudaGraph captures single-batch steps: use gradientAccumulation 1 with it", "CONFIG_INVALID");
     require(config_.objective == "next-token", "cudaGraph captures next-token training steps only", "CONFIG_INVALID");
   }
@@ -120,18 +126,24 @@ StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets
 
 StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr) {
   if (graph_ && graph_->accepts(tokens, targets)) return graph_->run(tokens, targets, lr);
-  // First step, or a batch of another shape: the old graph's gradients go with it, and a new one is captured.
+  // First step, or a batch of another shape: the old graph's gradients go with it. This step runs eagerly as the
+  // warm-up (its own errors pass through unchanged), then the same step is captured for the next batches.
   for (auto& p : params_) p.mutable_grad() = at::Tensor();
   graph_.reset();
   auto body = [this](const at::Tensor& t, const at::Tensor& tg, const at::Tensor& lrTensor) { return runStep(t, tg, 0.0, lrTensor); };
+  auto graph = std::make_unique<GraphedTrainingStep>(tokens, targets, lr, body);
+  StepTensors result = graph->warmUpResult();
   try {
-    graph_ = std::make_unique<GraphedTrainingStep>(tokens, targets, lr, params_, body);
-  } catch (const Error& e) {
-    fail(e.code(), std::string("capturing the training step as a CUDA graph failed (train with cudaGraph off instead): ") + e.what());
+    graph->capture(params_, body);
+    graph_ = std::move(graph);
   } catch (const std::exception& e) {
-    fail("INTERNAL", std::string("capturing the training step as a CUDA graph failed (train with cudaGraph off instead): ") + e.what());
+    // The step itself was taken; later steps run step by step, and step() reports the failure once it has
+    // counted this one.
+    const auto* error = dynamic_cast<const Error*>(&e);
+    captureFailure_ = ErrorInfo{error ? error->code() : "INTERNAL", e.what()};
+    config_.cudaGraph = false;
   }
-  return graph_->warmUpResult();
+  return result;
 }
 
 void Trainer::setGradientSync(std::shared_ptr<GradientSync> sync) {
@@ -149,6 +161,12 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   lastLoss_ = out.loss;
   lastNorm_ = out.norm;
   ++pendingSteps_;
+  if (captureFailure_) {
+    ErrorInfo failure = *captureFailure_;
+    captureFailure_.reset();
+    fail(failure.code, "step " + std::to_string(steps_) + " was taken, but capturing it as a CUDA graph failed, so this trainer now " +
+                           "trains step by step (cudaGraph off): " + failure.message);
+  }
 
   StepResult result;
   result.step = steps_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <optional>
 
+#include "common/error.h"
 #include "models/language_model.h"
 #include "train/adamw.h"
 #include "train/graphed_training_step.h"
@@ -102,6 +103,7 @@ class Trainer {
   StepTimer timer_;
   std::shared_ptr<GradientSync> gradientSync_;
   std::unique_ptr<GraphedTrainingStep> graph_;
+  std::optional<ErrorInfo> captureFailure_;  // set by a failed capture, reported (once) by the step that made it
 };
 
 // Mean next-token loss without gradients (an eval batch).

@@ -2,9 +2,10 @@
 // GPU check of the Trainer's cudaGraph option (native/train/graphed_training_step.h): two copies of one model
 // trained on the same batches, one step by step, one with the whole step captured as a CUDA graph and replayed.
 // The learning rate changes every step (warm-up, then decay), so a graph that froze it would drift; a batch of
-// another shape in the middle makes the trainer capture again; the repeat mixer's afterUpdate (decay clipping)
-// and answer-only targets (a target mask) run inside the graph too. Prints, per model and precision, the largest
-// loss difference over the steps and the worst relative difference of the parameters at the end; nothing is timed.
+// another shape in the middle makes the trainer capture again; the repeat mixer's afterUpdate (decay clipping),
+// multi-token prediction and answer-only targets (a target mask) run inside the graph too. Prints, per model and precision, the largest
+// loss difference over the steps and the worst relative difference of the parameters at the end (each held to a
+// tolerance: 1e-5 in fp32; bf16 2e-2 for losses, 1e-2 for parameters); nothing is timed.
 // Run on a GPU machine after `npm run build`: `node scripts/gpu/check-graphed-training.mjs`.
 import { LanguageModel, Trainer, mulberry32 } from '../../dist/lib/index.js';
 import { relError } from './relative-error.mjs';
@@ -18,14 +19,17 @@ function worstParameter(a, b) {
     const e = relError(a[k].toTypedArray(), b[k].toTypedArray());
     if (e > err) { err = e; name = k; }
   }
-  return `${err.toExponential(2)} (${name})`;
+  return [`${err.toExponential(2)} (${name})`, err];
 }
 
 const models = [
   { kind: 'mixer', vocabSize: 500, dModel: 128, nLayers: 2, context: 64 },
   { kind: 'llama', vocabSize: 500, dModel: 128, nLayers: 2, nHeads: 4, context: 64 },
   { kind: 'repeat', vocabSize: 500, dModel: 128, nLayers: 2, context: 64, structure: 'mixed' },
+  { kind: 'mixer', vocabSize: 500, dModel: 128, nLayers: 2, context: 64, predictTokens: 2 },
 ];
+// Kinds the trainer refuses to graph: an autoencoder's graphed steps drifted from the step-by-step ones here
+// (2026-12-05, H200: parameters 2.4e-3 apart after 30 fp32 steps), and 'linear' was never checked.
 let failures = 0;
 for (const spec of models) {
   for (const precision of ['fp32', 'bf16']) {
@@ -41,8 +45,9 @@ for (const spec of models) {
       const rows = step === 12 ? 4 : 8;  // one batch of another shape: captured again, twice
       const tokens = Int32Array.from({ length: rows * 64 }, () => 1 + Math.floor(rng() * 499));
       const batch = { tokens, batch: rows };
-      // Answer-only targets for the last third, and steps 20–24 run ahead of the host (no read-back).
-      const targetMask = step >= 20 ? Int32Array.from(tokens, (_, i) => (i % 64 >= 32 ? 1 : 0)) : undefined;
+      // Answer-only targets for the last third, and steps 20–23 run ahead of the host (no read-back).
+      // (Multi-token prediction takes no target mask.)
+      const targetMask = step >= 20 && !spec.predictTokens ? Int32Array.from(tokens, (_, i) => (i % 64 >= 32 ? 1 : 0)) : undefined;
       const readBack = !(step >= 20 && step < 24);
       const [r, g] = [await reference.step(batch, { readBack, targetMask }), await trainer.step(batch, { readBack, targetMask })];
       if (!readBack) continue;
@@ -51,19 +56,21 @@ for (const spec of models) {
       lastPair = `${r.loss.toFixed(5)}/${g.loss.toFixed(5)} (mean of ${g.stepsInMean})`;
       if (r.stepsInMean !== g.stepsInMean) failures++;
     }
-    const params = worstParameter(graphed.stateDict(), stepwise.stateDict());
-    const tolerance = precision === 'fp32' ? 1e-5 : 2e-2;
-    const ok = worstLoss <= tolerance;
+    const [params, paramError] = worstParameter(graphed.stateDict(), stepwise.stateDict());
+    const [tolerance, paramTolerance] = precision === 'fp32' ? [1e-5, 1e-5] : [2e-2, 1e-2];
+    const ok = worstLoss <= tolerance && paramError <= paramTolerance;
     if (!ok) failures++;
-    console.log(`${spec.kind} ${precision}: ${steps} steps, largest |loss difference| ${worstLoss.toExponential(2)} ${ok ? 'ok' : 'FAIL'}; last losses stepwise/graphed ${lastPair}; parameters worst rel. difference ${params}`);
+    console.log(`${spec.kind}${spec.predictTokens ? ` predicting ${spec.predictTokens} tokens` : ''} ${precision}: ${steps} steps, largest |loss difference| ${worstLoss.toExponential(2)} ${ok ? 'ok' : 'FAIL'}; last losses stepwise/graphed ${lastPair}; parameters worst rel. difference ${params}`);
     for (const x of [reference, trainer, stepwise, graphed]) x.dispose();
   }
 }
 
 // Clear refusals where a graph cannot be used.
 const cpuModel = await LanguageModel.create({ ...models[0], seed: 1, device: 'cpu' });
+const autoencoder = await LanguageModel.create({ kind: 'autoencoder', vocabSize: 500, dModel: 128, nLayers: 2, context: 64, device });
 for (const [what, make] of [
   ['a CPU model', () => new Trainer(cpuModel, { cudaGraph: true })],
+  ['an autoencoder', () => new Trainer(autoencoder, { cudaGraph: true })],
 ]) {
   try {
     make();
@@ -74,5 +81,6 @@ for (const [what, make] of [
   }
 }
 cpuModel.dispose();
+autoencoder.dispose();
 console.log(failures === 0 ? 'all graphed-training checks passed' : `${failures} graphed-training check(s) FAILED`);
 process.exitCode = failures === 0 ? 0 : 1;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { LanguageModel } from '../../lib/model.js';
 import { RetrievalMixer, RetrievalTrainer } from '../../lib/retrieval/retrieval-mixer.js';
 import { Trainer, trainConfigSchema } from '../../lib/trainer.js';
 import { maskmix } from '../cli-runner.js';
@@ -18,12 +19,21 @@ describe('Trainer cudaGraph option', () => {
     expect(trainConfigSchema.parse({}).cudaGraph).toBe(false);
     const model = await tinyModel();
     expectCode(() => new Trainer(model, { cudaGraph: true }), 'CONFIG_INVALID');
-    // Off, the same model trains: the refusal left nothing half-made behind.
+    // Off, a trainer of the same model trains.
     const trainer = new Trainer(model, { cudaGraph: false, precision: 'fp32' });
     const result = await trainer.step({ tokens: randomTokens(2 * model.config.context, model.config.vocabSize, 5), batch: 2 });
     expect(Number.isFinite(result.loss)).toBe(true);
     trainer.dispose();
     model.dispose();
+  });
+
+  it('is refused for the kinds whose graphed steps are not checked against the step-by-step ones', async () => {
+    for (const kind of ['autoencoder', 'linear'] as const) {
+      const model = await LanguageModel.create({ kind, vocabSize: 40, dModel: 16, nLayers: 1, context: 8 });
+      expect(() => new Trainer(model, { cudaGraph: true })).toThrow(/'mixer', 'llama' and 'repeat' models, not '(autoencoder|linear)'/);
+      expectCode(() => new Trainer(model, { cudaGraph: true }), 'CONFIG_INVALID');
+      model.dispose();
+    }
   });
 
   it('must be a boolean, and is not an option of the retrieval trainer', async () => {
@@ -41,6 +51,11 @@ describe('Trainer cudaGraph option', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--cuda-graph captures single-GPU steps/);
     expect(r.stdout + r.stderr).not.toMatch(/\[corpus\]/);
+    expect(existsSync(out)).toBe(false);
+    // --device auto (the default) on this machine, which has no GPU: refused as early, for want of one.
+    const auto = await maskmix('train', '--cuda-graph', '--steps', '2', '--out', out);
+    expect(auto.code).not.toBe(0);
+    expect(auto.stderr).toMatch(/--cuda-graph needs a GPU/);
     expect(existsSync(out)).toBe(false);
     const help = await maskmix('train', '--help');
     expect(help.stdout).toMatch(/--cuda-graph/);

@@ -17,7 +17,6 @@ function asArguments(opts: Record<string, unknown>): string[] {
     '--vocab', opts.vocab, '--lr', opts.lr, '--seed', opts.seed, '--eval-every', opts.evalEvery].map(String);
   if (opts.documents !== undefined) args.push('--documents', String(opts.documents));
   if (opts.gradAccum !== undefined) args.push('--grad-accum', String(opts.gradAccum));
-  if (opts.cudaGraph) args.push('--cuda-graph');
   if (opts.out !== undefined) args.push('--out', String(opts.out));
   if (opts.json) args.push('--json');
   if (!opts.progress) args.push('--no-progress');
@@ -73,7 +72,11 @@ export function registerTrain(program: Command): void {
       // Checked before trainBrown makes the run folder and trains the tokenizer (the flag itself accepts 0).
       if (!(opts.lr > 0)) throw new MaskmixError('INVALID_ARGUMENT', `--lr must be positive, got ${opts.lr}`);
       if (opts.cudaGraph && (opts.device === 'cpu' || (opts.gpus ?? 1) > 1 || (opts.gradAccum ?? 1) > 1)) {
-        throw new MaskmixError('INVALID_ARGUMENT', '--cuda-graph captures single-GPU steps: use it without --device cpu, --gpus above 1 or --grad-accum');
+        throw new MaskmixError('INVALID_ARGUMENT', '--cuda-graph captures single-GPU steps: use it without --device cpu, --gpus above 1 or --grad-accum above 1');
+      }
+      const gpusForGraph = opts.cudaGraph && opts.device === 'auto' ? usableGpus() : undefined;
+      if (gpusForGraph && gpusForGraph.count === 0) {
+        throw new MaskmixError('CUDA_UNAVAILABLE', `--cuda-graph needs a GPU; this machine has none${gpusForGraph.note}`);
       }
       if (opts.gpus !== undefined && !process.env.WORLD_SIZE) {
         const gpus = usableGpus();
