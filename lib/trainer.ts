@@ -42,7 +42,7 @@ export const trainConfigSchema = z
     /**
      * Capture the whole step (forward, loss, backward, clipping, AdamW) as one CUDA graph after a warm-up step,
      * and replay it for every later batch of the same shape: one launch per step instead of hundreds. A batch of
-     * another shape captures again. CUDA models of kind 'mixer', 'llama' or 'repeat' only, with
+     * another shape captures again. CUDA models of kind 'mixer', 'llama', 'repeat' or 'autoencoder' only, with
      * gradientAccumulation 1, the next-token objective and no data parallelism; the graph holds its activations'
      * memory between steps. If a capture fails, that step (already taken) rejects with the reason and the trainer
      * goes on step by step.

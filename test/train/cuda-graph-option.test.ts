@@ -27,13 +27,11 @@ describe('Trainer cudaGraph option', () => {
     model.dispose();
   });
 
-  it('is refused for the kinds whose graphed steps are not checked against the step-by-step ones', async () => {
-    for (const kind of ['autoencoder', 'linear'] as const) {
-      const model = await LanguageModel.create({ kind, vocabSize: 40, dModel: 16, nLayers: 1, context: 8 });
-      expect(() => new Trainer(model, { cudaGraph: true })).toThrow(/'mixer', 'llama' and 'repeat' models, not '(autoencoder|linear)'/);
-      expectCode(() => new Trainer(model, { cudaGraph: true }), 'CONFIG_INVALID');
-      model.dispose();
-    }
+  it('is refused for a kind whose graphed steps are not checked against the step-by-step ones', async () => {
+    const model = await LanguageModel.create({ kind: 'linear', vocabSize: 40, dModel: 16, nLayers: 1, context: 8 });
+    expect(() => new Trainer(model, { cudaGraph: true })).toThrow(/'mixer', 'llama', 'repeat' and 'autoencoder' models, not 'linear'/);
+    expectCode(() => new Trainer(model, { cudaGraph: true }), 'CONFIG_INVALID');
+    model.dispose();
   });
 
   it('must be a boolean, and is not an option of the retrieval trainer', async () => {
