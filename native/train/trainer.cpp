@@ -136,11 +136,10 @@ StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targ
   try {
     graph->capture(params_, body);
     graph_ = std::move(graph);
-  } catch (const std::exception& e) {
+  } catch (...) {
     // The step itself was taken; later steps run step by step, and step() reports the failure once it has
     // counted this one.
-    const auto* error = dynamic_cast<const Error*>(&e);
-    captureFailure_ = ErrorInfo{error ? error->code() : "INTERNAL", e.what()};
+    captureFailure_ = describeCurrentException();
     config_.cudaGraph = false;
   }
   return result;
