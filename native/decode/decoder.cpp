@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "decode/graphed_greedy_step.h"
+#include "decode/held_position_step.h"
 
 namespace maskmix {
 
@@ -44,10 +45,10 @@ class CachedDecoder : public Decoder {
     return decoding_.decodeHidden(tokens, states_);
   }
 
-  // On a GPU, when every layer's state can step on the device: one eager step if nothing was fed yet (the states
-  // take their shapes from it), then graph replays.
+  // When every layer's state can step at a device-held position: one host-side step if nothing was fed yet (the
+  // states take their shapes from it), then steps at a held position — graph replays on a GPU, the same step run
+  // eagerly on the CPU.
   at::Tensor greedyTokens(const at::Tensor& first, int64_t count) override {
-    if (!graphedDecodingBuilt() || !first.is_cuda()) return Decoder::greedyTokens(first, count);
     at::Tensor head;
     at::Tensor next = first;
     if (states_.empty()) {
@@ -55,19 +56,39 @@ class CachedDecoder : public Decoder {
       if (--count == 0) return head;
       next = head.select(1, 0);
     }
+    auto afterHead = [&](const at::Tensor& tail) { return head.defined() ? at::cat({head, tail}, 1) : tail; };
     for (const auto& s : states_)
-      if (!s->canStepOnDevice()) return head.defined() ? at::cat({head, Decoder::greedyTokens(next, count)}, 1) : Decoder::greedyTokens(next, count);
-    if (!graph_ || !graph_->stillValid(*model_)) {
-      graph_.reset();
-      graph_ = std::make_unique<GraphedGreedyStep>(*model_, decoding_, states_, batch_, autocast_);
+      if (!s->canStepOnDevice()) return afterHead(Decoder::greedyTokens(next, count));
+    for (const auto& s : states_) s->prepareStepOnDevice();
+    at::Tensor tail;
+    if (graphedDecodingBuilt() && first.is_cuda()) {
+      if (!graph_ || !graph_->stillValid(*model_)) {
+        graph_.reset();
+        graph_ = std::make_unique<GraphedGreedyStep>(*model_, decoding_, states_, batch_, autocast_);
+      }
+      tail = graph_->run(next, position_, count);
+      lastGreedyGraphed_ = true;
+      lastGreedyFused_ = graph_->fused();
+    } else {
+      tail = stepsAtHeldPosition(next, count);
     }
-    at::Tensor tail = graph_->run(next, position_, count);
     for (const auto& s : states_)
       for (int64_t i = 0; i < count; ++i) s->advancedOnDevice();
     position_ += count;
-    lastGreedyGraphed_ = true;
-    lastGreedyFused_ = graph_->fused();
-    return head.defined() ? at::cat({head, tail}, 1) : tail;
+    return afterHead(tail);
+  }
+
+  // The graph's step without a graph (CPU): count greedy steps from `first` [batch] at position_ → [batch, count].
+  at::Tensor stepsAtHeldPosition(const at::Tensor& first, int64_t count) {
+    c10::InferenceMode inference;
+    compat::CudaAutocast autocast(autocast_, at::kBFloat16);
+    model_->eval();
+    auto longs = first.options().dtype(at::kLong);
+    at::Tensor tokens = first.view({batch_, 1}).clone();
+    at::Tensor position = at::full({1}, position_, longs);
+    at::Tensor history = at::zeros({batch_, model_->config().context}, longs);
+    for (int64_t i = 0; i < count; ++i) greedyStepAtHeldPosition(*model_, decoding_, states_, tokens, position, history);
+    return history.narrow(1, position_, count).clone();
   }
   std::string contextReason() const override { return decoding_.contextReason(); }
 

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "decode/fused_repeat_step.h"
+#include "decode/held_position_step.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/autocast_mode.h>
@@ -54,13 +55,7 @@ struct GraphedGreedyStep::Impl {
 
   // One step on the current stream, reading and writing only the static buffers and the states.
   void body(LanguageModel& model, CachedDecoding& decoding, MixingStates& states) {
-    LanguageModel::Hidden h = decoding.decodeStepOnDevice(tokens, states, position);
-    require(h.states.defined(), "this model's decoding states cannot step on the device", "INTERNAL");
-    at::Tensor last = h.tokenMajor ? h.states.select(0, 0) : h.states.select(1, 0);  // [batch, d]
-    at::Tensor next = at::linear(last, model.outputWeight()).argmax(-1);                 // [batch]
-    history.index_copy_(1, position, next.unsqueeze(1));
-    tokens.copy_(next.unsqueeze(1));
-    position.add_(1);
+    greedyStepAtHeldPosition(model, decoding, states, tokens, position, history);
   }
 };
 

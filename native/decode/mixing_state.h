@@ -36,6 +36,9 @@ class MixingState {
   virtual at::Tensor stepOnDevice(const at::Tensor& /*x*/, const at::Tensor& /*position*/) {
     fail("INTERNAL", "this decoding state cannot step at a device-held position");
   }
+  // Called before device-position steps are captured or run (never during a capture): a state that keeps its
+  // cache differently for them (fixed memory) moves it there; its next host-side call moves it back.
+  virtual void prepareStepOnDevice() {}
   // A replay of a captured step ran: advance host-side bookkeeping by one position.
   virtual void advancedOnDevice() {}
   // The running sums a recurrent state updates in place ([groups, batch·width], float32), for decoding kernels

@@ -1,5 +1,6 @@
 #include "models/linear_mixer.h"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -50,14 +51,21 @@ class SlidingRows {
 };
 
 // One layer's decoding cache: the past inputs A's lags read (attention: all; local: the last w − 1) and the past
-// outputs B reads from now on (pattern.retainedAfter), nothing else.
+// outputs B reads from now on (pattern.retainedAfter), nothing else. Host-side steps and prefills keep them as
+// growing and shrinking rows (the exact retained set); steps at a device-held position (greedy decoding: a CUDA
+// graph on a GPU) need fixed memory, so prepareStepOnDevice() moves them into two mirrored rings of the pattern's
+// reach (A: lagsA − 1 positions, B: maxOffset), and the next host-side call moves them back. Lattice patterns,
+// whose retained set is not a window of recent positions, stay host-side.
 class LinearMixingState : public MixingState {
  public:
   explicit LinearMixingState(LinearMixing mix) : mix_(std::move(mix)) {}
 
   at::Tensor prefill(const at::Tensor& x) override {
     const LinearPattern& pattern = mix_->pattern();
+    leaveRings();
     at::Tensor u = mix_->heads(x);
+    rowShape_ = {u.size(0), u.size(2), u.size(3)};
+    rowOptions_ = u.options();
     const int64_t m = u.size(1), last = position_ + m - 1;
     at::Tensor y = mix_->mix(u, position_, inputs_.view(), outputs_.view(), &positions_);
     // Inputs: keep the last lagsA − 1.
@@ -102,21 +110,84 @@ class LinearMixingState : public MixingState {
   std::unique_ptr<MixingState> clone(int64_t copies) const override {
     auto copy = std::make_unique<LinearMixingState>(mix_);
     copy->position_ = position_;
-    copy->positions_ = positions_;
-    // Batch is dim 2 of [H, rows, b, dh]; each sequence's copies adjacent.
-    if (inputs_.length() > 0) copy->inputs_.append(inputs_.view().repeat_interleave(copies, 2));
-    if (outputs_.length() > 0) copy->outputs_.append(outputs_.view().repeat_interleave(copies, 2));
+    copy->rowShape_ = rowShape_;
+    copy->rowOptions_ = rowOptions_;
+    if (copy->rowShape_.size() == 3) copy->rowShape_[1] *= copies;
+    // Batch is dim 2 of [H, rows, b, dh]; each sequence's copies adjacent. The copy starts host-side.
+    const bool ring = inRings_;
+    const at::Tensor pastInputs = ring ? inputRing_.window(position_) : inputs_.view();
+    const at::Tensor pastOutputs = ring ? outputRing_.window(position_) : outputs_.view();
+    copy->positions_ = ring ? windowPositions(pastOutputs) : positions_;
+    if (pastInputs.defined()) copy->inputs_.append(pastInputs.repeat_interleave(copies, 2));
+    if (pastOutputs.defined()) copy->outputs_.append(pastOutputs.repeat_interleave(copies, 2));
     return copy;
   }
 
-  int64_t bytes() const override { return inputs_.bytes() + outputs_.bytes(); }
+  int64_t bytes() const override { return inRings_ ? inputRing_.bytes() + outputRing_.bytes() : inputs_.bytes() + outputs_.bytes(); }
+
+  // Once something was fed (the rows' shape is known): every pattern but the lattices.
+  bool canStepOnDevice() const override { return !mix_->pattern().lattice() && rowShape_.size() == 3; }
+
+  void prepareStepOnDevice() override {
+    if (inRings_ || !canStepOnDevice()) return;
+    const LinearPattern& pattern = mix_->pattern();
+    if (!offsets_.defined()) {
+      offsets_ = at::tensor(pattern.offsets(), at::TensorOptions().dtype(at::kLong)).to(rowOptions_.device());
+      if (pattern.lagsA() > 1) inputRing_.allocate(pattern.lagsA() - 1, rowShape_, rowOptions_);
+      if (pattern.slotsB() > 0) outputRing_.allocate(pattern.maxOffset(), rowShape_, rowOptions_);
+    }
+    if (inputs_.length() > 0) inputRing_.write(position_ - inputs_.length(), inputs_.view());
+    if (outputs_.length() > 0) outputRing_.write(positions_.front(), outputs_.view());  // a suffix of positions
+    inputs_ = SlidingRows();
+    outputs_ = SlidingRows();
+    positions_.clear();
+    inRings_ = true;
+  }
+
+  at::Tensor stepOnDevice(const at::Tensor& x, const at::Tensor& position) override {
+    prepareStepOnDevice();  // a no-op when a decoder prepared before capturing (it always does)
+    require(inRings_, "this linear mixer's decoding state cannot step at a device-held position", "INTERNAL");
+    at::Tensor u = mix_->heads(x);
+    at::Tensor y = mix_->stepAt(u, position, inputRing_, outputRing_, offsets_);
+    // After the reads: position's slot held the oldest row this step read.
+    if (inputRing_.allocated()) inputRing_.writeAt(position, u);
+    if (outputRing_.allocated()) outputRing_.writeAt(position, y);
+    return mix_->merge(y);
+  }
+
+  void advancedOnDevice() override { position_ += 1; }
 
  private:
+  // Back to host-side rows (the rings stay allocated: a captured graph keeps their addresses).
+  void leaveRings() {
+    if (!inRings_) return;
+    at::Tensor pastInputs = inputRing_.window(position_), pastOutputs = outputRing_.window(position_);
+    if (pastInputs.defined()) inputs_.assign(pastInputs.clone());
+    if (pastOutputs.defined()) {
+      positions_ = windowPositions(pastOutputs);
+      outputs_.assign(pastOutputs.clone());
+    }
+    inRings_ = false;
+  }
+  // The positions of a ring window of the outputs: the last rows before position_.
+  std::vector<int64_t> windowPositions(const at::Tensor& window) const {
+    std::vector<int64_t> out;
+    if (!window.defined()) return out;
+    for (int64_t j = position_ - window.size(1); j < position_; ++j) out.push_back(j);
+    return out;
+  }
+
   LinearMixing mix_;
   SlidingRows inputs_;              // [H, P, b, dh], positions position − P … position − 1
   SlidingRows outputs_;             // [H, Q, b, dh], at positions_
   std::vector<int64_t> positions_;  // ascending
   int64_t position_ = 0;
+  std::vector<int64_t> rowShape_;   // {H, b, dh} once something was fed
+  at::TensorOptions rowOptions_;
+  // Device-held-position stepping: the same caches in fixed rings, and the B offsets on the device.
+  bool inRings_ = false;
+  MirroredRing inputRing_, outputRing_;
+  at::Tensor offsets_;
 };
 
 }  // namespace
@@ -188,6 +259,47 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
     if (KB > 0) in.beta = weights.narrow(3, KA, KB);
   }
   return linearMixing(*pattern_, in, solve_, chunk_);
+}
+
+at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& position, const MirroredRing& pastInputs, const MirroredRing& pastOutputs,
+                                    const at::Tensor& offsets) {
+  const int64_t H = u.size(0), b = u.size(2), dh = u.size(3), KA = pattern_->lagsA(), KB = pattern_->slotsB();
+  require(u.size(1) == 1 && position.numel() == 1, "linear mixing: a held-position step takes one position", "SHAPE_MISMATCH");
+  // As linearMixing: float32 (float64 stays float64), autocast off.
+  c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::autocast_dispatch_keyset);
+  const at::ScalarType dtype = u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto longs = position.options().dtype(at::kLong);
+  at::Tensor lags = at::arange(KA, longs);
+  at::Tensor validA = lags.le(position).to(dtype);                                      // [KA]
+  at::Tensor validB = KB > 0 ? offsets.le(position).to(dtype) : at::Tensor();           // [KB]
+  // The row's coefficients, [H, C, 1, K] with C = 1 (static: shared by the batch) or b (gated: per sequence).
+  at::Tensor a, betaRow, rowBias;
+  if (!gated_) {
+    a = alpha.index_select(1, position).to(dtype).unsqueeze(1);
+    if (KB > 0) betaRow = beta.index_select(1, position).to(dtype).unsqueeze(1);
+    rowBias = bias.index_select(1, position).to(dtype).view({H, 1, 1, 1});
+  } else {
+    at::Tensor logits = at::matmul(u.reshape({H, b, dh}).to(dtype), gate_weight.transpose(1, 2).to(dtype)) + gate_bias.view({H, 1, KA + KB}).to(dtype);
+    at::Tensor used = KB > 0 ? at::cat({validA, validB}) : validA;
+    at::Tensor weights = at::softmax(logits.masked_fill(used.eq(0), -INFINITY), -1).unsqueeze(2);  // [H, b, 1, KA + KB]
+    a = weights.narrow(3, 0, KA);
+    if (KB > 0) betaRow = weights.narrow(3, KA, KB);
+  }
+  const int64_t C = a.size(1);
+  // [H, r, b, dh] ↔ [H, C, r, F] as in linearMixing: shared coefficients mix every sequence's channels at once.
+  auto internal = [&](const at::Tensor& t) {
+    at::Tensor v = t.to(dtype);
+    return C == 1 ? v.reshape({H, 1, v.size(1), -1}) : v.permute({0, 2, 1, 3});
+  };
+  at::Tensor z = a.narrow(3, 0, 1) * internal(u);  // lag 0
+  if (KA > 1) {  // lags 1 … KA − 1 from the ring (rows before position 0 are masked out)
+    at::Tensor sources = (position - lags.narrow(0, 1, KA - 1)).clamp_min(0);
+    z = z + at::matmul(a.narrow(3, 1, KA - 1) * validA.narrow(0, 1, KA - 1), internal(pastInputs.gather(sources)));
+  }
+  if (rowBias.defined()) z = z + rowBias;
+  at::Tensor y = z;
+  if (KB > 0) y = z + at::matmul(betaRow * validB, internal(pastOutputs.gather((position - offsets).clamp_min(0))));
+  return (C == 1 ? y.reshape({H, 1, b, dh}) : y.permute({0, 2, 1, 3})).to(u.scalar_type());
 }
 
 at::Tensor LinearMixingImpl::forward(const at::Tensor& x) { return merge(mix(heads(x), 0)); }

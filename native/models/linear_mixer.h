@@ -26,6 +26,7 @@
 #include <memory>
 #include <vector>
 
+#include "decode/mirrored_ring.h"
 #include "decode/mixing_state.h"
 #include "models/structured_block.h"
 #include "models/structured_block_model.h"
@@ -45,6 +46,13 @@ class LinearMixingImpl : public StructuredMixing {
   // Mixes heads' inputs u at positions position … position+m−1, given what a decoding cache holds of the past.
   at::Tensor mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs = {}, const at::Tensor& pastOutputs = {},
                  const std::vector<int64_t>* pastPositions = nullptr);
+  // One decoding step at the position held in `position` ([1] int64 on u's device), for the translation-invariant
+  // patterns (not lattices): u [H, 1, b, dh]; the past inputs A's lags read and the past outputs B reads are
+  // gathered from the rings by arithmetic on the position (offsets: pattern().offsets() on the device). No host
+  // round trip and no allocation that depends on the position: what a CUDA graph captures. The caller writes u and
+  // the returned y into the rings afterwards.
+  at::Tensor stepAt(const at::Tensor& u, const at::Tensor& position, const MirroredRing& pastInputs, const MirroredRing& pastOutputs,
+                    const at::Tensor& offsets);
   const LinearPattern& pattern() const { return *pattern_; }
   // How training solves (I − B)·Y (config linearSolve, set at construction; ops/linear_mixing.h); decoding steps are
   // sequential by nature.

@@ -50,6 +50,8 @@ class LinearPattern {
   // The past outputs a decoding cache must hold once rows 0 … i are done: every position ≤ i that a later row
   // (< context) reads. Translation-invariant patterns: the last maxOffset() positions; lattices: reads(i + 1).
   std::vector<int64_t> retainedAfter(int64_t i) const;
+  // f(k) of every B slot: slot k of row i reads i − f(k) (lattices: its rounding) when f(k) ≤ i.
+  const std::vector<int64_t>& offsets() const { return offsets_; }
   // Largest B offset i − source(i, k) any row uses (0 without B).
   int64_t maxOffset() const;
   // 0/1 masks of the slots a row uses, rows position … position+m−1: [m, lagsA()] and [m, slotsB()].

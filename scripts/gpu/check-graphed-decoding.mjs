@@ -11,7 +11,7 @@
 // (MASKMIX_FUSED_DECODE=0 turns them off); this script is their check on a GPU, with the opt-in persistent kernel
 // (MASKMIX_DECODE_PERSISTENT=1) checked and timed beside them.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs   (prints one line per check; exit 1 on a failure)
-import { Decoder, LanguageModel, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
+import { Decoder, LanguageModel, LINEAR_PATTERNS, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
 
 let failed = false;
 const check = (name, ok, detail = '') => {
@@ -108,6 +108,18 @@ for (const structure of REPEAT_STRUCTURES) {
   model.dispose();
 }
 
+// Linear mixers (kind 'linear'): every pattern but the lattices steps at a device-held position, so greedy replays
+// the generic graph with the caches in fixed rings; its fp32 tokens must be the step loop's, both coefficient kinds.
+for (const pattern of LINEAR_PATTERNS) {
+  for (const coefficients of ['static', 'gated']) {
+    const model = await LanguageModel.create({ kind: 'linear', pattern, coefficients, order: 3, window: 5, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
+    const r = await compare(model, 'fp32', 3, 61);
+    const expectGraph = !pattern.endsWith('lattice');
+    check(`linear ${pattern} ${coefficients} fp32: greedy ${r.graphed ? '(graph)' : '(eager)'} = step loop`, r.graphed === expectGraph && r.same === r.total, `${r.same}/${r.total}`);
+    model.dispose();
+  }
+}
+
 // Every launch shape of the fused GEMV (kernels/repeat_decode.cu picks it per matrix): d128 above takes one row per
 // warp and one load chunk; a 4000-row fp32 head of width 512 four rows per warp, the d512 up-projection (2048 rows)
 // two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
@@ -160,6 +172,25 @@ for (const structure of ['mixed', 'column']) {
     const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
     console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (without overlapped launches ${us(serial.ms)}; one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
   }
+  big.dispose();
+}
+
+// Linear mixers at the decode bench's size (d1024 L8, batch 1, precision auto): graphed greedy vs awaited steps.
+for (const pattern of ['first-order', 'kth-order', 'pow2', 'attention']) {
+  const big = await LanguageModel.create({ kind: 'linear', pattern, order: 4, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+  const decoder = new Decoder(big, { batch: 1, precision: 'auto' });
+  await decoder.prefill(randomTokens(1024));
+  await decoder.greedy([5], 8); // captures
+  const count = 1000;
+  let t0 = performance.now();
+  const r = await decoder.greedy([5], count);
+  const graphMs = (performance.now() - t0) / count;
+  for (let i = 0; i < 5; i++) (await decoder.step([3])).logits.dispose();
+  t0 = performance.now();
+  for (let i = 0; i < 50; i++) (await decoder.step([3])).logits.dispose();
+  const eagerMs = (performance.now() - t0) / 50;
+  console.log(`     d1024 L8 linear ${pattern}, batch 1, auto: greedy ${r.graphed ? 'graph' : '(NOT graphed)'} ${(graphMs * 1000).toFixed(1)} µs/token; awaited eager step ${(eagerMs * 1000).toFixed(1)} µs (${(eagerMs / graphMs).toFixed(1)}×)`);
+  decoder.dispose();
   big.dispose();
 }
 process.exit(failed ? 1 : 0);

@@ -73,6 +73,72 @@ describe('linear mixer decoding', () => {
     }
   });
 
+  it('greedy steps at a held position (the CUDA graph step, run eagerly here) equal a step loop; the cache moves to rings and back', async () => {
+    const n = 40;
+    const batch = 2;
+    // Rows of the two mirrored rings (each position held twice) at n = 40, order 3, window 5: A's lags − 1 and B's
+    // largest offset. Lattices keep their exact host-side cache and the step loop.
+    const ringRows: Partial<Record<LinearPattern, number>> = {
+      attention: 2 * 39,
+      local: 2 * 4,
+      'first-order': 2 * 1,
+      'kth-order': 2 * 3,
+      dense: 2 * 39,
+      pow2: 2 * 32,
+      square: 2 * 37,
+    };
+    const firstRow = (logits: Float64Array) => [0, 1].map((r) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[r * V + v] > logits[r * V + best]) best = v;
+      return best;
+    });
+    for (const pattern of LINEAR_PATTERNS) {
+      for (const coefficients of ['static', 'gated'] as const) {
+        const what = `${pattern} ${coefficients}`;
+        const model = await LanguageModel.create({ kind: 'linear', vocabSize: V, dModel: D, nLayers: L, nHeads: 4, context: n, order: 3, window: 5, seed: 6, pattern, coefficients, dtype: 'float64' });
+        const held = new Decoder(model, { batch });
+        const loop = new Decoder(model, { batch });
+        const prompt = randomTokens(batch * 7, V, 13);
+        await held.prefill(prompt);
+        await loop.prefill(prompt);
+        // The step loop: step() and argmax, one token at a time.
+        const loopTokens = async (first: number[], count: number) => {
+          const out: number[][] = [[], []];
+          let next = first;
+          for (let i = 0; i < count; i++) {
+            next = firstRow((await loop.step(Int32Array.from(next))).logits.toTypedArray() as Float64Array);
+            next.forEach((t, b) => out[b].push(t));
+          }
+          return out;
+        };
+        const greedyTokens = async (first: number[], count: number) => {
+          const { tokens } = await held.greedy(first, count);
+          return [Array.from(tokens.subarray(0, count)), Array.from(tokens.subarray(count, 2 * count))];
+        };
+        expect(await greedyTokens([3, 11], 12), what).toEqual(await loopTokens([3, 11], 12));
+        const rows = ringRows[pattern];
+        if (rows !== undefined) expect(held.cacheBytes, `${what} rings`).toBe(L * rows * batch * D * 8);
+        else expect(held.cacheBytes, `${what} host-side`).toBe(loop.cacheBytes);
+        // A clone taken from the rings continues like the original.
+        const copy = await held.clone();
+        // Host-side steps after ring steps: the cache moves back to exactly the retained rows.
+        const a = (await held.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
+        const b = (await loop.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
+        const c = (await copy.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
+        for (let i = 0; i < a.length; i++) {
+          expect(Math.abs(a[i] - b[i]), `${what} step after greedy, logit ${i}`).toBeLessThan(1e-9);
+          expect(Math.abs(c[i] - b[i]), `${what} clone's step, logit ${i}`).toBeLessThan(1e-9);
+        }
+        expect(held.cacheBytes, `${what} back host-side`).toBe(loop.cacheBytes);
+        // And into the rings again, up to the end of the context.
+        const rest = n - held.position;
+        expect(await greedyTokens([1, 2], rest), `${what} again`).toEqual(await loopTokens([1, 2], rest));
+        for (const d of [held, loop, copy]) d.dispose();
+        model.dispose();
+      }
+    }
+  });
+
   it('holds exactly what the pattern reads next: cacheBytes follow the retained sets at every position', async () => {
     const n = 64;
     const rowBytes = D * 4; // one position of every head, one sequence, float32
