@@ -117,8 +117,8 @@ export class Decoder {
    * Greedy generation in one native call: feeds `first` (one token per sequence), then each step's argmax, `count`
    * steps in all, and returns the argmax after each step as `tokens[b·count + i]` (the last is not fed). Nothing
    * crosses back to JavaScript per token; on a GPU, models whose decoding state steps at a device-held position
-   * (the repeat mixers but Toeplitz; linear mixers but the lattice patterns, whose caches then sit in fixed rings of
-   * the pattern's reach, which `cacheBytes` counts until the next step() or prefill()) replay one captured CUDA graph
+   * (the repeat mixers but Toeplitz; linear mixers, whose caches then take a fixed form — rings of the pattern's
+   * reach, a lattice's row per slot — which `cacheBytes` counts until the next step() or prefill()) replay one captured CUDA graph
    * per token (`graphed`); on the CPU they run that same step eagerly. Under precision 'auto' that graph
    * reads bf16 copies of the Linear weights taken at capture time; a later weight change makes it capture again.
    * For column, row and mixed repeat mixers at small batch (≤ 2 at d1024) the graph holds maskmix's own decoding kernels (`fused`:

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "decode/growing_cache.h"
+#include "decode/mirrored_ring.h"
 
 namespace maskmix {
 
@@ -52,21 +53,23 @@ class SlidingRows {
 
 // One layer's decoding cache: the past inputs A's lags read (attention: all; local: the last w − 1) and the past
 // outputs B reads from now on (pattern.retainedAfter), nothing else. Host-side steps and prefills keep them as
-// growing and shrinking rows (the exact retained set); steps at a device-held position (greedy decoding: a CUDA
-// graph on a GPU) need fixed memory, so prepareStepOnDevice() moves them into two mirrored rings of the pattern's
-// reach (A: lagsA − 1 positions, B: maxOffset), and the next host-side call moves them back. Lattice patterns,
-// whose retained set is not a window of recent positions, stay host-side.
+// growing and shrinking rows (the exact retained set). Steps at a device-held position (greedy decoding: a CUDA
+// graph on a GPU) need fixed memory and no host arithmetic, so prepareStepOnDevice() moves the cache into a fixed
+// form, and the next host-side call moves it back:
+//   translation-invariant patterns: two mirrored rings of the pattern's reach (A: lagsA − 1 positions, B: maxOffset);
+//   lattices: one row per B slot, the output that slot reads at the next position. The read sets are nested
+//     (S_{i+1} ⊆ S_i ∪ {i}), so after step i each slot's next row is the just-computed y_i or a row some slot holds
+//     now, found by comparing the slots' sources at i and i + 1 on the device: O(slots) rows, as the host cache.
 class LinearMixingState : public MixingState {
  public:
   explicit LinearMixingState(LinearMixing mix) : mix_(std::move(mix)) {}
 
   at::Tensor prefill(const at::Tensor& x) override {
     const LinearPattern& pattern = mix_->pattern();
-    leaveRings();
+    leaveDeviceForm();
     at::Tensor u = mix_->heads(x);
     rowShape_ = {u.size(0), u.size(2), u.size(3)};
-    rowOptions_ = u.options();
-    const int64_t m = u.size(1), last = position_ + m - 1;
+    rowOptions_ = u.options();    const int64_t m = u.size(1), last = position_ + m - 1;
     at::Tensor y = mix_->mix(u, position_, inputs_.view(), outputs_.view(), &positions_);
     // Inputs: keep the last lagsA − 1.
     if (pattern.lagsA() > 1) {
@@ -114,67 +117,129 @@ class LinearMixingState : public MixingState {
     copy->rowOptions_ = rowOptions_;
     if (copy->rowShape_.size() == 3) copy->rowShape_[1] *= copies;
     // Batch is dim 2 of [H, rows, b, dh]; each sequence's copies adjacent. The copy starts host-side.
-    const bool ring = inRings_;
-    const at::Tensor pastInputs = ring ? inputRing_.window(position_) : inputs_.view();
-    const at::Tensor pastOutputs = ring ? outputRing_.window(position_) : outputs_.view();
-    copy->positions_ = ring ? windowPositions(pastOutputs) : positions_;
-    if (pastInputs.defined()) copy->inputs_.append(pastInputs.repeat_interleave(copies, 2));
-    if (pastOutputs.defined()) copy->outputs_.append(pastOutputs.repeat_interleave(copies, 2));
+    HostCache past = inDeviceForm_ ? deviceFormAsHost() : HostCache{inputs_.view(), outputs_.view(), positions_};
+    copy->positions_ = past.positions;
+    if (past.inputs.defined()) copy->inputs_.append(past.inputs.repeat_interleave(copies, 2));
+    if (past.outputs.defined()) copy->outputs_.append(past.outputs.repeat_interleave(copies, 2));
     return copy;
   }
 
-  int64_t bytes() const override { return inRings_ ? inputRing_.bytes() + outputRing_.bytes() : inputs_.bytes() + outputs_.bytes(); }
+  int64_t bytes() const override {
+    if (!inDeviceForm_) return inputs_.bytes() + outputs_.bytes();
+    return inputRing_.bytes() + outputRing_.bytes() + (slotRows_.defined() ? static_cast<int64_t>(slotRows_.numel() * slotRows_.element_size()) : 0);
+  }
 
-  // Once something was fed (the rows' shape is known): every pattern but the lattices.
-  bool canStepOnDevice() const override { return !mix_->pattern().lattice() && rowShape_.size() == 3; }
+  // Once something was fed (the rows' shape is known).
+  bool canStepOnDevice() const override { return rowShape_.size() == 3; }
 
   void prepareStepOnDevice() override {
-    if (inRings_ || !canStepOnDevice()) return;
+    if (inDeviceForm_ || !canStepOnDevice()) return;
     const LinearPattern& pattern = mix_->pattern();
+    auto longs = at::TensorOptions().dtype(at::kLong);
     if (!offsets_.defined()) {
-      offsets_ = at::tensor(pattern.offsets(), at::TensorOptions().dtype(at::kLong)).to(rowOptions_.device());
+      offsets_ = at::tensor(pattern.offsets(), longs).to(rowOptions_.device());
       if (pattern.lagsA() > 1) inputRing_.allocate(pattern.lagsA() - 1, rowShape_, rowOptions_);
-      if (pattern.slotsB() > 0) outputRing_.allocate(pattern.maxOffset(), rowShape_, rowOptions_);
+      if (pattern.slotsB() > 0) {
+        if (pattern.lattice()) {
+          latticeSteps_ = at::tensor(pattern.latticeSteps(), longs).to(rowOptions_.device());
+          slotRows_ = at::zeros({rowShape_[0], pattern.slotsB(), rowShape_[1], rowShape_[2]}, rowOptions_);
+        } else {
+          outputRing_.allocate(pattern.maxOffset(), rowShape_, rowOptions_);
+        }
+      }
     }
     if (inputs_.length() > 0) inputRing_.write(position_ - inputs_.length(), inputs_.view());
-    if (outputs_.length() > 0) outputRing_.write(positions_.front(), outputs_.view());  // a suffix of positions
+    if (outputs_.length() > 0) {
+      if (!pattern.lattice()) {
+        outputRing_.write(positions_.front(), outputs_.view());  // a suffix of positions
+      } else {
+        // Slot k's row: the held output at source(position_, k) (slots that read nothing yet take row 0: masked).
+        std::vector<int64_t> rows;
+        for (int64_t k = 0; k < pattern.slotsB(); ++k) {
+          const int64_t j = pattern.source(position_, k);
+          auto it = std::lower_bound(positions_.begin(), positions_.end(), j);
+          rows.push_back(j >= 0 && it != positions_.end() && *it == j ? static_cast<int64_t>(it - positions_.begin()) : 0);
+        }
+        slotRows_.copy_(outputs_.view().index_select(1, at::tensor(rows, longs).to(rowOptions_.device())));
+      }
+    }
     inputs_ = SlidingRows();
     outputs_ = SlidingRows();
     positions_.clear();
-    inRings_ = true;
+    inDeviceForm_ = true;
   }
 
   at::Tensor stepOnDevice(const at::Tensor& x, const at::Tensor& position) override {
     prepareStepOnDevice();  // a no-op when a decoder prepared before capturing (it always does)
-    require(inRings_, "this linear mixer's decoding state cannot step at a device-held position", "INTERNAL");
+    require(inDeviceForm_, "this linear mixer's decoding state cannot step at a device-held position", "INTERNAL");
+    const LinearPattern& pattern = mix_->pattern();
+    const int64_t KA = pattern.lagsA();
     at::Tensor u = mix_->heads(x);
-    at::Tensor y = mix_->stepAt(u, position, inputRing_, outputRing_, offsets_);
-    // After the reads: position's slot held the oldest row this step read.
+    at::Tensor pastInputs;  // lags 1 … KA − 1 (rows before position 0 are masked out by stepAt)
+    if (KA > 1) pastInputs = inputRing_.gather((position - at::arange(1, KA, position.options())).clamp_min(0));
+    at::Tensor slotRows;  // the row each B slot reads
+    if (outputRing_.allocated()) slotRows = outputRing_.gather((position - offsets_).clamp_min(0));
+    if (slotRows_.defined()) slotRows = slotRows_;
+    at::Tensor y = mix_->stepAt(u, position, pastInputs, slotRows, offsets_);
+    // After the reads: position's ring slot held the oldest row this step read.
     if (inputRing_.allocated()) inputRing_.writeAt(position, u);
     if (outputRing_.allocated()) outputRing_.writeAt(position, y);
+    if (slotRows_.defined()) {
+      // The rows of the next position: slot k reads y or what slot k' read now, where source(p + 1, k) = p or
+      // source(p, k'); the first match (duplicates hold the same row). Slots that read nothing take any row.
+      at::Tensor candidates = at::cat({latticeSources(position), position});                     // [KB + 1]
+      at::Tensor pick = latticeSources(position + 1).unsqueeze(1).eq(candidates.unsqueeze(0)).to(at::kInt).argmax(1);
+      slotRows_.copy_(at::cat({slotRows_, y.to(slotRows_.scalar_type())}, 1).index_select(1, pick));
+    }
     return mix_->merge(y);
   }
 
   void advancedOnDevice() override { position_ += 1; }
 
  private:
-  // Back to host-side rows (the rings stay allocated: a captured graph keeps their addresses).
-  void leaveRings() {
-    if (!inRings_) return;
-    at::Tensor pastInputs = inputRing_.window(position_), pastOutputs = outputRing_.window(position_);
-    if (pastInputs.defined()) inputs_.assign(pastInputs.clone());
-    if (pastOutputs.defined()) {
-      positions_ = windowPositions(pastOutputs);
-      outputs_.assign(pastOutputs.clone());
+  struct HostCache {
+    at::Tensor inputs, outputs;       // [H, P, b, dh], [H, Q, b, dh] (undefined when empty)
+    std::vector<int64_t> positions;  // of the outputs, ascending
+  };
+
+  // What the host-side form holds, read from the device form (views into it, or new tensors).
+  HostCache deviceFormAsHost() const {
+    const LinearPattern& pattern = mix_->pattern();
+    HostCache past;
+    past.inputs = inputRing_.allocated() ? inputRing_.window(position_) : at::Tensor();
+    if (outputRing_.allocated()) {
+      past.outputs = outputRing_.window(position_);
+      if (past.outputs.defined())
+        for (int64_t j = position_ - past.outputs.size(1); j < position_; ++j) past.positions.push_back(j);
+    } else if (slotRows_.defined() && position_ > 0) {
+      past.positions = pattern.retainedAfter(position_ - 1);  // = the sources of position_, distinct, ascending
+      std::vector<int64_t> slots;
+      for (int64_t j : past.positions)
+        for (int64_t k = 0; k < pattern.slotsB(); ++k)
+          if (pattern.source(position_, k) == j) {
+            slots.push_back(k);
+            break;
+          }
+      require(slots.size() == past.positions.size(), "linear mixer cache: a retained position is held by no slot", "INTERNAL");
+      if (!slots.empty()) past.outputs = slotRows_.index_select(1, at::tensor(slots, at::TensorOptions().dtype(at::kLong)).to(slotRows_.device()));
     }
-    inRings_ = false;
+    return past;
   }
-  // The positions of a ring window of the outputs: the last rows before position_.
-  std::vector<int64_t> windowPositions(const at::Tensor& window) const {
-    std::vector<int64_t> out;
-    if (!window.defined()) return out;
-    for (int64_t j = position_ - window.size(1); j < position_; ++j) out.push_back(j);
-    return out;
+
+  // Back to the host-side form (the device form stays allocated: a captured graph keeps its addresses).
+  void leaveDeviceForm() {
+    if (!inDeviceForm_) return;
+    HostCache past = deviceFormAsHost();
+    if (past.inputs.defined()) inputs_.assign(past.inputs.clone());
+    if (past.outputs.defined()) outputs_.assign(past.outputs.clone());
+    positions_ = past.positions;
+    inDeviceForm_ = false;
+  }
+
+  // Lattice slots' sources at the positions `i` ([1] int64): a_k·⌈(i + 1 − f_k)/a_k⌉ − 1, or −1 where f_k > i.
+  at::Tensor latticeSources(const at::Tensor& i) const {
+    at::Tensor rounded = latticeSteps_ * at::div(i + 1 - offsets_ + latticeSteps_ - 1, latticeSteps_, "floor") - 1;
+    return at::where(offsets_.le(i), rounded, at::full_like(rounded, -1));
   }
 
   LinearMixing mix_;
@@ -184,10 +249,11 @@ class LinearMixingState : public MixingState {
   int64_t position_ = 0;
   std::vector<int64_t> rowShape_;   // {H, b, dh} once something was fed
   at::TensorOptions rowOptions_;
-  // Device-held-position stepping: the same caches in fixed rings, and the B offsets on the device.
-  bool inRings_ = false;
+  // The device form (prepareStepOnDevice): rings, or a lattice's slot rows [H, KB, b, dh]; the B offsets f_k and
+  // lattice steps a_k on the device.
+  bool inDeviceForm_ = false;
   MirroredRing inputRing_, outputRing_;
-  at::Tensor offsets_;
+  at::Tensor slotRows_, offsets_, latticeSteps_;
 };
 
 }  // namespace
@@ -261,7 +327,7 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
   return linearMixing(*pattern_, in, solve_, chunk_);
 }
 
-at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& position, const MirroredRing& pastInputs, const MirroredRing& pastOutputs,
+at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& position, const at::Tensor& pastInputs, const at::Tensor& slotRows,
                                     const at::Tensor& offsets) {
   const int64_t H = u.size(0), b = u.size(2), dh = u.size(3), KA = pattern_->lagsA(), KB = pattern_->slotsB();
   require(u.size(1) == 1 && position.numel() == 1, "linear mixing: a held-position step takes one position", "SHAPE_MISMATCH");
@@ -292,13 +358,10 @@ at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& posit
     return C == 1 ? v.reshape({H, 1, v.size(1), -1}) : v.permute({0, 2, 1, 3});
   };
   at::Tensor z = a.narrow(3, 0, 1) * internal(u);  // lag 0
-  if (KA > 1) {  // lags 1 … KA − 1 from the ring (rows before position 0 are masked out)
-    at::Tensor sources = (position - lags.narrow(0, 1, KA - 1)).clamp_min(0);
-    z = z + at::matmul(a.narrow(3, 1, KA - 1) * validA.narrow(0, 1, KA - 1), internal(pastInputs.gather(sources)));
-  }
+  if (KA > 1) z = z + at::matmul(a.narrow(3, 1, KA - 1) * validA.narrow(0, 1, KA - 1), internal(pastInputs));  // lags 1 … KA − 1
   if (rowBias.defined()) z = z + rowBias;
   at::Tensor y = z;
-  if (KB > 0) y = z + at::matmul(betaRow * validB, internal(pastOutputs.gather((position - offsets).clamp_min(0))));
+  if (KB > 0) y = z + at::matmul(betaRow * validB, internal(slotRows));
   return (C == 1 ? y.reshape({H, 1, b, dh}) : y.permute({0, 2, 1, 3})).to(u.scalar_type());
 }
 

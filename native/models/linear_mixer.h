@@ -26,7 +26,6 @@
 #include <memory>
 #include <vector>
 
-#include "decode/mirrored_ring.h"
 #include "decode/mixing_state.h"
 #include "models/structured_block.h"
 #include "models/structured_block_model.h"
@@ -46,12 +45,12 @@ class LinearMixingImpl : public StructuredMixing {
   // Mixes heads' inputs u at positions position … position+m−1, given what a decoding cache holds of the past.
   at::Tensor mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs = {}, const at::Tensor& pastOutputs = {},
                  const std::vector<int64_t>* pastPositions = nullptr);
-  // One decoding step at the position held in `position` ([1] int64 on u's device), for the translation-invariant
-  // patterns (not lattices): u [H, 1, b, dh]; the past inputs A's lags read and the past outputs B reads are
-  // gathered from the rings by arithmetic on the position (offsets: pattern().offsets() on the device). No host
-  // round trip and no allocation that depends on the position: what a CUDA graph captures. The caller writes u and
-  // the returned y into the rings afterwards.
-  at::Tensor stepAt(const at::Tensor& u, const at::Tensor& position, const MirroredRing& pastInputs, const MirroredRing& pastOutputs,
+  // One decoding step at the position held in `position` ([1] int64 on u's device): u [H, 1, b, dh]; pastInputs
+  // [H, lagsA − 1, b, dh] the inputs at lags 1, 2, … (undefined without lags), slotRows [H, slotsB, b, dh] the
+  // output each B slot reads (undefined without B), rows a slot or lag cannot read yet being masked here by the
+  // position (offsets: pattern().offsets() on the device). Nothing on the host depends on the position: what a
+  // CUDA graph captures (the caller's state gathers the rows the same way, decode/mirrored_ring.h).
+  at::Tensor stepAt(const at::Tensor& u, const at::Tensor& position, const at::Tensor& pastInputs, const at::Tensor& slotRows,
                     const at::Tensor& offsets);
   const LinearPattern& pattern() const { return *pattern_; }
   // How training solves (I − B)·Y (config linearSolve, set at construction; ops/linear_mixing.h); decoding steps are

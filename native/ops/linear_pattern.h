@@ -52,6 +52,8 @@ class LinearPattern {
   std::vector<int64_t> retainedAfter(int64_t i) const;
   // f(k) of every B slot: slot k of row i reads i − f(k) (lattices: its rounding) when f(k) ≤ i.
   const std::vector<int64_t>& offsets() const { return offsets_; }
+  // a_k of every slot (lattices; empty otherwise): slot k of row i reads a_k·⌈(i + 1 − f(k))/a_k⌉ − 1.
+  const std::vector<int64_t>& latticeSteps() const { return lattice_; }
   // Largest B offset i − source(i, k) any row uses (0 without B).
   int64_t maxOffset() const;
   // 0/1 masks of the slots a row uses, rows position … position+m−1: [m, lagsA()] and [m, slotsB()].

@@ -73,12 +73,12 @@ describe('linear mixer decoding', () => {
     }
   });
 
-  it('greedy steps at a held position (the CUDA graph step, run eagerly here) equal a step loop; the cache moves to rings and back', async () => {
+  it('greedy steps at a held position (the CUDA graph step, run eagerly here) equal a step loop; the cache moves to its fixed form and back', async () => {
     const n = 40;
     const batch = 2;
-    // Rows of the two mirrored rings (each position held twice) at n = 40, order 3, window 5: A's lags − 1 and B's
-    // largest offset. Lattices keep their exact host-side cache and the step loop.
-    const ringRows: Partial<Record<LinearPattern, number>> = {
+    // Rows of the fixed form at n = 40, order 3, window 5: the two mirrored rings (each position held twice) of A's
+    // lags − 1 and B's largest offset; a lattice's one row per B slot (offsets 1, 2, 4, … 32; 1, 2, 5, … 37).
+    const deviceRows: Record<LinearPattern, number> = {
       attention: 2 * 39,
       local: 2 * 4,
       'first-order': 2 * 1,
@@ -86,6 +86,8 @@ describe('linear mixer decoding', () => {
       dense: 2 * 39,
       pow2: 2 * 32,
       square: 2 * 37,
+      'pow2-lattice': 6,
+      'square-lattice': 7,
     };
     const firstRow = (logits: Float64Array) => [0, 1].map((r) => {
       let best = 0;
@@ -116,12 +118,10 @@ describe('linear mixer decoding', () => {
           return [Array.from(tokens.subarray(0, count)), Array.from(tokens.subarray(count, 2 * count))];
         };
         expect(await greedyTokens([3, 11], 12), what).toEqual(await loopTokens([3, 11], 12));
-        const rows = ringRows[pattern];
-        if (rows !== undefined) expect(held.cacheBytes, `${what} rings`).toBe(L * rows * batch * D * 8);
-        else expect(held.cacheBytes, `${what} host-side`).toBe(loop.cacheBytes);
-        // A clone taken from the rings continues like the original.
+        expect(held.cacheBytes, `${what} fixed form`).toBe(L * deviceRows[pattern] * batch * D * 8);
+        // A clone taken from the fixed form continues like the original.
         const copy = await held.clone();
-        // Host-side steps after ring steps: the cache moves back to exactly the retained rows.
+        // Host-side steps after held-position steps: the cache moves back to exactly the retained rows.
         const a = (await held.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
         const b = (await loop.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
         const c = (await copy.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
@@ -130,7 +130,7 @@ describe('linear mixer decoding', () => {
           expect(Math.abs(c[i] - b[i]), `${what} clone's step, logit ${i}`).toBeLessThan(1e-9);
         }
         expect(held.cacheBytes, `${what} back host-side`).toBe(loop.cacheBytes);
-        // And into the rings again, up to the end of the context.
+        // And into the fixed form again, up to the end of the context.
         const rest = n - held.position;
         expect(await greedyTokens([1, 2], rest), `${what} again`).toEqual(await loopTokens([1, 2], rest));
         for (const d of [held, loop, copy]) d.dispose();
