@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "decode/growing_cache.h"
-#include "decode/mirrored_ring.h"
+#include "decode/position_ring.h"
 
 namespace maskmix {
 
@@ -56,7 +56,7 @@ class SlidingRows {
 // growing and shrinking rows (the exact retained set). Steps at a device-held position (greedy decoding: a CUDA
 // graph on a GPU) need fixed memory and no host arithmetic, so prepareStepOnDevice() moves the cache into a fixed
 // form, and the next host-side call moves it back:
-//   translation-invariant patterns: two mirrored rings of the pattern's reach (A: lagsA − 1 positions, B: maxOffset);
+//   translation-invariant patterns: two rings of the pattern's reach (A: lagsA − 1 positions, B: maxOffset);
 //   lattices: one row per B slot, the output that slot reads at the next position. The read sets are nested
 //     (S_{i+1} ⊆ S_i ∪ {i}), so after step i each slot's next row is the just-computed y_i or a row some slot holds
 //     now, found by comparing the slots' sources at i and i + 1 on the device: O(slots) rows, as the host cache.
@@ -202,7 +202,7 @@ class LinearMixingState : public MixingState {
     std::vector<int64_t> positions;  // of the outputs, ascending
   };
 
-  // What the host-side form holds, read from the device form (views into it, or new tensors).
+  // What the host-side form holds, copied from the device form.
   HostCache deviceFormAsHost() const {
     const LinearPattern& pattern = mix_->pattern();
     HostCache past;
@@ -230,8 +230,8 @@ class LinearMixingState : public MixingState {
   void leaveDeviceForm() {
     if (!inDeviceForm_) return;
     HostCache past = deviceFormAsHost();
-    if (past.inputs.defined()) inputs_.assign(past.inputs.clone());
-    if (past.outputs.defined()) outputs_.assign(past.outputs.clone());
+    if (past.inputs.defined()) inputs_.assign(past.inputs);
+    if (past.outputs.defined()) outputs_.assign(past.outputs);
     positions_ = past.positions;
     inDeviceForm_ = false;
   }
@@ -252,7 +252,7 @@ class LinearMixingState : public MixingState {
   // The device form (prepareStepOnDevice): rings, or a lattice's slot rows [H, KB, b, dh]; the B offsets f_k and
   // lattice steps a_k on the device.
   bool inDeviceForm_ = false;
-  MirroredRing inputRing_, outputRing_;
+  PositionRing inputRing_, outputRing_;
   at::Tensor slotRows_, offsets_, latticeSteps_;
 };
 

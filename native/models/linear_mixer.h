@@ -49,7 +49,7 @@ class LinearMixingImpl : public StructuredMixing {
   // [H, lagsA − 1, b, dh] the inputs at lags 1, 2, … (undefined without lags), slotRows [H, slotsB, b, dh] the
   // output each B slot reads (undefined without B), rows a slot or lag cannot read yet being masked here by the
   // position (offsets: pattern().offsets() on the device). Nothing on the host depends on the position: what a
-  // CUDA graph captures (the caller's state gathers the rows the same way, decode/mirrored_ring.h).
+  // CUDA graph captures (the caller's state gathers the rows the same way, decode/position_ring.h).
   at::Tensor stepAt(const at::Tensor& u, const at::Tensor& position, const at::Tensor& pastInputs, const at::Tensor& slotRows,
                     const at::Tensor& offsets);
   const LinearPattern& pattern() const { return *pattern_; }

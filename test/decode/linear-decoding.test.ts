@@ -76,16 +76,16 @@ describe('linear mixer decoding', () => {
   it('greedy steps at a held position (the CUDA graph step, run eagerly here) equal a step loop; the cache moves to its fixed form and back', async () => {
     const n = 40;
     const batch = 2;
-    // Rows of the fixed form at n = 40, order 3, window 5: the two mirrored rings (each position held twice) of A's
-    // lags − 1 and B's largest offset; a lattice's one row per B slot (offsets 1, 2, 4, … 32; 1, 2, 5, … 37).
+    // Rows of the fixed form at n = 40, order 3, window 5: the rings of A's lags − 1 and B's largest offset; a
+    // lattice's one row per B slot (offsets 1, 2, 4, … 32; 1, 2, 5, … 37).
     const deviceRows: Record<LinearPattern, number> = {
-      attention: 2 * 39,
-      local: 2 * 4,
-      'first-order': 2 * 1,
-      'kth-order': 2 * 3,
-      dense: 2 * 39,
-      pow2: 2 * 32,
-      square: 2 * 37,
+      attention: 39,
+      local: 4,
+      'first-order': 1,
+      'kth-order': 3,
+      dense: 39,
+      pow2: 32,
+      square: 37,
       'pow2-lattice': 6,
       'square-lattice': 7,
     };
