@@ -18,6 +18,8 @@ class PositionRing {
     buffer_ = at::zeros({rowShape[0], capacity, rowShape[1], rowShape[2]}, options);
   }
   bool allocated() const { return buffer_.defined(); }
+  // Every slot, [H, capacity, b, dh]: slot s holds the latest position q written with q mod capacity = s.
+  const at::Tensor& slots() const { return buffer_; }
   int64_t bytes() const { return buffer_.defined() ? static_cast<int64_t>(buffer_.numel() * buffer_.element_size()) : 0; }
 
   // A copy of the rows of positions end − L … end − 1 in order, L = min(end, capacity) (undefined when L = 0).

@@ -69,7 +69,8 @@ class LinearMixingState : public MixingState {
     leaveDeviceForm();
     at::Tensor u = mix_->heads(x);
     rowShape_ = {u.size(0), u.size(2), u.size(3)};
-    rowOptions_ = u.options();    const int64_t m = u.size(1), last = position_ + m - 1;
+    rowOptions_ = u.options();
+    rowDtype_ = u.scalar_type();    const int64_t m = u.size(1), last = position_ + m - 1;
     at::Tensor y = mix_->mix(u, position_, inputs_.view(), outputs_.view(), &positions_);
     // Inputs: keep the last lagsA − 1.
     if (pattern.lagsA() > 1) {
@@ -115,6 +116,7 @@ class LinearMixingState : public MixingState {
     copy->position_ = position_;
     copy->rowShape_ = rowShape_;
     copy->rowOptions_ = rowOptions_;
+    copy->rowDtype_ = rowDtype_;
     if (copy->rowShape_.size() == 3) copy->rowShape_[1] *= copies;
     // Batch is dim 2 of [H, rows, b, dh]; each sequence's copies adjacent. The copy starts host-side.
     HostCache past = inDeviceForm_ ? deviceFormAsHost() : HostCache{inputs_.view(), outputs_.view(), positions_};
@@ -137,14 +139,16 @@ class LinearMixingState : public MixingState {
     const LinearPattern& pattern = mix_->pattern();
     auto longs = at::TensorOptions().dtype(at::kLong);
     if (!offsets_.defined()) {
+      // Held in the step's compute dtype (as linearMixing: float32, float64 stays), so it reads them without a cast.
+      auto held = rowOptions_.dtype(rowDtype_ == at::kDouble ? at::kDouble : at::kFloat);
       offsets_ = at::tensor(pattern.offsets(), longs).to(rowOptions_.device());
-      if (pattern.lagsA() > 1) inputRing_.allocate(pattern.lagsA() - 1, rowShape_, rowOptions_);
+      if (pattern.lagsA() > 1) inputRing_.allocate(pattern.lagsA() - 1, rowShape_, held);
       if (pattern.slotsB() > 0) {
         if (pattern.lattice()) {
           latticeSteps_ = at::tensor(pattern.latticeSteps(), longs).to(rowOptions_.device());
-          slotRows_ = at::zeros({rowShape_[0], pattern.slotsB(), rowShape_[1], rowShape_[2]}, rowOptions_);
+          slotRows_ = at::zeros({rowShape_[0], pattern.slotsB(), rowShape_[1], rowShape_[2]}, held);
         } else {
-          outputRing_.allocate(pattern.maxOffset(), rowShape_, rowOptions_);
+          outputRing_.allocate(pattern.maxOffset(), rowShape_, held);
         }
       }
     }
@@ -173,14 +177,26 @@ class LinearMixingState : public MixingState {
     prepareStepOnDevice();  // a no-op when a decoder prepared before capturing (it always does)
     require(inDeviceForm_, "this linear mixer's decoding state cannot step at a device-held position", "INTERNAL");
     const LinearPattern& pattern = mix_->pattern();
-    const int64_t KA = pattern.lagsA();
+    const int64_t KB = pattern.slotsB();
     at::Tensor u = mix_->heads(x);
-    at::Tensor pastInputs;  // lags 1 … KA − 1 (rows before position 0 are masked out by stepAt)
-    if (KA > 1) pastInputs = inputRing_.gather((position - at::arange(1, KA, position.options())).clamp_min(0));
-    at::Tensor slotRows;  // the row each B slot reads
-    if (outputRing_.allocated()) slotRows = outputRing_.gather((position - offsets_).clamp_min(0));
-    if (slotRows_.defined()) slotRows = slotRows_;
-    at::Tensor y = mix_->stepAt(u, position, pastInputs, slotRows, offsets_);
+    // The past rows, read in place where every ring slot is read (A's lags; B's offsets 1 … R): ring slot s holds
+    // position q ≡ s (mod R) among the last R, so its lag / offset is ((position − s − 1) mod R) + 1 (slots not yet
+    // written get lags the position cannot read, masked by stepAt). B's sparse offsets (pow2, square) gather their
+    // slots' rows instead, and a lattice's slot rows are already in slot order.
+    auto ringOffsets = [&](const PositionRing& ring) {
+      const int64_t R = ring.slots().size(1);
+      return (position - at::arange(R, position.options()) - 1).remainder(R) + 1;
+    };
+    LinearMixingImpl::PastRows inputs, outputs;
+    if (inputRing_.allocated()) inputs = {inputRing_.slots(), ringOffsets(inputRing_)};
+    if (outputRing_.allocated() && KB == pattern.maxOffset()) {
+      outputs = {outputRing_.slots(), ringOffsets(outputRing_) - 1};  // offsets 1 … R are slots 0 … R − 1
+    } else if (outputRing_.allocated()) {
+      outputs = {outputRing_.gather((position - offsets_).clamp_min(0)), at::arange(KB, position.options())};
+    } else if (slotRows_.defined()) {
+      outputs = {slotRows_, at::arange(KB, position.options())};
+    }
+    at::Tensor y = mix_->stepAt(u, position, inputs, outputs, offsets_);
     // After the reads: position's ring slot held the oldest row this step read.
     if (inputRing_.allocated()) inputRing_.writeAt(position, u);
     if (outputRing_.allocated()) outputRing_.writeAt(position, y);
@@ -207,10 +223,13 @@ class LinearMixingState : public MixingState {
     const LinearPattern& pattern = mix_->pattern();
     HostCache past;
     past.inputs = inputRing_.allocated() ? inputRing_.window(position_) : at::Tensor();
+    if (past.inputs.defined()) past.inputs = past.inputs.to(rowDtype_);
     if (outputRing_.allocated()) {
       past.outputs = outputRing_.window(position_);
-      if (past.outputs.defined())
+      if (past.outputs.defined()) {
+        past.outputs = past.outputs.to(rowDtype_);
         for (int64_t j = position_ - past.outputs.size(1); j < position_; ++j) past.positions.push_back(j);
+      }
     } else if (slotRows_.defined() && position_ > 0) {
       past.positions = pattern.retainedAfter(position_ - 1);  // = the sources of position_, distinct, ascending
       std::vector<int64_t> slots;
@@ -221,7 +240,8 @@ class LinearMixingState : public MixingState {
             break;
           }
       require(slots.size() == past.positions.size(), "linear mixer cache: a retained position is held by no slot", "INTERNAL");
-      if (!slots.empty()) past.outputs = slotRows_.index_select(1, at::tensor(slots, at::TensorOptions().dtype(at::kLong)).to(slotRows_.device()));
+      if (!slots.empty())
+        past.outputs = slotRows_.index_select(1, at::tensor(slots, at::TensorOptions().dtype(at::kLong)).to(slotRows_.device())).to(rowDtype_);
     }
     return past;
   }
@@ -249,6 +269,7 @@ class LinearMixingState : public MixingState {
   int64_t position_ = 0;
   std::vector<int64_t> rowShape_;   // {H, b, dh} once something was fed
   at::TensorOptions rowOptions_;
+  at::ScalarType rowDtype_ = at::kFloat;
   // The device form (prepareStepOnDevice): rings, or a lattice's slot rows [H, KB, b, dh]; the B offsets f_k and
   // lattice steps a_k on the device.
   bool inDeviceForm_ = false;
@@ -327,7 +348,7 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
   return linearMixing(*pattern_, in, solve_, chunk_);
 }
 
-at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& position, const at::Tensor& pastInputs, const at::Tensor& slotRows,
+at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& position, const PastRows& inputs, const PastRows& outputs,
                                     const at::Tensor& offsets) {
   const int64_t H = u.size(0), b = u.size(2), dh = u.size(3), KA = pattern_->lagsA(), KB = pattern_->slotsB();
   require(u.size(1) == 1 && position.numel() == 1, "linear mixing: a held-position step takes one position", "SHAPE_MISMATCH");
@@ -357,11 +378,12 @@ at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& posit
     at::Tensor v = t.to(dtype);
     return C == 1 ? v.reshape({H, 1, v.size(1), -1}) : v.permute({0, 2, 1, 3});
   };
+  // Each past row takes the coefficient of its lag / slot (masked where the position cannot read it yet).
   at::Tensor z = a.narrow(3, 0, 1) * internal(u);  // lag 0
-  if (KA > 1) z = z + at::matmul(a.narrow(3, 1, KA - 1) * validA.narrow(0, 1, KA - 1), internal(pastInputs));  // lags 1 … KA − 1
+  if (inputs.rows.defined()) z = z + at::matmul((a * validA).index_select(3, inputs.coefficient), internal(inputs.rows));
   if (rowBias.defined()) z = z + rowBias;
   at::Tensor y = z;
-  if (KB > 0) y = z + at::matmul(betaRow * validB, internal(slotRows));
+  if (outputs.rows.defined()) y = z + at::matmul((betaRow * validB).index_select(3, outputs.coefficient), internal(outputs.rows));
   return (C == 1 ? y.reshape({H, 1, b, dh}) : y.permute({0, 2, 1, 3})).to(u.scalar_type());
 }
 

@@ -45,13 +45,15 @@ class LinearMixingImpl : public StructuredMixing {
   // Mixes heads' inputs u at positions position … position+m−1, given what a decoding cache holds of the past.
   at::Tensor mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs = {}, const at::Tensor& pastOutputs = {},
                  const std::vector<int64_t>* pastPositions = nullptr);
-  // One decoding step at the position held in `position` ([1] int64 on u's device): u [H, 1, b, dh]; pastInputs
-  // [H, lagsA − 1, b, dh] the inputs at lags 1, 2, … (undefined without lags), slotRows [H, slotsB, b, dh] the
-  // output each B slot reads (undefined without B), rows a slot or lag cannot read yet being masked here by the
-  // position (offsets: pattern().offsets() on the device). Nothing on the host depends on the position: what a
-  // CUDA graph captures (the caller's state gathers the rows the same way, decode/position_ring.h).
-  at::Tensor stepAt(const at::Tensor& u, const at::Tensor& position, const at::Tensor& pastInputs, const at::Tensor& slotRows,
-                    const at::Tensor& offsets);
+  // Past rows a held-position step reads, in any order: rows [H, r, b, dh] and, for each, the coefficient it takes
+  // ([r] int64: the A lag, or the B slot). Undefined rows: none.
+  struct PastRows {
+    at::Tensor rows, coefficient;
+  };
+  // One decoding step at the position held in `position` ([1] int64 on u's device): u [H, 1, b, dh]; rows of lags
+  // or slots the position cannot read yet are masked here (offsets: pattern().offsets() on the device). Nothing on
+  // the host depends on the position: what a CUDA graph captures (decode/position_ring.h holds the rows).
+  at::Tensor stepAt(const at::Tensor& u, const at::Tensor& position, const PastRows& inputs, const PastRows& outputs, const at::Tensor& offsets);
   const LinearPattern& pattern() const { return *pattern_; }
   // How training solves (I − B)·Y (config linearSolve, set at construction; ops/linear_mixing.h); decoding steps are
   // sequential by nature.
