@@ -2,6 +2,9 @@
 
 #include <torch/types.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "decode/graphed_greedy_step.h"
@@ -10,6 +13,13 @@
 namespace maskmix {
 
 namespace {
+
+// MASKMIX_HELD_POSITION_STEPS=always: greedy decoding without a graph takes the held-position step even where it
+// costs more than a host-side step (heldStepsCostMore), so the step a GPU graph captures can be checked on a CPU.
+bool heldStepsForced() {
+  const char* setting = std::getenv("MASKMIX_HELD_POSITION_STEPS");
+  return setting != nullptr && std::strcmp(setting, "always") == 0;
+}
 
 // The per-layer states of a model that implements CachedDecoding.
 class CachedDecoder : public Decoder {
@@ -57,11 +67,13 @@ class CachedDecoder : public Decoder {
       next = head.select(1, 0);
     }
     auto afterHead = [&](const at::Tensor& tail) { return head.defined() ? at::cat({head, tail}, 1) : tail; };
+    const bool graphed = graphedDecodingBuilt() && first.is_cuda();
     for (const auto& s : states_)
-      if (!s->canStepOnDevice()) return afterHead(Decoder::greedyTokens(next, count));
+      if (!s->canStepOnDevice() || (!graphed && s->heldStepsCostMore() && !heldStepsForced()))
+        return afterHead(Decoder::greedyTokens(next, count));
     for (const auto& s : states_) s->prepareStepOnDevice();
     at::Tensor tail;
-    if (graphedDecodingBuilt() && first.is_cuda()) {
+    if (graphed) {
       if (!graph_ || !graph_->stillValid(*model_)) {
         graph_.reset();
         graph_ = std::make_unique<GraphedGreedyStep>(*model_, decoding_, states_, batch_, autocast_);

@@ -36,6 +36,10 @@ class MixingState {
   virtual at::Tensor stepOnDevice(const at::Tensor& /*x*/, const at::Tensor& /*position*/) {
     fail("INTERNAL", "this decoding state cannot step at a device-held position");
   }
+  // Whether a held-position step does more work than a host-side step (it reads a fixed reach that grows with the
+  // context, where the host-side step reads only the positions so far): without a CUDA graph to gain, greedy
+  // decoding then steps on the host.
+  virtual bool heldStepsCostMore() const { return false; }
   // Called before device-position steps are captured or run (never during a capture): a state that keeps its
   // cache differently for them (fixed memory) moves it there; its next host-side call moves it back.
   virtual void prepareStepOnDevice() {}

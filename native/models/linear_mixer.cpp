@@ -134,6 +134,12 @@ class LinearMixingState : public MixingState {
   // Once something was fed (the rows' shape is known).
   bool canStepOnDevice() const override { return rowShape_.size() == 3; }
 
+  // Attention's and dense's held steps read their whole ring (the context) at every position.
+  bool heldStepsCostMore() const override {
+    const LinearPatternKind kind = mix_->pattern().kind();
+    return kind == LinearPatternKind::Attention || kind == LinearPatternKind::Dense;
+  }
+
   void prepareStepOnDevice() override {
     if (inDeviceForm_ || !canStepOnDevice()) return;
     const LinearPattern& pattern = mix_->pattern();

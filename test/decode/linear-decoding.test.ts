@@ -76,6 +76,30 @@ describe('linear mixer decoding', () => {
   it('greedy steps at a held position (the CUDA graph step, run eagerly here) equal a step loop; the cache moves to its fixed form and back', async () => {
     const n = 40;
     const batch = 2;
+    // Attention and dense read their whole ring at every held step, so without a graph greedy keeps host-side
+    // steps unless told otherwise (below, so that the graph's step is checked for them too).
+    const costsMore = new Set<LinearPattern>(['attention', 'dense']);
+    for (const pattern of costsMore) {
+      const model = await LanguageModel.create({ kind: 'linear', vocabSize: V, dModel: D, nLayers: L, nHeads: 4, context: n, seed: 6, pattern });
+      const d = new Decoder(model, { batch });
+      await d.prefill(randomTokens(batch * 7, V, 13));
+      await d.greedy([3, 11], 5);
+      expect(d.cacheBytes, `${pattern}: greedy on the host`).toBe(L * 12 * batch * D * 4); // every position fed: 7 + 5
+      d.dispose();
+      model.dispose();
+    }
+    process.env.MASKMIX_HELD_POSITION_STEPS = 'always';
+    try {
+      await everyPattern();
+    } finally {
+      delete process.env.MASKMIX_HELD_POSITION_STEPS;
+    }
+  });
+
+  // Every pattern and coefficient kind, greedy at a held position against a step loop (float64).
+  async function everyPattern(): Promise<void> {
+    const n = 40;
+    const batch = 2;
     // Rows of the fixed form at n = 40, order 3, window 5: the rings of A's lags − 1 and B's largest offset; a
     // lattice's one row per B slot (offsets 1, 2, 4, … 32; 1, 2, 5, … 37).
     const deviceRows: Record<LinearPattern, number> = {
@@ -137,7 +161,7 @@ describe('linear mixer decoding', () => {
         model.dispose();
       }
     }
-  });
+  }
 
   it('holds exactly what the pattern reads next: cacheBytes follow the retained sets at every position', async () => {
     const n = 64;
