@@ -70,7 +70,8 @@ class LinearMixingState : public MixingState {
     at::Tensor u = mix_->heads(x);
     rowShape_ = {u.size(0), u.size(2), u.size(3)};
     rowOptions_ = u.options();
-    rowDtype_ = u.scalar_type();    const int64_t m = u.size(1), last = position_ + m - 1;
+    rowDtype_ = u.scalar_type();
+    const int64_t m = u.size(1), last = position_ + m - 1;
     at::Tensor y = mix_->mix(u, position_, inputs_.view(), outputs_.view(), &positions_);
     // Inputs: keep the last lagsA − 1.
     if (pattern.lagsA() > 1) {
@@ -126,9 +127,11 @@ class LinearMixingState : public MixingState {
     return copy;
   }
 
+  // The host-side form plus the fixed form while it is allocated (on a GPU it stays allocated once entered: a
+  // captured graph keeps its addresses).
   int64_t bytes() const override {
-    if (!inDeviceForm_) return inputs_.bytes() + outputs_.bytes();
-    return inputRing_.bytes() + outputRing_.bytes() + (slotRows_.defined() ? static_cast<int64_t>(slotRows_.numel() * slotRows_.element_size()) : 0);
+    return inputs_.bytes() + outputs_.bytes() + inputRing_.bytes() + outputRing_.bytes() +
+           (slotRows_.defined() ? static_cast<int64_t>(slotRows_.numel() * slotRows_.element_size()) : 0);
   }
 
   // Once something was fed (the rows' shape is known).
@@ -168,7 +171,8 @@ class LinearMixingState : public MixingState {
         for (int64_t k = 0; k < pattern.slotsB(); ++k) {
           const int64_t j = pattern.source(position_, k);
           auto it = std::lower_bound(positions_.begin(), positions_.end(), j);
-          rows.push_back(j >= 0 && it != positions_.end() && *it == j ? static_cast<int64_t>(it - positions_.begin()) : 0);
+          require(j < 0 || (it != positions_.end() && *it == j), "linear mixer cache: a lattice slot's source is not held", "INTERNAL");
+          rows.push_back(j >= 0 ? static_cast<int64_t>(it - positions_.begin()) : 0);
         }
         slotRows_.copy_(outputs_.view().index_select(1, at::tensor(rows, longs).to(rowOptions_.device())));
       }
@@ -252,7 +256,8 @@ class LinearMixingState : public MixingState {
     return past;
   }
 
-  // Back to the host-side form (the device form stays allocated: a captured graph keeps its addresses).
+  // Back to the host-side form. On a GPU the fixed form stays allocated (a captured graph keeps its addresses);
+  // on the CPU, where no graph holds it, it is freed.
   void leaveDeviceForm() {
     if (!inDeviceForm_) return;
     HostCache past = deviceFormAsHost();
@@ -260,6 +265,11 @@ class LinearMixingState : public MixingState {
     if (past.outputs.defined()) outputs_.assign(past.outputs);
     positions_ = past.positions;
     inDeviceForm_ = false;
+    if (!rowOptions_.device().is_cuda()) {
+      inputRing_ = PositionRing();
+      outputRing_ = PositionRing();
+      slotRows_ = offsets_ = latticeSteps_ = at::Tensor();
+    }
   }
 
   // Lattice slots' sources at the positions `i` ([1] int64): a_k·⌈(i + 1 − f_k)/a_k⌉ − 1, or −1 where f_k > i.
@@ -358,7 +368,10 @@ at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& posit
                                     const at::Tensor& offsets) {
   const int64_t H = u.size(0), b = u.size(2), dh = u.size(3), KA = pattern_->lagsA(), KB = pattern_->slotsB();
   require(u.size(1) == 1 && position.numel() == 1, "linear mixing: a held-position step takes one position", "SHAPE_MISMATCH");
-  // As linearMixing: float32 (float64 stays float64), autocast off.
+  // Gate logits as mix() makes them: in u's dtype, under the caller's autocast (bf16 on a GPU under 'auto').
+  at::Tensor gateLogits;
+  if (gated_) gateLogits = at::matmul(u.reshape({H, b, dh}), gate_weight.transpose(1, 2).to(u.scalar_type())) + gate_bias.view({H, 1, KA + KB}).to(u.scalar_type());
+  // The rest as linearMixing: float32 (float64 stays float64), autocast off.
   c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::autocast_dispatch_keyset);
   const at::ScalarType dtype = u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   const auto longs = position.options().dtype(at::kLong);
@@ -372,9 +385,8 @@ at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& posit
     if (KB > 0) betaRow = beta.index_select(1, position).to(dtype).unsqueeze(1);
     rowBias = bias.index_select(1, position).to(dtype).view({H, 1, 1, 1});
   } else {
-    at::Tensor logits = at::matmul(u.reshape({H, b, dh}).to(dtype), gate_weight.transpose(1, 2).to(dtype)) + gate_bias.view({H, 1, KA + KB}).to(dtype);
     at::Tensor used = KB > 0 ? at::cat({validA, validB}) : validA;
-    at::Tensor weights = at::softmax(logits.masked_fill(used.eq(0), -INFINITY), -1).unsqueeze(2);  // [H, b, 1, KA + KB]
+    at::Tensor weights = at::softmax(gateLogits.to(dtype).masked_fill(used.eq(0), -INFINITY), -1).unsqueeze(2);  // [H, b, 1, KA + KB]
     a = weights.narrow(3, 0, KA);
     if (KB > 0) betaRow = weights.narrow(3, KA, KB);
   }

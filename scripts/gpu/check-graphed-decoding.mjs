@@ -115,6 +115,25 @@ for (const pattern of LINEAR_PATTERNS) {
     const model = await LanguageModel.create({ kind: 'linear', pattern, coefficients, order: 3, window: 5, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
     const r = await compare(model, 'fp32', 3, 61);
     check(`linear ${pattern} ${coefficients} fp32: greedy ${r.graphed ? '(graph)' : '(eager)'} = step loop`, r.graphed && r.same === r.total, `${r.same}/${r.total}`);
+    // greedy, a host-side step, greedy again on one decoder: the second greedy replays the same graph over the
+    // fixed form it left (its buffers must have kept their addresses), past the rings' wrap for the short reaches.
+    const prompt = randomTokens(3 * 16);
+    const a = new Decoder(model, { batch: 3, precision: 'fp32' });
+    const b = new Decoder(model, { batch: 3, precision: 'fp32' });
+    await a.prefill(prompt);
+    await b.prefill(prompt);
+    const got = [...(await a.greedy([1, 2, 3], 40)).tokens];
+    (await a.step([4, 5, 6])).logits.dispose();
+    got.push(...(await a.greedy([7, 8, 9], 40)).tokens);
+    const want = await stepLoop(b, [1, 2, 3], 40);
+    (await b.step([4, 5, 6])).logits.dispose();
+    want.push(...(await stepLoop(b, [7, 8, 9], 40)));
+    const same = got.filter((t, i) => t === want[i]).length;
+    check(`linear ${pattern} ${coefficients} fp32: greedy, step, greedy = step loop`, same === want.length, `${same}/${want.length}`);
+    a.dispose();
+    b.dispose();
+    const bf16 = await compare(model, 'auto', 3, 61);
+    console.log(`     linear ${pattern} ${coefficients} bf16 autocast: graph vs step loop first-sequence agreement ${bf16.prefix}/61 tokens, ${bf16.same}/${bf16.total} overall`);
     model.dispose();
   }
 }

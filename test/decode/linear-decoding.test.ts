@@ -143,21 +143,35 @@ describe('linear mixer decoding', () => {
         };
         expect(await greedyTokens([3, 11], 12), what).toEqual(await loopTokens([3, 11], 12));
         expect(held.cacheBytes, `${what} fixed form`).toBe(L * deviceRows[pattern] * batch * D * 8);
-        // A clone taken from the fixed form continues like the original.
+        // Clones taken from the fixed form (one, and each sequence twice) continue like the original.
         const copy = await held.clone();
-        // Host-side steps after held-position steps: the cache moves back to exactly the retained rows.
-        const a = (await held.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
-        const b = (await loop.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
+        const twice = await held.clone({ copies: 2 });
+        // Host-side steps after held-position steps: the cache moves back to exactly the retained rows (on the CPU
+        // the fixed form is freed).
+        const expectStepsAgree = async (tokens: [number, number], where: string) => {
+          const expected = (await loop.step(Int32Array.from(tokens))).logits.toTypedArray() as Float64Array;
+          const got = (await held.step(Int32Array.from(tokens))).logits.toTypedArray() as Float64Array;
+          for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i] - expected[i]), `${what} ${where}, logit ${i}`).toBeLessThan(1e-9);
+          return expected;
+        };
+        const expected = await expectStepsAgree([5, 9], 'step after greedy');
         const c = (await copy.step(Int32Array.from([5, 9]))).logits.toTypedArray() as Float64Array;
-        for (let i = 0; i < a.length; i++) {
-          expect(Math.abs(a[i] - b[i]), `${what} step after greedy, logit ${i}`).toBeLessThan(1e-9);
-          expect(Math.abs(c[i] - b[i]), `${what} clone's step, logit ${i}`).toBeLessThan(1e-9);
+        const t = (await twice.step(Int32Array.from([5, 5, 9, 9]))).logits.toTypedArray() as Float64Array;
+        for (let i = 0; i < expected.length; i++) {
+          const row = Math.floor(i / V);
+          expect(Math.abs(c[i] - expected[i]), `${what} clone's step, logit ${i}`).toBeLessThan(1e-9);
+          for (const r of [2 * row, 2 * row + 1]) expect(Math.abs(t[r * V + (i % V)] - expected[i]), `${what} copies' step, logit ${i}`).toBeLessThan(1e-9);
         }
         expect(held.cacheBytes, `${what} back host-side`).toBe(loop.cacheBytes);
-        // And into the fixed form again, up to the end of the context.
-        const rest = n - held.position;
-        expect(await greedyTokens([1, 2], rest), `${what} again`).toEqual(await loopTokens([1, 2], rest));
-        for (const d of [held, loop, copy]) d.dispose();
+        // Into the fixed form again up to the last position (the rings wrap on the way: local, the k-orders, pow2,
+        // square), then a host-side step there; the twice-cloned session's greedy (a fixed form of its own) agrees.
+        const rest = n - 1 - held.position;
+        const again = await greedyTokens([1, 2], rest);
+        expect(again, `${what} again`).toEqual(await loopTokens([1, 2], rest));
+        const { tokens: twiceTokens } = await twice.greedy([1, 1, 2, 2], rest);
+        for (let r = 0; r < 4; r++) expect(Array.from(twiceTokens.subarray(r * rest, (r + 1) * rest)), `${what} copies' greedy, row ${r}`).toEqual(again[r >> 1]);
+        await expectStepsAgree([4, 6], 'last position after wrapped held steps');
+        for (const d of [held, loop, copy, twice]) d.dispose();
         model.dispose();
       }
     }
