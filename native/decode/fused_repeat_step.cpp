@@ -51,14 +51,31 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   unsigned long long* argmaxKeys() { return reinterpret_cast<unsigned long long*>(argmax_.data_ptr<int64_t>()); }
 
   kernels::DType weightDtype_ = kernels::DType::Float32;
-  // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count
-  at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_;
+  // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count;
+  // the flag hand-over's counters (one per GEMV but the head, then the step count)
+  at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_, handover_;
   std::vector<at::Tensor> keepAlive_;        // bf16 weight copies the launches point into
   std::vector<Launch> launches_;
   // The persistent kernel (MASKMIX_DECODE_PERSISTENT=1): the launches as planned phases, on the device.
   at::Tensor phases_;
   unsigned int persistentGrid_ = 0;
   size_t persistentShared_ = 0;
+
+  // Links each GEMV after the step's first to its predecessor's finished-block counter (kernels.h: flag hand-over).
+  void linkByFlags(const at::Device& device) {
+    const int64_t n = static_cast<int64_t>(launches_.size());
+    handover_ = at::zeros({n}, at::TensorOptions().dtype(at::kInt).device(device));
+    auto* counters = reinterpret_cast<unsigned int*>(handover_.data_ptr<int32_t>());
+    for (int64_t i = 0; i < n; ++i) {
+      RepeatDecodeGemv& g = launches_[i].gemv;
+      g.steps = counters + n - 1;
+      if (i + 1 < n) g.finished = counters + i;  // the head (last) is waited for by its grid's end
+      if (i > 0) {
+        g.previousFinished = counters + i - 1;
+        g.previousBlocks = kernels::repeatDecodeGemvBlocks(launches_[i - 1].kind, launches_[i - 1].gemv, weightDtype_);
+      }
+    }
+  }
 
   // Plans the persistent kernel and copies its phases to the device (before capture: a plain copy); false when the
   // GPU cannot run it, which leaves the kernel-per-GEMV launches.
@@ -75,6 +92,13 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     return true;
   }
 };
+
+// Whether MASKMIX_DECODE_HANDOVER asks for the GEMV kernels to wait for their predecessor's whole grid to end
+// ('grid') rather than for its blocks' finished flags (the default).
+bool gridHandoverRequested() {
+  const char* setting = std::getenv("MASKMIX_DECODE_HANDOVER");
+  return setting != nullptr && std::strcmp(setting, "grid") == 0;
+}
 
 // Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step. Off by default: on an H200 it took 398 µs a token
 // against the overlapped launches' 160 (d1024 L8, batch 1; README "Decoding").
@@ -197,7 +221,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   logits.stepPosition = position.data_ptr<int64_t>();
   logits.context = c.context;
   step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});
-  if (persistentRequested()) step->planPersistent(device);
+  if (!(persistentRequested() && step->planPersistent(device)) && !gridHandoverRequested()) step->linkByFlags(device);
   return step;
 }
 

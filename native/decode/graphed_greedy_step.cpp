@@ -1,5 +1,8 @@
 #include "decode/graphed_greedy_step.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "common/error.h"
 #include "decode/fused_repeat_step.h"
 #include "decode/held_position_step.h"
@@ -39,10 +42,22 @@ class AutocastCacheOff {
   bool previous_;
 };
 
+// How many fused steps one replay of the longer graph runs (MASKMIX_DECODE_STEPS_PER_GRAPH, 1 … 64, default 8): a
+// graph's first kernel cannot overlap the previous replay's last, so chaining steps inside one graph removes that
+// gap from all but one step in K. The kernels feed each other on the device, so K steps need nothing from the host.
+int64_t fusedStepsPerReplay() {
+  const char* setting = std::getenv("MASKMIX_DECODE_STEPS_PER_GRAPH");
+  if (setting == nullptr) return 8;
+  const long value = std::strtol(setting, nullptr, 10);
+  return std::min<long>(std::max<long>(value, 1), 64);
+}
+
 }  // namespace
 
 struct GraphedGreedyStep::Impl {
   at::cuda::CUDAGraph graph;
+  at::cuda::CUDAGraph chain;     // fused only: stepsPerReplay steps in one graph
+  int64_t stepsPerReplay = 1;
   c10::optional<at::cuda::CUDAStream> stream;
   at::Tensor tokens;    // [batch, 1] the token fed to the next replay
   at::Tensor position;  // [1] its position
@@ -82,6 +97,12 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
     beginThreadLocalCapture(g.graph);
     g.fused->launch();
     g.graph.capture_end();
+    g.stepsPerReplay = fusedStepsPerReplay();
+    if (g.stepsPerReplay > 1) {
+      beginThreadLocalCapture(g.chain);
+      for (int64_t i = 0; i < g.stepsPerReplay; ++i) g.fused->launch();
+      g.chain.capture_end();
+    }
     g.versions = parameterVersions(model);
     return;
   }
@@ -154,7 +175,10 @@ at::Tensor GraphedGreedyStep::run(const at::Tensor& first, int64_t position, int
     c10::cuda::CUDAStreamGuard streamGuard(*g.stream);
     g.tokens.copy_(first.view({g.batch, 1}));
     g.position.fill_(position);
-    for (int64_t i = 0; i < count; ++i) g.graph.replay();
+    int64_t done = 0;
+    if (g.stepsPerReplay > 1)
+      for (; done + g.stepsPerReplay <= count; done += g.stepsPerReplay) g.chain.replay();
+    for (; done < count; ++done) g.graph.replay();
     out = g.history.narrow(1, position, count).clone();
   }
   at::cuda::CUDAEvent done;

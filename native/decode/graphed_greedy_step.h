@@ -1,7 +1,8 @@
 // Greedy decoding by CUDA-graph replay, for models whose decoding states can step at a position held on the device
 // (MixingState::stepOnDevice: the repeat mixers' running sums). One whole step — embed the fed token, every
 // layer's step, the output projection, argmax, the argmax written back as the next input and into a token
-// history — is captured once; every later token is one replay: no per-kernel launch cost, no host round trip.
+// history — is captured once; every later token is one replay (the fused kernels: a chain of several steps per
+// replay): no per-kernel launch cost, no host round trip.
 // At batch 1 that is what stands between an eager step (~2 ms of launches) and the weights' bandwidth bound.
 // Under bf16 autocast the Linear layers are captured reading bf16 copies of their weights, made once, so replays
 // do not re-cast fp32 weights every token. Those copies are a snapshot: when any parameter changes (its version

@@ -112,6 +112,15 @@ struct RepeatDecodeGemv {
   int64_t* nextTokens = nullptr;          // [batch]
   int64_t* history = nullptr;             // [batch, context]
   int64_t* stepPosition = nullptr;        // device scalar
+  // Flag hand-over (kernels launched one per GEMV): instead of waiting for the whole previous kernel to end
+  // (griddepcontrol.wait), a block waits until the previous GEMV's `previousFinished` counter reaches
+  // previousBlocks·(steps + 1), and counts itself in `finished` once its outputs are written. The counters only
+  // grow (uint32, compared modulo 2³²); `steps` counts finished steps and is moved on by the Argmax kernel's last
+  // block. previousFinished null: wait for the previous kernel to end (the step's first GEMV, after the head).
+  unsigned int* finished = nullptr;
+  const unsigned int* previousFinished = nullptr;
+  unsigned int previousBlocks = 0;
+  unsigned int* steps = nullptr;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 struct RepeatDecodePhase {
@@ -128,6 +137,8 @@ void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, un
 // Whether the GEMVs take this batch and input width (vector width, shared memory), with or without a LayerNorm prologue.
 bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm);
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream);
+// The blocks repeatDecodeGemv launches for this GEMV (what a flag hand-over waits for).
+unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype);
 
 // The last launch's error, as text; empty when none.
 const char* lastError();

@@ -68,6 +68,29 @@ __device__ __forceinline__ void letNextKernelStart() {
 #endif
 }
 
+// The flag hand-over (RepeatDecodeGemv::previousFinished): thread 0 polls the previous GEMV's counter of finished
+// blocks until it reaches `target` (modulo 2³²), with acquire semantics so that those blocks' outputs are visible
+// to the whole block after the barrier. This starts the block as soon as the last producer block has written,
+// where griddepcontrol.wait also waits for the producer grid to retire. It cannot deadlock: a kernel launched
+// early is launched only once every block of its predecessor has started (letNextKernelStart), so the blocks it
+// waits for are resident or done.
+__device__ __forceinline__ unsigned int loadAcquire(const unsigned int* p) {
+  unsigned int v;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+#else
+  v = *reinterpret_cast<const volatile unsigned int*>(p);
+  __threadfence();
+#endif
+  return v;
+}
+__device__ __forceinline__ void waitForCount(const unsigned int* counter, unsigned int target) {
+  if (threadIdx.x == 0)
+    while (static_cast<int>(loadAcquire(counter) - target) < 0) {
+    }
+  __syncthreads();
+}
+
 // Orders floats as unsigned integers (larger float → larger key); the low half holds ~index so that, on ties,
 // the larger key is the smaller index — torch.argmax's choice.
 __device__ __forceinline__ unsigned long long argmaxKey(float v, int64_t index) {
@@ -191,6 +214,7 @@ __device__ void finishStep(const RepeatDecodeGemv& g) {
   if (threadIdx.x == 0) {
     *g.stepPosition = p + 1;
     *g.blocksDone = 0;
+    if (g.steps != nullptr) *g.steps += 1;  // read by the next step's GEMVs after its first kernel's grid wait
   }
 }
 
@@ -202,8 +226,14 @@ struct BlockShared {
 
 // Where a GEMV block waits for the output of the GEMV before it (after fetching what does not depend on it).
 struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent launch
+  const unsigned int* previousFinished;  // null: wait for the previous kernel to end
+  unsigned int target;
   __device__ void operator()() const {
-    waitForPreviousKernel();
+    if (previousFinished == nullptr) {
+      waitForPreviousKernel();
+    } else {
+      waitForCount(previousFinished, target);
+    }
     letNextKernelStart();
   }
 };
@@ -366,8 +396,16 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
 template <typename W, Prologue P, Epilogue E, int V, int R>
 __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ BlockShared shared;
-  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{}, shared);
+  // The step's GEMVs after its first start once the step's first kernel has waited for the previous step's head
+  // (which moves `steps` on), so this is the current step's count.
+  const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
+  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{g.previousFinished, target}, shared);
   if (E == Epilogue::Argmax) finishStep(g);
+  if (g.finished != nullptr) {  // flag hand-over: count this block once all its outputs are written
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) atomicAdd(g.finished, 1u);
+  }
 }
 
 // ---------------------------------------------------------------- the whole step as one kernel
@@ -605,6 +643,11 @@ void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, un
   } else {
     launchPersistentFor<float>(devicePhases, count, grid, shared, stream);
   }
+}
+
+unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype) {
+  const int64_t rows = rowsPerBlock(kernelShape(kind, g, weightDtype == DType::BFloat16 ? 8 : 4));
+  return static_cast<unsigned int>((g.outFeatures + rows - 1) / rows);
 }
 
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {

@@ -82,7 +82,7 @@ async function compare(model, precision, batch, count, against = 'eager') {
 
 for (const structure of REPEAT_STRUCTURES) {
   const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
-  const fp32 = await compare(model, 'fp32', 3, 64);
+  const fp32 = await compare(model, 'fp32', 3, 61);
   const expectGraph = structure !== 'toeplitz';
   const expectFused = ['column', 'row', 'mixed'].includes(structure);
   const how = fp32.fused ? '(graph, fused kernels)' : fp32.graphed ? '(graph)' : '(eager)';
@@ -92,6 +92,10 @@ for (const structure of REPEAT_STRUCTURES) {
     check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
     const one = await compare(model, 'fp32', 1, 64);
     check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
+    const grid = await withEnv('MASKMIX_DECODE_HANDOVER', 'grid', () => compare(model, 'fp32', 3, 64));
+    check(`repeat ${structure} fp32 batch 3: grid hand-over = step loop`, grid.fused && grid.same === grid.total, `${grid.same}/${grid.total}`);
+    const single = await withEnv('MASKMIX_DECODE_STEPS_PER_GRAPH', '1', () => compare(model, 'fp32', 3, 64));
+    check(`repeat ${structure} fp32 batch 3: one step a replay = step loop`, single.fused && single.same === single.total, `${single.same}/${single.total}`);
     for (const batch of [1, 3]) {
       const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
       check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
@@ -143,7 +147,7 @@ for (const pattern of LINEAR_PATTERNS) {
 // two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
 for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 4]]) {
   const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
-  const r = await compare(model, 'fp32', batch, 48);
+  const r = await compare(model, 'fp32', batch, 45);
   check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
   const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 48));
   check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
@@ -154,31 +158,33 @@ for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 
 for (const structure of ['mixed', 'column']) {
   const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
   for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2], ['auto', 4]]) {
-    // fusedOff: the generic graph; overlapOff: fused kernels launched without programmatic dependent launch.
-    const timeGreedy = async (fusedOff, overlapOff = false) => {
-      if (overlapOff) process.env.MASKMIX_DECODE_PDL = '0';
+    // One timed greedy run of 2000 tokens with these environment settings (read at capture): fusedOff is the
+    // generic graph.
+    const timeGreedy = async (env = {}, fusedOff = false) => {
+      for (const [k, v] of Object.entries(env)) process.env[k] = v;
       try {
-        return await timeGreedyRun(fusedOff);
+        const decoder = new Decoder(big, { batch, precision });
+        await decoder.prefill(randomTokens(1024 * batch));
+        const first = Array.from({ length: batch }, () => 5);
+        const warm = await greedyWith(decoder, first, 8, fusedOff); // captures
+        const count = 2000;
+        const t0 = performance.now();
+        const r = await decoder.greedy(first, count);
+        const ms = (performance.now() - t0) / count;
+        decoder.dispose();
+        return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
       } finally {
-        delete process.env.MASKMIX_DECODE_PDL;
+        for (const k of Object.keys(env)) delete process.env[k];
       }
     };
-    const timeGreedyRun = async (fusedOff) => {
-      const decoder = new Decoder(big, { batch, precision });
-      await decoder.prefill(randomTokens(1024 * batch));
-      const first = Array.from({ length: batch }, () => 5);
-      const warm = await greedyWith(decoder, first, 8, fusedOff); // captures
-      const count = 2000;
-      const t0 = performance.now();
-      const r = await decoder.greedy(first, count);
-      const ms = (performance.now() - t0) / count;
-      decoder.dispose();
-      return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
-    };
-    const fused = await timeGreedy(false);
-    const persistent = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => timeGreedyRun(false));
-    const serial = await timeGreedy(false, true);
-    const generic = await timeGreedy(true);
+    const fused = await timeGreedy();
+    // The defaults (flag hand-over, 8 steps a replay) against each one undone, both undone, and older variants.
+    const gridHandover = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'grid' });
+    const oneStep = await timeGreedy({ MASKMIX_DECODE_STEPS_PER_GRAPH: '1' });
+    const before = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'grid', MASKMIX_DECODE_STEPS_PER_GRAPH: '1' });
+    const persistent = await timeGreedy({ MASKMIX_DECODE_PERSISTENT: '1' });
+    const serial = await timeGreedy({ MASKMIX_DECODE_PDL: '0' });
+    const generic = await timeGreedy({}, true);
     const eagerDecoder = new Decoder(big, { batch, precision });
     await eagerDecoder.prefill(randomTokens(1024 * batch));
     const feed = Array.from({ length: batch }, () => 3);
@@ -188,7 +194,10 @@ for (const structure of ['mixed', 'column']) {
     const eagerMs = (performance.now() - t0) / 100;
     eagerDecoder.dispose();
     const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
-    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token (without overlapped launches ${us(serial.ms)}; one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token ` +
+      `(grid hand-over ${us(gridHandover.ms)}; one step a replay ${us(oneStep.ms)}; both ${us(before.ms)}; launches not overlapped ${us(serial.ms)}; ` +
+      `one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); ` +
+      `awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
   }
   big.dispose();
 }
