@@ -69,26 +69,45 @@ __device__ __forceinline__ void letNextKernelStart() {
 }
 
 // The flag hand-over (RepeatDecodeGemv::previousFinished): thread 0 polls the previous GEMV's counter of finished
-// blocks until it reaches `target` (modulo 2³²), with acquire semantics so that those blocks' outputs are visible
-// to the whole block after the barrier. This starts the block as soon as the last producer block has written,
-// where griddepcontrol.wait also waits for the producer grid to retire. It cannot deadlock: a kernel launched
-// early is launched only once every block of its predecessor has started (letNextKernelStart), so the blocks it
-// waits for are resident or done.
-__device__ __forceinline__ unsigned int loadAcquire(const unsigned int* p) {
+// blocks until it reaches `target` (modulo 2³²), then one acquire fence makes those blocks' outputs visible to the
+// whole block after the barrier (and drops stale L1 lines: later plain loads of the token ids rely on it). Relaxed
+// polls, because an acquire load per poll would invalidate the SM's L1 every iteration. This starts the block as
+// soon as the last producer block has counted, where griddepcontrol.wait also waits for the producer grid to
+// retire. It cannot deadlock: a kernel launched early is launched only once every block of its predecessor has
+// started (letNextKernelStart), so the blocks it waits for are resident or done.
+__device__ __forceinline__ unsigned int loadRelaxed(const unsigned int* p) {
   unsigned int v;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
-  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
 #else
   v = *reinterpret_cast<const volatile unsigned int*>(p);
-  __threadfence();
 #endif
   return v;
 }
 __device__ __forceinline__ void waitForCount(const unsigned int* counter, unsigned int target) {
-  if (threadIdx.x == 0)
-    while (static_cast<int>(loadAcquire(counter) - target) < 0) {
+  if (threadIdx.x == 0) {
+    while (static_cast<int>(loadRelaxed(counter) - target) < 0) {
     }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+    asm volatile("fence.acq_rel.gpu;" ::: "memory");
+#else
+    __threadfence();
+#endif
+  }
   __syncthreads();
+}
+// The producer side: once every thread of the block has written its outputs (the barrier), thread 0 adds the block
+// to the counter with release semantics at GPU scope, which covers the writes ordered before it by the barrier.
+__device__ __forceinline__ void countFinishedBlock(unsigned int* counter) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+    asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(counter) : "memory");
+#else
+    __threadfence();
+    atomicAdd(counter, 1u);
+#endif
+  }
 }
 
 // Orders floats as unsigned integers (larger float → larger key); the low half holds ~index so that, on ties,
@@ -214,7 +233,7 @@ __device__ void finishStep(const RepeatDecodeGemv& g) {
   if (threadIdx.x == 0) {
     *g.stepPosition = p + 1;
     *g.blocksDone = 0;
-    if (g.steps != nullptr) *g.steps += 1;  // read by the next step's GEMVs after its first kernel's grid wait
+    if (g.steps != nullptr) atomicAdd(g.steps, 1u);  // read by the next step's GEMVs after its first kernel's grid wait
   }
 }
 
@@ -275,8 +294,8 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   // Before waiting on the previous kernel, what was written two or more kernels back, or never during decoding:
   // biases, LayerNorm parameters (into shared memory after the input rows), the mixing operands and running sums.
   // The position and the sums change between steps: the head kernel's last block moves the position, and the
-  // first layer's kernel follows the head (a graph replay apart today, but nothing here relies on that), so that
-  // kernel reads them after its wait.
+  // first layer's kernel follows the head (in the same graph when a replay chains several steps), so that kernel
+  // reads them after its wait.
   float* norm = reinterpret_cast<float*>(input + batch * K / 4);
   if (P == Prologue::LayerNorm)
     for (int k = threadIdx.x; k < K; k += kThreads) {
@@ -401,11 +420,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
   gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{g.previousFinished, target}, shared);
   if (E == Epilogue::Argmax) finishStep(g);
-  if (g.finished != nullptr) {  // flag hand-over: count this block once all its outputs are written
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) atomicAdd(g.finished, 1u);
-  }
+  if (g.finished != nullptr) countFinishedBlock(g.finished);  // flag hand-over: once all its outputs are written
 }
 
 // ---------------------------------------------------------------- the whole step as one kernel

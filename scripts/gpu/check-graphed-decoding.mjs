@@ -68,7 +68,19 @@ async function compare(model, precision, batch, count, against = 'eager') {
   await a.prefill(prompt);
   await b.prefill(prompt);
   const first = randomTokens(batch);
-  const graphedRun = await a.greedy(first, count);
+  // Two greedy calls (13 tokens, then the rest from the 13th): what the device keeps between runs (the decode
+  // kernels' counters, the host-set position) must carry over.
+  const split = Math.min(13, count - 1);
+  const head = await a.greedy(first, split);
+  const tail = await a.greedy(Array.from({ length: batch }, (_, b) => head.tokens[b * split + split - 1]), count - split);
+  const graphedRun = {
+    graphed: head.graphed && tail.graphed,
+    fused: head.fused && tail.fused,
+    tokens: Int32Array.from({ length: batch * count }, (_, i) => {
+      const b = Math.floor(i / count), t = i % count;
+      return t < split ? head.tokens[b * split + t] : tail.tokens[b * (count - split) + t - split];
+    }),
+  };
   const eager = against === 'eager' ? await stepLoop(b, first, count) : Array.from((await greedyWith(b, first, count, true)).tokens);
   let same = 0;
   for (let i = 0; i < eager.length; i++) if (graphedRun.tokens[i] === eager[i]) same++;
@@ -96,6 +108,8 @@ for (const structure of REPEAT_STRUCTURES) {
     check(`repeat ${structure} fp32 batch 3: grid hand-over = step loop`, grid.fused && grid.same === grid.total, `${grid.same}/${grid.total}`);
     const single = await withEnv('MASKMIX_DECODE_STEPS_PER_GRAPH', '1', () => compare(model, 'fp32', 3, 64));
     check(`repeat ${structure} fp32 batch 3: one step a replay = step loop`, single.fused && single.same === single.total, `${single.same}/${single.total}`);
+    const serial = await withEnv('MASKMIX_DECODE_PDL', '0', () => compare(model, 'fp32', 3, 64));
+    check(`repeat ${structure} fp32 batch 3: launches not overlapped = step loop`, serial.fused && serial.same === serial.total, `${serial.same}/${serial.total}`);
     for (const batch of [1, 3]) {
       const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
       check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
