@@ -93,11 +93,12 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   }
 };
 
-// Whether MASKMIX_DECODE_HANDOVER asks for the GEMV kernels to wait for their predecessor's whole grid to end
-// ('grid') rather than for its blocks' finished flags (the default).
-bool gridHandoverRequested() {
+// Whether MASKMIX_DECODE_HANDOVER=flags asks for each GEMV kernel after a step's first to start when its
+// predecessor's blocks have counted themselves finished, rather than when that grid ends (the default, checked on
+// GPUs). Opt-in until scripts/gpu/check-graphed-decoding.mjs has passed with it on a GPU and it measured faster.
+bool flagHandoverRequested() {
   const char* setting = std::getenv("MASKMIX_DECODE_HANDOVER");
-  return setting != nullptr && std::strcmp(setting, "grid") == 0;
+  return setting != nullptr && std::strcmp(setting, "flags") == 0;
 }
 
 // Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step. Off by default: on an H200 it took 398 µs a token
@@ -221,7 +222,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   logits.stepPosition = position.data_ptr<int64_t>();
   logits.context = c.context;
   step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});
-  if (!(persistentRequested() && step->planPersistent(device)) && !gridHandoverRequested()) step->linkByFlags(device);
+  if (!(persistentRequested() && step->planPersistent(device)) && flagHandoverRequested()) step->linkByFlags(device);
   return step;
 }
 

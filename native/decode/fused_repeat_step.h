@@ -4,12 +4,12 @@
 // fed tokens itself), and the output projection with a fused argmax whose last block feeds the next token:
 // 4·L + 1 launches per token where libtorch's modules take ~20 per layer. On Hopper they overlap (programmatic
 // dependent launch: each kernel fetches its weights while its predecessor runs; MASKMIX_DECODE_PDL=0 turns it off),
-// and each kernel after a step's first starts when its predecessor's blocks have counted themselves finished, not
-// when that grid retires (MASKMIX_DECODE_HANDOVER=grid waits for the grid). GraphedGreedyStep captures it in its
+// and, opt-in (MASKMIX_DECODE_HANDOVER=flags), each kernel after a step's first starts when its predecessor's
+// blocks have counted themselves finished instead of when that grid retires. GraphedGreedyStep captures it in its
 // CUDA graph in place of the generic step when the model qualifies, unless MASKMIX_FUSED_DECODE=0 is set (the
-// generic graph, for comparison), and chains several steps per replay (MASKMIX_DECODE_STEPS_PER_GRAPH). Their check
-// is scripts/gpu/check-graphed-decoding.mjs (float32 greedy tokens equal to the step loop's and the generic
-// graph's); the flag hand-over and the chained steps (branch decode-handover) have not run it on a GPU yet.
+// generic graph, for comparison), and can chain several steps per replay (MASKMIX_DECODE_STEPS_PER_GRAPH). Their
+// check is scripts/gpu/check-graphed-decoding.mjs (float32 greedy tokens equal to the step loop's and the generic
+// graph's); the flag hand-over and the chained steps have not run it on a GPU yet, hence opt-in.
 #pragma once
 
 #include <ATen/ATen.h>

@@ -42,12 +42,13 @@ class AutocastCacheOff {
   bool previous_;
 };
 
-// How many fused steps one replay of the longer graph runs (MASKMIX_DECODE_STEPS_PER_GRAPH, 1 … 64, default 8): a
-// graph's first kernel cannot overlap the previous replay's last, so chaining steps inside one graph removes that
-// gap from all but one step in K. The kernels feed each other on the device, so K steps need nothing from the host.
+// How many fused steps one replay of the longer graph runs (MASKMIX_DECODE_STEPS_PER_GRAPH, 1 … 64; default 1, one
+// step a replay, until a GPU has checked and timed more): a graph's first kernel cannot overlap the previous
+// replay's last, so chaining steps inside one graph removes that gap from all but one step in K. The kernels feed
+// each other on the device, so K steps need nothing from the host.
 int64_t fusedStepsPerReplay() {
   const char* setting = std::getenv("MASKMIX_DECODE_STEPS_PER_GRAPH");
-  if (setting == nullptr) return 8;
+  if (setting == nullptr) return 1;
   const long value = std::strtol(setting, nullptr, 10);
   return std::min<long>(std::max<long>(value, 1), 64);
 }

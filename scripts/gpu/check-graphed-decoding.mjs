@@ -51,15 +51,16 @@ async function greedyWith(decoder, first, count, fusedOff) {
   }
 }
 
-// Runs fn with an environment variable set (read by the addon at each graph capture), then removes it.
-async function withEnv(name, value, fn) {
-  process.env[name] = value;
+// Runs fn with environment variables set (read by the addon at each graph capture), then removes them.
+async function withEnvs(env, fn) {
+  for (const [k, v] of Object.entries(env)) process.env[k] = v;
   try {
     return await fn();
   } finally {
-    delete process.env[name];
+    for (const k of Object.keys(env)) delete process.env[k];
   }
 }
+const withEnv = (name, value, fn) => withEnvs({ [name]: value }, fn);
 
 async function compare(model, precision, batch, count, against = 'eager') {
   const prompt = randomTokens(batch * 16);
@@ -104,12 +105,16 @@ for (const structure of REPEAT_STRUCTURES) {
     check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
     const one = await compare(model, 'fp32', 1, 64);
     check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
-    const grid = await withEnv('MASKMIX_DECODE_HANDOVER', 'grid', () => compare(model, 'fp32', 3, 64));
-    check(`repeat ${structure} fp32 batch 3: grid hand-over = step loop`, grid.fused && grid.same === grid.total, `${grid.same}/${grid.total}`);
-    const single = await withEnv('MASKMIX_DECODE_STEPS_PER_GRAPH', '1', () => compare(model, 'fp32', 3, 64));
-    check(`repeat ${structure} fp32 batch 3: one step a replay = step loop`, single.fused && single.same === single.total, `${single.same}/${single.total}`);
-    const serial = await withEnv('MASKMIX_DECODE_PDL', '0', () => compare(model, 'fp32', 3, 64));
-    check(`repeat ${structure} fp32 batch 3: launches not overlapped = step loop`, serial.fused && serial.same === serial.total, `${serial.same}/${serial.total}`);
+    // The opt-in variants: flag hand-over, eight steps a replay, both; and launches not overlapped.
+    for (const [name, env] of [
+      ['flag hand-over', { MASKMIX_DECODE_HANDOVER: 'flags' }],
+      ['eight steps a replay', { MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
+      ['flag hand-over, eight steps a replay', { MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
+      ['launches not overlapped, flag hand-over', { MASKMIX_DECODE_PDL: '0', MASKMIX_DECODE_HANDOVER: 'flags' }],
+    ]) {
+      const v = await withEnvs(env, () => compare(model, 'fp32', 3, 64));
+      check(`repeat ${structure} fp32 batch 3: ${name} = step loop`, v.fused && v.same === v.total, `${v.same}/${v.total}`);
+    }
     for (const batch of [1, 3]) {
       const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
       check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
@@ -192,10 +197,10 @@ for (const structure of ['mixed', 'column']) {
       }
     };
     const fused = await timeGreedy();
-    // The defaults (flag hand-over, 8 steps a replay) against each one undone, both undone, and older variants.
-    const gridHandover = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'grid' });
-    const oneStep = await timeGreedy({ MASKMIX_DECODE_STEPS_PER_GRAPH: '1' });
-    const before = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'grid', MASKMIX_DECODE_STEPS_PER_GRAPH: '1' });
+    // The default (grid hand-over, one step a replay) against the opt-in variants and older ones.
+    const flags = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'flags' });
+    const chained = await timeGreedy({ MASKMIX_DECODE_STEPS_PER_GRAPH: '8' });
+    const both = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' });
     const persistent = await timeGreedy({ MASKMIX_DECODE_PERSISTENT: '1' });
     const serial = await timeGreedy({ MASKMIX_DECODE_PDL: '0' });
     const generic = await timeGreedy({}, true);
@@ -209,7 +214,7 @@ for (const structure of ['mixed', 'column']) {
     eagerDecoder.dispose();
     const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
     console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token ` +
-      `(grid hand-over ${us(gridHandover.ms)}; one step a replay ${us(oneStep.ms)}; both ${us(before.ms)}; launches not overlapped ${us(serial.ms)}; ` +
+      `(flag hand-over ${us(flags.ms)}; eight steps a replay ${us(chained.ms)}; both ${us(both.ms)}; launches not overlapped ${us(serial.ms)}; ` +
       `one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); ` +
       `awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
   }
