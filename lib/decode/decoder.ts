@@ -118,9 +118,10 @@ export class Decoder {
    * steps in all, and returns the argmax after each step as `tokens[b·count + i]` (the last is not fed). Nothing
    * crosses back to JavaScript per token; on a GPU, models whose decoding state steps at a device-held position
    * (the repeat mixers but Toeplitz; linear mixers, whose caches then take a fixed form — rings of the pattern's
-   * reach, a lattice's row per slot — which `cacheBytes` counts until the next step() or prefill()) replay one captured CUDA graph
-   * per token (`graphed`); on the CPU they run that same step eagerly (but for attention- and dense-pattern linear
-   * mixers, whose fixed form is read whole at every step: they keep step()'s path). Under precision 'auto' that graph
+   * reach, a lattice's row per slot — that `cacheBytes` counts: on a GPU it stays allocated for the graph, on the
+   * CPU the next step() or prefill() frees it) replay one captured CUDA graph per token (`graphed`); on the CPU they
+   * run that same step eagerly (but for attention- and dense-pattern linear mixers, whose fixed form is read whole at
+   * every step: they keep step()'s path). Under precision 'auto' that graph
    * reads bf16 copies of the Linear weights taken at capture time; a later weight change makes it capture again.
    * For column, row and mixed repeat mixers at small batch (≤ 2 at d1024) the graph holds maskmix's own decoding kernels (`fused`:
    * 4 launches per layer instead of ~20); MASKMIX_FUSED_DECODE=0 in the environment keeps the generic graph. Under
