@@ -7,31 +7,11 @@ import { Decoder, type DecoderMode } from '../../lib/decode/decoder.js';
 import { LanguageModel } from '../../lib/model.js';
 import type { ModelConfigInput } from '../../lib/model-config.js';
 import { randomizeRepeatWeights, randomTokens } from '../helpers.js';
+import { stepLoop } from './parity.js';
 
 const V = 40;
 const n = 24;
 const code = (c: string) => expect.objectContaining({ code: c });
-
-function argmaxRows(logits: Float32Array | Float64Array, rows: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[r * V + v] > logits[r * V + best]) best = v;
-    out.push(best);
-  }
-  return out;
-}
-
-async function stepLoop(decoder: Decoder, first: number[], count: number): Promise<number[][]> {
-  const chosen: number[][] = first.map(() => []);
-  let next = first;
-  for (let i = 0; i < count; i++) {
-    const { logits } = await decoder.step(Int32Array.from(next));
-    next = argmaxRows(logits.toTypedArray() as Float32Array, first.length);
-    next.forEach((t, b) => chosen[b].push(t));
-  }
-  return chosen;
-}
 
 describe('Decoder.greedy', () => {
   const cases: Array<[string, ModelConfigInput, DecoderMode]> = [

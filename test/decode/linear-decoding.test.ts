@@ -9,7 +9,7 @@ import { LINEAR_PATTERNS, type LinearPattern } from '../../lib/model-config.js';
 import { LanguageModel } from '../../lib/model.js';
 import { native } from '../../lib/native.js';
 import { randomTokens } from '../helpers.js';
-import { decodeInPieces, expectClose, expectCloneContinuesLikeOriginal, fullLogits } from './parity.js';
+import { decodeInPieces, expectClose, expectCloneContinuesLikeOriginal, fullLogits, stepLoop } from './parity.js';
 
 const V = 40;
 const D = 24;
@@ -113,11 +113,6 @@ describe('linear mixer decoding', () => {
       'pow2-lattice': 6,
       'square-lattice': 7,
     };
-    const firstRow = (logits: Float64Array) => [0, 1].map((r) => {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[r * V + v] > logits[r * V + best]) best = v;
-      return best;
-    });
     for (const pattern of LINEAR_PATTERNS) {
       for (const coefficients of ['static', 'gated'] as const) {
         const what = `${pattern} ${coefficients}`;
@@ -127,16 +122,7 @@ describe('linear mixer decoding', () => {
         const prompt = randomTokens(batch * 7, V, 13);
         await held.prefill(prompt);
         await loop.prefill(prompt);
-        // The step loop: step() and argmax, one token at a time.
-        const loopTokens = async (first: number[], count: number) => {
-          const out: number[][] = [[], []];
-          let next = first;
-          for (let i = 0; i < count; i++) {
-            next = firstRow((await loop.step(Int32Array.from(next))).logits.toTypedArray() as Float64Array);
-            next.forEach((t, b) => out[b].push(t));
-          }
-          return out;
-        };
+        const loopTokens = (first: number[], count: number) => stepLoop(loop, first, count);
         const greedyTokens = async (first: number[], count: number) => {
           const { tokens } = await held.greedy(first, count);
           return [Array.from(tokens.subarray(0, count)), Array.from(tokens.subarray(count, 2 * count))];

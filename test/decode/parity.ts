@@ -77,3 +77,23 @@ export async function expectCloneContinuesLikeOriginal(model: LanguageModel, tok
   decoder.dispose();
   return full;
 }
+
+/**
+ * Greedy decoding as a loop of step() and argmax (ties to the lowest id), one token per sequence at a time: the
+ * reference Decoder.greedy is held to. → the chosen tokens of each sequence.
+ */
+export async function stepLoop(decoder: Decoder, first: number[], count: number): Promise<number[][]> {
+  const chosen: number[][] = first.map(() => []);
+  let next = first;
+  for (let i = 0; i < count; i++) {
+    const logits = (await decoder.step(Int32Array.from(next))).logits.toTypedArray() as Float32Array | Float64Array;
+    const vocab = logits.length / first.length;
+    next = first.map((_, r) => {
+      let best = 0;
+      for (let v = 1; v < vocab; v++) if (logits[r * vocab + v] > logits[r * vocab + best]) best = v;
+      return best;
+    });
+    next.forEach((t, b) => chosen[b].push(t));
+  }
+  return chosen;
+}
