@@ -43,6 +43,7 @@ async function runDataOf(runDir: string, experiment: ExperimentConfig, context: 
 export function registerAutoencoder(program: Command): void {
   const command = program
     .command('autoencoder')
+    .summary('evaluate a trained masked-mixer autoencoder')
     .description('Evaluate a trained masked-mixer autoencoder: how well it regenerates its input from one embedding.')
     .addHelpText('after', TRAIN_HINT);
 

@@ -13,12 +13,12 @@ export function registerBench(program: Command): void {
   const names = [...SPEC_WORKLOADS, TINY_WORKLOAD].map((w) => w.name);
   const command = program
     .command('bench')
-    .summary('time maskmix training side by side with PyTorch (eager and torch.compile) on one GPU')
+    .summary('time maskmix training beside PyTorch (eager and torch.compile) on one GPU, or decoding (--decode)')
     .description(
-      'Time maskmix training steps beside the PyTorch reference (scripts/bench/reference.py: the same models in\n' +
-        'plain PyTorch with bf16 autocast and fused AdamW, eager and torch.compile) on the same GPU, initial weights\n' +
-        'and batch. Reports the median ms/step of CUDA-event-timed steps after warm-up, tokens/s, peak GPU memory,\n' +
-        "the ratios to each reference, each side's initial float32 loss (equal work), and the TypeScript loop's\n" +
+      'Time maskmix training steps beside the PyTorch reference (scripts/bench/reference.py: the same models in ' +
+        'plain PyTorch with bf16 autocast and fused AdamW, eager and torch.compile) on the same GPU, initial weights ' +
+        'and batch. Reports the median ms/step of CUDA-event-timed steps after warm-up, tokens/s, peak GPU memory, ' +
+        "the ratios to each reference, each side's initial float32 loss (equal work), and the TypeScript loop's " +
         'overhead over the device time.',
     )
     .option('--workload <name...>', `workloads to run (default: the four of SPEC §7): ${names.join(', ')}`)

@@ -13,7 +13,7 @@ export function registerBuild(program: Command): void {
     .command('build')
     .summary('build the native addon from source for the libtorch on this machine')
     .description(
-      'Build the native addon from source (cmake-js + CMake + a C++17 compiler; CUDA kernels when the libtorch found\n' +
+      'Build the native addon from source (cmake-js + CMake + a C++17 compiler; CUDA kernels when the libtorch found ' +
         'has CUDA) against the libtorch that `maskmix doctor` reports. Needed only when no shipped prebuild fits.',
     )
     .action(() => {

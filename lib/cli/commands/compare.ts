@@ -41,8 +41,8 @@ export function registerCompare(program: Command): void {
     .command('compare')
     .summary('train several experiments for the same budget on the same data and compare them')
     .description(
-      'Fixed-compute comparison: trains each experiment config (JSON, see `maskmix train --help`) for the same\n' +
-        'budget — wall time or FLOPs — on the same data, tokenizer and validation split, then prints a table and\n' +
+      'Fixed-compute comparison: trains each experiment config (JSON, see `maskmix train --help`) for the same ' +
+        'budget — wall time or FLOPs — on the same data, tokenizer and validation split, then prints a table and ' +
         'writes an HTML report with the loss curves (vs steps, time and FLOPs) of all runs.',
     )
     .argument('<config...>', 'experiment config files (JSON)')

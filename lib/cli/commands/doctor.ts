@@ -6,6 +6,7 @@ import { printJson } from '../output.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
+    .summary('check the system, libtorch, the addon and GPUs, and run one training step')
     .description('Report the system, the libtorch found (where, version, CUDA, how found), the addon and GPUs, and run one training step.')
     .option('--device <device>', "device of the smoke-test step: 'cpu' or 'cuda[:N]'", 'cpu')
     .option('--json', 'print the report as JSON on stdout')

@@ -10,6 +10,7 @@ import { parseNumber, printJson } from '../output.js';
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
+    .summary('continue a prompt with a trained model, streaming the text')
     .description('Continue a prompt with a trained model, streaming the text as it is produced.')
     .argument('<run-dir>', 'a run directory (config.json, model.safetensors, tokenizer.json)')
     .requiredOption('--prompt <text>', 'text to continue')

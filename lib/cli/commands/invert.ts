@@ -9,6 +9,7 @@ import { parseNumber, printJson } from '../output.js';
 export function registerInvert(program: Command): void {
   program
     .command('invert')
+    .summary("recover a text from a model's hidden state (input representation, paper §3.1)")
     .description(
       "Input representation (paper §3.1): recover a text from a model's hidden state at one layer by gradient descent on " +
         'input embeddings and the pseudo-inverse of the embedding table; prints the recovered text and the normalised Hamming distance.',

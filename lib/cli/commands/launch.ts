@@ -8,6 +8,7 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP:
 export function registerLaunch(program: Command): void {
   program
     .command('launch')
+    .summary('run a script or maskmix command as data-parallel processes, one per GPU or CPU worker')
     .description(
       'Run a training script or a maskmix command as data-parallel processes: one per GPU (or CPU worker) on this ' +
         'node, with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set. If any rank ' +

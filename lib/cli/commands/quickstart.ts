@@ -10,8 +10,9 @@ export function registerQuickstart(program: Command): void {
   const d = QUICKSTART_DEFAULTS;
   const command = program
     .command('quickstart')
+    .summary('train a BPE tokenizer and a small masked mixer on the embedded Brown corpus (CPU, minutes)')
     .description(
-      'Train a byte-level BPE tokenizer and a small masked mixer on the embedded Brown corpus (CPU, a few minutes),\n' +
+      'Train a byte-level BPE tokenizer and a small masked mixer on the embedded Brown corpus (CPU, a few minutes), ' +
         'print train/validation loss and a sample, and write a run directory you can score and generate from.',
     );
   addBrownRunFlags(command, {

@@ -7,6 +7,7 @@ import { printJson } from '../output.js';
 export function registerReport(program: Command): void {
   program
     .command('report')
+    .summary('compare runs in one self-contained, offline HTML report')
     .description('Compare runs in one self-contained HTML file that opens offline: loss curves, a table, samples, configs.')
     .argument('<run-dir...>', 'run directories, each with a metrics.jsonl')
     .option('--out <file>', 'the .html file to write (parent folders are created; an existing .html file is replaced)', 'report.html')

@@ -141,6 +141,7 @@ export function checkResumeArguments(runArg: string | undefined, resume: string 
 export function registerRetrieval(program: Command): void {
   const retrieval = program
     .command('retrieval')
+    .summary('retrieval: top-1@n evaluation, InfoNCE fine-tuning, the indirect retrieval model')
     .description('Retrieval with a trained model: top-1@n evaluation, InfoNCE fine-tuning and the indirect retrieval model (paper §6).')
     .addHelpText('after', `${EXPLAIN}\n\nExamples:\n  maskmix retrieval eval runs/quickstart --max-eval 1000\n  maskmix retrieval train runs/quickstart --steps 100 --out runs/quickstart-retrieval`);
 

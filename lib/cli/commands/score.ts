@@ -8,6 +8,7 @@ import { printJson } from '../output.js';
 export function registerScore(program: Command): void {
   program
     .command('score')
+    .summary('log-probability of each next token of a text under a trained model')
     .description('Log-probability of each next token of a text under a trained model.')
     .argument('<run-dir>', 'a run directory (config.json, model.safetensors, tokenizer.json)')
     .requiredOption('--text <text>', 'the text to score')

@@ -15,8 +15,8 @@ export function registerTokenize(program: Command): void {
     .command('tokenize')
     .summary('pre-tokenise text/JSONL/Parquet files into compact token shards for training')
     .description(
-      'Pre-tokenise documents (.txt, .jsonl, .parquet, and folders of them) into uint16/uint32 token shards with a\n' +
-        'train/validation split by document, streaming, so corpora larger than memory work. Train on the shards with\n' +
+      'Pre-tokenise documents (.txt, .jsonl, .parquet, and folders of them) into uint16/uint32 token shards with a ' +
+        'train/validation split by document, streaming, so corpora larger than memory work. Train on the shards with ' +
         'an experiment config whose data is { "source": "shards", "dir": "<out>" }.',
     )
     .argument('<paths...>', 'files or folders of documents')

@@ -27,8 +27,9 @@ export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
   const command = program
     .command('train')
+    .summary('train a masked mixer (or another model) and write a run directory; --gpus N for data-parallel')
     .description(
-      'Train a masked mixer on the embedded Brown corpus and write a run directory. Runs as one process, or\n' +
+      'Train a masked mixer on the embedded Brown corpus and write a run directory. Runs as one process, or ' +
         'data-parallel under `maskmix launch` (or with --gpus N); --batch is per process.',
     );
   addBrownRunFlags(command, {
