@@ -10,8 +10,15 @@
 // each is also compared with the generic graph of libtorch modules. The fused kernels are on by default
 // (MASKMIX_FUSED_DECODE=0 turns them off); this script is their check on a GPU, with the opt-in persistent kernel
 // (MASKMIX_DECODE_PERSISTENT=1) checked and timed beside them.
-// Usage: node scripts/gpu/check-graphed-decoding.mjs   (prints one line per check; exit 1 on a failure)
+// Usage: node scripts/gpu/check-graphed-decoding.mjs [--part P,…]   (prints one line per check; exit 1 on a failure)
+//   parts, in this order (default all): repeat-checks, linear-checks, shapes, repeat-speed, linear-speed — a short
+//   device lease can run the ones it needs first.
 import { Decoder, LanguageModel, LINEAR_PATTERNS, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
+
+const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'repeat-speed', 'linear-speed'];
+const partArg = process.argv.indexOf('--part');
+const parts = new Set(partArg > 0 ? (process.argv[partArg + 1] ?? '').split(',') : PARTS);
+for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown --part ${p}: one of ${PARTS.join(', ')}`);
 
 let failed = false;
 const check = (name, ok, detail = '') => {
@@ -93,150 +100,161 @@ async function compare(model, precision, batch, count, against = 'eager') {
   return { graphed: graphedRun.graphed, fused: graphedRun.fused, same, total: eager.length, prefix };
 }
 
-for (const structure of REPEAT_STRUCTURES) {
-  const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
-  const fp32 = await compare(model, 'fp32', 3, 61);
-  const expectGraph = structure !== 'toeplitz';
-  const expectFused = ['column', 'row', 'mixed'].includes(structure);
-  const how = fp32.fused ? '(graph, fused kernels)' : fp32.graphed ? '(graph)' : '(eager)';
-  check(`repeat ${structure} fp32: greedy ${how} = step loop`, fp32.graphed === expectGraph && fp32.fused === expectFused && fp32.same === fp32.total, `${fp32.same}/${fp32.total}`);
-  if (expectFused) {
-    const generic = await compare(model, 'fp32', 3, 64, 'generic');
-    check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
-    const one = await compare(model, 'fp32', 1, 64);
-    check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
-    // The opt-in variants: flag hand-over, eight steps a replay, both; and launches not overlapped.
-    for (const [name, env] of [
-      ['flag hand-over', { MASKMIX_DECODE_HANDOVER: 'flags' }],
-      ['eight steps a replay', { MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
-      ['flag hand-over, eight steps a replay', { MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
-      ['launches not overlapped, flag hand-over', { MASKMIX_DECODE_PDL: '0', MASKMIX_DECODE_HANDOVER: 'flags' }],
-    ]) {
-      const v = await withEnvs(env, () => compare(model, 'fp32', 3, 64));
-      check(`repeat ${structure} fp32 batch 3: ${name} = step loop`, v.fused && v.same === v.total, `${v.same}/${v.total}`);
+if (parts.has('repeat-checks')) {
+  for (const structure of REPEAT_STRUCTURES) {
+    const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
+    const fp32 = await compare(model, 'fp32', 3, 61);
+    const expectGraph = structure !== 'toeplitz';
+    const expectFused = ['column', 'row', 'mixed'].includes(structure);
+    const how = fp32.fused ? '(graph, fused kernels)' : fp32.graphed ? '(graph)' : '(eager)';
+    check(`repeat ${structure} fp32: greedy ${how} = step loop`, fp32.graphed === expectGraph && fp32.fused === expectFused && fp32.same === fp32.total, `${fp32.same}/${fp32.total}`);
+    if (expectFused) {
+      const generic = await compare(model, 'fp32', 3, 64, 'generic');
+      check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
+      const one = await compare(model, 'fp32', 1, 64);
+      check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
+      // The opt-in variants: flag hand-over, eight steps a replay, both; and launches not overlapped.
+      for (const [name, env] of [
+        ['flag hand-over', { MASKMIX_DECODE_HANDOVER: 'flags' }],
+        ['eight steps a replay', { MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
+        ['flag hand-over, eight steps a replay', { MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
+        ['launches not overlapped, flag hand-over', { MASKMIX_DECODE_PDL: '0', MASKMIX_DECODE_HANDOVER: 'flags' }],
+      ]) {
+        const v = await withEnvs(env, () => compare(model, 'fp32', 3, 64));
+        check(`repeat ${structure} fp32 batch 3: ${name} = step loop`, v.fused && v.same === v.total, `${v.same}/${v.total}`);
+      }
+      for (const batch of [1, 3]) {
+        const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
+        check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
+      }
     }
-    for (const batch of [1, 3]) {
-      const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
-      check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
-    }
+    const bf16 = await compare(model, 'auto', 3, 64);
+    console.log(`     repeat ${structure} bf16 autocast: graph vs eager first-sequence agreement ${bf16.prefix}/64 tokens, ${bf16.same}/${bf16.total} overall`);
+    // New weights: the graph must be captured again.
+    const trainer = new Trainer(model, { learningRate: 1e-2 });
+    await trainer.step({ tokens: randomTokens(4 * 64), batch: 4 });
+    const after = await compare(model, 'fp32', 3, 32);
+    check(`repeat ${structure} fp32 after a training step`, after.same === after.total, `${after.same}/${after.total}`);
+    trainer.dispose();
+    model.dispose();
   }
-  const bf16 = await compare(model, 'auto', 3, 64);
-  console.log(`     repeat ${structure} bf16 autocast: graph vs eager first-sequence agreement ${bf16.prefix}/64 tokens, ${bf16.same}/${bf16.total} overall`);
-  // New weights: the graph must be captured again.
-  const trainer = new Trainer(model, { learningRate: 1e-2 });
-  await trainer.step({ tokens: randomTokens(4 * 64), batch: 4 });
-  const after = await compare(model, 'fp32', 3, 32);
-  check(`repeat ${structure} fp32 after a training step`, after.same === after.total, `${after.same}/${after.total}`);
-  trainer.dispose();
-  model.dispose();
 }
 
 // Linear mixers (kind 'linear'): every pattern steps at a device-held position, so greedy replays the generic graph
 // with the caches in their fixed form; its fp32 tokens must be the step loop's, both coefficient kinds.
-for (const pattern of LINEAR_PATTERNS) {
-  for (const coefficients of ['static', 'gated']) {
-    const model = await LanguageModel.create({ kind: 'linear', pattern, coefficients, order: 3, window: 5, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
-    const r = await compare(model, 'fp32', 3, 61);
-    check(`linear ${pattern} ${coefficients} fp32: greedy ${r.graphed ? '(graph)' : '(eager)'} = step loop`, r.graphed && r.same === r.total, `${r.same}/${r.total}`);
-    // greedy, a host-side step, greedy again on one decoder: the second greedy replays the same graph over the
-    // fixed form it left (its buffers must have kept their addresses), past the rings' wrap for the short reaches.
-    const prompt = randomTokens(3 * 16);
-    const a = new Decoder(model, { batch: 3, precision: 'fp32' });
-    const b = new Decoder(model, { batch: 3, precision: 'fp32' });
-    await a.prefill(prompt);
-    await b.prefill(prompt);
-    const got = [...(await a.greedy([1, 2, 3], 40)).tokens];
-    (await a.step([4, 5, 6])).logits.dispose();
-    got.push(...(await a.greedy([7, 8, 9], 40)).tokens);
-    const want = await stepLoop(b, [1, 2, 3], 40);
-    (await b.step([4, 5, 6])).logits.dispose();
-    want.push(...(await stepLoop(b, [7, 8, 9], 40)));
-    const same = got.filter((t, i) => t === want[i]).length;
-    check(`linear ${pattern} ${coefficients} fp32: greedy, step, greedy = step loop`, same === want.length, `${same}/${want.length}`);
-    a.dispose();
-    b.dispose();
-    const bf16 = await compare(model, 'auto', 3, 61);
-    console.log(`     linear ${pattern} ${coefficients} bf16 autocast: graph vs step loop first-sequence agreement ${bf16.prefix}/61 tokens, ${bf16.same}/${bf16.total} overall`);
-    model.dispose();
+if (parts.has('linear-checks')) {
+  for (const pattern of LINEAR_PATTERNS) {
+    for (const coefficients of ['static', 'gated']) {
+      const model = await LanguageModel.create({ kind: 'linear', pattern, coefficients, order: 3, window: 5, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
+      const r = await compare(model, 'fp32', 3, 61);
+      check(`linear ${pattern} ${coefficients} fp32: greedy ${r.graphed ? '(graph)' : '(eager)'} = step loop`, r.graphed && r.same === r.total, `${r.same}/${r.total}`);
+      // greedy, a host-side step, greedy again on one decoder: the second greedy replays the same graph over the
+      // fixed form it left (its buffers must have kept their addresses), past the rings' wrap for the short reaches.
+      const prompt = randomTokens(3 * 16);
+      const a = new Decoder(model, { batch: 3, precision: 'fp32' });
+      const b = new Decoder(model, { batch: 3, precision: 'fp32' });
+      await a.prefill(prompt);
+      await b.prefill(prompt);
+      const got = [...(await a.greedy([1, 2, 3], 40)).tokens];
+      (await a.step([4, 5, 6])).logits.dispose();
+      got.push(...(await a.greedy([7, 8, 9], 40)).tokens);
+      const want = await stepLoop(b, [1, 2, 3], 40);
+      (await b.step([4, 5, 6])).logits.dispose();
+      want.push(...(await stepLoop(b, [7, 8, 9], 40)));
+      const same = got.filter((t, i) => t === want[i]).length;
+      check(`linear ${pattern} ${coefficients} fp32: greedy, step, greedy = step loop`, same === want.length, `${same}/${want.length}`);
+      a.dispose();
+      b.dispose();
+      const bf16 = await compare(model, 'auto', 3, 61);
+      console.log(`     linear ${pattern} ${coefficients} bf16 autocast: graph vs step loop first-sequence agreement ${bf16.prefix}/61 tokens, ${bf16.same}/${bf16.total} overall`);
+      model.dispose();
+    }
   }
 }
 
 // Every launch shape of the fused GEMV (kernels/repeat_decode.cu picks it per matrix): d128 above takes one row per
 // warp and one load chunk; a 4000-row fp32 head of width 512 four rows per warp, the d512 up-projection (2048 rows)
 // two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
-for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 4]]) {
-  const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
-  const r = await compare(model, 'fp32', batch, 45);
-  check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
-  const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 48));
-  check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
-  model.dispose();
+if (parts.has('shapes')) {
+  for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 4]]) {
+    const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
+    const r = await compare(model, 'fp32', batch, 45);
+    check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
+    const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 48));
+    check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
+    model.dispose();
+  }
 }
 
 // Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.
-for (const structure of ['mixed', 'column']) {
-  const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
-  for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2], ['auto', 4]]) {
-    // One timed greedy run of 2000 tokens with these environment settings (read at capture): fusedOff is the
-    // generic graph.
-    const timeGreedy = async (env = {}, fusedOff = false) => {
-      for (const [k, v] of Object.entries(env)) process.env[k] = v;
-      try {
-        const decoder = new Decoder(big, { batch, precision });
-        await decoder.prefill(randomTokens(1024 * batch));
-        const first = Array.from({ length: batch }, () => 5);
-        const warm = await greedyWith(decoder, first, 8, fusedOff); // captures
-        const count = 2000;
-        const t0 = performance.now();
-        const r = await decoder.greedy(first, count);
-        const ms = (performance.now() - t0) / count;
-        decoder.dispose();
-        return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
-      } finally {
-        for (const k of Object.keys(env)) delete process.env[k];
-      }
-    };
-    const fused = await timeGreedy();
-    // The default (grid hand-over, one step a replay) against the opt-in variants and older ones.
-    const flags = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'flags' });
-    const chained = await timeGreedy({ MASKMIX_DECODE_STEPS_PER_GRAPH: '8' });
-    const both = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' });
-    const persistent = await timeGreedy({ MASKMIX_DECODE_PERSISTENT: '1' });
-    const serial = await timeGreedy({ MASKMIX_DECODE_PDL: '0' });
-    const generic = await timeGreedy({}, true);
-    const eagerDecoder = new Decoder(big, { batch, precision });
-    await eagerDecoder.prefill(randomTokens(1024 * batch));
-    const feed = Array.from({ length: batch }, () => 3);
-    for (let i = 0; i < 5; i++) (await eagerDecoder.step(feed)).logits.dispose();
-    let t0 = performance.now();
-    for (let i = 0; i < 100; i++) (await eagerDecoder.step(feed)).logits.dispose();
-    const eagerMs = (performance.now() - t0) / 100;
-    eagerDecoder.dispose();
-    const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
-    console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token ` +
-      `(flag hand-over ${us(flags.ms)}; eight steps a replay ${us(chained.ms)}; both ${us(both.ms)}; launches not overlapped ${us(serial.ms)}; ` +
-      `one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); ` +
-      `awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+if (parts.has('repeat-speed')) {
+  for (const structure of ['mixed', 'column']) {
+    const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+    for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2], ['auto', 4]]) {
+      // One timed greedy run of 2000 tokens with these environment settings (read at capture): fusedOff is the
+      // generic graph.
+      const timeGreedy = async (env = {}, fusedOff = false) => {
+        for (const [k, v] of Object.entries(env)) process.env[k] = v;
+        try {
+          const decoder = new Decoder(big, { batch, precision });
+          await decoder.prefill(randomTokens(1024 * batch));
+          const first = Array.from({ length: batch }, () => 5);
+          const warm = await greedyWith(decoder, first, 8, fusedOff); // captures
+          const count = 2000;
+          const t0 = performance.now();
+          const r = await decoder.greedy(first, count);
+          const ms = (performance.now() - t0) / count;
+          decoder.dispose();
+          return { ms, graphed: r.graphed && warm.graphed, fused: r.fused };
+        } finally {
+          for (const k of Object.keys(env)) delete process.env[k];
+        }
+      };
+      const fused = await timeGreedy();
+      // The default (grid hand-over, one step a replay) against the opt-in variants and older ones.
+      const flags = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'flags' });
+      const chained = await timeGreedy({ MASKMIX_DECODE_STEPS_PER_GRAPH: '8' });
+      const both = await timeGreedy({ MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' });
+      const persistent = await timeGreedy({ MASKMIX_DECODE_PERSISTENT: '1' });
+      const serial = await timeGreedy({ MASKMIX_DECODE_PDL: '0' });
+      const generic = await timeGreedy({}, true);
+      const eagerDecoder = new Decoder(big, { batch, precision });
+      await eagerDecoder.prefill(randomTokens(1024 * batch));
+      const feed = Array.from({ length: batch }, () => 3);
+      for (let i = 0; i < 5; i++) (await eagerDecoder.step(feed)).logits.dispose();
+      let t0 = performance.now();
+      for (let i = 0; i < 100; i++) (await eagerDecoder.step(feed)).logits.dispose();
+      const eagerMs = (performance.now() - t0) / 100;
+      eagerDecoder.dispose();
+      const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
+      console.log(`     d1024 L8 ${structure} repeat, batch ${batch}, ${precision}: fused graph ${fused.fused ? '' : '(NOT fused) '}${us(fused.ms)}/token ` +
+        `(flag hand-over ${us(flags.ms)}; eight steps a replay ${us(chained.ms)}; both ${us(both.ms)}; launches not overlapped ${us(serial.ms)}; ` +
+        `one persistent kernel ${us(persistent.ms)}); generic graph ${us(generic.ms)} (${(generic.ms / fused.ms).toFixed(2)}×); ` +
+        `awaited eager step ${us(eagerMs)} (${(eagerMs / fused.ms).toFixed(1)}×)`);
+    }
+    big.dispose();
   }
-  big.dispose();
 }
 
 // Linear mixers at the decode bench's size (d1024 L8, batch 1, precision auto): graphed greedy vs awaited steps.
-for (const pattern of ['first-order', 'kth-order', 'pow2', 'pow2-lattice', 'square-lattice', 'attention']) {
-  const big = await LanguageModel.create({ kind: 'linear', pattern, order: 4, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
-  const decoder = new Decoder(big, { batch: 1, precision: 'auto' });
-  await decoder.prefill(randomTokens(1024));
-  await decoder.greedy([5], 8); // captures
-  const count = 1000;
-  let t0 = performance.now();
-  const r = await decoder.greedy([5], count);
-  const graphMs = (performance.now() - t0) / count;
-  for (let i = 0; i < 5; i++) (await decoder.step([3])).logits.dispose();
-  t0 = performance.now();
-  for (let i = 0; i < 50; i++) (await decoder.step([3])).logits.dispose();
-  const eagerMs = (performance.now() - t0) / 50;
-  console.log(`     d1024 L8 linear ${pattern}, batch 1, auto: greedy ${r.graphed ? 'graph' : '(NOT graphed)'} ${(graphMs * 1000).toFixed(1)} µs/token; awaited eager step ${(eagerMs * 1000).toFixed(1)} µs (${(eagerMs / graphMs).toFixed(1)}×)`);
-  decoder.dispose();
-  big.dispose();
+if (parts.has('linear-speed')) {
+  for (const pattern of ['first-order', 'kth-order', 'pow2', 'pow2-lattice', 'square-lattice', 'attention']) {
+    const big = await LanguageModel.create({ kind: 'linear', pattern, order: 4, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+    const decoder = new Decoder(big, { batch: 1, precision: 'auto' });
+    await decoder.prefill(randomTokens(1024));
+    await decoder.greedy([5], 8); // captures
+    const count = 1000;
+    let t0 = performance.now();
+    const r = await decoder.greedy([5], count);
+    const graphMs = (performance.now() - t0) / count;
+    for (let i = 0; i < 5; i++) (await decoder.step([3])).logits.dispose();
+    t0 = performance.now();
+    for (let i = 0; i < 50; i++) (await decoder.step([3])).logits.dispose();
+    const eagerMs = (performance.now() - t0) / 50;
+    console.log(`     d1024 L8 linear ${pattern}, batch 1, auto: greedy ${r.graphed ? 'graph' : '(NOT graphed)'} ${(graphMs * 1000).toFixed(1)} µs/token; awaited eager step ${(eagerMs * 1000).toFixed(1)} µs (${(eagerMs / graphMs).toFixed(1)}×)`);
+    decoder.dispose();
+    big.dispose();
+  }
 }
+
 process.exit(failed ? 1 : 0);
