@@ -334,9 +334,22 @@ at::Tensor LinearMixingImpl::merge(const at::Tensor& y) {
   return out_proj->forward(y.permute({1, 2, 0, 3}).reshape({m, b, -1}));
 }
 
+at::Tensor LinearMixingImpl::gateLogits(const at::Tensor& u) {
+  // One GEMM per head over all m·b rows: broadcasting the weights over the batch instead makes at::matmul copy them
+  // b times, which dominated decoding steps at batch 64 for attention's and dense's thousands of slots.
+  const int64_t H = u.size(0), m = u.size(1), b = u.size(2), K = gate_weight.size(1);
+  const auto dtype = u.scalar_type();
+  return at::matmul(u.reshape({H, m * b, u.size(3)}), gate_weight.transpose(1, 2).to(dtype)).view({H, m, b, K}).permute({0, 2, 1, 3}) +
+         gate_bias.view({H, 1, 1, K}).to(dtype);
+}
+
+at::Tensor LinearMixingImpl::gateWeights(const at::Tensor& logits, const at::Tensor& used, at::ScalarType dtype) {
+  return at::softmax(logits.to(dtype).masked_fill(used.eq(0), -INFINITY), -1);
+}
+
 at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at::Tensor& pastInputs, const at::Tensor& pastOutputs,
                                  const std::vector<int64_t>* pastPositions) {
-  const int64_t H = u.size(0), m = u.size(1), KA = pattern_->lagsA(), KB = pattern_->slotsB();
+  const int64_t m = u.size(1), KA = pattern_->lagsA(), KB = pattern_->slotsB();
   require(position + m <= pattern_->context(), "linear mixer: positions pass the context", "CONTEXT_FULL");
   LinearMixInput in;
   in.x = u;
@@ -349,15 +362,10 @@ at::Tensor LinearMixingImpl::mix(const at::Tensor& u, int64_t position, const at
     if (KB > 0) in.beta = beta.narrow(1, position, m).unsqueeze(1);
     in.bias = bias.narrow(1, position, m);
   } else {
-    // logits [H, b, m, KA + KB] from each row's own input; unused slots get −∞ before the softmax. One GEMM per
-    // head over all m·b rows: broadcasting the weights over the batch instead makes at::matmul copy them b times,
-    // which dominated decoding steps at batch 64 for attention's and dense's thousands of slots.
-    const int64_t b = u.size(2);
-    at::Tensor logits = at::matmul(u.reshape({H, m * b, u.size(3)}), gate_weight.transpose(1, 2).to(u.scalar_type())).view({H, m, b, KA + KB}).permute({0, 2, 1, 3}) +
-                        gate_bias.view({H, 1, 1, KA + KB}).to(u.scalar_type());
-    auto opts = logits.options().dtype(u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
+    const at::ScalarType dtype = u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    const auto opts = u.options().dtype(dtype);
     at::Tensor used = at::cat({pattern_->validA(position, m, opts), pattern_->validB(position, m, opts)}, 1);
-    at::Tensor weights = at::softmax(logits.to(opts.dtype()).masked_fill(used.eq(0), -INFINITY), -1);
+    at::Tensor weights = gateWeights(gateLogits(u), used, dtype);
     in.alpha = weights.narrow(3, 0, KA);
     if (KB > 0) in.beta = weights.narrow(3, KA, KB);
   }
@@ -369,8 +377,8 @@ at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& posit
   const int64_t H = u.size(0), b = u.size(2), dh = u.size(3), KA = pattern_->lagsA(), KB = pattern_->slotsB();
   require(u.size(1) == 1 && position.numel() == 1, "linear mixing: a held-position step takes one position", "SHAPE_MISMATCH");
   // Gate logits as mix() makes them: in u's dtype, under the caller's autocast (bf16 on a GPU under 'auto').
-  at::Tensor gateLogits;
-  if (gated_) gateLogits = at::matmul(u.reshape({H, b, dh}), gate_weight.transpose(1, 2).to(u.scalar_type())) + gate_bias.view({H, 1, KA + KB}).to(u.scalar_type());
+  at::Tensor logits;
+  if (gated_) logits = gateLogits(u);  // [H, b, 1, KA + KB]
   // The rest as linearMixing: float32 (float64 stays float64), autocast off.
   c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::autocast_dispatch_keyset);
   const at::ScalarType dtype = u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
@@ -386,7 +394,7 @@ at::Tensor LinearMixingImpl::stepAt(const at::Tensor& u, const at::Tensor& posit
     rowBias = bias.index_select(1, position).to(dtype).view({H, 1, 1, 1});
   } else {
     at::Tensor used = KB > 0 ? at::cat({validA, validB}) : validA;
-    at::Tensor weights = at::softmax(gateLogits.to(dtype).masked_fill(used.eq(0), -INFINITY), -1).unsqueeze(2);  // [H, b, 1, KA + KB]
+    at::Tensor weights = gateWeights(logits, used, dtype);  // [H, b, 1, KA + KB]
     a = weights.narrow(3, 0, KA);
     if (KB > 0) betaRow = weights.narrow(3, KA, KB);
   }

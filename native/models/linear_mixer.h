@@ -66,6 +66,11 @@ class LinearMixingImpl : public StructuredMixing {
   at::Tensor alpha, beta, bias, gate_weight, gate_bias;
 
  private:
+  // Gated: logits [H, b, m, KA + KB] of heads' inputs u [H, m, b, dh], in u's dtype (under the caller's autocast).
+  at::Tensor gateLogits(const at::Tensor& u);
+  // Gated: α and β of each row, a softmax over the slots `used` marks (1 used, 0 not: −∞ before the softmax), in dtype.
+  static at::Tensor gateWeights(const at::Tensor& logits, const at::Tensor& used, at::ScalarType dtype);
+
   std::shared_ptr<LinearPattern> pattern_;
   bool gated_;
   int64_t heads_;
