@@ -2,9 +2,8 @@
 
 #include <torch/types.h>
 
-#include <cstdlib>
-#include <cstring>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "decode/graphed_greedy_step.h"
@@ -17,8 +16,7 @@ namespace {
 // MASKMIX_HELD_POSITION_STEPS=always: greedy decoding without a graph takes the held-position step even where it
 // costs more than a host-side step (heldStepsCostMore), so the step a GPU graph captures can be checked on a CPU.
 bool heldStepsForced() {
-  const char* setting = std::getenv("MASKMIX_HELD_POSITION_STEPS");
-  return setting != nullptr && std::strcmp(setting, "always") == 0;
+  return envIs("MASKMIX_HELD_POSITION_STEPS", "always");
 }
 
 // The per-layer states of a model that implements CachedDecoding.

@@ -1,9 +1,8 @@
 #include "decode/fused_repeat_step.h"
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "models/repeat_mixer.h"
 
@@ -97,15 +96,13 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
 // predecessor's blocks have counted themselves finished, rather than when that grid ends (the default, checked on
 // GPUs). Opt-in until scripts/gpu/check-graphed-decoding.mjs has passed with it on a GPU and it measured faster.
 bool flagHandoverRequested() {
-  const char* setting = std::getenv("MASKMIX_DECODE_HANDOVER");
-  return setting != nullptr && std::strcmp(setting, "flags") == 0;
+  return envIs("MASKMIX_DECODE_HANDOVER", "flags");
 }
 
 // Whether MASKMIX_DECODE_PERSISTENT asks for the one-kernel step. Off by default: on an H200 it took 398 µs a token
 // against the overlapped launches' 160 (d1024 L8, batch 1; README "Decoding").
 bool persistentRequested() {
-  const char* setting = std::getenv("MASKMIX_DECODE_PERSISTENT");
-  return setting != nullptr && std::strcmp(setting, "1") == 0;
+  return envIs("MASKMIX_DECODE_PERSISTENT", "1");
 }
 
 }  // namespace
@@ -113,8 +110,7 @@ bool persistentRequested() {
 std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, bool bf16Weights,
                                                            const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
   // On by default since scripts/gpu/check-graphed-decoding.mjs passed on a GPU; MASKMIX_FUSED_DECODE=0 turns it off.
-  const char* setting = std::getenv("MASKMIX_FUSED_DECODE");
-  if (setting != nullptr && std::strcmp(setting, "0") == 0) return nullptr;
+  if (envIs("MASKMIX_FUSED_DECODE", "0")) return nullptr;
   auto* lm = dynamic_cast<RepeatMixerLM*>(&model);
   if (lm == nullptr || states.size() != lm->blocks()->size()) return nullptr;
   const ModelConfig& c = model.config();
@@ -222,7 +218,9 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   logits.stepPosition = position.data_ptr<int64_t>();
   logits.context = c.context;
   step->launches_.push_back({RepeatDecodeGemvKind::Argmax, logits});
-  if (!(persistentRequested() && step->planPersistent(device)) && flagHandoverRequested()) step->linkByFlags(device);
+  // One step as one kernel (opt-in, where the grid fits), else separate launches, handing over by flags if asked.
+  const bool persistent = persistentRequested() && step->planPersistent(device);
+  if (!persistent && flagHandoverRequested()) step->linkByFlags(device);
   return step;
 }
 

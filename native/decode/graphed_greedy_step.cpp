@@ -1,8 +1,7 @@
 #include "decode/graphed_greedy_step.h"
 
-#include <algorithm>
-#include <cstdlib>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "decode/fused_repeat_step.h"
 #include "decode/held_position_step.h"
@@ -47,10 +46,7 @@ class AutocastCacheOff {
 // replay's last, so chaining steps inside one graph removes that gap from all but one step in K. The kernels feed
 // each other on the device, so K steps need nothing from the host.
 int64_t fusedStepsPerReplay() {
-  const char* setting = std::getenv("MASKMIX_DECODE_STEPS_PER_GRAPH");
-  if (setting == nullptr) return 1;
-  const long value = std::strtol(setting, nullptr, 10);
-  return std::min<long>(std::max<long>(value, 1), 64);
+  return envInt("MASKMIX_DECODE_STEPS_PER_GRAPH", 1, 1, 64);
 }
 
 }  // namespace

@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>  // strcasecmp
 
 #include <cooperative_groups.h>
 
+#include "common/env_setting.h"
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
 
@@ -488,11 +488,7 @@ __global__ void __launch_bounds__(kThreads, 2) persistentStepKernel(const Repeat
 // overlapped launch would read its predecessor's output too early.
 template <typename Kernel>
 bool overlapLaunch(Kernel kernel) {
-  const char* setting = std::getenv("MASKMIX_DECODE_PDL");  // read at each capture: a script can compare both
-  if (setting != nullptr) {
-    for (const char* off : {"0", "false", "off", "no"})
-      if (strcasecmp(setting, off) == 0) return false;
-  }
+  if (envSaysOff("MASKMIX_DECODE_PDL")) return false;  // read at each capture: a script can compare both
   cudaFuncAttributes attributes;
   if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return false;
   return attributes.ptxVersion >= 90 && attributes.binaryVersion >= 90;

@@ -5,9 +5,9 @@
 #include <torch/utils.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "ops/llama_attention_input.h"
@@ -103,8 +103,7 @@ namespace {
 // an H100 that step took 29.82 ms where the saving layers took 28.11 (README "Performance"). Read when a layer is
 // built, so a model keeps one behaviour and the forward pass reads no environment.
 bool llamaRecomputes() {
-  const char* setting = std::getenv("MASKMIX_LLAMA_RECOMPUTE");
-  return setting != nullptr && std::string(setting) == "1";
+  return envIs("MASKMIX_LLAMA_RECOMPUTE", "1");
 }
 }  // namespace
 
