@@ -91,7 +91,7 @@ bool GraphedTrainingStep::accepts(const at::Tensor& tokens, const at::Tensor& ta
 
 const StepTensors& GraphedTrainingStep::run(const at::Tensor& tokens, const at::Tensor& targets, double lr) {
   Impl& g = *impl_;
-  require(g.captured && sameLayout(tokens, g.tokens) && sameLayout(targets, g.targets), "no captured step for this batch", "INTERNAL");
+  require(accepts(tokens, targets), "no captured step for this batch", "INTERNAL");
   c10::cuda::CUDAGuard deviceGuard(tokens.device());
   g.tokens.copy_(tokens);
   if (g.targets.defined()) g.targets.copy_(targets);
