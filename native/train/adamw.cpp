@@ -28,17 +28,28 @@ AdamW::Group AdamW::withGradients() const {
   return g;
 }
 
+#if MASKMIX_TORCH_AT_LEAST(2, 4)
+namespace {
+// PyTorch's fused kernel, with the learning rate as a number or a 0-dim tensor on the device. It reads the step
+// counters but does not advance them (PyTorch's Python side does): advance by 1 − skip, so a skipped step
+// (found_inf set: params and moments untouched) leaves bias correction unchanged.
+template <typename LearningRate>
+void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs,
+                std::vector<at::Tensor>& avgSqs, std::vector<at::Tensor>& steps, const LearningRate& lr, const AdamWOptions& o,
+                const at::Tensor& skip) {
+  at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
+  at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, o.beta1, o.beta2, o.weightDecay, o.epsilon,
+                    /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
+}
+}  // namespace
+#endif
+
 void AdamW::step(double lr, const at::Tensor& skip) {
   at::NoGradGuard noGrad;
   Group g = withGradients();
   if (g.params.empty()) return;
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
-  // The fused kernel reads the step counters but does not advance them (PyTorch's Python side does). Advance by
-  // 1 - skip, so a skipped step (found_inf set: params and moments untouched) leaves bias correction unchanged.
-  at::_foreach_add_(g.steps, 1.0 - skip.to(at::kFloat));
-  at::_fused_adamw_(g.params, g.grads, g.avgs, g.avgSqs, /*max_exp_avg_sqs=*/{}, g.steps, lr, options_.beta1, options_.beta2,
-                    options_.weightDecay, options_.epsilon, /*amsgrad=*/false, /*maximize=*/false,
-                    /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
+  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip);
 #else
   if (skip.item<float>() != 0.0f) return;  // 1.13 path runs on CPU, where reading the flag costs nothing
   for (size_t i = 0; i < g.params.size(); ++i) {
@@ -59,10 +70,7 @@ void AdamW::step(const at::Tensor& lr, const at::Tensor& skip) {
   at::NoGradGuard noGrad;
   Group g = withGradients();
   if (g.params.empty()) return;
-  at::_foreach_add_(g.steps, 1.0 - skip.to(at::kFloat));
-  at::_fused_adamw_(g.params, g.grads, g.avgs, g.avgSqs, /*max_exp_avg_sqs=*/{}, g.steps, lr, options_.beta1, options_.beta2,
-                    options_.weightDecay, options_.epsilon, /*amsgrad=*/false, /*maximize=*/false,
-                    /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
+  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip);
 #else
   (void)lr;
   (void)skip;
