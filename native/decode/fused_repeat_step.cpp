@@ -1,6 +1,11 @@
 #include "decode/fused_repeat_step.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "common/env_setting.h"
 #include "common/error.h"
@@ -49,6 +54,77 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
 
   unsigned long long* argmaxKeys() { return reinterpret_cast<unsigned long long*>(argmax_.data_ptr<int64_t>()); }
 
+  ~FusedRepeatStepImpl() override {
+    if (timeline_.defined()) writeTimeline();
+  }
+
+  // MASKMIX_DECODE_TIMELINE=file: every GEMV block notes when it entered, when its wait returned, when its input was
+  // staged, when its products were summed and when it ended (kernels.h), for the last kTimelineSlots steps; written out
+  // (one line per step and launch) when the step goes.
+  static constexpr int64_t kTimelineSlots = 64;
+  static constexpr int kMarks = kernels::kTimelineMarks;
+  void recordTimeline(const at::Device& device, const at::Tensor& position, std::string file) {
+    int64_t blocks = 0;
+    for (const Launch& l : launches_) blocks = std::max<int64_t>(blocks, kernels::repeatDecodeGemvBlocks(l.kind, l.gemv, weightDtype_));
+    const int64_t perSlot = static_cast<int64_t>(launches_.size()) * blocks;
+    timeline_ = at::zeros({kTimelineSlots, perSlot * kMarks}, at::TensorOptions().dtype(at::kLong).device(device));
+    auto* base = reinterpret_cast<unsigned long long*>(timeline_.data_ptr<int64_t>());
+    for (size_t i = 0; i < launches_.size(); ++i) {
+      RepeatDecodeGemv& g = launches_[i].gemv;
+      g.timeline = base + static_cast<int64_t>(i) * blocks * kMarks;
+      g.timelinePosition = position.data_ptr<int64_t>();
+      g.timelineStride = perSlot;
+      g.timelineSlots = kTimelineSlots;
+    }
+    timelineBlocks_ = blocks;
+    timelineFile_ = std::move(file);
+  }
+
+  // Per recorded step and launch (ns): the earliest entry, the earliest and latest wait return and the latest exit
+  // of its blocks, after the step's first block entered; then, over its blocks, the mean and the longest time from
+  // the wait to the staged input, from there to the summed products, and from there to the exit.
+  void writeTimeline() noexcept {
+    try {
+      at::Tensor t = timeline_.cpu();
+      const int64_t* v = t.data_ptr<int64_t>();
+      std::FILE* out = std::fopen(timelineFile_.c_str(), "w");
+      if (out == nullptr) return;
+      std::fprintf(out, "slot launch kind blocks entered released_first released_last exited_last staging_mean staging_max "
+                        "products_mean products_max epilogue_mean epilogue_max\n");
+      const int64_t n = static_cast<int64_t>(launches_.size());
+      for (int64_t slot = 0; slot < kTimelineSlots; ++slot) {
+        const int64_t* row = v + slot * n * timelineBlocks_ * kMarks;
+        if (row[0] == 0) continue;  // a slot no step reached
+        const int64_t origin = row[0];
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t blocks = kernels::repeatDecodeGemvBlocks(launches_[i].kind, launches_[i].gemv, weightDtype_);
+          int64_t entered = INT64_MAX, releasedFirst = INT64_MAX, releasedLast = INT64_MIN, exitedLast = INT64_MIN;
+          double mean[3] = {0, 0, 0};
+          int64_t longest[3] = {0, 0, 0};
+          for (int64_t b = 0; b < blocks; ++b) {
+            const int64_t* m = row + (i * timelineBlocks_ + b) * kMarks;
+            entered = std::min(entered, m[0]);
+            releasedFirst = std::min(releasedFirst, m[1]);
+            releasedLast = std::max(releasedLast, m[1]);
+            exitedLast = std::max(exitedLast, m[4]);
+            for (int k = 0; k < 3; ++k) {
+              mean[k] += static_cast<double>(m[k + 2] - m[k + 1]) / static_cast<double>(blocks);
+              longest[k] = std::max(longest[k], m[k + 2] - m[k + 1]);
+            }
+          }
+          std::fprintf(out, "%lld %lld %d %lld %lld %lld %lld %lld %.0f %lld %.0f %lld %.0f %lld\n", static_cast<long long>(slot),
+                       static_cast<long long>(i), static_cast<int>(launches_[i].kind), static_cast<long long>(blocks),
+                       static_cast<long long>(entered - origin), static_cast<long long>(releasedFirst - origin),
+                       static_cast<long long>(releasedLast - origin), static_cast<long long>(exitedLast - origin), mean[0],
+                       static_cast<long long>(longest[0]), mean[1], static_cast<long long>(longest[1]), mean[2], static_cast<long long>(longest[2]));
+        }
+      }
+      std::fclose(out);
+    } catch (...) {
+      // a profiling aid: a failure to write it must not take the decoder's teardown with it
+    }
+  }
+
   kernels::DType weightDtype_ = kernels::DType::Float32;
   // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count;
   // the flag hand-over's counters (one per GEMV but the head, then the step count)
@@ -59,6 +135,10 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   at::Tensor phases_;
   unsigned int persistentGrid_ = 0;
   size_t persistentShared_ = 0;
+  // MASKMIX_DECODE_TIMELINE: [slots, launches·blocks·3] %globaltimer readings, written to timelineFile_ at the end.
+  at::Tensor timeline_;
+  int64_t timelineBlocks_ = 0;
+  std::string timelineFile_;
 
   // Links each GEMV after the step's first to its predecessor's finished-block counter (kernels.h: flag hand-over).
   void linkByFlags(const at::Device& device) {
@@ -93,8 +173,8 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
 };
 
 // Whether MASKMIX_DECODE_HANDOVER=flags asks for each GEMV kernel after a step's first to start when its
-// predecessor's blocks have counted themselves finished, rather than when that grid ends (the default, checked on
-// GPUs). Opt-in until scripts/gpu/check-graphed-decoding.mjs has passed with it on a GPU and it measured faster.
+// predecessor's blocks have counted themselves finished, rather than when that grid ends (the default). Correct but
+// slower on an H100: 199 µs a token against 177 (d1024 L8, batch 1; README "Decoding"), so left opt-in.
 bool flagHandoverRequested() {
   return envIs("MASKMIX_DECODE_HANDOVER", "flags");
 }
@@ -221,6 +301,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   // One step as one kernel (opt-in, where the grid fits), else separate launches, handing over by flags if asked.
   const bool persistent = persistentRequested() && step->planPersistent(device);
   if (!persistent && flagHandoverRequested()) step->linkByFlags(device);
+  if (const char* file = std::getenv("MASKMIX_DECODE_TIMELINE"); file != nullptr && !persistent) step->recordTimeline(device, position, file);
   return step;
 }
 

@@ -80,6 +80,7 @@ enum class RepeatDecodeGemvKind {
   NormGelu,  // LayerNorm(input) → Linear → GELU → output
   Argmax,    // input → Linear (no bias) → argmax over the vocabulary → the next token (see the struct)
 };
+constexpr int kTimelineMarks = 5;
 struct RepeatDecodeGemv {
   const void* weight = nullptr;
   const float* bias = nullptr;  // [outFeatures] or null
@@ -121,6 +122,13 @@ struct RepeatDecodeGemv {
   const unsigned int* previousFinished = nullptr;
   unsigned int previousBlocks = 0;
   unsigned int* steps = nullptr;
+  // Timeline (MASKMIX_DECODE_TIMELINE, for profiling the overlapped launches): thread 0 of each block writes the
+  // %globaltimer at its entry, when its wait returned, once its input is staged (and normalised), once its warp's
+  // products are summed, and at its exit, to timeline[(slot·timelineStride + block)·kTimelineMarks + 0…4],
+  // slot = the step's position (read after the wait) modulo timelineSlots. Null: nothing recorded.
+  unsigned long long* timeline = nullptr;
+  const int64_t* timelinePosition = nullptr;
+  int64_t timelineStride = 0, timelineSlots = 1;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 struct RepeatDecodePhase {

@@ -243,16 +243,28 @@ struct BlockShared {
   unsigned long long best[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
 };
 
+__device__ __forceinline__ unsigned long long globalTimer() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
 // Where a GEMV block waits for the output of the GEMV before it (after fetching what does not depend on it).
 struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent launch
   const unsigned int* previousFinished;  // null: wait for the previous kernel to end
   unsigned int target;
+  bool timed;                             // timeline: note when the wait returned, and mark() the later stages
+  mutable unsigned long long marks[3] = {};  // the wait returned; the input staged (and normalised); the products summed
+  __device__ void mark(int stage) const {
+    if (timed) marks[stage] = globalTimer();
+  }
   __device__ void operator()() const {
     if (previousFinished == nullptr) {
       waitForPreviousKernel();
     } else {
       waitForCount(previousFinished, target);
     }
+    mark(0);
     letNextKernelStart();
   }
 };
@@ -343,6 +355,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
   stageInput<P>(g, input, norm, scratch);
   __syncthreads();
+  wait.mark(1);
 
   float acc[R][kMaxDecodeBatch] = {};
   for (int base = 0; base < vectorsPerRow; base += 32 * V) {
@@ -373,6 +386,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
 #pragma unroll
     for (int b = 0; b < kMaxDecodeBatch; ++b)
       if (b < batch) acc[r][b] = warpSum(acc[r][b]);
+  wait.mark(2);
 
   if (lane == 0) {
 #pragma unroll
@@ -418,9 +432,22 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   // The step's GEMVs after its first start once the step's first kernel has waited for the previous step's head
   // (which moves `steps` on), so this is the current step's count.
   const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
-  gemvBlock<W, P, E, V, R>(g, blockIdx.x, WaitForPreviousKernel{g.previousFinished, target}, shared);
+  const unsigned long long entered = g.timeline != nullptr ? globalTimer() : 0;
+  const WaitForPreviousKernel wait{g.previousFinished, target, g.timeline != nullptr};
+  gemvBlock<W, P, E, V, R>(g, blockIdx.x, wait, shared);
+  // Timeline: the position is this step's until the head's last block moves it on (after every block read it).
+  const int64_t position = g.timeline != nullptr && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
   if (E == Epilogue::Argmax) finishStep(g);
   if (g.finished != nullptr) countFinishedBlock(g.finished);  // flag hand-over: once all its outputs are written
+  if (g.timeline != nullptr) {
+    __syncthreads();  // every warp's outputs written
+    if (threadIdx.x == 0) {
+      unsigned long long* t = g.timeline + ((position % g.timelineSlots) * g.timelineStride + blockIdx.x) * kTimelineMarks;
+      t[0] = entered;
+      for (int k = 0; k < 3; ++k) t[1 + k] = wait.marks[k];
+      t[4] = globalTimer();
+    }
+  }
 }
 
 // ---------------------------------------------------------------- the whole step as one kernel
@@ -433,6 +460,7 @@ enum class Shape : int { V16R1, V4R4, V4R2, V4R1 };
 
 struct WaitForGrid {  // a phase's first block on this SM waits for every block to finish the previous phase
   bool active;
+  __device__ void mark(int) const {}
   __device__ void operator()() const {
     if (active) cooperative_groups::this_grid().sync();
   }
