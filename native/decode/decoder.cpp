@@ -2,7 +2,6 @@
 
 #include <torch/types.h>
 
-
 #include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"

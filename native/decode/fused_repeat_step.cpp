@@ -135,7 +135,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   at::Tensor phases_;
   unsigned int persistentGrid_ = 0;
   size_t persistentShared_ = 0;
-  // MASKMIX_DECODE_TIMELINE: [slots, launches·blocks·3] %globaltimer readings, written to timelineFile_ at the end.
+  // MASKMIX_DECODE_TIMELINE: [slots, launches·blocks·kMarks] %globaltimer readings, written to timelineFile_ at the end.
   at::Tensor timeline_;
   int64_t timelineBlocks_ = 0;
   std::string timelineFile_;

@@ -435,7 +435,8 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   const unsigned long long entered = g.timeline != nullptr ? globalTimer() : 0;
   const WaitForPreviousKernel wait{g.previousFinished, target, g.timeline != nullptr};
   gemvBlock<W, P, E, V, R>(g, blockIdx.x, wait, shared);
-  // Timeline: the position is this step's until the head's last block moves it on (after every block read it).
+  // Timeline: the position is this step's until the head's last block moves it on, which (with the grid hand-over)
+  // happens after every block of the step read it.
   const int64_t position = g.timeline != nullptr && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
   if (E == Epilogue::Argmax) finishStep(g);
   if (g.finished != nullptr) countFinishedBlock(g.finished);  // flag hand-over: once all its outputs are written
