@@ -14,6 +14,7 @@
 //   parts, in this order (default all): repeat-checks, linear-checks, shapes, repeat-speed, linear-speed — a short
 //   device lease can run the ones it needs first.
 import { Decoder, LanguageModel, LINEAR_PATTERNS, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
+import { SPEC_DECODE_MODEL } from './decode-model.mjs';
 
 const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'repeat-speed', 'linear-speed'];
 const partArg = process.argv.indexOf('--part');
@@ -189,7 +190,7 @@ if (parts.has('shapes')) {
 // Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.
 if (parts.has('repeat-speed')) {
   for (const structure of ['mixed', 'column']) {
-    const big = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+    const big = await LanguageModel.create({ kind: 'repeat', structure, ...SPEC_DECODE_MODEL });
     for (const [precision, batch] of [['auto', 1], ['fp32', 1], ['auto', 2], ['auto', 4]]) {
       // One timed greedy run of 2000 tokens with these environment settings (read at capture): fusedOff is the
       // generic graph.
@@ -239,7 +240,7 @@ if (parts.has('repeat-speed')) {
 // Linear mixers at the decode bench's size (d1024 L8, batch 1, precision auto): graphed greedy vs awaited steps.
 if (parts.has('linear-speed')) {
   for (const pattern of ['first-order', 'kth-order', 'pow2', 'pow2-lattice', 'square-lattice', 'attention']) {
-    const big = await LanguageModel.create({ kind: 'linear', pattern, order: 4, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+    const big = await LanguageModel.create({ kind: 'linear', pattern, order: 4, ...SPEC_DECODE_MODEL });
     const decoder = new Decoder(big, { batch: 1, precision: 'auto' });
     await decoder.prefill(randomTokens(1024));
     await decoder.greedy([5], 8); // captures

@@ -18,13 +18,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Decoder, LanguageModel } from '../../dist/lib/index.js';
+import { SPEC_DECODE_MODEL } from './decode-model.mjs';
 
 const structure = process.argv[2] ?? 'mixed';
 const batch = Number(process.argv[3] ?? 1);
 const file = process.argv[4] ?? join(process.env.OUT ?? '/tmp', 'timeline.txt');
 const KINDS = ['norm→mix', 'residual', 'norm→gelu', 'argmax'];  // kernels::RepeatDecodeGemvKind order
 
-const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+const model = await LanguageModel.create({ kind: 'repeat', structure, ...SPEC_DECODE_MODEL });
 
 // µs per token of a 2000-token greedy run, with the timeline recorded or not (what recording costs).
 async function timeGreedy(timeline) {

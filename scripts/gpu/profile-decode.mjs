@@ -6,10 +6,11 @@
 //       node scripts/gpu/profile-decode.mjs [structure] [batch]
 // to read each kernel's own duration (kernels serialised, no launch gaps) against the step's wall time.
 import { Decoder, LanguageModel } from '../../dist/lib/index.js';
+import { SPEC_DECODE_MODEL } from './decode-model.mjs';
 
 const structure = process.argv[2] ?? 'mixed';
 const batch = Number(process.argv[3] ?? 1);
-const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 8000, dModel: 1024, nLayers: 8, nHeads: 4, context: 4096, seed: 1, device: 'cuda' });
+const model = await LanguageModel.create({ kind: 'repeat', structure, ...SPEC_DECODE_MODEL });
 const decoder = new Decoder(model, { batch, precision: 'auto' });
 await decoder.prefill(Int32Array.from({ length: 64 * batch }, (_, i) => 1 + ((i * 37) % 7999)));
 const run = await decoder.greedy(Array.from({ length: batch }, () => 5), 4);
