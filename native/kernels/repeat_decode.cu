@@ -120,19 +120,21 @@ __device__ __forceinline__ unsigned long long argmaxKey(float v, int64_t index) 
 
 // Sums v[b] over the block for every batch row b at once (one round of barriers however large the batch).
 using BatchScratch = float[kMaxDecodeBatch][kThreads / 32];
-__device__ __forceinline__ void blockSums(float (&v)[kMaxDecodeBatch], int batch, BatchScratch& scratch) {
+// B: the batch rows the kernel is compiled for (at most; `batch` says how many are there).
+template <int B>
+__device__ __forceinline__ void blockSums(float (&v)[B], int batch, BatchScratch& scratch) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 #pragma unroll
-  for (int b = 0; b < kMaxDecodeBatch; ++b)
+  for (int b = 0; b < B; ++b)
     if (b < batch) v[b] = warpSum(v[b]);
   __syncthreads();  // scratch may still be read by a previous call
   if (lane == 0)
 #pragma unroll
-    for (int b = 0; b < kMaxDecodeBatch; ++b)
+    for (int b = 0; b < B; ++b)
       if (b < batch) scratch[b][warp] = v[b];
   __syncthreads();
 #pragma unroll
-  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+  for (int b = 0; b < B; ++b) {
     if (b >= batch) break;
     float total = 0;
     for (int i = 0; i < kThreads / 32; ++i) total += scratch[b][i];
@@ -143,7 +145,7 @@ __device__ __forceinline__ void blockSums(float (&v)[kMaxDecodeBatch], int batch
 // Copies the batch's input rows into shared memory (16 bytes a thread at a time, up to four loads in flight per
 // thread: one L2 round trip where a load-then-store loop would wait once per row chunk), then, for a LayerNorm
 // prologue whose weight and bias are already in `norm`, normalises each row.
-template <Prologue P>
+template <Prologue P, int B>
 __device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, const float* norm, BatchScratch& scratch) {
   constexpr int kLoads = 4;
   const int K4 = static_cast<int>(g.inFeatures) / 4;
@@ -168,21 +170,21 @@ __device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* in
   const int K = 4 * K4;
   float* rows = reinterpret_cast<float*>(input);
   __syncthreads();
-  float mean[kMaxDecodeBatch] = {}, rstd[kMaxDecodeBatch] = {};
+  float mean[B] = {}, rstd[B] = {};
 #pragma unroll
-  for (int b = 0; b < kMaxDecodeBatch; ++b)
+  for (int b = 0; b < B; ++b)
     if (b < batch)
       for (int k = threadIdx.x; k < K; k += kThreads) mean[b] += rows[b * K + k];
   blockSums(mean, batch, scratch);
 #pragma unroll
-  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+  for (int b = 0; b < B; ++b) {
     if (b >= batch) break;
     mean[b] /= K;
     for (int k = threadIdx.x; k < K; k += kThreads) rstd[b] += (rows[b * K + k] - mean[b]) * (rows[b * K + k] - mean[b]);
   }
   blockSums(rstd, batch, scratch);
 #pragma unroll
-  for (int b = 0; b < kMaxDecodeBatch; ++b) {
+  for (int b = 0; b < B; ++b) {
     if (b >= batch) break;
     const float r = rsqrtf(rstd[b] / K + g.normEps);
     for (int k = threadIdx.x; k < K; k += kThreads) rows[b * K + k] = (rows[b * K + k] - mean[b]) * r * norm[k] + norm[K + k];
@@ -272,7 +274,7 @@ struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent l
 // The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
 // (gemvStepKernel) or one of the phases of the persistent kernel. `wait()` is called once every operand that does
 // not depend on the previous GEMV is fetched.
-template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait>
+template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait, int B = kMaxDecodeBatch>
 __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t block, const Wait& wait, BlockShared& shared) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
   extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias
@@ -316,7 +318,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     }
   float rowBias[R] = {};
   MixingOperands mixing[E == Epilogue::Mixing ? R : 1];
-  float carried[R][kMaxDecodeBatch] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
+  float carried[R][B] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
   int64_t position = 0;
   auto fetchRowOperands = [&] {
     if (E == Epilogue::Mixing) position = __ldcg(g.position);
@@ -328,7 +330,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       if (E == Epilogue::Mixing && position < g.context) {
         mixing[r] = mixingOperands(g, out, position);
 #pragma unroll
-        for (int b = 0; b < kMaxDecodeBatch; ++b)
+        for (int b = 0; b < B; ++b)
           if (b < batch) carried[r][b] = __ldcg(runningSum(g, out, b));
       }
     }
@@ -344,7 +346,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       const int64_t out = firstRow + r;
       if (out >= g.outFeatures) break;
 #pragma unroll
-      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+      for (int b = 0; b < B; ++b) {
         if (b >= batch) break;
         const float* residual = g.residual == nullptr ? g.output + b * g.outputStride
                                                       : g.residual + (g.residualTokens ? g.residualTokens[b] : b) * g.residualStride;
@@ -353,11 +355,11 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     }
   }
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
-  stageInput<P>(g, input, norm, scratch);
+  stageInput<P, B>(g, input, norm, scratch);
   __syncthreads();
   wait.mark(1);
 
-  float acc[R][kMaxDecodeBatch] = {};
+  float acc[R][B] = {};
   for (int base = 0; base < vectorsPerRow; base += 32 * V) {
     if (base > 0) loadChunk(base);
 #pragma unroll
@@ -369,7 +371,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
         float w[kWidth];
         WeightVector<W>::widen(raw[r][i], w);
 #pragma unroll
-        for (int b = 0; b < kMaxDecodeBatch; ++b) {
+        for (int b = 0; b < B; ++b) {
           if (b >= batch) break;
           const float4* in = input + (b * K + v * kWidth) / 4;
 #pragma unroll
@@ -384,7 +386,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
-    for (int b = 0; b < kMaxDecodeBatch; ++b)
+    for (int b = 0; b < B; ++b)
       if (b < batch) acc[r][b] = warpSum(acc[r][b]);
   wait.mark(2);
 
@@ -394,7 +396,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       const int64_t out = firstRow + r;
       if (out >= g.outFeatures) break;
 #pragma unroll
-      for (int b = 0; b < kMaxDecodeBatch; ++b) {
+      for (int b = 0; b < B; ++b) {
         if (b >= batch) break;
         const float v = acc[r][b] + rowBias[r];
         float* y = g.output + b * g.outputStride + out;
@@ -426,7 +428,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   }
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R>
+template <typename W, Prologue P, Epilogue E, int V, int R, int B>
 __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ BlockShared shared;
   // The step's GEMVs after its first start once the step's first kernel has waited for the previous step's head
@@ -434,7 +436,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
   const unsigned long long entered = g.timeline != nullptr ? globalTimer() : 0;
   const WaitForPreviousKernel wait{g.previousFinished, target, g.timeline != nullptr};
-  gemvBlock<W, P, E, V, R>(g, blockIdx.x, wait, shared);
+  gemvBlock<W, P, E, V, R, WaitForPreviousKernel, B>(g, blockIdx.x, wait, shared);
   // Timeline: the position is this step's until the head's last block moves it on, which (with the grid hand-over)
   // happens after every block of the step read it.
   const int64_t position = g.timeline != nullptr && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
@@ -554,17 +556,26 @@ void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, 
   cudaLaunchKernelEx(&config, kernel, *g);
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R>
-void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
+template <typename W, Prologue P, Epilogue E, int V, int R, int B>
+void launchGemvForBatch(const RepeatDecodeGemv& g, cudaStream_t stream) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
   const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
-  auto kernel = gemvStepKernel<W, P, E, V, R>;
+  auto kernel = gemvStepKernel<W, P, E, V, R, B>;
   // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB); at
   // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
   if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
     return;
   launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
+}
+
+// Batch 1 runs kernels compiled for one row (unless MASKMIX_DECODE_BATCH1_KERNELS is 0, kept for measuring them):
+// their code is a quarter of the size. The code after a kernel's wait is on the token's critical path, and a
+// kernel's instructions come from memory again each time it runs (the step's weights stream through the L2).
+template <typename W, Prologue P, Epilogue E, int V, int R>
+void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
+  if (g.batch == 1 && !envSaysOff("MASKMIX_DECODE_BATCH1_KERNELS")) return launchGemvForBatch<W, P, E, V, R, 1>(g, stream);
+  launchGemvForBatch<W, P, E, V, R, kMaxDecodeBatch>(g, stream);
 }
 
 // The shape of one kernel per GEMV: long rows (d4096 inputs) one row a warp, 16 loads per lane; the square mixing
