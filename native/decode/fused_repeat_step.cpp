@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "common/env_setting.h"
 #include "common/error.h"
@@ -64,8 +65,9 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   static constexpr int64_t kTimelineSlots = 64;
   static constexpr int kMarks = kernels::kTimelineMarks;
   void recordTimeline(const at::Device& device, const at::Tensor& position, std::string file) {
-    int64_t blocks = 0;
-    for (const Launch& l : launches_) blocks = std::max<int64_t>(blocks, kernels::repeatDecodeGemvBlocks(l.kind, l.gemv, weightDtype_));
+    timelineLaunchBlocks_.clear();
+    for (const Launch& l : launches_) timelineLaunchBlocks_.push_back(kernels::repeatDecodeGemvBlocks(l.kind, l.gemv, weightDtype_));
+    const int64_t blocks = *std::max_element(timelineLaunchBlocks_.begin(), timelineLaunchBlocks_.end());
     const int64_t perSlot = static_cast<int64_t>(launches_.size()) * blocks;
     timeline_ = at::zeros({kTimelineSlots, perSlot * kMarks}, at::TensorOptions().dtype(at::kLong).device(device));
     auto* base = reinterpret_cast<unsigned long long*>(timeline_.data_ptr<int64_t>());
@@ -97,7 +99,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
         if (row[0] == 0) continue;  // a slot no step reached
         const int64_t origin = row[0];
         for (int64_t i = 0; i < n; ++i) {
-          const int64_t blocks = kernels::repeatDecodeGemvBlocks(launches_[i].kind, launches_[i].gemv, weightDtype_);
+          const int64_t blocks = timelineLaunchBlocks_[i];
           int64_t entered = INT64_MAX, releasedFirst = INT64_MAX, releasedLast = INT64_MIN, exitedLast = INT64_MIN;
           double mean[3] = {0, 0, 0};
           int64_t longest[3] = {0, 0, 0};
@@ -135,9 +137,11 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   at::Tensor phases_;
   unsigned int persistentGrid_ = 0;
   size_t persistentShared_ = 0;
-  // MASKMIX_DECODE_TIMELINE: [slots, launches·blocks·kMarks] %globaltimer readings, written to timelineFile_ at the end.
+  // MASKMIX_DECODE_TIMELINE: [slots, launches·blocks·kMarks] %globaltimer readings, written to timelineFile_ at the end;
+  // blocks is the most any launch has (timelineBlocks_), timelineLaunchBlocks_ each launch's own.
   at::Tensor timeline_;
   int64_t timelineBlocks_ = 0;
+  std::vector<int64_t> timelineLaunchBlocks_;
   std::string timelineFile_;
 
   // Links each GEMV after the step's first to its predecessor's finished-block counter (kernels.h: flag hand-over).
