@@ -252,13 +252,15 @@ __device__ __forceinline__ unsigned long long globalTimer() {
 }
 
 // Where a GEMV block waits for the output of the GEMV before it (after fetching what does not depend on it).
+// Timed (a timeline run's kernels only): note when the wait returned, and mark() the later stages. Compiled out of
+// the production kernels: the hooks' code and registers cost batch 4 about 65 µs a token on an H100.
+template <bool Timed>
 struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent launch
   const unsigned int* previousFinished;  // null: wait for the previous kernel to end
   unsigned int target;
-  bool timed;                             // timeline: note when the wait returned, and mark() the later stages
   mutable unsigned long long marks[3] = {};  // the wait returned; the input staged (and normalised); the products summed
   __device__ void mark(int stage) const {
-    if (timed) marks[stage] = globalTimer();
+    if constexpr (Timed) marks[stage] = globalTimer();
   }
   __device__ void operator()() const {
     if (previousFinished == nullptr) {
@@ -428,21 +430,21 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   }
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R, int B>
+template <typename W, Prologue P, Epilogue E, int V, int R, int B, bool Timed>
 __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ BlockShared shared;
   // The step's GEMVs after its first start once the step's first kernel has waited for the previous step's head
   // (which moves `steps` on), so this is the current step's count.
   const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
-  const unsigned long long entered = g.timeline != nullptr ? globalTimer() : 0;
-  const WaitForPreviousKernel wait{g.previousFinished, target, g.timeline != nullptr};
-  gemvBlock<W, P, E, V, R, WaitForPreviousKernel, B>(g, blockIdx.x, wait, shared);
+  const unsigned long long entered = Timed ? globalTimer() : 0;
+  const WaitForPreviousKernel<Timed> wait{g.previousFinished, target};
+  gemvBlock<W, P, E, V, R, WaitForPreviousKernel<Timed>, B>(g, blockIdx.x, wait, shared);
   // Timeline: the position is this step's until the head's last block moves it on, which (with the grid hand-over)
   // happens after every block of the step read it.
-  const int64_t position = g.timeline != nullptr && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
+  const int64_t position = Timed && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
   if (E == Epilogue::Argmax) finishStep(g);
   if (g.finished != nullptr) countFinishedBlock(g.finished);  // flag hand-over: once all its outputs are written
-  if (g.timeline != nullptr) {
+  if constexpr (Timed) {
     __syncthreads();  // every warp's outputs written
     if (threadIdx.x == 0) {
       unsigned long long* t = g.timeline + ((position % g.timelineSlots) * g.timelineStride + blockIdx.x) * kTimelineMarks;
@@ -561,7 +563,8 @@ void launchGemvForBatch(const RepeatDecodeGemv& g, cudaStream_t stream) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
   const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
-  auto kernel = gemvStepKernel<W, P, E, V, R, B>;
+  // A timeline run (MASKMIX_DECODE_TIMELINE) launches the kernels compiled with its hooks; all others, none.
+  auto kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true> : gemvStepKernel<W, P, E, V, R, B, false>;
   // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB); at
   // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
   if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
