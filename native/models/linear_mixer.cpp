@@ -151,6 +151,9 @@ class LinearMixingState : public MixingState {
       // Held in the step's compute dtype (as linearMixing: float32, float64 stays), so it reads them without a cast.
       auto held = rowOptions_.dtype(rowDtype_ == at::kDouble ? at::kDouble : at::kFloat);
       offsets_ = at::tensor(pattern.offsets(), longs).to(rowOptions_.device());
+      // Index vectors the step reads every time, made once here instead of an arange kernel per step.
+      slotIndices_ = at::arange(pattern.slotsB(), longs.device(rowOptions_.device()));
+      ringSlots_ = at::arange(std::max(pattern.lagsA() - 1, pattern.maxOffset()), longs.device(rowOptions_.device()));
       if (pattern.lagsA() > 1) inputRing_.allocate(pattern.lagsA() - 1, rowShape_, held);
       if (pattern.slotsB() > 0) {
         if (pattern.lattice()) {
@@ -195,16 +198,16 @@ class LinearMixingState : public MixingState {
     // slots' rows instead, and a lattice's slot rows are already in slot order.
     auto ringOffsets = [&](const PositionRing& ring) {
       const int64_t R = ring.slots().size(1);
-      return (position - at::arange(R, position.options()) - 1).remainder(R) + 1;
+      return (position - ringSlots_.narrow(0, 0, R) - 1).remainder(R) + 1;
     };
     LinearMixingImpl::PastRows inputs, outputs;
     if (inputRing_.allocated()) inputs = {inputRing_.slots(), ringOffsets(inputRing_)};
     if (outputRing_.allocated() && KB == pattern.maxOffset()) {
       outputs = {outputRing_.slots(), ringOffsets(outputRing_) - 1};  // offsets 1 … R are slots 0 … R − 1
     } else if (outputRing_.allocated()) {
-      outputs = {outputRing_.gather((position - offsets_).clamp_min(0)), at::arange(KB, position.options())};
+      outputs = {outputRing_.gather((position - offsets_).clamp_min(0)), slotIndices_};
     } else if (slotRows_.defined()) {
-      outputs = {slotRows_, at::arange(KB, position.options())};
+      outputs = {slotRows_, slotIndices_};
     }
     at::Tensor y = mix_->stepAt(u, position, inputs, outputs, offsets_);
     // After the reads: position's ring slot held the oldest row this step read.
@@ -268,7 +271,7 @@ class LinearMixingState : public MixingState {
     if (!rowOptions_.device().is_cuda()) {
       inputRing_ = PositionRing();
       outputRing_ = PositionRing();
-      slotRows_ = offsets_ = latticeSteps_ = at::Tensor();
+      slotRows_ = offsets_ = latticeSteps_ = slotIndices_ = ringSlots_ = at::Tensor();
     }
   }
 
@@ -291,6 +294,8 @@ class LinearMixingState : public MixingState {
   bool inDeviceForm_ = false;
   PositionRing inputRing_, outputRing_;
   at::Tensor slotRows_, offsets_, latticeSteps_;
+  at::Tensor slotIndices_;  // 0 … KB − 1
+  at::Tensor ringSlots_;    // 0 … the longer ring's slots − 1
 };
 
 }  // namespace
