@@ -78,7 +78,7 @@ double scheduledLearningRate(const TrainConfig& config, int64_t step) {
 
 double Trainer::learningRateAt(int64_t step) const { return scheduledLearningRate(config_, step); }
 
-StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const at::Tensor& lrTensor) {
+StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets, const LearningRate& lr) {
   for (auto& p : params_) p.mutable_grad() = at::Tensor();  // set to none: the first backward writes, not adds
   // Data parallel: the session may all-reduce gradient buckets while backward still runs.
   std::unique_ptr<GradientSync::Session> sync = gradientSync_ ? gradientSync_->begin() : nullptr;
@@ -113,8 +113,7 @@ StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets
   at::Tensor norm = clipGradNorm(params_, config_.gradClip);
   // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
   at::Tensor nonFinite = at::logical_not(at::logical_and(stepLoss.isfinite(), norm.isfinite())).to(at::kFloat);
-  if (lrTensor.defined()) optimizer_->step(lrTensor, nonFinite);
-  else optimizer_->step(lr, nonFinite);
+  std::visit([&](const auto& rate) { optimizer_->step(rate, nonFinite); }, lr);
   {
     torch::NoGradGuard noGrad;
     model_->afterUpdate();
@@ -130,7 +129,7 @@ StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targ
   // warm-up (its own errors pass through unchanged), then the same step is captured for the next batches.
   for (auto& p : params_) p.mutable_grad() = at::Tensor();
   graph_.reset();
-  auto body = [this](const at::Tensor& t, const at::Tensor& tg, const at::Tensor& lrTensor) { return runStep(t, tg, 0.0, lrTensor); };
+  auto body = [this](const at::Tensor& t, const at::Tensor& tg, const at::Tensor& lrTensor) { return runStep(t, tg, lrTensor); };
   auto graph = std::make_unique<GraphedTrainingStep>(tokens, targets, lr, body);
   StepTensors result = graph->warmUpResult();
   try {
@@ -154,7 +153,7 @@ StepResult Trainer::step(const at::Tensor& tokens, bool readBack, const at::Tens
   model_->train();
   double lr = learningRateAt(steps_);
   timer_.begin(tokens.device());
-  StepTensors out = config_.cudaGraph ? replayStep(tokens, targets, lr) : runStep(tokens, targets, lr, at::Tensor());
+  StepTensors out = config_.cudaGraph ? replayStep(tokens, targets, lr) : runStep(tokens, targets, lr);
   ++steps_;
   timer_.end();
   lastLoss_ = out.loss;

@@ -5,8 +5,9 @@
 
 #include <map>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
+#include <variant>
 
 #include "common/error.h"
 #include "models/language_model.h"
@@ -85,9 +86,10 @@ class Trainer {
   void setGradientSync(std::shared_ptr<GradientSync> sync);
 
  private:
-  // One step's device work, the update and the loss accumulators included; the learning rate is `lrTensor`
-  // when defined (a captured step), else `lr`. Never waits for the host on a GPU.
-  StepTensors runStep(const at::Tensor& tokens, const at::Tensor& targets, double lr, const at::Tensor& lrTensor);
+  // A step's learning rate: a number, or the device scalar a captured step's replays refill.
+  using LearningRate = std::variant<double, at::Tensor>;
+  // One step's device work, the update and the loss accumulators included. Never waits for the host on a GPU.
+  StepTensors runStep(const at::Tensor& tokens, const at::Tensor& targets, const LearningRate& lr);
   // runStep by graph replay: captures first (after a warm-up step) when there is no graph for this batch shape.
   StepTensors replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr);
 
