@@ -14,16 +14,22 @@
 //              the summed products (the weights' arrival shows here), and from there to the exit
 // Other MASKMIX_DECODE_* settings in the environment pass through to the addon.
 // Usage: node scripts/gpu/decode-timeline.mjs [structure] [batch] [file]   (default mixed 1 $OUT/timeline.txt)
+//        node scripts/gpu/decode-timeline.mjs --summarise file   (the table of a timeline file written earlier; no GPU)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Decoder, LanguageModel } from '../../dist/lib/index.js';
-import { SPEC_DECODE_MODEL } from './decode-model.mjs';
+const KINDS = ['norm→mix', 'residual', 'norm→gelu', 'argmax'];  // kernels::RepeatDecodeGemvKind order
 
+if (process.argv[2] === '--summarise') {
+  printTimeline(process.argv[3]);
+  process.exit(0);
+}
+
+const { Decoder, LanguageModel } = await import('../../dist/lib/index.js');
+const { SPEC_DECODE_MODEL } = await import('./decode-model.mjs');
 const structure = process.argv[2] ?? 'mixed';
 const batch = Number(process.argv[3] ?? 1);
 const file = process.argv[4] ?? join(process.env.OUT ?? '/tmp', 'timeline.txt');
-const KINDS = ['norm→mix', 'residual', 'norm→gelu', 'argmax'];  // kernels::RepeatDecodeGemvKind order
 
 const model = await LanguageModel.create({ kind: 'repeat', structure, ...SPEC_DECODE_MODEL });
 
@@ -50,30 +56,36 @@ const plain = await timeGreedy(false);
 const recorded = await timeGreedy(true);
 console.log(`d1024 L8 ${structure} repeat, batch ${batch}, bf16 weights: ${plain.toFixed(1)} µs/token; ${recorded.toFixed(1)} while recording the timeline`);
 
-const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => line.split(' ').map(Number));
-const launches = Math.max(...rows.map((r) => r[1])) + 1;
-const steps = new Set(rows.map((r) => r[0])).size;
-const mean = (launch, column) => {
-  const values = rows.filter((r) => r[1] === launch).map((r) => r[column]);
-  return values.reduce((a, b) => a + b, 0) / values.length / 1000;
-};
-const f = (x, width = 6) => x.toFixed(2).padStart(width);
-console.log(`mean over ${steps} steps, µs after the step's first block entered:`);
-console.log('launch kind        blocks  entered  released(first..last)  exited  handover  body | per block: staging (max)  products (max)  epilogue (max)');
-let previousExit = null;
-const totals = { handover: 0, body: 0 };
-for (let i = 0; i < launches; i++) {
-  const first = rows.find((r) => r[1] === i);
-  const [entered, releasedFirst, releasedLast, exited] = [4, 5, 6, 7].map((c) => mean(i, c));
-  const handover = previousExit === null ? 0 : releasedFirst - previousExit;
-  const body = exited - releasedFirst;
-  totals.handover += handover;
-  totals.body += body;
-  console.log(`${String(i).padStart(6)} ${KINDS[first[2]].padEnd(11)} ${String(first[3]).padStart(6)} ${f(entered, 8)} ` +
-    `${f(releasedFirst, 10)}..${releasedLast.toFixed(2).padEnd(10)} ${f(exited, 7)} ${f(handover, 9)} ${f(body, 5)} | ` +
-    `${f(mean(i, 8))} (${f(mean(i, 9))})  ${f(mean(i, 10))} (${f(mean(i, 11))})  ${f(mean(i, 12))} (${f(mean(i, 13))})`);
-  previousExit = exited;
-}
-console.log(`step (first entry to the head's last exit) ${previousExit.toFixed(1)} µs: hand-overs ${totals.handover.toFixed(1)} µs, ` +
-  `bodies ${totals.body.toFixed(1)} µs; the rest of the ${recorded.toFixed(1)} µs/token is between steps (graph replays)`);
+printTimeline(file, recorded);
 model.dispose();
+
+// The per-launch table of a timeline file (its first line is a header); `recorded`: µs a token while recording.
+function printTimeline(path, recorded) {
+  const rows = readFileSync(path, 'utf8').trim().split('\n').slice(1).map((line) => line.split(' ').map(Number));
+  const launches = Math.max(...rows.map((r) => r[1])) + 1;
+  const steps = new Set(rows.map((r) => r[0])).size;
+  const mean = (launch, column) => {
+    const values = rows.filter((r) => r[1] === launch).map((r) => r[column]);
+    return values.reduce((a, b) => a + b, 0) / values.length / 1000;
+  };
+  const f = (x, width = 6) => x.toFixed(2).padStart(width);
+  console.log(`mean over ${steps} steps, µs after the step's first block entered:`);
+  console.log('launch kind        blocks  entered  released(first..last)  exited  handover  body | per block: staging (max)  products (max)  epilogue (max)');
+  let previousExit = null;
+  const totals = { handover: 0, body: 0 };
+  for (let i = 0; i < launches; i++) {
+    const first = rows.find((r) => r[1] === i);
+    const [entered, releasedFirst, releasedLast, exited] = [4, 5, 6, 7].map((c) => mean(i, c));
+    const handover = previousExit === null ? 0 : releasedFirst - previousExit;
+    const body = exited - releasedFirst;
+    totals.handover += handover;
+    totals.body += body;
+    console.log(`${String(i).padStart(6)} ${KINDS[first[2]].padEnd(11)} ${String(first[3]).padStart(6)} ${f(entered, 8)} ` +
+      `${f(releasedFirst, 10)}..${releasedLast.toFixed(2).padEnd(10)} ${f(exited, 7)} ${f(handover, 9)} ${f(body, 5)} | ` +
+      `${f(mean(i, 8))} (${f(mean(i, 9))})  ${f(mean(i, 10))} (${f(mean(i, 11))})  ${f(mean(i, 12))} (${f(mean(i, 13))})`);
+    previousExit = exited;
+  }
+  const between = recorded === undefined ? '' : `; the rest of the ${recorded.toFixed(1)} µs/token is between steps (graph replays)`;
+  console.log(`step (first entry to the head's last exit) ${previousExit.toFixed(1)} µs: hand-overs ${totals.handover.toFixed(1)} µs, ` +
+    `bodies ${totals.body.toFixed(1)} µs${between}`);
+}
