@@ -13,6 +13,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "MASKMIX_VERSION=\"<!(node -p \"require('./package.json').version\")\""
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

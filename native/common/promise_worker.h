@@ -79,15 +79,31 @@ class PromiseWorker : public Napi::AsyncWorker {
     }
   }
 
+  // node-addon-api's completion opens a handle scope before OnOK and rethrows what escapes OnOK as a JS exception,
+  // and either can fail while the environment is being torn down, throwing a Napi::Error into libuv's callback:
+  // std::terminate (seen as SIGABRT in test/model/worker-threads.test.ts under load). Nobody is left to tell then;
+  // the work is over, so free what it held and the worker.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);  // OnOK or OnError, then deletes this worker
+    } catch (...) {
+      runDone();
+      Destroy();
+    }
+  }
+
  private:
   PromiseWorker(Napi::Env env, Work work, Settle settle)
       : Napi::AsyncWorker(env, "maskmix"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
         settle_(std::move(settle)) {}
 
   // `done` frees what the call held (an object's busy flag, the next queued call); it must run even at teardown.
+  // Runs it once.
   void runDone() {
+    Done done = std::move(done_);
+    done_ = nullptr;
     try {
-      if (done_) done_();
+      if (done) done();
     } catch (...) {
       // The environment is being torn down.
     }
