@@ -223,9 +223,12 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     step->keepAlive_.push_back(copy);
     return copy.data_ptr();
   };
+  // Read once per capture, for the separate launches and the persistent kernel's phases alike.
+  const bool weightsEvictFirst = !envSaysOff("MASKMIX_DECODE_WEIGHTS_EVICT_FIRST");
   auto gemv = [&](const torch::nn::LinearImpl& linear, const at::Tensor& input, const at::Tensor& output) {
     RepeatDecodeGemv g;
     g.weight = matrix(linear.weight);
+    g.weightsEvictFirst = weightsEvictFirst;
     g.bias = linear.bias.defined() ? linear.bias.data_ptr<float>() : nullptr;
     g.inFeatures = linear.weight.size(1);
     g.outFeatures = linear.weight.size(0);

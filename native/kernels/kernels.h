@@ -129,8 +129,8 @@ struct RepeatDecodeGemv {
   unsigned long long* timeline = nullptr;
   const int64_t* timelinePosition = nullptr;
   int64_t timelineStride = 0, timelineSlots = 1;
-  // The weight loads ask the L2 to evict their lines first (set at capture; MASKMIX_DECODE_WEIGHTS_EVICT_FIRST=0:
-  // normal eviction, kept for comparison).
+  // The weight loads ask the L2 to evict their lines first (the decode step sets it from
+  // MASKMIX_DECODE_WEIGHTS_EVICT_FIRST at capture; 0: normal eviction, kept for comparison).
   bool weightsEvictFirst = true;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.

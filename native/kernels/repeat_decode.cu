@@ -647,9 +647,7 @@ void launchGemvForBatch(const RepeatDecodeGemv& g, cudaStream_t stream) {
   // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
   if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
     return;
-  RepeatDecodeGemv launch = g;
-  launch.weightsEvictFirst = !envSaysOff("MASKMIX_DECODE_WEIGHTS_EVICT_FIRST");
-  launchStepKernel(kernel, blocks, kThreads, shared, stream, &launch);
+  launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
 }
 
 // Batches 1 and 2 run kernels compiled for that many rows (unless MASKMIX_DECODE_BATCH_KERNELS is 0, kept for
