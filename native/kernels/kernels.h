@@ -132,6 +132,9 @@ struct RepeatDecodeGemv {
   // The weight loads ask the L2 to evict their lines first (the decode step sets it from
   // MASKMIX_DECODE_WEIGHTS_EVICT_FIRST at capture; 0: normal eviction, kept for comparison).
   bool weightsEvictFirst = true;
+  // Let the next kernel start as soon as this one's weight loads are issued, not after its wait (the decode step
+  // chooses where: FusedRepeatStepImpl::launchEarly; never for a step's first GEMV).
+  bool launchNextOnEntry = false;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 struct RepeatDecodePhase {
@@ -148,6 +151,15 @@ void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, un
 // Whether the GEMVs take this batch and input width (vector width, shared memory), with or without a LayerNorm prologue.
 bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm);
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream);
+// What one block of the kernel repeatDecodeGemv launches for this GEMV takes on a multiprocessor (registers per
+// thread 0: unknown), and whether blocks of these footprints can be resident on one multiprocessor at once.
+struct BlockFootprint {
+  int registers = 0;
+  int threads = 0;
+  size_t shared = 0;
+};
+BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype);
+bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count);
 // The blocks repeatDecodeGemv launches for this GEMV (what a flag hand-over waits for).
 unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype);
 

@@ -55,7 +55,8 @@ constexpr int kMaxVectorsInFlight = 16;
 
 // Programmatic dependent launch (Hopper): the next kernel of the step may start while this one runs. Each kernel
 // issues its weight loads (which no kernel writes) first, then waits for the previous kernel to finish and its
-// writes to be visible, then lets the following kernel start its own weight loads. So a kernel boundary costs
+// writes to be visible, then lets the following kernel start its own weight loads (some let it start once their own
+// loads are issued: RepeatDecodeGemv::launchNextOnEntry). So a kernel boundary costs
 // neither a launch gap nor a cold weight fetch. Both are no-ops when a kernel was launched without the attribute.
 __device__ __forceinline__ void waitForPreviousKernel() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -253,7 +254,7 @@ struct MixingOperands {
 };
 
 // 32-bit index arithmetic: a 64-bit division is a long instruction sequence, and every instruction of the kernel
-// is fetched again each time it runs (see launchGemv).
+// is fetched again each time it runs (see dispatchGemv).
 __device__ __forceinline__ MixingOperands mixingOperands(const RepeatDecodeGemv& g, int out, int position) {
   MixingOperands m;
   const int dh = static_cast<int>(g.outFeatures) / static_cast<int>(g.heads);
@@ -384,6 +385,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     }
   };
   loadChunk(0);
+  if (g.launchNextOnEntry) letNextKernelStart();  // the next kernel's blocks may take free slots and issue their loads
 
   // Before waiting on the previous kernel, what was written two or more kernels back, or never during decoding:
   // biases, LayerNorm parameters (into shared memory after the input rows), the mixing operands and running sums.
@@ -636,18 +638,31 @@ void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, 
   cudaLaunchKernelEx(&config, kernel, *g);
 }
 
+// What to do with the kernel that runs a GEMV: launch it on `stream`, or (footprint set) only note what one of its
+// blocks takes on a multiprocessor.
+struct GemvAction {
+  cudaStream_t stream = nullptr;
+  BlockFootprint* footprint = nullptr;
+};
+
 template <typename W, Prologue P, Epilogue E, int V, int R, int B>
-void launchGemvForBatch(const RepeatDecodeGemv& g, cudaStream_t stream) {
+void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
   const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
   // A timeline run (MASKMIX_DECODE_TIMELINE) launches the kernels compiled with its hooks; all others, none.
   auto kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true> : gemvStepKernel<W, P, E, V, R, B, false>;
+  if (action.footprint != nullptr) {
+    cudaFuncAttributes attributes;
+    if (cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess)
+      *action.footprint = {attributes.numRegs, kThreads, attributes.sharedSizeBytes + shared};
+    return;
+  }
   // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB); at
   // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
   if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
     return;
-  launchStepKernel(kernel, blocks, kThreads, shared, stream, &g);
+  launchStepKernel(kernel, blocks, kThreads, shared, action.stream, &g);
 }
 
 // Batches 1 and 2 run kernels compiled for that many rows (unless MASKMIX_DECODE_BATCH_KERNELS is 0, kept for
@@ -656,11 +671,11 @@ void launchGemvForBatch(const RepeatDecodeGemv& g, cudaStream_t stream) {
 // again each time the kernel runs, the step's weights streaming through the L2 in between. On an H100 this took the
 // d1024 L8 step from 179 to 134 µs a token at batch 1, and from 245 to 201 µs at batch 2.
 template <typename W, Prologue P, Epilogue E, int V, int R>
-void launchGemv(const RepeatDecodeGemv& g, cudaStream_t stream) {
+void dispatchGemv(const RepeatDecodeGemv& g, const GemvAction& action) {
   const bool sized = !envSaysOff("MASKMIX_DECODE_BATCH_KERNELS");
-  if (sized && g.batch == 1) return launchGemvForBatch<W, P, E, V, R, 1>(g, stream);
-  if (sized && g.batch == 2) return launchGemvForBatch<W, P, E, V, R, 2>(g, stream);
-  launchGemvForBatch<W, P, E, V, R, kMaxDecodeBatch>(g, stream);
+  if (sized && g.batch == 1) return dispatchGemvForBatch<W, P, E, V, R, 1>(g, action);
+  if (sized && g.batch == 2) return dispatchGemvForBatch<W, P, E, V, R, 2>(g, action);
+  dispatchGemvForBatch<W, P, E, V, R, kMaxDecodeBatch>(g, action);
 }
 
 // The shape of one kernel per GEMV: long rows (d4096 inputs) one row a warp, 16 loads per lane; the square mixing
@@ -676,27 +691,27 @@ Shape kernelShape(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, int widt
 }
 
 template <typename W, Prologue P, Epilogue E>
-void launchGemvShaped(const RepeatDecodeGemv& g, Shape shape, cudaStream_t stream) {
+void dispatchGemvShaped(const RepeatDecodeGemv& g, Shape shape, const GemvAction& action) {
   switch (shape) {
-    case Shape::V16R1: return launchGemv<W, P, E, 16, 1>(g, stream);
-    case Shape::V4R1: return launchGemv<W, P, E, 4, 1>(g, stream);
+    case Shape::V16R1: return dispatchGemv<W, P, E, 16, 1>(g, action);
+    case Shape::V4R1: return dispatchGemv<W, P, E, 4, 1>(g, action);
     case Shape::V4R2:
-      if constexpr (E != Epilogue::Mixing) return launchGemv<W, P, E, 4, 2>(g, stream);
+      if constexpr (E != Epilogue::Mixing) return dispatchGemv<W, P, E, 4, 2>(g, action);
       break;
     case Shape::V4R4:
-      if constexpr (E != Epilogue::Mixing) return launchGemv<W, P, E, 4, 4>(g, stream);
+      if constexpr (E != Epilogue::Mixing) return dispatchGemv<W, P, E, 4, 4>(g, action);
       break;
   }
 }
 
 template <typename W>
-void launchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, cudaStream_t stream) {
+void dispatchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, const GemvAction& action) {
   const Shape shape = kernelShape(kind, g, WeightVector<W>::kWidth);
   switch (kind) {
-    case RepeatDecodeGemvKind::NormMix: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, shape, stream);
-    case RepeatDecodeGemvKind::Residual: return launchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, shape, stream);
-    case RepeatDecodeGemvKind::NormGelu: return launchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, shape, stream);
-    case RepeatDecodeGemvKind::Argmax: return launchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, shape, stream);
+    case RepeatDecodeGemvKind::NormMix: return dispatchGemvShaped<W, Prologue::LayerNorm, Epilogue::Mixing>(g, shape, action);
+    case RepeatDecodeGemvKind::Residual: return dispatchGemvShaped<W, Prologue::None, Epilogue::Residual>(g, shape, action);
+    case RepeatDecodeGemvKind::NormGelu: return dispatchGemvShaped<W, Prologue::LayerNorm, Epilogue::Gelu>(g, shape, action);
+    case RepeatDecodeGemvKind::Argmax: return dispatchGemvShaped<W, Prologue::None, Epilogue::Argmax>(g, shape, action);
   }
 }
 
@@ -723,6 +738,7 @@ bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid,
   // blocks fit in the grid; a matrix too large even at four rows a warp takes several rounds.
   for (int p = 0; p < count; ++p) {
     RepeatDecodePhase& phase = phases[p];
+    phase.gemv.launchNextOnEntry = false;  // one kernel: nothing to launch
     const int width = WeightVector<W>::kWidth;
     Shape shape = Shape::V4R4;
     if (phase.gemv.inFeatures / width > 32 * 4) {
@@ -786,11 +802,41 @@ unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecod
   return static_cast<unsigned int>((g.outFeatures + rows - 1) / rows);
 }
 
+BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype) {
+  BlockFootprint footprint;
+  GemvAction action;
+  action.footprint = &footprint;
+  if (weightDtype == DType::BFloat16) {
+    dispatchGemvFor<__nv_bfloat16>(kind, g, action);
+  } else {
+    dispatchGemvFor<float>(kind, g, action);
+  }
+  return footprint;
+}
+
+bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count) {
+  int device = 0, registers = 0, shared = 0, threads = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&registers, cudaDevAttrMaxRegistersPerMultiprocessor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&threads, cudaDevAttrMaxThreadsPerMultiProcessor, device) != cudaSuccess)
+    return false;
+  int64_t usedRegisters = 0, usedShared = 0, usedThreads = 0;
+  for (int i = 0; i < count; ++i) {
+    if (blocks[i].registers <= 0) return false;  // unknown
+    // A warp's registers are allocated in units of 256 (sm_70 to sm_90); each block also reserves 1 KiB of shared memory.
+    const int warpRegisters = (blocks[i].registers * 32 + 255) / 256 * 256;
+    usedRegisters += static_cast<int64_t>(warpRegisters) * ((blocks[i].threads + 31) / 32);
+    usedShared += static_cast<int64_t>(blocks[i].shared) + 1024;
+    usedThreads += blocks[i].threads;
+  }
+  return usedRegisters <= registers && usedShared <= shared && usedThreads <= threads;
+}
+
 void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {
   if (weightDtype == DType::BFloat16) {
-    launchGemvFor<__nv_bfloat16>(kind, g, stream);
+    dispatchGemvFor<__nv_bfloat16>(kind, g, {stream});
   } else {
-    launchGemvFor<float>(kind, g, stream);
+    dispatchGemvFor<float>(kind, g, {stream});
   }
 }
 
