@@ -244,10 +244,12 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   };
   // Read once per capture, for the separate launches and the persistent kernel's phases alike.
   const bool weightsEvictFirst = !envSaysOff("MASKMIX_DECODE_WEIGHTS_EVICT_FIRST");
+  const bool normParametersFirst = !envSaysOff("MASKMIX_DECODE_NORM_FIRST");
   auto gemv = [&](const torch::nn::LinearImpl& linear, const at::Tensor& input, const at::Tensor& output) {
     RepeatDecodeGemv g;
     g.weight = matrix(linear.weight);
     g.weightsEvictFirst = weightsEvictFirst;
+    g.normParametersFirst = normParametersFirst;
     g.bias = linear.bias.defined() ? linear.bias.data_ptr<float>() : nullptr;
     g.inFeatures = linear.weight.size(1);
     g.outFeatures = linear.weight.size(0);

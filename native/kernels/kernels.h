@@ -135,6 +135,9 @@ struct RepeatDecodeGemv {
   // Let the next kernel start as soon as this one's weight loads are issued, not after its wait (the decode step
   // chooses where: FusedRepeatStepImpl::launchEarly; never for a step's first GEMV).
   bool launchNextOnEntry = false;
+  // Where the kernel was compiled for it (the LayerNorm → mixing kernel at batch 1, d ≤ 1024): LayerNorm parameters
+  // loaded into registers before the weights (the decode step sets it unless MASKMIX_DECODE_NORM_FIRST=0).
+  bool normParametersFirst = true;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 struct RepeatDecodePhase {

@@ -126,13 +126,21 @@ struct WarpPartials {
   float deviations[kMaxDecodeBatch][kThreads / 32];
 };
 
+// The LayerNorm weight and bias of the float4s a thread normalises: in registers where every row it normalises uses
+// the same four channels (K/4 divides the block: d ≤ 1024), else in shared memory after the input rows.
+struct NormParameters {
+  bool inRegisters = false;
+  float4 weight = {}, bias = {};
+};
+
 // LayerNorm of the staged rows with one barrier: every thread reads back the float4s it staged itself (its own
 // writes need no barrier), each warp reduces them to per-row partials, and after one barrier every thread merges the
 // warps' partials (Chan et al.'s pairwise update) and normalises its own float4s in place. Two block-wide sums
 // (mean, then squared deviations) took five barriers: on an H100 this took the d1024 L8 step from 128.0 to 126.0 µs
 // a token at batch 1, 179.2 to 173.3 at batch 2 and 296.5 to 278.4 at batch 4 (session 16, two runs each).
 template <int B>
-__device__ __forceinline__ void normaliseByWarpPartials(const RepeatDecodeGemv& g, float4* input, const float* norm, WarpPartials& partials) {
+__device__ __forceinline__ void normaliseByWarpPartials(const RepeatDecodeGemv& g, float4* input, const float* norm, const NormParameters& own,
+                                                        WarpPartials& partials) {
   const int K4 = static_cast<int>(g.inFeatures) / 4, K = 4 * K4;
   const int batch = static_cast<int>(g.batch), total = batch * K4;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -208,7 +216,7 @@ __device__ __forceinline__ void normaliseByWarpPartials(const RepeatDecodeGemv& 
         r = rowScale[b];
       }
     float4 x = input[j];
-    const float4 w = weight[k], c = bias[k];
+    const float4 w = own.inRegisters ? own.weight : weight[k], c = own.inRegisters ? own.bias : bias[k];
     x.x = (x.x - m) * r * w.x + c.x;
     x.y = (x.y - m) * r * w.y + c.y;
     x.z = (x.z - m) * r * w.z + c.z;
@@ -219,9 +227,10 @@ __device__ __forceinline__ void normaliseByWarpPartials(const RepeatDecodeGemv& 
 
 // Copies the batch's input rows into shared memory (16 bytes a thread at a time, up to four loads in flight per
 // thread: one L2 round trip where a load-then-store loop would wait once per row chunk), then, for a LayerNorm
-// prologue whose weight and bias are already in `norm`, normalises each row.
+// prologue whose weight and bias are already in `norm` (or in `own`), normalises each row.
 template <Prologue P, int B>
-__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, const float* norm, WarpPartials& partials) {
+__device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, const float* norm, const NormParameters& own,
+                                           WarpPartials& partials) {
   constexpr int kLoads = 4;
   const int K4 = static_cast<int>(g.inFeatures) / 4;
   const int batch = static_cast<int>(g.batch);
@@ -241,7 +250,7 @@ __device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* in
     for (int i = 0; i < kLoads; ++i)
       if (first + i * kThreads < total) input[first + i * kThreads] = staged[i];
   }
-  if (P == Prologue::LayerNorm) normaliseByWarpPartials<B>(g, input, norm, partials);
+  if (P == Prologue::LayerNorm) normaliseByWarpPartials<B>(g, input, norm, own, partials);
 }
 
 // What the Mixing epilogue reads besides the product, for one output row: fetched before the kernel waits on its
@@ -384,6 +393,21 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       }
     }
   };
+  // The LayerNorm → mixing kernel at batch 1 loads its thread's LayerNorm parameters into registers, before the
+  // weights: a warp gets to its wait only once its pre-wait loads are back (the shared-memory copy below needs
+  // them), and loads issued after the weight loads tend to come back after them. On an H100 (d1024 L8, two runs
+  // each) 125.9 → 124.3 µs a token, and 120.9 → 119.3 with the early up-projection (RepeatDecodeGemv::
+  // launchNextOnEntry). Not in the other kernels: its 16 more registers there would keep the up-projection from
+  // fitting beside its predecessors, and in the batch 4 kernels (all LayerNorm kernels) this change took 281 to
+  // 349 µs for reasons not found.
+  NormParameters own;
+  const int K4 = K / 4;
+  constexpr bool kNormFirst = P == Prologue::LayerNorm && E == Epilogue::Mixing && B == 1;
+  own.inRegisters = kNormFirst && g.normParametersFirst && K4 <= kThreads && kThreads % K4 == 0;
+  if (own.inRegisters) {
+    own.weight = __ldg(reinterpret_cast<const float4*>(g.normWeight) + threadIdx.x % K4);
+    own.bias = __ldg(reinterpret_cast<const float4*>(g.normBias) + threadIdx.x % K4);
+  }
   loadChunk(0);
   if (g.launchNextOnEntry) letNextKernelStart();  // the next kernel's blocks may take free slots and issue their loads
 
@@ -393,7 +417,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   // first layer's kernel follows the head (in the same graph when a replay chains several steps), so that kernel
   // reads them after its wait.
   float* norm = reinterpret_cast<float*>(input + batch * K / 4);
-  if (P == Prologue::LayerNorm)
+  if (P == Prologue::LayerNorm && !own.inRegisters)
     for (int k = threadIdx.x; k < K; k += kThreads) {
       norm[k] = g.normWeight[k];
       norm[K + k] = g.normBias[k];
@@ -437,7 +461,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     }
   }
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
-  stageInput<P, B>(g, input, norm, shared.partials);
+  stageInput<P, B>(g, input, norm, own, shared.partials);
   __syncthreads();
   wait.mark(1);
 
