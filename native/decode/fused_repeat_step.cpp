@@ -59,6 +59,25 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     if (timeline_.defined()) writeTimeline();
   }
 
+  // Lets a GEMV start its successor once its own weight loads are issued instead of after its wait, so that the
+  // successor's weight loads overlap two kernels instead of one: at batch 1, for a successor with more weights than
+  // the GEMV (the mixing's output projection starting the 4·d×d up-projection), and only where one block each of the
+  // GEMV, its predecessor (still running then) and the successor fit on a multiprocessor together. On an H100
+  // (d1024 L8, two runs each): batch 1 125.9 → 121.5 µs a token; the same at batch 2 (the three blocks just fit)
+  // 173.7 → 175.3, and at batch 4 the d×d GEMVs starting each other early 280.8 → 324.1, so neither. Never from the
+  // step's first GEMV: the kernels after it read the position before their wait, and the previous step's head moves
+  // it. MASKMIX_DECODE_EARLY_LAUNCH=0 turns it off (kept for measuring).
+  void launchEarly(int64_t batch) {
+    if (batch != 1 || envSaysOff("MASKMIX_DECODE_EARLY_LAUNCH")) return;
+    auto weights = [&](size_t i) { return launches_[i].gemv.inFeatures * launches_[i].gemv.outFeatures; };
+    auto footprint = [&](size_t i) { return kernels::repeatDecodeGemvFootprint(launches_[i].kind, launches_[i].gemv, weightDtype_); };
+    for (size_t i = 1; i + 1 < launches_.size(); ++i) {
+      if (weights(i + 1) <= weights(i)) continue;
+      const kernels::BlockFootprint blocks[3] = {footprint(i - 1), footprint(i), footprint(i + 1)};
+      launches_[i].gemv.launchNextOnEntry = kernels::blocksFitOnOneMultiprocessor(blocks, 3);
+    }
+  }
+
   // MASKMIX_DECODE_TIMELINE=file: every GEMV block notes when it entered, when its wait returned, when its input was
   // staged, when its products were summed and when it ended (kernels.h), for the last kTimelineSlots steps; written out
   // (one line per step and launch) when the step goes.
@@ -78,7 +97,6 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
       g.timelineStride = perSlot;
       g.timelineSlots = kTimelineSlots;
     }
-    timelineBlocks_ = blocks;
     timelineFile_ = std::move(file);
   }
 
@@ -94,8 +112,9 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
       std::fprintf(out, "slot launch kind blocks entered released_first released_last exited_last staging_mean staging_max "
                         "products_mean products_max epilogue_mean epilogue_max\n");
       const int64_t n = static_cast<int64_t>(launches_.size());
+      const int64_t stride = *std::max_element(timelineLaunchBlocks_.begin(), timelineLaunchBlocks_.end());  // as recordTimeline laid it out
       for (int64_t slot = 0; slot < kTimelineSlots; ++slot) {
-        const int64_t* row = v + slot * n * timelineBlocks_ * kMarks;
+        const int64_t* row = v + slot * n * stride * kMarks;
         if (row[0] == 0) continue;  // a slot no step reached
         const int64_t origin = row[0];
         for (int64_t i = 0; i < n; ++i) {
@@ -104,7 +123,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
           double mean[3] = {0, 0, 0};
           int64_t longest[3] = {0, 0, 0};
           for (int64_t b = 0; b < blocks; ++b) {
-            const int64_t* m = row + (i * timelineBlocks_ + b) * kMarks;
+            const int64_t* m = row + (i * stride + b) * kMarks;
             entered = std::min(entered, m[0]);
             releasedFirst = std::min(releasedFirst, m[1]);
             releasedLast = std::max(releasedLast, m[1]);
@@ -133,33 +152,13 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_, handover_;
   std::vector<at::Tensor> keepAlive_;        // bf16 weight copies the launches point into
   std::vector<Launch> launches_;
-  // Lets a GEMV start its successor once its own weight loads are issued instead of after its wait, so that the
-  // successor's weight loads overlap two kernels instead of one: at batch 1, for a successor with more weights than
-  // the GEMV (the mixing's output projection starting the 4·d×d up-projection), and only where one block each of the
-  // GEMV, its predecessor (still running then) and the successor fit on a multiprocessor together. On an H100
-  // (d1024 L8, two runs each): batch 1 125.7 → 121.7 µs a token; the same at batch 2 (the three blocks just fit)
-  // 173.7 → 175.3, and at batch 4 the d×d GEMVs starting each other early 280.8 → 324.1, so neither. Never from the
-  // step's first GEMV: the kernels after it read the position before their wait, and the previous step's head moves
-  // it. MASKMIX_DECODE_EARLY_LAUNCH=0 turns it off (kept for measuring).
-  void launchEarly(int64_t batch, kernels::DType weightDtype) {
-    if (batch != 1 || envSaysOff("MASKMIX_DECODE_EARLY_LAUNCH")) return;
-    auto weights = [&](size_t i) { return launches_[i].gemv.inFeatures * launches_[i].gemv.outFeatures; };
-    auto footprint = [&](size_t i) { return kernels::repeatDecodeGemvFootprint(launches_[i].kind, launches_[i].gemv, weightDtype); };
-    for (size_t i = 1; i + 1 < launches_.size(); ++i) {
-      if (weights(i + 1) <= weights(i)) continue;
-      const kernels::BlockFootprint blocks[3] = {footprint(i - 1), footprint(i), footprint(i + 1)};
-      launches_[i].gemv.launchNextOnEntry = kernels::blocksFitOnOneMultiprocessor(blocks, 3);
-    }
-  }
-
   // The persistent kernel (MASKMIX_DECODE_PERSISTENT=1): the launches as planned phases, on the device.
   at::Tensor phases_;
   unsigned int persistentGrid_ = 0;
   size_t persistentShared_ = 0;
   // MASKMIX_DECODE_TIMELINE: [slots, launches·blocks·kMarks] %globaltimer readings, written to timelineFile_ at the end;
-  // blocks is the most any launch has (timelineBlocks_), timelineLaunchBlocks_ each launch's own.
+  // each launch's blocks (timelineLaunchBlocks_) laid out at a stride of the most any launch has.
   at::Tensor timeline_;
-  int64_t timelineBlocks_ = 0;
   std::vector<int64_t> timelineLaunchBlocks_;
   std::string timelineFile_;
 
@@ -330,7 +329,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   const bool persistent = persistentRequested() && step->planPersistent(device);
   if (!persistent && flagHandoverRequested()) step->linkByFlags(device);
   if (const char* file = std::getenv("MASKMIX_DECODE_TIMELINE"); file != nullptr && !persistent) step->recordTimeline(device, position, file);
-  if (!persistent) step->launchEarly(batch, weightDtype);  // after the timeline: its kernels take more registers
+  if (!persistent) step->launchEarly(batch);  // after the timeline: its kernels take more registers
   return step;
 }
 
