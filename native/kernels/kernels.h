@@ -135,7 +135,8 @@ struct RepeatDecodeGemv {
   // Let the next kernel start as soon as this one's weight loads are issued, not after its wait (the decode step
   // chooses where: FusedRepeatStepImpl::launchEarly; never for a step's first GEMV).
   bool launchNextOnEntry = false;
-  // Where the kernel was compiled for it (the LayerNorm → mixing kernel at batch 1, d ≤ 1024): LayerNorm parameters
+  // Where the kernel was compiled for it (the LayerNorm → mixing kernel at batch 1) and d/4 divides the block's 256
+  // threads (d a power of two up to 1024): LayerNorm parameters
   // loaded into registers before the weights (the decode step sets it unless MASKMIX_DECODE_NORM_FIRST=0).
   bool normParametersFirst = true;
 };

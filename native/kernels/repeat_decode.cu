@@ -127,7 +127,7 @@ struct WarpPartials {
 };
 
 // The LayerNorm weight and bias of the float4s a thread normalises: in registers where every row it normalises uses
-// the same four channels (K/4 divides the block: d ≤ 1024), else in shared memory after the input rows.
+// the same four channels (K/4 divides the block's threads), else in shared memory after the input rows.
 struct NormParameters {
   bool inRegisters = false;
   float4 weight = {}, bias = {};
