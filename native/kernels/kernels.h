@@ -135,9 +135,9 @@ struct RepeatDecodeGemv {
   // Let the next kernel start as soon as this one's weight loads are issued, not after its wait (the decode step
   // chooses where: FusedRepeatStepImpl::launchEarly; never for a step's first GEMV).
   bool launchNextOnEntry = false;
-  // Where the kernel was compiled for it (the LayerNorm → mixing kernel at batch 1) and d/4 divides the block's 256
-  // threads (d a power of two up to 1024): LayerNorm parameters
-  // loaded into registers before the weights (the decode step sets it unless MASKMIX_DECODE_NORM_FIRST=0).
+  // LayerNorm parameters loaded into registers before the weights, where the kernel was compiled for it (the
+  // LayerNorm → mixing kernel at batch 1) and d/4 divides the block's 256 threads (d a power of two up to 1024);
+  // the decode step sets it unless MASKMIX_DECODE_NORM_FIRST=0.
   bool normParametersFirst = true;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
