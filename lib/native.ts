@@ -114,7 +114,7 @@ export interface NativeDecodeResult {
 export interface NativeDecoder {
   prefill(tokens: Int32Array, options?: { logits?: 'last' | 'all'; sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
   step(tokens: Int32Array, options?: { sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
-  greedy(first: Int32Array, count: number): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean }>;
+  greedy(first: Int32Array, count: number): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean; int8Weights: boolean }>;
   clone(options?: { copies?: number }): Promise<NativeDecoder>;
   reset(): void;
   dispose(): void;
@@ -256,7 +256,7 @@ export interface NativeRetrievalTrainer {
 export interface NativeAddon {
   Tensor: new (data: TypedArray, shape: number[], dtype?: DType) => NativeTensor;
   Trainer: new (model: NativeModel, config: NativeTrainConfig) => NativeTrainer;
-  Decoder: new (model: NativeModel, options: { batch?: number; mode?: string; precision?: string }) => NativeDecoder;
+  Decoder: new (model: NativeModel, options: { batch?: number; mode?: string; precision?: string; weights?: string }) => NativeDecoder;
   createModel(config: NativeModelConfig): Promise<NativeModel>;
   createRetrievalModel(config: NativeRetrievalModelConfig): Promise<NativeRetrievalModel>;
   RetrievalTrainer: new (model: NativeRetrievalModel, config: NativeTrainConfig) => NativeRetrievalTrainer;
@@ -309,6 +309,8 @@ export interface NativeAddon {
     ignoreIndex: number,
     chunkRows?: number,
   ): { loss: number; targets: number; gradHidden: NativeTensor; gradWeight: NativeTensor };
+  /** The int8 copy of a matrix that decoders with weights 'int8' give the fused GPU kernels (native/decode/quantized_rows.h). */
+  quantizeRows(weight: NativeTensor): { values: NativeTensor; scales: NativeTensor };
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
   cudaMemory(device: number, options?: { resetPeak?: boolean }): { allocated: number; peakAllocated: number; reserved: number };

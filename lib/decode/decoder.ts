@@ -22,6 +22,14 @@ export interface DecoderOptions {
   mode?: DecoderMode;
   /** 'auto' runs under bf16 autocast on a GPU (as evaluation does); 'fp32' never. Default 'auto'. */
   precision?: 'auto' | 'fp32';
+  /**
+   * 'int8': where greedy() runs maskmix's fused GPU kernels (column, row and mixed repeat mixers at small batch),
+   * they read every matrix as int8 with a float32 scale per output row (max |w| / 127, values rounded): half of
+   * bf16's bytes a token, activations still float32. The copies are made when greedy() captures its graph. Greedy
+   * tokens can part from the unquantised model's; step(), prefill() and other greedy paths use the model's weights,
+   * and greedy()'s result says which ran (`int8Weights`). Needs a model on a CUDA device. Default 'model'.
+   */
+  weights?: 'model' | 'int8';
 }
 
 /** Sampling of the next token inside the decoding call, with one uniform draw in [0, 1) per sequence. */
@@ -68,8 +76,9 @@ export class Decoder {
     handle?: NativeDecoder,
   ) {
     check(model.predictsNextToken, "decoding needs a next-token model; an autoencoder reconstructs its input: use reconstruct() or 'maskmix autoencoder eval'");
-    check(options !== null && typeof options === 'object', 'Decoder options must be an object { batch?, mode?, precision? }');
+    check(options !== null && typeof options === 'object', 'Decoder options must be an object { batch?, mode?, precision?, weights? }');
     checkEvalPrecision(options.precision);
+    check(options.weights === undefined || options.weights === 'model' || options.weights === 'int8', "weights must be 'model' or 'int8'");
     this.handle = handle ?? new (native().Decoder)(model.handle, options);
     this.context = model.config.context;
   }
@@ -127,12 +136,13 @@ export class Decoder {
    * 4 launches per layer instead of ~20); MASKMIX_FUSED_DECODE=0 in the environment keeps the generic graph. Under
    * 'auto' the fused kernels multiply bf16 weights by float32 activations where the generic graph and step() round
    * activations to bf16 too, so their greedy tokens can part from step()'s after some tokens (in fp32 they are equal).
+   * With the decoder option weights 'int8' they read int8 weights instead (`int8Weights` in the result).
    * @throws MaskmixError CONTEXT_FULL when position + count would pass the context.
    */
   async greedy(
     first: Int32Array | readonly number[] | number,
     count: number,
-  ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean }> {
+  ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean; int8Weights: boolean }> {
     check(Number.isInteger(count) && count >= 1, 'count must be a positive integer');
     return this.handle.greedy(tokenIds(first, 'first'), count);
   }

@@ -104,7 +104,7 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(
       session_ = takePending();
       return;
     }
-    require(info.Length() >= 1, "new Decoder(model, { batch, mode, precision })");
+    require(info.Length() >= 1, "new Decoder(model, { batch, mode, precision, weights })");
     auto session = std::make_shared<Session>();
     session->handle = ModelWrap::unwrap(info[0], "model");
     Napi::Object o = objectArg(info, 1, "options");
@@ -112,10 +112,11 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : PrivatelyConstructed(
     require(batch >= 1, "batch must be a positive integer");
     std::string mode = stringField(o, "mode", "auto");
     std::string precision = stringField(o, "precision", "auto");
+    std::string weights = stringField(o, "weights", "model");
     // No lock: a session only reads the model's config now (its states start empty), so it can be made while
     // the model trains or decodes elsewhere.
     session->handle->live();
-    session->decoder = makeDecoder(session->handle->model, batch, mode, precision);
+    session->decoder = makeDecoder(session->handle->model, batch, mode, precision, weights);
     session_ = session;
   });
 }
@@ -177,7 +178,7 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
 Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
 Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(info, true); }
 
-// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed, fused }>
+// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed, fused, int8Weights }>
 // — count greedy steps in one native loop (decode/decoder.h).
 Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
   return asyncSessionCall(info, session_, [&] {
@@ -193,12 +194,14 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
       at::Tensor tokens;
       bool graphed = false;
       bool fused = false;
+      bool int8Weights = false;
     };
     auto out = std::make_shared<Greedy>();
     auto work = [first, count, out](Decoder& d) {
       out->tokens = d.greedy(first, static_cast<int64_t>(count)).to(at::kInt).contiguous();
       out->graphed = d.lastGreedyGraphed();
       out->fused = d.lastGreedyFused();
+      out->int8Weights = d.lastGreedyInt8Weights();
     };
     auto settle = [out](Napi::Env e) -> Napi::Value {
       Napi::Object o = Napi::Object::New(e);
@@ -207,6 +210,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
       o.Set("tokens", tokens);
       o.Set("graphed", out->graphed);
       o.Set("fused", out->fused);
+      o.Set("int8Weights", out->int8Weights);
       return o;
     };
     return std::make_pair(work, settle);

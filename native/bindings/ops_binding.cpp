@@ -5,6 +5,7 @@
 
 #include "common/napi_guard.h"
 #include "common/js_object.h"
+#include "decode/quantized_rows.h"
 #include "ops/decayed_scan.h"
 #include "ops/linear_mixing.h"
 #include "ops/linear_pattern.h"
@@ -59,6 +60,18 @@ Napi::Value maskedMixingBackward(const Napi::CallbackInfo& info) {
     out.Set("weight", TensorWrap::wrap(info.Env(), grads[1]));
     out.Set("bias", TensorWrap::wrap(info.Env(), grads[2]));
     return out;
+  });
+}
+
+// quantizeRows(weight): { values: int8 Tensor, scales: Tensor } — the int8 copy the fused decoding kernels read
+// (decoder weights 'int8'), so tests can check it on the CPU.
+Napi::Value quantizeRowsOp(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    QuantizedRows q = quantizeRows(TensorWrap::unwrap(info[0], "weight"));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("values", TensorWrap::wrap(info.Env(), q.values));
+    o.Set("scales", TensorWrap::wrap(info.Env(), q.scales));
+    return o;
   });
 }
 
@@ -254,6 +267,7 @@ void defineOps(Napi::Env env, Napi::Object exports) {
   exports.Set("linearMixing", Napi::Function::New(env, linearMixingForward, "linearMixing"));
   exports.Set("linearMixingBackward", Napi::Function::New(env, linearMixingBackward, "linearMixingBackward"));
   exports.Set("linearCrossEntropy", Napi::Function::New(env, linearCrossEntropyOp, "linearCrossEntropy"));
+  exports.Set("quantizeRows", Napi::Function::New(env, quantizeRowsOp, "quantizeRows"));
 }
 
 }  // namespace maskmix

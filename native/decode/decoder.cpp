@@ -73,11 +73,12 @@ class CachedDecoder : public Decoder {
     if (graphed) {
       if (!graph_ || !graph_->stillValid(*model_)) {
         graph_.reset();
-        graph_ = std::make_unique<GraphedGreedyStep>(*model_, decoding_, states_, batch_, autocast_);
+        graph_ = std::make_unique<GraphedGreedyStep>(*model_, decoding_, states_, batch_, autocast_, int8Weights_);
       }
       tail = graph_->run(next, position_, count);
       lastGreedyGraphed_ = true;
       lastGreedyFused_ = graph_->fused();
+      lastGreedyInt8Weights_ = graph_->int8Weights();
     } else {
       tail = stepsAtHeldPosition(next, count);
     }
@@ -150,16 +151,19 @@ bool hasCachedDecoding(const LanguageModel& model) {
 }
 
 std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64_t batch, const std::string& mode,
-                                     const std::string& precision) {
+                                     const std::string& precision, const std::string& weights) {
   require(model != nullptr, "model was disposed", "DISPOSED");
   require(batch >= 1, "batch must be ≥ 1");
   require(mode == "auto" || mode == "cached" || mode == "full-prefix", "decoder mode must be 'auto', 'cached' or 'full-prefix', got '" + mode + "'");
   require(precision == "auto" || precision == "fp32", "decoder precision must be 'auto' or 'fp32', got '" + precision + "'");
+  require(weights == "model" || weights == "int8", "decoder weights must be 'model' or 'int8', got '" + weights + "'");
+  const bool cuda = at::Device(model->config().device).is_cuda();
+  require(weights != "int8" || cuda, "decoder weights 'int8' need a model on a CUDA device: only greedy()'s fused GPU kernels read int8 weights");
   auto* decoding = dynamic_cast<CachedDecoding*>(model.get());
   if (decoding != nullptr && !decoding->cachedDecodingAvailable()) decoding = nullptr;
   require(mode != "cached" || decoding != nullptr,
           "models of kind '" + model->config().kind + "' (in this configuration) have no cached decoding; use mode 'full-prefix'");
-  bool autocast = precision == "auto" && at::Device(model->config().device).is_cuda();
+  bool autocast = precision == "auto" && cuda;
   std::unique_ptr<Decoder> decoder;
   if (decoding == nullptr || mode == "full-prefix") {
     decoder = std::make_unique<FullPrefixDecoder>(std::move(model), batch);
@@ -167,6 +171,7 @@ std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64
     decoder = std::make_unique<CachedDecoder>(std::move(model), batch, *decoding);
   }
   decoder->autocast_ = autocast;
+  decoder->int8Weights_ = weights == "int8";
   return decoder;
 }
 
@@ -202,6 +207,7 @@ at::Tensor Decoder::greedy(const at::Tensor& first, int64_t count) {
           "CONTEXT_FULL");
   lastGreedyGraphed_ = false;
   lastGreedyFused_ = false;
+  lastGreedyInt8Weights_ = false;
   return greedyTokens(first.to(at::Device(config.device), at::kLong), count).to(at::kCPU);
 }
 

@@ -30,6 +30,8 @@ class Decoder {
   bool lastGreedyGraphed() const { return lastGreedyGraphed_; }
   // Whether that graph was maskmix's own decoding kernels (decode/fused_repeat_step.h).
   bool lastGreedyFused() const { return lastGreedyFused_; }
+  // Whether those kernels read int8 weights (makeDecoder's weights "int8").
+  bool lastGreedyInt8Weights() const { return lastGreedyInt8Weights_; }
 
   int64_t position() const { return position_; }
   int64_t batch() const { return batch_; }
@@ -46,7 +48,10 @@ class Decoder {
  protected:
   Decoder(std::shared_ptr<LanguageModel> model, int64_t batch) : model_(std::move(model)), batch_(batch) {}
   // Copies the settings every decoder shares (position is copied by each clone()).
-  void copySettingsTo(Decoder& other) const { other.autocast_ = autocast_; }
+  void copySettingsTo(Decoder& other) const {
+    other.autocast_ = autocast_;
+    other.int8Weights_ = int8Weights_;
+  }
   // Final hidden states of the m new positions (tokens on the model's device).
   virtual LanguageModel::Hidden advance(const at::Tensor& tokens) = 0;
   virtual std::string contextReason() const = 0;
@@ -57,16 +62,21 @@ class Decoder {
   int64_t batch_;
   int64_t position_ = 0;
   bool autocast_ = false;
+  bool int8Weights_ = false;  // greedy()'s fused kernels read int8 weights
   bool lastGreedyGraphed_ = false;
   bool lastGreedyFused_ = false;
+  bool lastGreedyInt8Weights_ = false;
 
-  friend std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel>, int64_t, const std::string&, const std::string&);
+  friend std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel>, int64_t, const std::string&, const std::string&,
+                                              const std::string&);
 };
 
 // mode: "cached" (fails for a model without cached decoding), "full-prefix", or "auto" (cached when the model
-// has it). precision: "auto" (bf16 autocast on a CUDA device, as evaluation runs) or "fp32".
+// has it). precision: "auto" (bf16 autocast on a CUDA device, as evaluation runs) or "fp32". weights: "model" (the
+// model's weights, or their bf16 copies under autocast) or "int8": greedy()'s fused GPU kernels read int8 copies
+// with a scale per output row (decode/quantized_rows.h); needs a CUDA model.
 std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel> model, int64_t batch, const std::string& mode,
-                                     const std::string& precision = "auto");
+                                     const std::string& precision = "auto", const std::string& weights = "model");
 
 // Whether the model decodes with a cache.
 bool hasCachedDecoding(const LanguageModel& model);

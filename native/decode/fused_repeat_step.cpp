@@ -10,6 +10,7 @@
 
 #include "common/env_setting.h"
 #include "common/error.h"
+#include "decode/quantized_rows.h"
 #include "models/repeat_mixer.h"
 
 #ifdef MASKMIX_WITH_CUDA
@@ -45,9 +46,9 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
     if (phases_.defined()) {
       kernels::repeatDecodePersistent(reinterpret_cast<const kernels::RepeatDecodePhase*>(phases_.data_ptr()), static_cast<int>(launches_.size()),
-                                      persistentGrid_, persistentShared_, weightDtype_, stream);
+                                      persistentGrid_, persistentShared_, weights_, stream);
     } else {
-      for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weightDtype_, stream);
+      for (const Launch& l : launches_) kernels::repeatDecodeGemv(l.kind, l.gemv, weights_, stream);
     }
     const char* error = kernels::lastError();
     if (error[0] != '\0') fail("INTERNAL", std::string("fused decoding kernels failed: ") + error);
@@ -70,7 +71,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   void launchEarly(int64_t batch) {
     if (batch != 1 || envSaysOff("MASKMIX_DECODE_EARLY_LAUNCH")) return;
     auto weights = [&](size_t i) { return launches_[i].gemv.inFeatures * launches_[i].gemv.outFeatures; };
-    auto footprint = [&](size_t i) { return kernels::repeatDecodeGemvFootprint(launches_[i].kind, launches_[i].gemv, weightDtype_); };
+    auto footprint = [&](size_t i) { return kernels::repeatDecodeGemvFootprint(launches_[i].kind, launches_[i].gemv, weights_); };
     for (size_t i = 1; i + 1 < launches_.size(); ++i) {
       if (weights(i + 1) <= weights(i)) continue;
       const kernels::BlockFootprint blocks[3] = {footprint(i - 1), footprint(i), footprint(i + 1)};
@@ -85,7 +86,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   static constexpr int kMarks = kernels::kTimelineMarks;
   void recordTimeline(const at::Device& device, const at::Tensor& position, std::string file) {
     timelineLaunchBlocks_.clear();
-    for (const Launch& l : launches_) timelineLaunchBlocks_.push_back(kernels::repeatDecodeGemvBlocks(l.kind, l.gemv, weightDtype_));
+    for (const Launch& l : launches_) timelineLaunchBlocks_.push_back(kernels::repeatDecodeGemvBlocks(l.kind, l.gemv, weights_));
     const int64_t blocks = *std::max_element(timelineLaunchBlocks_.begin(), timelineLaunchBlocks_.end());
     const int64_t perSlot = static_cast<int64_t>(launches_.size()) * blocks;
     timeline_ = at::zeros({kTimelineSlots, perSlot * kMarks}, at::TensorOptions().dtype(at::kLong).device(device));
@@ -146,11 +147,11 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     }
   }
 
-  kernels::DType weightDtype_ = kernels::DType::Float32;
+  kernels::DecodeWeights weights_ = kernels::DecodeWeights::Float32;
   // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count;
   // the flag hand-over's counters (one per GEMV but the head, then the step count)
   at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_, handover_;
-  std::vector<at::Tensor> keepAlive_;        // bf16 weight copies the launches point into
+  std::vector<at::Tensor> keepAlive_;        // bf16 or int8 weight copies (and int8 row scales) the launches point into
   std::vector<Launch> launches_;
   // The persistent kernel (MASKMIX_DECODE_PERSISTENT=1): the launches as planned phases, on the device.
   at::Tensor phases_;
@@ -173,7 +174,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
       if (i + 1 < n) g.finished = counters + i;  // the head (last) is waited for by its grid's end
       if (i > 0) {
         g.previousFinished = counters + i - 1;
-        g.previousBlocks = kernels::repeatDecodeGemvBlocks(launches_[i - 1].kind, launches_[i - 1].gemv, weightDtype_);
+        g.previousBlocks = kernels::repeatDecodeGemvBlocks(launches_[i - 1].kind, launches_[i - 1].gemv, weights_);
       }
     }
   }
@@ -186,7 +187,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
       phases[i].kind = launches_[i].kind;
       phases[i].gemv = launches_[i].gemv;
     }
-    if (!kernels::planRepeatDecodePersistent(phases.data(), static_cast<int>(phases.size()), weightDtype_, persistentGrid_, persistentShared_))
+    if (!kernels::planRepeatDecodePersistent(phases.data(), static_cast<int>(phases.size()), weights_, persistentGrid_, persistentShared_))
       return false;
     const int64_t bytes = static_cast<int64_t>(phases.size() * sizeof(kernels::RepeatDecodePhase));
     phases_ = at::from_blob(phases.data(), {bytes}, at::TensorOptions().dtype(at::kByte)).to(device);
@@ -209,7 +210,7 @@ bool persistentRequested() {
 
 }  // namespace
 
-std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, bool bf16Weights,
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, FusedWeights format,
                                                            const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
   // On by default since scripts/gpu/check-graphed-decoding.mjs passed on a GPU; MASKMIX_FUSED_DECODE=0 turns it off.
   if (envIs("MASKMIX_FUSED_DECODE", "0")) return nullptr;
@@ -218,13 +219,14 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   const ModelConfig& c = model.config();
   const at::Device device = model.outputWeight().device();
   const int64_t d = c.dModel, f = c.ffMultiplier * c.dModel, H = c.nHeads;
-  const kernels::DType weightDtype = bf16Weights ? kernels::DType::BFloat16 : kernels::DType::Float32;
-  if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weightDtype, true) ||
-      !kernels::repeatDecodeGemvTakes(batch, f, weightDtype, false))
+  const kernels::DecodeWeights weights = format == FusedWeights::Int8       ? kernels::DecodeWeights::Int8
+                                         : format == FusedWeights::BFloat16 ? kernels::DecodeWeights::BFloat16
+                                                                            : kernels::DecodeWeights::Float32;
+  if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weights, true) || !kernels::repeatDecodeGemvTakes(batch, f, weights, false))
     return nullptr;
 
   auto step = std::make_unique<FusedRepeatStepImpl>();
-  step->weightDtype_ = weightDtype;
+  step->weights_ = weights;
   const at::Tensor& embedding = lm->embedding()->weight;
   if (!floatOn(embedding, device)) return nullptr;
   auto floats = at::TensorOptions().dtype(at::kFloat).device(device);
@@ -234,19 +236,32 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
   step->blocksDone_ = at::zeros({1}, floats.dtype(at::kInt));
 
-  // A matrix as the kernels read it: a bf16 copy kept alive here, or the float32 parameter.
-  auto matrix = [&](const at::Tensor& w) -> const void* {
-    if (!bf16Weights) return w.data_ptr<float>();
-    at::Tensor copy = w.detach().to(at::kBFloat16).contiguous();
-    step->keepAlive_.push_back(copy);
-    return copy.data_ptr();
+  // A matrix as the kernels read it: the float32 parameter, or a bf16 or int8 copy kept alive here. int8: symmetric
+  // per output row, scale = max |w| / 127 (an all-zero row keeps scale 0), q = round(w / scale) — the kernels
+  // multiply each row's sum of q·x by its scale.
+  auto setMatrix = [&](RepeatDecodeGemv& g, const at::Tensor& w) {
+    if (format == FusedWeights::Float32) {
+      g.weight = w.data_ptr<float>();
+      return;
+    }
+    if (format == FusedWeights::BFloat16) {
+      at::Tensor copy = w.detach().to(at::kBFloat16).contiguous();
+      step->keepAlive_.push_back(copy);
+      g.weight = copy.data_ptr();
+      return;
+    }
+    const QuantizedRows q = quantizeRows(w.detach());
+    step->keepAlive_.push_back(q.values);
+    step->keepAlive_.push_back(q.scales);
+    g.weight = q.values.data_ptr();
+    g.weightScales = q.scales.data_ptr<float>();
   };
   // Read once per capture, for the separate launches and the persistent kernel's phases alike.
   const bool weightsEvictFirst = !envSaysOff("MASKMIX_DECODE_WEIGHTS_EVICT_FIRST");
   const bool normParametersFirst = !envSaysOff("MASKMIX_DECODE_NORM_FIRST");
   auto gemv = [&](const torch::nn::LinearImpl& linear, const at::Tensor& input, const at::Tensor& output) {
     RepeatDecodeGemv g;
-    g.weight = matrix(linear.weight);
+    setMatrix(g, linear.weight);
     g.weightsEvictFirst = weightsEvictFirst;
     g.normParametersFirst = normParametersFirst;
     g.bias = linear.bias.defined() ? linear.bias.data_ptr<float>() : nullptr;
@@ -335,7 +350,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
 
 #else
 
-std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel&, MixingStates&, int64_t, bool, const at::Tensor&, const at::Tensor&,
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel&, MixingStates&, int64_t, FusedWeights, const at::Tensor&, const at::Tensor&,
                                                            const at::Tensor&) {
   return nullptr;
 }

@@ -63,6 +63,7 @@ struct GraphedGreedyStep::Impl {
   int64_t batch = 0;
   bool autocast = false;
   std::unique_ptr<FusedRepeatStep> fused;  // set when the step runs as maskmix's own kernels
+  bool int8Weights = false;                // those kernels read int8 weights
 
   // One step on the current stream, reading and writing only the static buffers and the states.
   void body(LanguageModel& model, CachedDecoding& decoding, MixingStates& states) {
@@ -70,7 +71,8 @@ struct GraphedGreedyStep::Impl {
   }
 };
 
-GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decoding, MixingStates& states, int64_t batch, bool autocast)
+GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decoding, MixingStates& states, int64_t batch, bool autocast,
+                                     bool int8Weights)
     : impl_(std::make_unique<Impl>()) {
   Impl& g = *impl_;
   const at::Device device = model.outputWeight().device();
@@ -84,7 +86,9 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
   g.history = at::zeros({batch, model.config().context}, longs);
   g.stream = at::cuda::getStreamFromPool(false, device.index());
 
-  g.fused = FusedRepeatStep::tryBuild(model, states, batch, autocast, g.tokens, g.position, g.history);
+  const FusedWeights weights = int8Weights ? FusedWeights::Int8 : autocast ? FusedWeights::BFloat16 : FusedWeights::Float32;
+  g.fused = FusedRepeatStep::tryBuild(model, states, batch, weights, g.tokens, g.position, g.history);
+  g.int8Weights = g.fused != nullptr && int8Weights;
   if (g.fused) {
     // Plain kernel launches with no lazy set-up: captured directly, no warm-up and no weight swaps.
     at::cuda::CUDAStream previous = at::cuda::getCurrentCUDAStream(device.index());
@@ -157,6 +161,7 @@ GraphedGreedyStep::~GraphedGreedyStep() = default;
 bool GraphedGreedyStep::stillValid(LanguageModel& model) const { return parameterVersions(model) == impl_->versions; }
 
 bool GraphedGreedyStep::fused() const { return impl_->fused != nullptr; }
+bool GraphedGreedyStep::int8Weights() const { return impl_->int8Weights; }
 
 at::Tensor GraphedGreedyStep::run(const at::Tensor& first, int64_t position, int64_t count) {
   Impl& g = *impl_;
@@ -189,13 +194,14 @@ bool graphedDecodingBuilt() { return true; }
 
 struct GraphedGreedyStep::Impl {};
 
-GraphedGreedyStep::GraphedGreedyStep(LanguageModel&, CachedDecoding&, MixingStates&, int64_t, bool) {
+GraphedGreedyStep::GraphedGreedyStep(LanguageModel&, CachedDecoding&, MixingStates&, int64_t, bool, bool) {
   fail("CUDA_UNAVAILABLE", "graphed decoding needs a CUDA build of the addon");
 }
 GraphedGreedyStep::~GraphedGreedyStep() = default;
 at::Tensor GraphedGreedyStep::run(const at::Tensor&, int64_t, int64_t) { fail("CUDA_UNAVAILABLE", "graphed decoding needs a CUDA build"); }
 bool GraphedGreedyStep::stillValid(LanguageModel&) const { return false; }
 bool GraphedGreedyStep::fused() const { return false; }
+bool GraphedGreedyStep::int8Weights() const { return false; }
 bool graphedDecodingBuilt() { return false; }
 
 #endif

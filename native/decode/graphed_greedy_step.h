@@ -22,8 +22,9 @@ namespace maskmix {
 class GraphedGreedyStep {
  public:
   // Captures one step for `states` (which must all canStepOnDevice()) at batch `batch`. autocast: bf16 autocast
-  // with bf16 weight copies; else the model's own dtype.
-  GraphedGreedyStep(LanguageModel& model, CachedDecoding& decoding, MixingStates& states, int64_t batch, bool autocast);
+  // with bf16 weight copies; else the model's own dtype. int8Weights: where the step runs as maskmix's own kernels,
+  // they read int8 copies of the matrices with a scale per row (decode/quantized_rows.h); the generic graph ignores it.
+  GraphedGreedyStep(LanguageModel& model, CachedDecoding& decoding, MixingStates& states, int64_t batch, bool autocast, bool int8Weights);
   ~GraphedGreedyStep();
   GraphedGreedyStep(const GraphedGreedyStep&) = delete;
   GraphedGreedyStep& operator=(const GraphedGreedyStep&) = delete;
@@ -39,6 +40,8 @@ class GraphedGreedyStep {
   // Whether the captured step is maskmix's own decoding kernels (decode/fused_repeat_step.h) rather than the
   // model's libtorch modules.
   bool fused() const;
+  // Whether that step reads int8 weights.
+  bool int8Weights() const;
 
  private:
   struct Impl;

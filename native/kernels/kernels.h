@@ -83,6 +83,7 @@ enum class RepeatDecodeGemvKind {
 constexpr int kTimelineMarks = 5;
 struct RepeatDecodeGemv {
   const void* weight = nullptr;
+  const float* weightScales = nullptr;  // int8 weights: the float32 scale of each output row, [outFeatures]
   const float* bias = nullptr;  // [outFeatures] or null
   int64_t inFeatures = 0, outFeatures = 0, batch = 1;
   const float* input = nullptr;
@@ -141,6 +142,10 @@ struct RepeatDecodeGemv {
   bool normParametersFirst = true;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
+// How the decode GEMVs read their matrices: float32 or bf16 as stored, or int8 with one float32 scale per output
+// row (RepeatDecodeGemv::weightScales), half of bf16's bytes a token.
+enum class DecodeWeights { Float32, BFloat16, Int8 };
+
 struct RepeatDecodePhase {
   RepeatDecodeGemvKind kind = RepeatDecodeGemvKind::Residual;
   int shape = 0;
@@ -149,12 +154,12 @@ struct RepeatDecodePhase {
 };
 // The whole step as one cooperative kernel whose grid synchronises between the GEMVs (the last phase an Argmax):
 // plans each phase's block shape and the grid (every block resident) and its shared memory; false when the GPU cannot
-// (no cooperative launch, no room for a block). Then launch with the phases copied to the device (capturable).
-bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DType weightDtype, unsigned int& grid, size_t& shared);
-void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DType weightDtype, cudaStream_t stream);
+// (no cooperative launch, no room for a block; int8 weights, which it was not built for). Then launch with the phases copied to the device (capturable).
+bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DecodeWeights weights, unsigned int& grid, size_t& shared);
+void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DecodeWeights weights, cudaStream_t stream);
 // Whether the GEMVs take this batch and input width (vector width, shared memory), with or without a LayerNorm prologue.
-bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm);
-void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream);
+bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DecodeWeights weights, bool layerNorm);
+void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights, cudaStream_t stream);
 // What one block of the kernel repeatDecodeGemv launches for this GEMV takes on a multiprocessor (registers per
 // thread 0: unknown), and whether blocks of these footprints can be resident on one multiprocessor at once.
 struct BlockFootprint {
@@ -162,10 +167,10 @@ struct BlockFootprint {
   int threads = 0;
   size_t shared = 0;
 };
-BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype);
+BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count);
 // The blocks repeatDecodeGemv launches for this GEMV (what a flag hand-over waits for).
-unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype);
+unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 
 // The last launch's error, as text; empty when none.
 const char* lastError();

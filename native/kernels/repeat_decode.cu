@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include <cooperative_groups.h>
 
@@ -24,7 +25,7 @@ constexpr int kThreads = 256;  // 8 warps, one output row each
 enum class Prologue { None, LayerNorm };
 enum class Epilogue { Mixing, Residual, Gelu, Argmax };
 
-// 16 bytes of weights, as loaded (8 bf16 or 4 float32 values), widened to float registers only when used.
+// 16 bytes of weights, as loaded (8 bf16, 4 float32 or 16 int8 values), widened to float registers only when used.
 template <typename W>
 struct WeightVector;
 template <>
@@ -44,6 +45,23 @@ struct WeightVector<float> {
   static constexpr int kWidth = 4;
   __device__ static void widen(const uint4& raw, float (&v)[4]) {
     v[0] = __uint_as_float(raw.x); v[1] = __uint_as_float(raw.y); v[2] = __uint_as_float(raw.z); v[3] = __uint_as_float(raw.w);
+  }
+};
+// int8 weights (RepeatDecodeGemv::weightScales scales each row's sum): a byte q, flipped to q + 128 by its sign
+// bit, becomes the low mantissa byte of 2²³ (one byte permute), and one subtraction leaves q exactly — two
+// instructions a value where an integer-to-float conversion issues at a quarter of the rate.
+template <>
+struct WeightVector<int8_t> {
+  static constexpr int kWidth = 16;
+  __device__ static void widen(const uint4& raw, float (&v)[16]) {
+    const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const unsigned int biased = words[i] ^ 0x80808080u;
+#pragma unroll
+      for (int k = 0; k < 4; ++k)  // result bytes: byte k of `biased`, then bytes 4, 5, 7 of the pair (0, 0, 0x4b)
+        v[4 * i + k] = __uint_as_float(__byte_perm(biased, 0x4b000000u, 0x7540u + k)) - 8388736.f;  // 2²³ + 128
+    }
   }
 };
 
@@ -423,6 +441,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       norm[K + k] = g.normBias[k];
     }
   float rowBias[R] = {};
+  float rowScale[std::is_same_v<W, int8_t> ? R : 1] = {};
   MixingOperands mixing[E == Epilogue::Mixing ? R : 1];
   float carried[R][B] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
   int64_t position = 0;
@@ -433,6 +452,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       const int64_t out = firstRow + r;
       if (out >= g.outFeatures) break;
       if (g.bias) rowBias[r] = g.bias[out];
+      if constexpr (std::is_same_v<W, int8_t>) rowScale[r] = g.weightScales[out];
       if (E == Epilogue::Mixing && position < g.context) {
         mixing[r] = mixingOperands(g, static_cast<int>(out), static_cast<int>(position));
 #pragma unroll
@@ -504,7 +524,9 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
 #pragma unroll
       for (int b = 0; b < B; ++b) {
         if (b >= batch) break;
-        const float v = acc[r][b] + rowBias[r];
+        float v = acc[r][b];
+        if constexpr (std::is_same_v<W, int8_t>) v *= rowScale[r];
+        v += rowBias[r];
         float* y = g.output + b * g.outputStride + out;
         if (E == Epilogue::Residual) {
           *y = carried[r][b] + v;
@@ -797,10 +819,26 @@ void launchPersistentFor(const RepeatDecodePhase* devicePhases, int count, unsig
   cudaLaunchKernelEx(&config, persistentStepKernel<W>, devicePhases, count);
 }
 
+int vectorWidth(DecodeWeights weights) {
+  switch (weights) {
+    case DecodeWeights::BFloat16: return WeightVector<__nv_bfloat16>::kWidth;
+    case DecodeWeights::Int8: return WeightVector<int8_t>::kWidth;
+    case DecodeWeights::Float32: break;
+  }
+  return WeightVector<float>::kWidth;
+}
+// A GEMV's kernel for the weight type it reads: launched, or its footprint noted.
+void forWeights(DecodeWeights weights, RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, const GemvAction& action) {
+  switch (weights) {
+    case DecodeWeights::BFloat16: return dispatchGemvFor<__nv_bfloat16>(kind, g, action);
+    case DecodeWeights::Int8: return dispatchGemvFor<int8_t>(kind, g, action);
+    case DecodeWeights::Float32: return dispatchGemvFor<float>(kind, g, action);
+  }
+}
 }  // namespace
 
-bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype, bool layerNorm) {
-  const int width = weightDtype == DType::BFloat16 ? 8 : 4;
+bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DecodeWeights weights, bool layerNorm) {
+  const int width = vectorWidth(weights);
   const size_t shared = sharedBytes(batch, inFeatures, layerNorm);
   if (batch < 1 || batch > kMaxDecodeBatch || inFeatures % width != 0 || shared > kMaxSharedBytes) return false;
   int device = 0, optIn = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
@@ -808,33 +846,30 @@ bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DType weightDtype,
          shared <= static_cast<size_t>(optIn);
 }
 
-bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DType weightDtype, unsigned int& grid, size_t& shared) {
-  if (count < 1) return false;
-  return weightDtype == DType::BFloat16 ? planPersistentFor<__nv_bfloat16>(phases, count, grid, shared) : planPersistentFor<float>(phases, count, grid, shared);
+// The persistent kernel is built for float32 and bf16 weights only (an opt-in measured slower; see persistentRequested).
+bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DecodeWeights weights, unsigned int& grid, size_t& shared) {
+  if (count < 1 || weights == DecodeWeights::Int8) return false;
+  return weights == DecodeWeights::BFloat16 ? planPersistentFor<__nv_bfloat16>(phases, count, grid, shared) : planPersistentFor<float>(phases, count, grid, shared);
 }
 
-void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DType weightDtype, cudaStream_t stream) {
-  if (weightDtype == DType::BFloat16) {
+void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, unsigned int grid, size_t shared, DecodeWeights weights, cudaStream_t stream) {
+  if (weights == DecodeWeights::BFloat16) {
     launchPersistentFor<__nv_bfloat16>(devicePhases, count, grid, shared, stream);
-  } else {
+  } else if (weights == DecodeWeights::Float32) {
     launchPersistentFor<float>(devicePhases, count, grid, shared, stream);
   }
 }
 
-unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype) {
-  const int64_t rows = rowsPerBlock(kernelShape(kind, g, weightDtype == DType::BFloat16 ? 8 : 4));
+unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {
+  const int64_t rows = rowsPerBlock(kernelShape(kind, g, vectorWidth(weights)));
   return static_cast<unsigned int>((g.outFeatures + rows - 1) / rows);
 }
 
-BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype) {
+BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {
   BlockFootprint footprint;
   GemvAction action;
   action.footprint = &footprint;
-  if (weightDtype == DType::BFloat16) {
-    dispatchGemvFor<__nv_bfloat16>(kind, g, action);
-  } else {
-    dispatchGemvFor<float>(kind, g, action);
-  }
+  forWeights(weights, kind, g, action);
   return footprint;
 }
 
@@ -856,12 +891,8 @@ bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count) {
   return usedRegisters <= registers && usedShared <= shared && usedThreads <= threads;
 }
 
-void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DType weightDtype, cudaStream_t stream) {
-  if (weightDtype == DType::BFloat16) {
-    dispatchGemvFor<__nv_bfloat16>(kind, g, {stream});
-  } else {
-    dispatchGemvFor<float>(kind, g, {stream});
-  }
+void repeatDecodeGemv(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights, cudaStream_t stream) {
+  forWeights(weights, kind, g, GemvAction{stream});
 }
 
 }  // namespace maskmix::kernels

@@ -9,14 +9,17 @@
 // fp32 checks also run widths and vocabularies that reach each shape;
 // each is also compared with the generic graph of libtorch modules. The fused kernels are on by default
 // (MASKMIX_FUSED_DECODE=0 turns them off); this script is their check on a GPU, with the opt-in persistent kernel
-// (MASKMIX_DECODE_PERSISTENT=1) checked and timed beside them.
+// (MASKMIX_DECODE_PERSISTENT=1) checked and timed beside them. Decoders with weights 'int8' (int8-checks) must
+// give the step loop's fp32 tokens of a model whose matrices were replaced by their dequantised int8 copies.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs [--part P,…]   (prints one line per check; exit 1 on a failure)
-//   parts, in this order (default all): repeat-checks, linear-checks, shapes, repeat-speed, linear-speed — a short
+//   parts, in this order (default all): repeat-checks, linear-checks, shapes, int8-checks, repeat-speed, linear-speed — a short
 //   device lease can run the ones it needs first.
 import { Decoder, LanguageModel, LINEAR_PATTERNS, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
+import { Tensor } from '../../dist/lib/tensor.js';
+import { native } from '../../dist/lib/native.js';
 import { SPEC_DECODE_MODEL } from './decode-model.mjs';
 
-const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'repeat-speed', 'linear-speed'];
+const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'int8-checks', 'repeat-speed', 'linear-speed'];
 const partArg = process.argv.indexOf('--part');
 const parts = new Set(partArg > 0 ? (process.argv[partArg + 1] ?? '').split(',') : PARTS);
 for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown --part ${p}: one of ${PARTS.join(', ')}`);
@@ -70,10 +73,12 @@ async function withEnvs(env, fn) {
 }
 const withEnv = (name, value, fn) => withEnvs({ [name]: value }, fn);
 
-async function compare(model, precision, batch, count, against = 'eager') {
+// against: 'eager' (a step loop on the same model), 'generic' (the generic graph), or another model (its step loop:
+// the int8 checks' dequantised copy). weights: the graphed decoder's option.
+async function compare(model, precision, batch, count, against = 'eager', weights = 'model') {
   const prompt = randomTokens(batch * 16);
-  const a = new Decoder(model, { batch, precision });
-  const b = new Decoder(model, { batch, precision });
+  const a = new Decoder(model, { batch, precision, weights });
+  const b = new Decoder(typeof against === 'string' ? model : against, { batch, precision });
   await a.prefill(prompt);
   await b.prefill(prompt);
   const first = randomTokens(batch);
@@ -85,12 +90,13 @@ async function compare(model, precision, batch, count, against = 'eager') {
   const graphedRun = {
     graphed: head.graphed && tail.graphed,
     fused: head.fused && tail.fused,
+    int8Weights: head.int8Weights && tail.int8Weights,
     tokens: Int32Array.from({ length: batch * count }, (_, i) => {
       const b = Math.floor(i / count), t = i % count;
       return t < split ? head.tokens[b * split + t] : tail.tokens[b * (count - split) + t - split];
     }),
   };
-  const eager = against === 'eager' ? await stepLoop(b, first, count) : Array.from((await greedyWith(b, first, count, true)).tokens);
+  const eager = against === 'generic' ? Array.from((await greedyWith(b, first, count, true)).tokens) : await stepLoop(b, first, count);
   let same = 0;
   for (let i = 0; i < eager.length; i++) if (graphedRun.tokens[i] === eager[i]) same++;
   // The first disagreement ends the comparison of a sequence (everything after it follows other tokens).
@@ -98,7 +104,7 @@ async function compare(model, precision, batch, count, against = 'eager') {
   while (prefix < count && graphedRun.tokens[prefix] === eager[prefix]) prefix++;
   a.dispose();
   b.dispose();
-  return { graphed: graphedRun.graphed, fused: graphedRun.fused, same, total: eager.length, prefix };
+  return { graphed: graphedRun.graphed, fused: graphedRun.fused, int8Weights: graphedRun.int8Weights, same, total: eager.length, prefix };
 }
 
 if (parts.has('repeat-checks')) {
@@ -185,6 +191,57 @@ if (parts.has('shapes')) {
     check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
     model.dispose();
   }
+}
+
+// int8 weights: the fused kernels multiply each row's sum of q·x by the row's scale; a model whose matrices hold
+// q·scale in float32 must give the same fp32 greedy tokens through its step loop. Every structure the kernels take,
+// and the launch shapes above (int8 rows are 16 values a load, so d1024's down-projection is one chunk).
+const QUANTIZED = /(in_proj|out_proj|ff\.0|ff\.2|lm_head)\.weight$/;  // the matrices the fused kernels read
+async function dequantisedCopy(model) {
+  const copy = await LanguageModel.create({ ...model.config });
+  const tensors = {};
+  for (const [name, t] of Object.entries(model.stateDict())) {
+    if (!QUANTIZED.test(name)) {
+      tensors[name] = t;
+      continue;
+    }
+    const q = native().quantizeRows(t.handle);
+    const values = new Tensor(q.values).toTypedArray(), scales = new Tensor(q.scales).toTypedArray();
+    const cols = t.shape[1];
+    tensors[name] = Tensor.from(Float32Array.from(values, (v, i) => v * scales[Math.floor(i / cols)]), t.shape);
+  }
+  const names = Object.keys(tensors).filter((n) => QUANTIZED.test(n));
+  copy.loadStateDict(tensors);
+  return { copy, names };
+}
+if (parts.has('int8-checks')) {
+  for (const [structure, dModel, vocabSize, batches] of [
+    ['mixed', 128, V, [1, 3]], ['column', 128, V, [1, 3]], ['row', 128, V, [1, 3]],
+    ['mixed', 512, 4000, [1, 2]], ['mixed', 1024, 4000, [1, 2, 4]],
+  ]) {
+    const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 6, device: 'cuda' });
+    const { copy, names } = await dequantisedCopy(model);
+    for (const batch of batches) {
+      const r = await compare(model, 'fp32', batch, 48, copy, 'int8');
+      check(`int8 ${structure} d${dModel} V${vocabSize} batch ${batch}: fused int8 = step loop of the dequantised model (${names.length} matrices)`,
+        r.fused && r.int8Weights && names.length === 9 && r.same === r.total, `${r.same}/${r.total}`);
+    }
+    copy.dispose();
+    model.dispose();
+  }
+  // The SPEC §7 model (random weights): how often int8 picks bf16's greedy tokens.
+  const big = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', ...SPEC_DECODE_MODEL });
+  const bf16 = new Decoder(big, { batch: 1, precision: 'auto' }), int8 = new Decoder(big, { batch: 1, precision: 'auto', weights: 'int8' });
+  const prompt = randomTokens(256);
+  await bf16.prefill(prompt);
+  await int8.prefill(prompt);
+  const x = (await bf16.greedy([5], 256)).tokens, y = (await int8.greedy([5], 256)).tokens;
+  let prefix = 0;
+  while (prefix < 256 && x[prefix] === y[prefix]) prefix++;
+  console.log(`     d1024 L8 mixed (random weights) batch 1: int8 and bf16 greedy tokens agree on the first ${prefix}/256`);
+  bf16.dispose();
+  int8.dispose();
+  big.dispose();
 }
 
 // Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.

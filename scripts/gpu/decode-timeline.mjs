@@ -13,7 +13,8 @@
 //   staging, products, epilogue: per block, mean (and longest) time from the wait to the staged input, from there to
 //              the summed products (the weights' arrival shows here), and from there to the exit
 // Other MASKMIX_DECODE_* settings in the environment pass through to the addon.
-// Usage: node scripts/gpu/decode-timeline.mjs [structure] [batch] [file]   (default mixed 1 $OUT/timeline.txt)
+// Usage: node scripts/gpu/decode-timeline.mjs [--int8] [structure] [batch] [file]   (default mixed 1 $OUT/timeline.txt;
+//        --int8: the decoder option weights 'int8', the kernels reading int8 matrices)
 //        node scripts/gpu/decode-timeline.mjs --summarise file   (the table of a timeline file written earlier; no GPU)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,9 +28,10 @@ if (process.argv[2] === '--summarise') {
 
 const { Decoder, LanguageModel } = await import('../../dist/lib/index.js');
 const { SPEC_DECODE_MODEL } = await import('./decode-model.mjs');
-const structure = process.argv[2] ?? 'mixed';
-const batch = Number(process.argv[3] ?? 1);
-const file = process.argv[4] ?? join(process.env.OUT ?? '/tmp', 'timeline.txt');
+const weights = process.argv.includes('--int8') ? 'int8' : 'model';
+const [structure = 'mixed', batchArg = '1', fileArg] = process.argv.slice(2).filter((a) => a !== '--int8');
+const batch = Number(batchArg);
+const file = fileArg ?? join(process.env.OUT ?? '/tmp', 'timeline.txt');
 
 const model = await LanguageModel.create({ kind: 'repeat', structure, ...SPEC_DECODE_MODEL });
 
@@ -37,7 +39,7 @@ const model = await LanguageModel.create({ kind: 'repeat', structure, ...SPEC_DE
 async function timeGreedy(timeline) {
   if (timeline) process.env.MASKMIX_DECODE_TIMELINE = file;
   try {
-    const decoder = new Decoder(model, { batch, precision: 'auto' });
+    const decoder = new Decoder(model, { batch, precision: 'auto', weights });
     await decoder.prefill(Int32Array.from({ length: 1024 * batch }, (_, i) => 1 + ((i * 37) % 7999)));
     const first = Array.from({ length: batch }, () => 5);
     const warm = await decoder.greedy(first, 8);  // captures
@@ -46,6 +48,7 @@ async function timeGreedy(timeline) {
     const us = ((performance.now() - t0) / 2000) * 1000;
     decoder.dispose();  // writes the timeline
     if (!(warm.fused && run.fused)) throw new Error('the step did not run the fused kernels');
+    if (weights === 'int8' && !run.int8Weights) throw new Error('the step did not read int8 weights');
     return us;
   } finally {
     delete process.env.MASKMIX_DECODE_TIMELINE;
@@ -54,7 +57,7 @@ async function timeGreedy(timeline) {
 
 const plain = await timeGreedy(false);
 const recorded = await timeGreedy(true);
-console.log(`d1024 L8 ${structure} repeat, batch ${batch}, bf16 weights: ${plain.toFixed(1)} µs/token; ${recorded.toFixed(1)} while recording the timeline`);
+console.log(`d1024 L8 ${structure} repeat, batch ${batch}, ${weights === 'int8' ? 'int8' : 'bf16'} weights: ${plain.toFixed(1)} µs/token; ${recorded.toFixed(1)} while recording the timeline`);
 
 printTimeline(file, recorded);
 model.dispose();

@@ -132,6 +132,9 @@ describe('decoding the masked mixer and llama', () => {
     await expect(decoder.step([1, V])).rejects.toMatchObject({ code: 'TOKEN_OUT_OF_RANGE' });
     expect(() => new Decoder(model, { batch: 0 })).toThrow(code('INVALID_ARGUMENT'));
     expect(() => new Decoder(model, { mode: 'sideways' as never })).toThrow(code('INVALID_ARGUMENT'));
+    expect(() => new Decoder(model, { weights: 'int4' as never })).toThrow(code('INVALID_ARGUMENT'));
+    // int8 weights are read only by the GPU's fused greedy kernels: a CPU model says so instead of ignoring it.
+    expect(() => new Decoder(model, { weights: 'int8' })).toThrow(/CUDA device/);
 
     // The plain masked mixer's context: its mixing matrices are n×n.
     await decoder.prefill(randomTokens(2 * 20, V, 1));
