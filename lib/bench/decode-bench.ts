@@ -46,6 +46,8 @@ export interface DecodeBenchOptions {
   models?: string[];
   /** 'step': one awaited step() per token (default); 'greedy': one native greedy() call per point. */
   loop?: 'step' | 'greedy';
+  /** The decoders' weights option (Decoder): 'int8' makes the fused greedy kernels read int8 matrices (a GPU, loop 'greedy'). */
+  weights?: 'model' | 'int8';
   log?: (line: string) => void;
 }
 
@@ -65,6 +67,8 @@ export interface DecodePoint {
   graphed?: boolean;
   /** loop 'greedy': whether that graph held maskmix's fused decoding kernels (decode/fused_repeat_step.h). */
   fused?: boolean;
+  /** loop 'greedy': whether those kernels read int8 weights. */
+  int8Weights?: boolean;
 }
 
 export interface DecodeSeries {
@@ -163,7 +167,7 @@ async function runModel(model: LanguageModel, spec: DecodeBenchModel, options: D
   warm.dispose();
 
   const series = options.batches.map((batch) => ({ batch, points: [] as DecodePoint[], lastMs: 0, skipping: false }));
-  const base = new Decoder(model, { mode: spec.mode });
+  const base = new Decoder(model, { mode: spec.mode, weights: options.weights });
   const started = performance.now();
   const budgetMs = options.budgetSeconds * 1000 * options.batches.length;
   let previous = 0;
@@ -196,11 +200,11 @@ async function runModel(model: LanguageModel, spec: DecodeBenchModel, options: D
         const cacheBefore = session.cacheBytes;
         const count = Math.max(1, steps - 1);
         const t0 = performance.now();
-        const { graphed, fused } = await session.greedy(first, count);
+        const { graphed, fused, int8Weights } = await session.greedy(first, count);
         entry.lastMs = (performance.now() - t0) / count;
         const cacheBytes = Math.max(cacheBefore, session.cacheBytes);
-        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes, stepsTimed: count, graphed, fused });
-        const how = fused ? ', CUDA graph of fused kernels' : graphed ? ', CUDA graph' : '';
+        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes, stepsTimed: count, graphed, fused, int8Weights });
+        const how = fused ? `, CUDA graph of fused kernels${int8Weights ? ' (int8 weights)' : ''}` : graphed ? ', CUDA graph' : '';
         options.log?.(`[bench] ${spec.name} b=${entry.batch} n=${n}: ${entry.lastMs.toFixed(4)} ms/token (greedy loop${how}), cache ${formatBytes(cacheBytes)}`);
         session.dispose();
         continue;

@@ -99,6 +99,8 @@ describe('maskmix CLI', () => {
       [['frobnicate'], 2, /unknown command 'frobnicate'/],
       [['autoencoder', 'eval'], 2, /missing required argument/],
       [['retrieval', 'train', runDir, '--frobnicate'], 2, /unknown option '--frobnicate'/],
+      [['bench', '--decode', '--decode-weights', 'int8'], 2, /--decode-weights int8 needs --decode-loop greedy and a --device cuda/],
+      [['bench', '--decode', '--decode-weights', 'int4'], 2, /--decode-weights must be 'model' or 'int8', got 'int4'/],
     ];
     for (const [args, code, message] of cases) {
       const r = await maskmix(...args);

@@ -20,6 +20,7 @@ export function addDecodeBenchOptions(command: Command): Command {
     .option('--decode-layers <n>', 'model depth', parseNumber('--decode-layers', { integer: true, min: 1 }), d.nLayers)
     .option('--decode-steps <n>', 'timed steps per position at most (median reported)', parseNumber('--decode-steps', { integer: true, min: 1 }), d.steps)
     .option('--decode-loop <loop>', "'step': one awaited step per token; 'greedy': native greedy generation (CUDA graphs where possible)", 'step')
+    .option('--decode-weights <w>', "'model', or 'int8': with --decode-loop greedy on a GPU, the fused kernels read int8 matrices (one scale per row)", 'model')
     .option('--decode-budget <s>', 'seconds per model and batch; later positions are skipped once the next would not fit', parseNumber('--decode-budget', { min: 1 }), d.budgetSeconds);
 }
 
@@ -48,9 +49,14 @@ export async function runDecodeBenchCommand(opts: Record<string, unknown>): Prom
     budgetSeconds: opts.decodeBudget as number,
     models: list('--decode-models', opts.decodeModels as string | undefined),
     loop: opts.decodeLoop as 'step' | 'greedy',
+    weights: opts.decodeWeights as 'model' | 'int8',
     log,
   };
   if (options.loop !== 'step' && options.loop !== 'greedy') throw new MaskmixError('INVALID_ARGUMENT', `--decode-loop must be 'step' or 'greedy', got '${options.loop}'`);
+  if (options.weights !== 'model' && options.weights !== 'int8') throw new MaskmixError('INVALID_ARGUMENT', `--decode-weights must be 'model' or 'int8', got '${options.weights}'`);
+  if (options.weights === 'int8' && (options.loop !== 'greedy' || !options.device.startsWith('cuda'))) {
+    throw new MaskmixError('INVALID_ARGUMENT', '--decode-weights int8 needs --decode-loop greedy and a --device cuda: only the fused greedy GPU kernels read int8 weights');
+  }
   if (options.dModel % 4 !== 0) throw new MaskmixError('INVALID_ARGUMENT', '--decode-width must be a multiple of 4 (4 heads)');
   const series = await runDecodeBench(options);
   const runtime = native().runtimeInfo();
