@@ -71,10 +71,11 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   void launchEarly(int64_t batch) {
     if (batch != 1 || envSaysOff("MASKMIX_DECODE_EARLY_LAUNCH")) return;
     auto weights = [&](size_t i) { return launches_[i].gemv.inFeatures * launches_[i].gemv.outFeatures; };
-    auto footprint = [&](size_t i) { return kernels::repeatDecodeGemvFootprint(launches_[i].kind, launches_[i].gemv, weights_); };
+    std::vector<kernels::BlockFootprint> footprint;  // one query per launch (a kernel attribute lookup each)
+    for (const Launch& l : launches_) footprint.push_back(kernels::repeatDecodeGemvFootprint(l.kind, l.gemv, weights_));
     for (size_t i = 1; i + 1 < launches_.size(); ++i) {
       if (weights(i + 1) <= weights(i)) continue;
-      const kernels::BlockFootprint blocks[3] = {footprint(i - 1), footprint(i), footprint(i + 1)};
+      const kernels::BlockFootprint blocks[3] = {footprint[i - 1], footprint[i], footprint[i + 1]};
       launches_[i].gemv.launchNextOnEntry = kernels::blocksFitOnOneMultiprocessor(blocks, 3);
     }
   }
