@@ -50,18 +50,16 @@ struct WeightVector<float> {
 // int8 weights (RepeatDecodeGemv::weightScales scales each row's sum): a byte q, flipped to q + 128 by its sign
 // bit, becomes the low mantissa byte of 2²³ (one byte permute), and one subtraction leaves q exactly — two
 // instructions a value where an integer-to-float conversion issues at a quarter of the rate.
+// Widened one 32-bit word (4 values) at a time, as the products use them: 16 floats live at once took the
+// four-row kernels to the 128-register cap (and spilled at batch 2 and 4).
 template <>
 struct WeightVector<int8_t> {
   static constexpr int kWidth = 16;
-  __device__ static void widen(const uint4& raw, float (&v)[16]) {
-    const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
+  __device__ static void widenWord(unsigned int word, float (&v)[4]) {
+    const unsigned int biased = word ^ 0x80808080u;
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const unsigned int biased = words[i] ^ 0x80808080u;
-#pragma unroll
-      for (int k = 0; k < 4; ++k)  // result bytes: byte k of `biased`, then bytes 4, 5, 7 of the pair (0, 0, 0x4b)
-        v[4 * i + k] = __uint_as_float(__byte_perm(biased, 0x4b000000u, 0x7540u + k)) - 8388736.f;  // 2²³ + 128
-    }
+    for (int k = 0; k < 4; ++k)  // result bytes: byte k of `biased`, then bytes 4, 5, 7 of the pair (0, 0, 0x4b)
+      v[k] = __uint_as_float(__byte_perm(biased, 0x4b000000u, 0x7540u + k)) - 8388736.f;  // 2²³ + 128
   }
 };
 
@@ -494,16 +492,31 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       if (v >= vectorsPerRow) break;
 #pragma unroll
       for (int r = 0; r < R; ++r) {  // one row's weights widened at a time: fewer live registers than all R rows
-        float w[kWidth];
-        WeightVector<W>::widen(raw[r][i], w);
+        if constexpr (std::is_same_v<W, int8_t>) {
+          const unsigned int words[4] = {raw[r][i].x, raw[r][i].y, raw[r][i].z, raw[r][i].w};
 #pragma unroll
-        for (int b = 0; b < B; ++b) {
-          if (b >= batch) break;
-          const float4* in = input + (b * K + v * kWidth) / 4;
+          for (int q = 0; q < 4; ++q) {
+            float w[4];
+            WeightVector<W>::widenWord(words[q], w);
 #pragma unroll
-          for (int q = 0; q < kWidth / 4; ++q) {
-            const float4 x = in[q];
-            acc[r][b] += w[4 * q] * x.x + w[4 * q + 1] * x.y + w[4 * q + 2] * x.z + w[4 * q + 3] * x.w;
+            for (int b = 0; b < B; ++b) {
+              if (b >= batch) break;
+              const float4 x = input[(b * K + v * kWidth) / 4 + q];
+              acc[r][b] += w[0] * x.x + w[1] * x.y + w[2] * x.z + w[3] * x.w;
+            }
+          }
+        } else {
+          float w[kWidth];
+          WeightVector<W>::widen(raw[r][i], w);
+#pragma unroll
+          for (int b = 0; b < B; ++b) {
+            if (b >= batch) break;
+            const float4* in = input + (b * K + v * kWidth) / 4;
+#pragma unroll
+            for (int q = 0; q < kWidth / 4; ++q) {
+              const float4 x = in[q];
+              acc[r][b] += w[4 * q] * x.x + w[4 * q + 1] * x.y + w[4 * q + 2] * x.z + w[4 * q + 3] * x.w;
+            }
           }
         }
       }
