@@ -237,9 +237,8 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
   step->blocksDone_ = at::zeros({1}, floats.dtype(at::kInt));
 
-  // A matrix as the kernels read it: the float32 parameter, or a bf16 or int8 copy kept alive here. int8: symmetric
-  // per output row, scale = max |w| / 127 (an all-zero row keeps scale 0), q = round(w / scale) — the kernels
-  // multiply each row's sum of q·x by its scale.
+  // A matrix as the kernels read it: the float32 parameter, or a bf16 or int8 copy (decode/quantized_rows.h) kept
+  // alive here.
   auto setMatrix = [&](RepeatDecodeGemv& g, const at::Tensor& w) {
     if (format == FusedWeights::Float32) {
       g.weight = w.data_ptr<float>();
