@@ -114,7 +114,10 @@ export interface NativeDecodeResult {
 export interface NativeDecoder {
   prefill(tokens: Int32Array, options?: { logits?: 'last' | 'all'; sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
   step(tokens: Int32Array, options?: { sampling?: NativeDecodeSampling }): Promise<NativeDecodeResult>;
-  greedy(first: Int32Array, count: number): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean; int8Weights: boolean }>;
+  greedy(
+    first: Int32Array,
+    count: number,
+  ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean; int8Weights: boolean; tensorCores: boolean }>;
   clone(options?: { copies?: number }): Promise<NativeDecoder>;
   reset(): void;
   dispose(): void;
@@ -311,6 +314,10 @@ export interface NativeAddon {
   ): { loss: number; targets: number; gradHidden: NativeTensor; gradWeight: NativeTensor };
   /** The int8 copy of a matrix that decoders with weights 'int8' give the fused GPU kernels (native/decode/quantized_rows.h). */
   quantizeRows(weight: NativeTensor): { values: NativeTensor; scales: NativeTensor };
+  /** A matrix's rows reordered as the decoding kernels' tensor-core products read them (decode/fragment_order.h). */
+  fragmentOrder(matrix: NativeTensor): NativeTensor;
+  /** One decoding GEMV kernel run alone, for GPU checks (decode/decode_gemv_probe.h). */
+  probeDecodeGemv(weight: NativeTensor, input: NativeTensor, weights: 'float32' | 'bfloat16' | 'tensor-cores' | 'int8', layerNorm: boolean): NativeTensor;
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
   cudaMemory(device: number, options?: { resetPeak?: boolean }): { allocated: number; peakAllocated: number; reserved: number };

@@ -69,6 +69,8 @@ export interface DecodePoint {
   fused?: boolean;
   /** loop 'greedy': whether those kernels read int8 weights. */
   int8Weights?: boolean;
+  /** loop 'greedy': whether their bf16 products ran on tensor cores (MASKMIX_DECODE_TENSOR_CORES=1). */
+  tensorCores?: boolean;
 }
 
 export interface DecodeSeries {
@@ -200,11 +202,12 @@ async function runModel(model: LanguageModel, spec: DecodeBenchModel, options: D
         const cacheBefore = session.cacheBytes;
         const count = Math.max(1, steps - 1);
         const t0 = performance.now();
-        const { graphed, fused, int8Weights } = await session.greedy(first, count);
+        const { graphed, fused, int8Weights, tensorCores } = await session.greedy(first, count);
         entry.lastMs = (performance.now() - t0) / count;
         const cacheBytes = Math.max(cacheBefore, session.cacheBytes);
-        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes, stepsTimed: count, graphed, fused, int8Weights });
-        const how = fused ? `, CUDA graph of fused kernels${int8Weights ? ' (int8 weights)' : ''}` : graphed ? ', CUDA graph' : '';
+        entry.points.push({ position: n, msPerToken: entry.lastMs, cacheBytes, stepsTimed: count, graphed, fused, int8Weights, tensorCores });
+        const kind = int8Weights ? ' (int8 weights)' : tensorCores ? ' (tensor-core products)' : '';
+        const how = fused ? `, CUDA graph of fused kernels${kind}` : graphed ? ', CUDA graph' : '';
         options.log?.(`[bench] ${spec.name} b=${entry.batch} n=${n}: ${entry.lastMs.toFixed(4)} ms/token (greedy loop${how}), cache ${formatBytes(cacheBytes)}`);
         session.dispose();
         continue;

@@ -136,13 +136,15 @@ export class Decoder {
    * 4 launches per layer instead of ~20); MASKMIX_FUSED_DECODE=0 in the environment keeps the generic graph. Under
    * 'auto' the fused kernels multiply bf16 weights by float32 activations where the generic graph and step() round
    * activations to bf16 too, so their greedy tokens can part from step()'s after some tokens (in fp32 they are equal).
-   * With the decoder option weights 'int8' they read int8 weights instead (`int8Weights` in the result).
+   * With the decoder option weights 'int8' they read int8 weights instead (`int8Weights` in the result). With
+   * MASKMIX_DECODE_TENSOR_CORES=1 in the environment at capture, their bf16 products run on tensor cores, the
+   * activations rounded to bf16 first as the generic graph does (`tensorCores`; needs widths that are multiples of 256).
    * @throws MaskmixError CONTEXT_FULL when position + count would pass the context.
    */
   async greedy(
     first: Int32Array | readonly number[] | number,
     count: number,
-  ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean; int8Weights: boolean }> {
+  ): Promise<{ tokens: Int32Array; graphed: boolean; fused: boolean; int8Weights: boolean; tensorCores: boolean }> {
     check(Number.isInteger(count) && count >= 1, 'count must be a positive integer');
     return this.handle.greedy(tokenIds(first, 'first'), count);
   }

@@ -178,7 +178,8 @@ Napi::Value DecoderWrap::advance(const Napi::CallbackInfo& info, bool isStep) {
 Napi::Value DecoderWrap::prefill(const Napi::CallbackInfo& info) { return advance(info, false); }
 Napi::Value DecoderWrap::step(const Napi::CallbackInfo& info) { return advance(info, true); }
 
-// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed, fused, int8Weights }>
+// greedy(first: Int32Array [batch], count): Promise<{ tokens: Int32Array [batch·count] (sequence-major), graphed, fused, int8Weights,
+// tensorCores }>
 // — count greedy steps in one native loop (decode/decoder.h).
 Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
   return asyncSessionCall(info, session_, [&] {
@@ -195,6 +196,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
       bool graphed = false;
       bool fused = false;
       bool int8Weights = false;
+      bool tensorCores = false;
     };
     auto out = std::make_shared<Greedy>();
     auto work = [first, count, out](Decoder& d) {
@@ -202,6 +204,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
       out->graphed = d.lastGreedyGraphed();
       out->fused = d.lastGreedyFused();
       out->int8Weights = d.lastGreedyInt8Weights();
+      out->tensorCores = d.lastGreedyTensorCores();
     };
     auto settle = [out](Napi::Env e) -> Napi::Value {
       Napi::Object o = Napi::Object::New(e);
@@ -211,6 +214,7 @@ Napi::Value DecoderWrap::greedy(const Napi::CallbackInfo& info) {
       o.Set("graphed", out->graphed);
       o.Set("fused", out->fused);
       o.Set("int8Weights", out->int8Weights);
+      o.Set("tensorCores", out->tensorCores);
       return o;
     };
     return std::make_pair(work, settle);

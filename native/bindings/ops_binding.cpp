@@ -5,6 +5,8 @@
 
 #include "common/napi_guard.h"
 #include "common/js_object.h"
+#include "decode/decode_gemv_probe.h"
+#include "decode/fragment_order.h"
 #include "decode/quantized_rows.h"
 #include "ops/decayed_scan.h"
 #include "ops/linear_mixing.h"
@@ -72,6 +74,22 @@ Napi::Value quantizeRowsOp(const Napi::CallbackInfo& info) {
     o.Set("values", TensorWrap::wrap(info.Env(), q.values));
     o.Set("scales", TensorWrap::wrap(info.Env(), q.scales));
     return o;
+  });
+}
+
+// fragmentOrder(matrix): Tensor — a matrix's rows reordered as the decoding kernels' tensor-core products read them
+// (decode/fragment_order.h), so tests can check the layout on the CPU.
+Napi::Value fragmentOrderOp(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return TensorWrap::wrap(info.Env(), fragmentOrder(TensorWrap::unwrap(info[0], "matrix"))); });
+}
+
+// probeDecodeGemv(weight, input, weights, layerNorm): Tensor — one decoding GEMV kernel run alone (decode/decode_gemv_probe.h).
+Napi::Value probeDecodeGemvOp(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    require(info.Length() > 3 && info[2].IsString() && info[3].IsBoolean(), "probeDecodeGemv(weight, input, weights: string, layerNorm: boolean)");
+    at::Tensor out = probeDecodeGemv(TensorWrap::unwrap(info[0], "weight"), TensorWrap::unwrap(info[1], "input"), info[2].As<Napi::String>().Utf8Value(),
+                                     info[3].As<Napi::Boolean>().Value());
+    return TensorWrap::wrap(info.Env(), out);
   });
 }
 
@@ -268,6 +286,8 @@ void defineOps(Napi::Env env, Napi::Object exports) {
   exports.Set("linearMixingBackward", Napi::Function::New(env, linearMixingBackward, "linearMixingBackward"));
   exports.Set("linearCrossEntropy", Napi::Function::New(env, linearCrossEntropyOp, "linearCrossEntropy"));
   exports.Set("quantizeRows", Napi::Function::New(env, quantizeRowsOp, "quantizeRows"));
+  exports.Set("fragmentOrder", Napi::Function::New(env, fragmentOrderOp, "fragmentOrder"));
+  exports.Set("probeDecodeGemv", Napi::Function::New(env, probeDecodeGemvOp, "probeDecodeGemv"));
 }
 
 }  // namespace maskmix

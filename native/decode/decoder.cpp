@@ -79,6 +79,7 @@ class CachedDecoder : public Decoder {
       lastGreedyGraphed_ = true;
       lastGreedyFused_ = graph_->fused();
       lastGreedyInt8Weights_ = graph_->int8Weights();
+      lastGreedyTensorCores_ = graph_->tensorCores();
     } else {
       tail = stepsAtHeldPosition(next, count);
     }
@@ -208,6 +209,7 @@ at::Tensor Decoder::greedy(const at::Tensor& first, int64_t count) {
   lastGreedyGraphed_ = false;
   lastGreedyFused_ = false;
   lastGreedyInt8Weights_ = false;
+  lastGreedyTensorCores_ = false;
   return greedyTokens(first.to(at::Device(config.device), at::kLong), count).to(at::kCPU);
 }
 

@@ -32,6 +32,8 @@ class Decoder {
   bool lastGreedyFused() const { return lastGreedyFused_; }
   // Whether those kernels read int8 weights (makeDecoder's weights "int8").
   bool lastGreedyInt8Weights() const { return lastGreedyInt8Weights_; }
+  // Whether their bf16 products ran on tensor cores (MASKMIX_DECODE_TENSOR_CORES=1 at capture).
+  bool lastGreedyTensorCores() const { return lastGreedyTensorCores_; }
 
   int64_t position() const { return position_; }
   int64_t batch() const { return batch_; }
@@ -66,6 +68,7 @@ class Decoder {
   bool lastGreedyGraphed_ = false;
   bool lastGreedyFused_ = false;
   bool lastGreedyInt8Weights_ = false;
+  bool lastGreedyTensorCores_ = false;
 
   friend std::unique_ptr<Decoder> makeDecoder(std::shared_ptr<LanguageModel>, int64_t, const std::string&, const std::string&,
                                               const std::string&);

@@ -10,6 +10,7 @@
 
 #include "common/env_setting.h"
 #include "common/error.h"
+#include "decode/fragment_order.h"
 #include "decode/quantized_rows.h"
 #include "models/repeat_mixer.h"
 
@@ -148,6 +149,8 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     }
   }
 
+  bool tensorCores() const override { return weights_ == kernels::DecodeWeights::BFloat16Fragments; }
+
   kernels::DecodeWeights weights_ = kernels::DecodeWeights::Float32;
   // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count;
   // the flag hand-over's counters (one per GEMV but the head, then the step count)
@@ -209,6 +212,13 @@ bool persistentRequested() {
   return envIs("MASKMIX_DECODE_PERSISTENT", "1");
 }
 
+// Whether MASKMIX_DECODE_TENSOR_CORES=1 asks for the bf16 products to run on tensor cores (kernels.h
+// BFloat16Fragments: the input rounded to bf16 as autocast does, 256 weights a warp instruction).
+bool tensorCoresRequested() {
+  return envIs("MASKMIX_DECODE_TENSOR_CORES", "1");
+}
+
+
 }  // namespace
 
 std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, FusedWeights format,
@@ -220,11 +230,16 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   const ModelConfig& c = model.config();
   const at::Device device = model.outputWeight().device();
   const int64_t d = c.dModel, f = c.ffMultiplier * c.dModel, H = c.nHeads;
-  const kernels::DecodeWeights weights = format == FusedWeights::Int8       ? kernels::DecodeWeights::Int8
-                                         : format == FusedWeights::BFloat16 ? kernels::DecodeWeights::BFloat16
-                                                                            : kernels::DecodeWeights::Float32;
+  kernels::DecodeWeights weights = format == FusedWeights::Int8       ? kernels::DecodeWeights::Int8
+                                   : format == FusedWeights::BFloat16 ? kernels::DecodeWeights::BFloat16
+                                                                      : kernels::DecodeWeights::Float32;
   if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weights, true) || !kernels::repeatDecodeGemvTakes(batch, f, weights, false))
     return nullptr;
+  // Tensor-core products where asked and every matrix's rows are whole 256-value tiles (else the bf16 kernels).
+  const auto fragments = kernels::DecodeWeights::BFloat16Fragments;
+  if (weights == kernels::DecodeWeights::BFloat16 && tensorCoresRequested() && kernels::repeatDecodeGemvTakes(batch, d, fragments, true) &&
+      kernels::repeatDecodeGemvTakes(batch, f, fragments, false))
+    weights = fragments;
 
   auto step = std::make_unique<FusedRepeatStepImpl>();
   step->weights_ = weights;
@@ -246,6 +261,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     }
     if (format == FusedWeights::BFloat16) {
       at::Tensor copy = w.detach().to(at::kBFloat16).contiguous();
+      if (weights == fragments) copy = fragmentOrder(copy);
       step->keepAlive_.push_back(copy);
       g.weight = copy.data_ptr();
       return;

@@ -35,6 +35,8 @@ class FusedRepeatStep {
   virtual ~FusedRepeatStep() = default;
   // Queues one step on the current CUDA stream (capturable).
   virtual void launch() = 0;
+  // Whether its bf16 products run on tensor cores (MASKMIX_DECODE_TENSOR_CORES; kernels.h BFloat16Fragments).
+  virtual bool tensorCores() const = 0;
 };
 
 }  // namespace maskmix

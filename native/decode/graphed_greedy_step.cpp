@@ -162,6 +162,7 @@ bool GraphedGreedyStep::stillValid(LanguageModel& model) const { return paramete
 
 bool GraphedGreedyStep::fused() const { return impl_->fused != nullptr; }
 bool GraphedGreedyStep::int8Weights() const { return impl_->int8Weights; }
+bool GraphedGreedyStep::tensorCores() const { return impl_->fused != nullptr && impl_->fused->tensorCores(); }
 
 at::Tensor GraphedGreedyStep::run(const at::Tensor& first, int64_t position, int64_t count) {
   Impl& g = *impl_;
@@ -202,6 +203,7 @@ at::Tensor GraphedGreedyStep::run(const at::Tensor&, int64_t, int64_t) { fail("C
 bool GraphedGreedyStep::stillValid(LanguageModel&) const { return false; }
 bool GraphedGreedyStep::fused() const { return false; }
 bool GraphedGreedyStep::int8Weights() const { return false; }
+bool GraphedGreedyStep::tensorCores() const { return false; }
 bool graphedDecodingBuilt() { return false; }
 
 #endif

@@ -42,6 +42,8 @@ class GraphedGreedyStep {
   bool fused() const;
   // Whether that step reads int8 weights.
   bool int8Weights() const;
+  // Whether its bf16 products run on tensor cores (FusedRepeatStep::tensorCores).
+  bool tensorCores() const;
 
  private:
   struct Impl;

@@ -143,8 +143,10 @@ struct RepeatDecodeGemv {
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 // How the decode GEMVs read their matrices: float32 or bf16 as stored, or int8 with one float32 scale per output
-// row (RepeatDecodeGemv::weightScales), half of bf16's bytes a token.
-enum class DecodeWeights { Float32, BFloat16, Int8 };
+// row (RepeatDecodeGemv::weightScales), half of bf16's bytes a token. BFloat16Fragments: bf16 with each 256 values
+// of a row reordered into tensor-core operand order (decode/fragment_order.h), the products taken by mma.sync with
+// the input rounded to bf16; inFeatures % 256 == 0.
+enum class DecodeWeights { Float32, BFloat16, Int8, BFloat16Fragments };
 
 struct RepeatDecodePhase {
   RepeatDecodeGemvKind kind = RepeatDecodeGemvKind::Residual;

@@ -63,6 +63,46 @@ struct WeightVector<int8_t> {
   }
 };
 
+// bf16 weights in tensor-core operand order (DecodeWeights::BFloat16Fragments): each 16-byte load is one lane's B
+// operands of two m16n8k16 MMAs. The products phase of the bf16 kernels issues a widening and an FMA per weight and
+// lane; an MMA takes 128 weights per warp instruction (see the products loop in gemvBlock).
+struct Bf16Fragments {};
+template <>
+struct WeightVector<Bf16Fragments> {
+  static constexpr int kWidth = 8;
+};
+
+// The fragment order of a 256-value tile of a row (decode/fragment_order.h lays the weights out the same way): the
+// tile is 16 chunks of 16 values, value e being value e % 16 of chunk e / 16; lane 4g + t holds values 2t, 2t + 1
+// and 2t + 8, 2t + 9 of chunks g and g + 8, as the words (value half, chunk half) in that order. Returns the 32-bit
+// word holding values e and e + 1 (e even). The weights and the input share the layout.
+__device__ __forceinline__ int fragmentWord(int e) {
+  const int rowHalf = e >> 7, g = (e >> 4) & 7, columnHalf = (e >> 3) & 1, t = (e >> 1) & 3;
+  return 4 * (4 * g + t) + 2 * columnHalf + rowHalf;
+}
+__device__ __forceinline__ unsigned int packBf16(float low, float high) {
+  const __nv_bfloat162 pair = __floats2bfloat162_rn(low, high);  // .x (the lower-addressed value) is the low half
+  return *reinterpret_cast<const unsigned int*>(&pair);
+}
+// Float4 j of the staged input (batch row j / K4) as bf16 words in fragment order: `words` holds each row's K/2 words.
+__device__ __forceinline__ void storeFragmentWords(unsigned int* words, int j, int K4, const float4& x) {
+  const int b = j / K4, k = 4 * (j - b * K4);
+  unsigned int* tile = words + b * 2 * K4 + (k / 256) * 128;
+  const int e = k % 256;
+  tile[fragmentWord(e)] = packBf16(x.x, x.y);
+  tile[fragmentWord(e + 2)] = packBf16(x.z, x.w);
+}
+
+// C += A·B for one m16n8k16 tile, bf16 operands, float32 accumulators (sm_80 and newer).
+__device__ __forceinline__ void mmaTile(float (&c)[4], unsigned int a0, unsigned int a1, unsigned int a2, unsigned int a3, unsigned int b0,
+                                        unsigned int b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#endif
+}
+
 // A decode GEMV is bound by memory latency, not bandwidth, unless many loads are outstanding: each lane keeps up to
 // sixteen 16-byte weight loads in flight, issued before anything else. A warp owns R consecutive output rows and
 // loads V vectors per lane of each (R·V ≤ 16): short rows (d1024 bf16: 128 vectors, V = 4 covers them) take R = 4 rows
@@ -244,9 +284,11 @@ __device__ __forceinline__ void normaliseByWarpPartials(const RepeatDecodeGemv& 
 // Copies the batch's input rows into shared memory (16 bytes a thread at a time, up to four loads in flight per
 // thread: one L2 round trip where a load-then-store loop would wait once per row chunk), then, for a LayerNorm
 // prologue whose weight and bias are already in `norm` (or in `own`), normalises each row.
+// With `words` (tensor-core products), the rows are also written as bf16 words in fragment order; without a
+// LayerNorm only so.
 template <Prologue P, int B>
 __device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* input, const float* norm, const NormParameters& own,
-                                           WarpPartials& partials) {
+                                           WarpPartials& partials, unsigned int* words) {
   constexpr int kLoads = 4;
   const int K4 = static_cast<int>(g.inFeatures) / 4;
   const int batch = static_cast<int>(g.batch);
@@ -263,10 +305,21 @@ __device__ __forceinline__ void stageInput(const RepeatDecodeGemv& g, float4* in
       staged[i] = __ldcg(reinterpret_cast<const float4*>(g.input + source * g.inputStride) + (j - b * K4));
     }
 #pragma unroll
-    for (int i = 0; i < kLoads; ++i)
-      if (first + i * kThreads < total) input[first + i * kThreads] = staged[i];
+    for (int i = 0; i < kLoads; ++i) {
+      const int j = first + i * kThreads;
+      if (j >= total) break;
+      if (P == Prologue::None && words != nullptr) {
+        storeFragmentWords(words, j, K4, staged[i]);
+      } else {
+        input[j] = staged[i];
+      }
+    }
   }
-  if (P == Prologue::LayerNorm) normaliseByWarpPartials<B>(g, input, norm, own, partials);
+  if (P == Prologue::LayerNorm) {
+    normaliseByWarpPartials<B>(g, input, norm, own, partials);
+    if (words != nullptr)  // each thread's own normalised float4s: no barrier before reading them
+      for (int j = threadIdx.x; j < total; j += kThreads) storeFragmentWords(words, j, K4, input[j]);
+  }
 }
 
 // What the Mixing epilogue reads besides the product, for one output row: fetched before the kernel waits on its
@@ -383,7 +436,10 @@ struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent l
 template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait, int B = kMaxDecodeBatch>
 __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t block, const Wait& wait, BlockShared& shared) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
-  extern __shared__ float4 input[];  // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias
+  // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias; then, for tensor-core products,
+  // the input as bf16 words in fragment order [batch, K/2] (without a LayerNorm, only these: sharedBytes).
+  extern __shared__ float4 input[];
+  constexpr bool kMma = std::is_same_v<W, Bf16Fragments>;
   unsigned long long* blockBest = shared.best;
   __syncthreads();  // a block doing several in a row: the previous one's warps may still read the shared input
   const int K = static_cast<int>(g.inFeatures);
@@ -433,6 +489,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   // first layer's kernel follows the head (in the same graph when a replay chains several steps), so that kernel
   // reads them after its wait.
   float* norm = reinterpret_cast<float*>(input + batch * K / 4);
+  unsigned int* inputWords = !kMma ? nullptr : P == Prologue::LayerNorm ? reinterpret_cast<unsigned int*>(norm + 2 * K) : reinterpret_cast<unsigned int*>(input);
   if (P == Prologue::LayerNorm && !own.inRegisters)
     for (int k = threadIdx.x; k < K; k += kThreads) {
       norm[k] = g.normWeight[k];
@@ -479,54 +536,95 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     }
   }
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
-  stageInput<P, B>(g, input, norm, own, shared.partials);
+  stageInput<P, B>(g, input, norm, own, shared.partials, inputWords);
   __syncthreads();
   wait.mark(1);
 
   float acc[R][B] = {};
+  // Tensor-core products: MMA accumulators per row and pair of batch rows, in kChains independent chains (an MMA
+  // waits for the previous one on its accumulators): about four chains a warp where registers allow.
+  constexpr int kBatchPairs = kMma ? (B + 1) / 2 : 1, kChains = kMma && R * kBatchPairs < 4 ? 4 / (R * kBatchPairs) : 1;
+  float sums[kMma ? R : 1][kBatchPairs][kChains][4] = {};
   for (int base = 0; base < vectorsPerRow; base += 32 * V) {
     if (base > 0) loadChunk(base);
 #pragma unroll
     for (int i = 0; i < V; ++i) {
       const int v = base + 32 * i + lane;
-      if (v >= vectorsPerRow) break;
+      if (v >= vectorsPerRow) break;  // the same for every lane where K % 256 == 0 (tensor-core products need it)
+      if constexpr (kMma) {
+        // Tensor-core products. The warp's 32 loads i of row r are one 256-value tile of that row: 16 chunks of
+        // 16 values. One MMA takes chunks 0-7 as the 8 columns of its B operand (words x, z of each lane), the
+        // other chunks 8-15 (y, w); A's rows are the same chunks of the input, batch row b0 in rows 0-7 and b1
+        // (= b0 + 1, or zeros) in rows 8-15. Row n's dot product with column n is chunk n's part of the tile's
+        // sum, so the diagonals accumulate the row's sum: b0's at (n, n), b1's at (8 + n, n), which lane 4n + n/2
+        // holds in c[n % 2] and c[2 + n % 2]. Seven of eight products are thrown away; what counts is one MMA per
+        // 128 weights a warp instead of a widening and an FMA per weight a lane.
 #pragma unroll
-      for (int r = 0; r < R; ++r) {  // one row's weights widened at a time: fewer live registers than all R rows
-        if constexpr (std::is_same_v<W, int8_t>) {
-          const unsigned int words[4] = {raw[r][i].x, raw[r][i].y, raw[r][i].z, raw[r][i].w};
+        for (int p = 0; p < kBatchPairs; ++p) {
+          if (2 * p >= batch) break;
+          const uint4* x = reinterpret_cast<const uint4*>(inputWords) + 2 * p * vectorsPerRow + v;
+          const uint4 x0 = x[0], x1 = 2 * p + 1 < batch ? x[vectorsPerRow] : make_uint4(0, 0, 0, 0);
 #pragma unroll
-          for (int q = 0; q < 4; ++q) {
-            float w[4];
-            WeightVector<W>::widenWord(words[q], w);
+          for (int r = 0; r < R; ++r) {
+            float (&c)[4] = sums[r][p][i % kChains];
+            mmaTile(c, x0.x, x1.x, x0.z, x1.z, raw[r][i].x, raw[r][i].z);
+            mmaTile(c, x0.y, x1.y, x0.w, x1.w, raw[r][i].y, raw[r][i].w);
+          }
+        }
+      } else {
+#pragma unroll
+        for (int r = 0; r < R; ++r) {  // one row's weights widened at a time: fewer live registers than all R rows
+          if constexpr (std::is_same_v<W, int8_t>) {
+            const unsigned int words[4] = {raw[r][i].x, raw[r][i].y, raw[r][i].z, raw[r][i].w};
+#pragma unroll
+            for (int q = 0; q < 4; ++q) {
+              float w[4];
+              WeightVector<W>::widenWord(words[q], w);
+#pragma unroll
+              for (int b = 0; b < B; ++b) {
+                if (b >= batch) break;
+                const float4 x = input[(b * K + v * kWidth) / 4 + q];
+                acc[r][b] += w[0] * x.x + w[1] * x.y + w[2] * x.z + w[3] * x.w;
+              }
+            }
+          } else {
+            float w[kWidth];
+            WeightVector<W>::widen(raw[r][i], w);
 #pragma unroll
             for (int b = 0; b < B; ++b) {
               if (b >= batch) break;
-              const float4 x = input[(b * K + v * kWidth) / 4 + q];
-              acc[r][b] += w[0] * x.x + w[1] * x.y + w[2] * x.z + w[3] * x.w;
-            }
-          }
-        } else {
-          float w[kWidth];
-          WeightVector<W>::widen(raw[r][i], w);
+              const float4* in = input + (b * K + v * kWidth) / 4;
 #pragma unroll
-          for (int b = 0; b < B; ++b) {
-            if (b >= batch) break;
-            const float4* in = input + (b * K + v * kWidth) / 4;
-#pragma unroll
-            for (int q = 0; q < kWidth / 4; ++q) {
-              const float4 x = in[q];
-              acc[r][b] += w[4 * q] * x.x + w[4 * q + 1] * x.y + w[4 * q + 2] * x.z + w[4 * q + 3] * x.w;
+              for (int q = 0; q < kWidth / 4; ++q) {
+                const float4 x = in[q];
+                acc[r][b] += w[4 * q] * x.x + w[4 * q + 1] * x.y + w[4 * q + 2] * x.z + w[4 * q + 3] * x.w;
+              }
             }
           }
         }
       }
     }
   }
+  // Tensor-core products: only the eight lanes holding a diagonal element (t = g/2) carry a part of the sum.
+  const bool carriesSum = !kMma || (lane & 3) == (lane >> 3);
+  if constexpr (kMma) {
+    const bool oddChunk = (lane >> 2) & 1;
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int p = 0; p < kBatchPairs; ++p)
+#pragma unroll
+        for (int k = 0; k < kChains; ++k) {
+          const float(&c)[4] = sums[r][p][k];
+          acc[r][2 * p] += oddChunk ? c[1] : c[0];
+          if (2 * p + 1 < B) acc[r][2 * p + 1] += oddChunk ? c[3] : c[2];
+        }
+  }
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int b = 0; b < B; ++b)
-      if (b < batch) acc[r][b] = warpSum(acc[r][b]);
+      if (b < batch) acc[r][b] = warpSum(carriesSum ? acc[r][b] : 0.f);
   wait.mark(2);
 
   if (lane == 0) {
@@ -666,9 +764,11 @@ bool overlapLaunch(Kernel kernel) {
   return attributes.ptxVersion >= 90 && attributes.binaryVersion >= 90;
 }
 
-// Dynamic shared memory of a GEMV: the batch's input rows, then the LayerNorm weight and bias.
-size_t sharedBytes(int64_t batch, int64_t inFeatures, bool layerNorm) {
-  return static_cast<size_t>((batch + (layerNorm ? 2 : 0)) * inFeatures) * sizeof(float);
+// Dynamic shared memory of a GEMV: the batch's input rows, then the LayerNorm weight and bias; for tensor-core
+// products the rows as bf16 after them (without a LayerNorm, only these).
+size_t sharedBytes(int64_t batch, int64_t inFeatures, bool layerNorm, bool fragments) {
+  const size_t floats = fragments && !layerNorm ? 0 : static_cast<size_t>((batch + (layerNorm ? 2 : 0)) * inFeatures) * sizeof(float);
+  return floats + (fragments ? static_cast<size_t>(batch * inFeatures) * 2 : 0);
 }
 // At most this much (opted into above 48 KiB): leaves room for two blocks per multiprocessor on sm_80 and sm_90, so
 // the next kernel's blocks can start beside this one's.
@@ -708,7 +808,7 @@ template <typename W, Prologue P, Epilogue E, int V, int R, int B>
 void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
-  const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm);
+  const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm, std::is_same_v<W, Bf16Fragments>);
   // A timeline run (MASKMIX_DECODE_TIMELINE) launches the kernels compiled with its hooks; all others, none.
   auto kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true> : gemvStepKernel<W, P, E, V, R, B, false>;
   if (action.footprint != nullptr) {
@@ -783,7 +883,7 @@ bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid,
   for (int p = 0; p < count; ++p) {
     const RepeatDecodeGemv& g = phases[p].gemv;
     const bool layerNorm = phases[p].kind == RepeatDecodeGemvKind::NormMix || phases[p].kind == RepeatDecodeGemvKind::NormGelu;
-    shared = std::max(shared, sharedBytes(g.batch, g.inFeatures, layerNorm));
+    shared = std::max(shared, sharedBytes(g.batch, g.inFeatures, layerNorm, false));
   }
   auto kernel = persistentStepKernel<W>;
   int device = 0, cooperative = 0, perMultiprocessor = 0;
@@ -835,6 +935,7 @@ void launchPersistentFor(const RepeatDecodePhase* devicePhases, int count, unsig
 int vectorWidth(DecodeWeights weights) {
   switch (weights) {
     case DecodeWeights::BFloat16: return WeightVector<__nv_bfloat16>::kWidth;
+    case DecodeWeights::BFloat16Fragments: return WeightVector<Bf16Fragments>::kWidth;
     case DecodeWeights::Int8: return WeightVector<int8_t>::kWidth;
     case DecodeWeights::Float32: break;
   }
@@ -844,6 +945,7 @@ int vectorWidth(DecodeWeights weights) {
 void forWeights(DecodeWeights weights, RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, const GemvAction& action) {
   switch (weights) {
     case DecodeWeights::BFloat16: return dispatchGemvFor<__nv_bfloat16>(kind, g, action);
+    case DecodeWeights::BFloat16Fragments: return dispatchGemvFor<Bf16Fragments>(kind, g, action);
     case DecodeWeights::Int8: return dispatchGemvFor<int8_t>(kind, g, action);
     case DecodeWeights::Float32: return dispatchGemvFor<float>(kind, g, action);
   }
@@ -851,17 +953,20 @@ void forWeights(DecodeWeights weights, RepeatDecodeGemvKind kind, const RepeatDe
 }  // namespace
 
 bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DecodeWeights weights, bool layerNorm) {
-  const int width = vectorWidth(weights);
-  const size_t shared = sharedBytes(batch, inFeatures, layerNorm);
+  const bool fragments = weights == DecodeWeights::BFloat16Fragments;
+  const int width = fragments ? 256 : vectorWidth(weights);  // whole tiles of decode/fragment_order.h
+  const size_t shared = sharedBytes(batch, inFeatures, layerNorm, fragments);
   if (batch < 1 || batch > kMaxDecodeBatch || inFeatures % width != 0 || shared > kMaxSharedBytes) return false;
-  int device = 0, optIn = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
-  return cudaGetDevice(&device) == cudaSuccess && cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
-         shared <= static_cast<size_t>(optIn);
+  int device = 0, optIn = 0, major = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
+    return false;
+  return shared <= static_cast<size_t>(optIn) && (!fragments || major >= 8);  // mma.sync on bf16: sm_80 and newer
 }
 
 // The persistent kernel is built for float32 and bf16 weights only (an opt-in measured slower; see persistentRequested).
 bool planRepeatDecodePersistent(RepeatDecodePhase* phases, int count, DecodeWeights weights, unsigned int& grid, size_t& shared) {
-  if (count < 1 || weights == DecodeWeights::Int8) return false;
+  if (count < 1 || weights == DecodeWeights::Int8 || weights == DecodeWeights::BFloat16Fragments) return false;
   return weights == DecodeWeights::BFloat16 ? planPersistentFor<__nv_bfloat16>(phases, count, grid, shared) : planPersistentFor<float>(phases, count, grid, shared);
 }
 

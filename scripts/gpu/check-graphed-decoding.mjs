@@ -12,14 +12,16 @@
 // (MASKMIX_DECODE_PERSISTENT=1) checked and timed beside them. Decoders with weights 'int8' (int8-checks) must
 // give the step loop's fp32 tokens of a model whose matrices were replaced by their dequantised int8 copies.
 // Usage: node scripts/gpu/check-graphed-decoding.mjs [--part P,…]   (prints one line per check; exit 1 on a failure)
-//   parts, in this order (default all): repeat-checks, linear-checks, shapes, int8-checks, repeat-speed, linear-speed — a short
-//   device lease can run the ones it needs first.
+//   parts, in this order (default all): repeat-checks, linear-checks, shapes, int8-checks, gemv-checks,
+//   tensor-core-checks, repeat-speed, linear-speed — a short device lease can run the ones it needs first.
+// gemv-checks runs single GEMV kernels (native().probeDecodeGemv) against float64 arithmetic for every weight format
+// and launch shape; tensor-core-checks runs whole steps with MASKMIX_DECODE_TENSOR_CORES=1.
 import { Decoder, LanguageModel, LINEAR_PATTERNS, REPEAT_STRUCTURES, Trainer } from '../../dist/lib/index.js';
 import { Tensor } from '../../dist/lib/tensor.js';
 import { native } from '../../dist/lib/native.js';
 import { SPEC_DECODE_MODEL } from './decode-model.mjs';
 
-const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'int8-checks', 'repeat-speed', 'linear-speed'];
+const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'int8-checks', 'gemv-checks', 'tensor-core-checks', 'repeat-speed', 'linear-speed'];
 const partArg = process.argv.indexOf('--part');
 const parts = new Set(partArg > 0 ? (process.argv[partArg + 1] ?? '').split(',') : PARTS);
 for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown --part ${p}: one of ${PARTS.join(', ')}`);
@@ -242,6 +244,120 @@ if (parts.has('int8-checks')) {
   bf16.dispose();
   int8.dispose();
   big.dispose();
+}
+
+// One GEMV kernel against float64 arithmetic on the values the kernel multiplies: the weights as its format holds
+// them (bf16-rounded, or int8 values times their row's scale), and for tensor cores the input rounded to bf16 too.
+// Every launch shape (rows per warp 1, 2, 4; one or several load chunks; a last block past the matrix's end), batch
+// 1-4, with and without the LayerNorm prologue (then GELU(W·LayerNorm(x)), unit LayerNorm weight, zero bias).
+const toBf16 = (() => {
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  return (v) => {
+    f[0] = v;
+    u[0] = (u[0] + 0x7fff + ((u[0] >>> 16) & 1)) & 0xffff0000; // round to nearest even (no NaNs here)
+    return f[0];
+  };
+})();
+function erf(x) { // Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7
+  const s = Math.sign(x), a = Math.abs(x), t = 1 / (1 + 0.3275911 * a);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return s * y;
+}
+if (parts.has('gemv-checks')) {
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  for (const [rows, K] of [[1024, 1024], [2048, 1024], [4096, 1024], [4100, 1024], [1024, 4096], [512, 2048], [300, 256]]) {
+    const w = Float32Array.from({ length: rows * K }, () => gauss() / Math.sqrt(K));
+    const wt = Tensor.from(w, [rows, K]).to({ device: 'cuda' });
+    for (const batch of [1, 2, 3, 4]) {
+      const x = Float32Array.from({ length: batch * K }, () => 0.5 + gauss());
+      const xt = Tensor.from(x, [batch, K]).to({ device: 'cuda' });
+      for (const layerNorm of [false, true]) {
+        if (layerNorm && K > 1024) continue; // the model's LayerNorm GEMVs read d-wide inputs
+        // The input the products take: LayerNorm'ed in float64 where the kernel normalises.
+        const input = new Float64Array(batch * K);
+        for (let b = 0; b < batch; b++) {
+          const row = x.subarray(b * K, (b + 1) * K);
+          if (!layerNorm) {
+            input.set(row, b * K);
+            continue;
+          }
+          const mean = row.reduce((s, v) => s + v, 0) / K;
+          const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / K;
+          for (let k = 0; k < K; k++) input[b * K + k] = (row[k] - mean) / Math.sqrt(variance + 1e-5);
+        }
+        for (const weights of ['float32', 'bfloat16', 'tensor-cores', 'int8']) {
+          if (weights === 'tensor-cores' && K % 256 !== 0) continue;
+          let values = w, inputs = input;
+          if (weights === 'bfloat16' || weights === 'tensor-cores') values = Float32Array.from(w, toBf16);
+          if (weights === 'int8') {
+            const q = native().quantizeRows(wt.handle);
+            const qv = new Tensor(q.values), qs = new Tensor(q.scales);
+            const v = qv.toTypedArray(), sc = qs.toTypedArray();
+            values = Float32Array.from(v, (q, i) => q * sc[Math.floor(i / K)]);
+            qv.dispose();
+            qs.dispose();
+          }
+          if (weights === 'tensor-cores') inputs = Float64Array.from(input, toBf16);
+          const outT = new Tensor(native().probeDecodeGemv(wt.handle, xt.handle, weights, layerNorm));
+          const out = outT.toTypedArray();
+          outT.dispose();
+          // Error relative to the row's Σ|w·x| (what float32 sums in another order can move).
+          let worst = 0;
+          for (let b = 0; b < batch; b++)
+            for (let r = 0; r < rows; r++) {
+              let dot = 0, magnitude = 0;
+              for (let k = 0; k < K; k++) {
+                const term = values[r * K + k] * inputs[b * K + k];
+                dot += term;
+                magnitude += Math.abs(term);
+              }
+              const expected = layerNorm ? 0.5 * dot * (1 + erf(dot / Math.SQRT2)) : dot;
+              worst = Math.max(worst, Math.abs(out[b * rows + r] - expected) / (magnitude + 1e-6));
+            }
+          check(`gemv ${rows}x${K} batch ${batch}${layerNorm ? ' LayerNorm→GELU' : ''} ${weights}: = float64 arithmetic`, worst < 1e-5, `worst error ${worst.toExponential(2)} of Σ|w·x|`);
+        }
+      }
+      xt.dispose();
+    }
+    wt.dispose();
+  }
+}
+
+// Whole steps with tensor-core products (MASKMIX_DECODE_TENSOR_CORES=1): greedy reports them, and its tokens against
+// the bf16 kernels' (FMA products, float32 input): the products differ by the input's rounding to bf16, so on random
+// models tokens part after a while; printed, with the share of the first sequence that agrees.
+if (parts.has('tensor-core-checks')) {
+  for (const [structure, dModel, batches] of [['mixed', 256, [1, 3]], ['column', 512, [1, 2]], ['row', 512, [1]], ['mixed', 1024, [1, 2, 4]]]) {
+    const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 7, device: 'cuda' });
+    for (const batch of batches) {
+      const prompt = randomTokens(batch * 16), first = randomTokens(batch);
+      const run = async (tensorCores) =>
+        withEnv('MASKMIX_DECODE_TENSOR_CORES', tensorCores ? '1' : '0', async () => {
+          const decoder = new Decoder(model, { batch, precision: 'auto' });
+          await decoder.prefill(prompt);
+          const r = await decoder.greedy(first, 48);
+          decoder.dispose();
+          return r;
+        });
+      const mma = await run(true), fma = await run(false);
+      let prefix = 0, same = 0;
+      while (prefix < 48 && mma.tokens[prefix] === fma.tokens[prefix]) prefix++;
+      for (let i = 0; i < mma.tokens.length; i++) if (mma.tokens[i] === fma.tokens[i]) same++;
+      check(`tensor cores ${structure} d${dModel} batch ${batch}: greedy ran them (and the default did not)`, mma.fused && mma.tensorCores && fma.fused && !fma.tensorCores);
+      console.log(`     tensor cores ${structure} d${dModel} batch ${batch}: tokens as the bf16 kernels' for the first ${prefix}/48, ${same}/${mma.tokens.length} overall`);
+    }
+    model.dispose();
+  }
+  // Widths that are not whole 256-value tiles keep the bf16 kernels.
+  const small = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 7, device: 'cuda' });
+  const r = await withEnv('MASKMIX_DECODE_TENSOR_CORES', '1', async () => {
+    const decoder = new Decoder(small, { batch: 1, precision: 'auto' });
+    const out = await decoder.greedy([3], 4);
+    decoder.dispose();
+    return out;
+  });
+  check('tensor cores asked at d128: the bf16 kernels run instead', r.fused && !r.tensorCores);
+  small.dispose();
 }
 
 // Speed at the SPEC §7 size: d1024 L8, batch 1 (and 2), fused kernels vs the generic graph vs awaited eager steps.

@@ -49,6 +49,8 @@ async function timeGreedy(timeline) {
     decoder.dispose();  // writes the timeline
     if (!(warm.fused && run.fused)) throw new Error('the step did not run the fused kernels');
     if (weights === 'int8' && !run.int8Weights) throw new Error('the step did not read int8 weights');
+    if (process.env.MASKMIX_DECODE_TENSOR_CORES === '1' && weights !== 'int8' && !run.tensorCores)
+      throw new Error('MASKMIX_DECODE_TENSOR_CORES=1 but the step did not take its products on tensor cores');
     return us;
   } finally {
     delete process.env.MASKMIX_DECODE_TIMELINE;
@@ -57,7 +59,7 @@ async function timeGreedy(timeline) {
 
 const plain = await timeGreedy(false);
 const recorded = await timeGreedy(true);
-console.log(`d1024 L8 ${structure} repeat, batch ${batch}, ${weights === 'int8' ? 'int8' : 'bf16'} weights: ${plain.toFixed(1)} µs/token; ${recorded.toFixed(1)} while recording the timeline`);
+console.log(`d1024 L8 ${structure} repeat, batch ${batch}, ${weights === 'int8' ? 'int8' : process.env.MASKMIX_DECODE_TENSOR_CORES === '1' ? 'bf16 (tensor cores)' : 'bf16'} weights: ${plain.toFixed(1)} µs/token; ${recorded.toFixed(1)} while recording the timeline`);
 
 printTimeline(file, recorded);
 model.dispose();
