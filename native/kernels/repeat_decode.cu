@@ -495,44 +495,37 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       norm[k] = g.normWeight[k];
       norm[K + k] = g.normBias[k];
     }
-  float rowBias[R] = {};
-  float rowScale[std::is_same_v<W, int8_t> ? R : 1] = {};
-  MixingOperands mixing[E == Epilogue::Mixing ? R : 1];
-  float carried[R][B] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
+  // Lane r < R finishes the warp's row r (fetching its operands itself): the rows' epilogues run side by side, where
+  // one lane doing all R rows chained them (four erff and stores at a time in the up-projection).
+  const int64_t ownRow = firstRow + lane;
+  const bool finishes = lane < R && ownRow < g.outFeatures;
+  float rowBias = 0, rowScale = 1;
+  MixingOperands mixing;
+  float carried[B] = {};  // Mixing: running sums; Residual: the residual rows (read after the wait)
   int64_t position = 0;
   auto fetchRowOperands = [&] {
     if (E == Epilogue::Mixing) position = __ldcg(g.position);
+    if (g.bias) rowBias = g.bias[ownRow];
+    if constexpr (std::is_same_v<W, int8_t>) rowScale = g.weightScales[ownRow];
+    if (E == Epilogue::Mixing && position < g.context) {
+      mixing = mixingOperands(g, static_cast<int>(ownRow), static_cast<int>(position));
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-      const int64_t out = firstRow + r;
-      if (out >= g.outFeatures) break;
-      if (g.bias) rowBias[r] = g.bias[out];
-      if constexpr (std::is_same_v<W, int8_t>) rowScale[r] = g.weightScales[out];
-      if (E == Epilogue::Mixing && position < g.context) {
-        mixing[r] = mixingOperands(g, static_cast<int>(out), static_cast<int>(position));
-#pragma unroll
-        for (int b = 0; b < B; ++b)
-          if (b < batch) carried[r][b] = __ldcg(mixing[r].sum + b * mixing[r].sumStride);
-      }
+      for (int b = 0; b < B; ++b)
+        if (b < batch) carried[b] = __ldcg(mixing.sum + b * mixing.sumStride);
     }
   };
   const bool firstLayer = g.inputTokens != nullptr;
-  if (lane == 0 && !firstLayer) fetchRowOperands();
+  if (finishes && !firstLayer) fetchRowOperands();
 
   wait();
-  if (lane == 0 && firstLayer) fetchRowOperands();
-  if (E == Epilogue::Residual && lane == 0) {
+  if (finishes && firstLayer) fetchRowOperands();
+  if (E == Epilogue::Residual && finishes) {
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-      const int64_t out = firstRow + r;
-      if (out >= g.outFeatures) break;
-#pragma unroll
-      for (int b = 0; b < B; ++b) {
-        if (b >= batch) break;
-        const float* residual = g.residual == nullptr ? g.output + b * g.outputStride
-                                                      : g.residual + (g.residualTokens ? g.residualTokens[b] : b) * g.residualStride;
-        carried[r][b] = __ldcg(residual + out);
-      }
+    for (int b = 0; b < B; ++b) {
+      if (b >= batch) break;
+      const float* residual = g.residual == nullptr ? g.output + b * g.outputStride
+                                                    : g.residual + (g.residualTokens ? g.residualTokens[b] : b) * g.residualStride;
+      carried[b] = __ldcg(residual + ownRow);
     }
   }
   if (E == Epilogue::Argmax && threadIdx.x < kMaxDecodeBatch) blockBest[threadIdx.x] = 0;
@@ -627,37 +620,34 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       if (b < batch) acc[r][b] = warpSum(carriesSum ? acc[r][b] : 0.f);
   wait.mark(2);
 
-  if (lane == 0) {
+  if (finishes) {
 #pragma unroll
-    for (int r = 0; r < R; ++r) {
-      const int64_t out = firstRow + r;
-      if (out >= g.outFeatures) break;
+    for (int b = 0; b < B; ++b) {
+      if (b >= batch) break;
+      float v = acc[0][b];  // this lane's row (a select chain: registers cannot be indexed at run time)
 #pragma unroll
-      for (int b = 0; b < B; ++b) {
-        if (b >= batch) break;
-        float v = acc[r][b];
-        if constexpr (std::is_same_v<W, int8_t>) v *= rowScale[r];
-        v += rowBias[r];
-        float* y = g.output + b * g.outputStride + out;
-        if (E == Epilogue::Residual) {
-          *y = carried[r][b] + v;
-        } else if (E == Epilogue::Gelu) {
-          *y = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
-        } else if (E == Epilogue::Argmax) {
-          atomicMax(blockBest + b, argmaxKey(v, out));  // one global atomic per block below, not one per row
-        } else {  // Mixing: channel `out` continues its head's running sum at the current position
-          if (position >= g.context) continue;  // past the trained context: the host refuses before it gets here
-          const MixingOperands& m = mixing[r];
-          float& sum = carried[r][b];
-          if (m.column) {  // column: S = γS + x, y = w_t·S
-            sum = m.gamma * sum + v;
-            *y = m.weight * sum + m.bias;
-          } else {  // row: R = γR + w_t·x, y = R
-            sum = m.gamma * sum + m.weight * v;
-            *y = sum + m.bias;
-          }
-          m.sum[b * m.sumStride] = sum;
+      for (int r = 1; r < R; ++r)
+        if (lane == r) v = acc[r][b];
+      if constexpr (std::is_same_v<W, int8_t>) v *= rowScale;
+      v += rowBias;
+      float* y = g.output + b * g.outputStride + ownRow;
+      if (E == Epilogue::Residual) {
+        *y = carried[b] + v;
+      } else if (E == Epilogue::Gelu) {
+        *y = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+      } else if (E == Epilogue::Argmax) {
+        atomicMax(blockBest + b, argmaxKey(v, ownRow));  // one global atomic per block below, not one per row
+      } else {  // Mixing: channel `ownRow` continues its head's running sum at the current position
+        if (position >= g.context) break;  // past the trained context: the host refuses before it gets here
+        float& sum = carried[b];
+        if (mixing.column) {  // column: S = γS + x, y = w_t·S
+          sum = mixing.gamma * sum + v;
+          *y = mixing.weight * sum + mixing.bias;
+        } else {  // row: R = γR + w_t·x, y = R
+          sum = mixing.gamma * sum + mixing.weight * v;
+          *y = sum + mixing.bias;
         }
+        mixing.sum[b * mixing.sumStride] = sum;
       }
     }
   }
