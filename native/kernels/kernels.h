@@ -71,8 +71,8 @@ bool rowKernelsTake(int64_t d);
 bool elementwiseTakes(int64_t n, const void* a, const void* b, const void* c);
 
 // One greedy decoding step of a column/row/mixed repeat mixer at batch ≤ kMaxDecodeBatch (kernels/repeat_decode.cu):
-// GEMVs whose prologue/epilogue carry the step's elementwise work. All activations are float32; weights are bf16
-// or float32 [outFeatures, inFeatures] row-major.
+// GEMVs whose prologue/epilogue carry the step's elementwise work. All activations are float32; weights are
+// [outFeatures, inFeatures] row-major in one of the formats of DecodeWeights below.
 constexpr int kMaxDecodeBatch = 4;
 enum class RepeatDecodeGemvKind {
   NormMix,   // LayerNorm(input) → in_proj → the recurrent mixing update (running sums in place) → output

@@ -77,8 +77,8 @@ struct WeightVector<Bf16Fragments> {
 // and 2t + 8, 2t + 9 of chunks g and g + 8, as the words (value half, chunk half) in that order. Returns the 32-bit
 // word holding values e and e + 1 (e even). The weights and the input share the layout.
 __device__ __forceinline__ int fragmentWord(int e) {
-  const int rowHalf = e >> 7, g = (e >> 4) & 7, columnHalf = (e >> 3) & 1, t = (e >> 1) & 3;
-  return 4 * (4 * g + t) + 2 * columnHalf + rowHalf;
+  const int chunkHalf = e >> 7, g = (e >> 4) & 7, valueHalf = (e >> 3) & 1, t = (e >> 1) & 3;
+  return 4 * (4 * g + t) + 2 * valueHalf + chunkHalf;
 }
 __device__ __forceinline__ unsigned int packBf16(float low, float high) {
   const __nv_bfloat162 pair = __floats2bfloat162_rn(low, high);  // .x (the lower-addressed value) is the low half
