@@ -1,8 +1,7 @@
 #include "decode/decode_gemv_probe.h"
 
 #include "common/error.h"
-#include "decode/fragment_order.h"
-#include "decode/quantized_rows.h"
+#include "decode/decode_matrix.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -38,23 +37,12 @@ at::Tensor probeDecodeGemv(const at::Tensor& weight, const at::Tensor& input, co
           "the decoding kernels do not take batch " + std::to_string(batch) + " at width " + std::to_string(K) + " with " + weights + " weights");
 
   kernels::RepeatDecodeGemv g;
-  at::Tensor matrix, scales;
-  switch (format) {
-    case DecodeWeights::Float32: matrix = weight.contiguous(); break;
-    case DecodeWeights::BFloat16: matrix = weight.to(at::kBFloat16).contiguous(); break;
-    case DecodeWeights::BFloat16Fragments: matrix = fragmentOrder(weight.to(at::kBFloat16)); break;
-    case DecodeWeights::Int8: {
-      QuantizedRows q = quantizeRows(weight);
-      matrix = q.values;
-      scales = q.scales;
-      g.weightScales = scales.data_ptr<float>();
-      break;
-    }
-  }
+  const DecodeMatrix matrix = decodeMatrix(weight, format);
+  if (matrix.scales.defined()) g.weightScales = matrix.scales.data_ptr<float>();
   const at::Tensor x = input.contiguous();
   const at::Tensor out = at::zeros({batch, rows}, x.options());
   const at::Tensor normWeight = at::ones({K}, x.options()), normBias = at::zeros({K}, x.options());
-  g.weight = matrix.data_ptr();
+  g.weight = matrix.values.data_ptr();
   g.inFeatures = K;
   g.outFeatures = rows;
   g.batch = batch;

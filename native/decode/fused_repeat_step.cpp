@@ -10,8 +10,7 @@
 
 #include "common/env_setting.h"
 #include "common/error.h"
-#include "decode/fragment_order.h"
-#include "decode/quantized_rows.h"
+#include "decode/decode_matrix.h"
 #include "models/repeat_mixer.h"
 
 #ifdef MASKMIX_WITH_CUDA
@@ -221,7 +220,7 @@ bool tensorCoresRequested() {
 
 }  // namespace
 
-std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, FusedWeights format,
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, kernels::DecodeWeights weights,
                                                            const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
   // On by default since scripts/gpu/check-graphed-decoding.mjs passed on a GPU; MASKMIX_FUSED_DECODE=0 turns it off.
   if (envIs("MASKMIX_FUSED_DECODE", "0")) return nullptr;
@@ -230,9 +229,6 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   const ModelConfig& c = model.config();
   const at::Device device = model.outputWeight().device();
   const int64_t d = c.dModel, f = c.ffMultiplier * c.dModel, H = c.nHeads;
-  kernels::DecodeWeights weights = format == FusedWeights::Int8       ? kernels::DecodeWeights::Int8
-                                   : format == FusedWeights::BFloat16 ? kernels::DecodeWeights::BFloat16
-                                                                      : kernels::DecodeWeights::Float32;
   if (!device.is_cuda() || !kernels::repeatDecodeGemvTakes(batch, d, weights, true) || !kernels::repeatDecodeGemvTakes(batch, f, weights, false))
     return nullptr;
   // Tensor-core products where asked and every matrix's rows are whole 256-value tiles (else the bf16 kernels).
@@ -252,25 +248,15 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
   step->blocksDone_ = at::zeros({1}, floats.dtype(at::kInt));
 
-  // A matrix as the kernels read it: the float32 parameter, or a bf16 or int8 copy (decode/quantized_rows.h) kept
-  // alive here.
+  // A matrix as the kernels read it (decode/decode_matrix.h): the float32 parameter, or copies kept alive here.
   auto setMatrix = [&](RepeatDecodeGemv& g, const at::Tensor& w) {
-    if (format == FusedWeights::Float32) {
-      g.weight = w.data_ptr<float>();
-      return;
+    const DecodeMatrix matrix = decodeMatrix(w, weights);
+    if (matrix.values.data_ptr() != w.data_ptr()) step->keepAlive_.push_back(matrix.values);
+    g.weight = matrix.values.data_ptr();
+    if (matrix.scales.defined()) {
+      step->keepAlive_.push_back(matrix.scales);
+      g.weightScales = matrix.scales.data_ptr<float>();
     }
-    if (format == FusedWeights::BFloat16) {
-      at::Tensor copy = w.detach().to(at::kBFloat16).contiguous();
-      if (weights == fragments) copy = fragmentOrder(copy);
-      step->keepAlive_.push_back(copy);
-      g.weight = copy.data_ptr();
-      return;
-    }
-    const QuantizedRows q = quantizeRows(w.detach());
-    step->keepAlive_.push_back(q.values);
-    step->keepAlive_.push_back(q.scales);
-    g.weight = q.values.data_ptr();
-    g.weightScales = q.scales.data_ptr<float>();
   };
   // Read once per capture, for the separate launches and the persistent kernel's phases alike.
   const bool weightsEvictFirst = !envSaysOff("MASKMIX_DECODE_WEIGHTS_EVICT_FIRST");
@@ -366,7 +352,7 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
 
 #else
 
-std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel&, MixingStates&, int64_t, FusedWeights, const at::Tensor&, const at::Tensor&,
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel&, MixingStates&, int64_t, kernels::DecodeWeights, const at::Tensor&, const at::Tensor&,
                                                            const at::Tensor&) {
   return nullptr;
 }

@@ -17,20 +17,19 @@
 #include <memory>
 
 #include "decode/mixing_state.h"
+#include "kernels/decode_weights.h"
 #include "models/language_model.h"
 
 namespace maskmix {
 
-// What the step's kernels read as its matrices: the float32 parameters themselves, or copies made once when the
-// step is built — bf16, or int8 with a float32 scale per output row (decode/quantized_rows.h; half of bf16's bytes).
-enum class FusedWeights { Float32, BFloat16, Int8 };
-
 class FusedRepeatStep {
  public:
   // A step for this model and these states at `batch`, or null when they do not qualify (another kind or
-  // structure, a batch or width the kernels do not take, float64 weights, a CPU build); `weights` as above. tokens [batch, 1] and
+  // structure, a batch or width the kernels do not take, float64 weights, a CPU build). `weights`: what the kernels
+  // read as the matrices (kernels/decode_weights.h): Float32 (the parameters themselves), BFloat16 or Int8 (copies
+  // made here; BFloat16 becomes BFloat16Fragments where MASKMIX_DECODE_TENSOR_CORES=1 asks for it). tokens [batch, 1] and
   // position [1] (int64) are what the step reads and advances; history [batch, context] gets each chosen token.
-  static std::unique_ptr<FusedRepeatStep> tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, FusedWeights weights,
+  static std::unique_ptr<FusedRepeatStep> tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, kernels::DecodeWeights weights,
                                                    const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history);
   virtual ~FusedRepeatStep() = default;
   // Queues one step on the current CUDA stream (capturable).

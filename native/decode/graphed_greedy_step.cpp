@@ -86,7 +86,8 @@ GraphedGreedyStep::GraphedGreedyStep(LanguageModel& model, CachedDecoding& decod
   g.history = at::zeros({batch, model.config().context}, longs);
   g.stream = at::cuda::getStreamFromPool(false, device.index());
 
-  const FusedWeights weights = int8Weights ? FusedWeights::Int8 : autocast ? FusedWeights::BFloat16 : FusedWeights::Float32;
+  using kernels::DecodeWeights;
+  const DecodeWeights weights = int8Weights ? DecodeWeights::Int8 : autocast ? DecodeWeights::BFloat16 : DecodeWeights::Float32;
   g.fused = FusedRepeatStep::tryBuild(model, states, batch, weights, g.tokens, g.position, g.history);
   g.int8Weights = g.fused != nullptr && int8Weights;
   if (g.fused) {

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "kernels/decode_weights.h"
+
 namespace maskmix::kernels {
 
 enum class DType { Float32, BFloat16 };
@@ -72,7 +74,7 @@ bool elementwiseTakes(int64_t n, const void* a, const void* b, const void* c);
 
 // One greedy decoding step of a column/row/mixed repeat mixer at batch ≤ kMaxDecodeBatch (kernels/repeat_decode.cu):
 // GEMVs whose prologue/epilogue carry the step's elementwise work. All activations are float32; weights are
-// [outFeatures, inFeatures] row-major in one of the formats of DecodeWeights below.
+// [outFeatures, inFeatures] row-major in one of the formats of DecodeWeights (kernels/decode_weights.h).
 constexpr int kMaxDecodeBatch = 4;
 enum class RepeatDecodeGemvKind {
   NormMix,   // LayerNorm(input) → in_proj → the recurrent mixing update (running sums in place) → output
@@ -142,12 +144,6 @@ struct RepeatDecodeGemv {
   bool normParametersFirst = true;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
-// How the decode GEMVs read their matrices: float32 or bf16 as stored, or int8 with one float32 scale per output
-// row (RepeatDecodeGemv::weightScales), half of bf16's bytes a token. BFloat16Fragments: bf16 with each 256 values
-// of a row reordered into tensor-core operand order (decode/fragment_order.h), the products taken by mma.sync with
-// the input rounded to bf16; inFeatures % 256 == 0.
-enum class DecodeWeights { Float32, BFloat16, Int8, BFloat16Fragments };
-
 struct RepeatDecodePhase {
   RepeatDecodeGemvKind kind = RepeatDecodeGemvKind::Residual;
   int shape = 0;
