@@ -794,6 +794,16 @@ struct GemvAction {
   BlockFootprint* footprint = nullptr;
 };
 
+// Above 48 KiB of shared memory in all (the dynamic bytes plus the kernel's static BlockShared) a kernel must opt
+// in: batch 3 of a 4096-wide input (a d1024 feed-forward layer) asks exactly 48 KiB of dynamic memory, which with the static part failed to
+// launch ("invalid argument") unless an earlier launch had opted that kernel in. At capture only, and
+// repeatDecodeGemvTakes checked the device allows it; false leaves the failure for lastError().
+template <typename Kernel>
+bool allowSharedBytes(Kernel kernel, size_t dynamicBytes, size_t staticBytes) {
+  if (dynamicBytes + staticBytes <= 48 * 1024) return true;
+  return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamicBytes)) == cudaSuccess;
+}
+
 template <typename W, Prologue P, Epilogue E, int V, int R, int B>
 void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
@@ -801,16 +811,13 @@ void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm, std::is_same_v<W, Bf16Fragments>);
   // A timeline run (MASKMIX_DECODE_TIMELINE) launches the kernels compiled with its hooks; all others, none.
   auto kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true> : gemvStepKernel<W, P, E, V, R, B, false>;
+  cudaFuncAttributes attributes;
+  if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return;  // left for lastError()
   if (action.footprint != nullptr) {
-    cudaFuncAttributes attributes;
-    if (cudaFuncGetAttributes(&attributes, kernel) == cudaSuccess)
-      *action.footprint = {attributes.numRegs, kThreads, attributes.sharedSizeBytes + shared};
+    *action.footprint = {attributes.numRegs, kThreads, attributes.sharedSizeBytes + shared};
     return;
   }
-  // Above 48 KiB of dynamic shared memory a kernel must opt in (batch 4 of a d4096 hidden layer takes 64 KiB); at
-  // capture only, and repeatDecodeGemvTakes checked the device allows it. A failure is left for lastError().
-  if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
-    return;
+  if (!allowSharedBytes(kernel, shared, attributes.sharedSizeBytes)) return;
   launchStepKernel(kernel, blocks, kThreads, shared, action.stream, &g);
 }
 
@@ -879,8 +886,8 @@ bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid,
   int device = 0, cooperative = 0, perMultiprocessor = 0;
   if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device) != cudaSuccess || !cooperative)
     return false;
-  if (shared > 48 * 1024 && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)) != cudaSuccess)
-    return false;
+  cudaFuncAttributes attributes;
+  if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess || !allowSharedBytes(kernel, shared, attributes.sharedSizeBytes)) return false;
   if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perMultiprocessor, kernel, kThreads, shared) != cudaSuccess || perMultiprocessor < 1) return false;
   grid = static_cast<unsigned int>(perMultiprocessor * multiprocessors());
   // Every block of a phase starts at once (their weight loads before the barrier): the fewest rows per warp whose

@@ -319,7 +319,11 @@ if (parts.has('gemv-checks')) {
               const expected = layerNorm ? 0.5 * dot * (1 + erf(dot / Math.SQRT2)) : dot;
               worst = Math.max(worst, Math.abs(out[b * rows + r] - expected) / (magnitude + 1e-6));
             }
-          check(`gemv ${rows}x${K} batch ${batch}${layerNorm ? ' LayerNorm→GELU' : ''} ${weights}: = float64 arithmetic`, worst < 1e-5, `worst error ${worst.toExponential(2)} of Σ|w·x|`);
+          // Tensor cores after a LayerNorm: the kernel rounds its float32 normalised input to bf16 where this rounds the
+          // float64 one, so a value at a rounding boundary can land one bf16 step (2⁻⁸ relative) apart — seen as 2e-5 and
+          // 8e-5 of Σ|w·x| on an H200 (session 21). A wrong operand layout is off by the order of Σ|w·x| itself.
+          const bound = weights === 'tensor-cores' && layerNorm ? 1e-3 : 1e-5;
+          check(`gemv ${rows}x${K} batch ${batch}${layerNorm ? ' LayerNorm→GELU' : ''} ${weights}: = float64 arithmetic`, worst < bound, `worst error ${worst.toExponential(2)} of Σ|w·x| (bound ${bound})`);
         }
       }
       xt.dispose();
