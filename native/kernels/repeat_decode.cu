@@ -795,9 +795,9 @@ struct GemvAction {
 };
 
 // Above 48 KiB of shared memory in all (the dynamic bytes plus the kernel's static BlockShared) a kernel must opt
-// in: batch 3 of a 4096-wide input (a d1024 feed-forward layer) asks exactly 48 KiB of dynamic memory, which with the static part failed to
-// launch ("invalid argument") unless an earlier launch had opted that kernel in. At capture only, and
-// repeatDecodeGemvTakes checked the device allows it; false leaves the failure for lastError().
+// in: batch 3 of a 4096-wide input (a d1024 feed-forward layer) asks exactly 48 KiB of dynamic memory, which with
+// the static part failed to launch ("invalid argument") unless an earlier launch had opted that kernel in. At
+// capture only, and repeatDecodeGemvTakes checked the device allows it; false leaves the failure for lastError().
 template <typename Kernel>
 bool allowSharedBytes(Kernel kernel, size_t dynamicBytes, size_t staticBytes) {
   if (dynamicBytes + staticBytes <= 48 * 1024) return true;
