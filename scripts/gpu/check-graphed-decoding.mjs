@@ -185,7 +185,9 @@ if (parts.has('linear-checks')) {
 // warp and one load chunk; a 4000-row fp32 head of width 512 four rows per warp, the d512 up-projection (2048 rows)
 // two; d1024 fp32's down-projection (4096 inputs) several chunks. Each must give the step loop's fp32 tokens.
 if (parts.has('shapes')) {
-  for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 4]]) {
+  // d1024 batch 3 before batch 4: its down-projection asks exactly 48 KiB of dynamic shared memory, which needs the
+  // opt-in that a batch-4 launch of the same kernel would otherwise have made first (session 21's launch bug).
+  for (const [dModel, batch] of [[512, 1], [512, 2], [1024, 1], [1024, 2], [1024, 3], [1024, 4]]) {
     const model = await LanguageModel.create({ kind: 'repeat', structure: 'mixed', vocabSize: 4000, dModel, nLayers: 2, nHeads: 4, context: 256, seed: 5, device: 'cuda' });
     const r = await compare(model, 'fp32', batch, 45);
     check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
