@@ -27,8 +27,9 @@ class FusedRepeatStep {
   // A step for this model and these states at `batch`, or null when they do not qualify (another kind or
   // structure, a batch or width the kernels do not take, float64 weights, a CPU build). `weights`: what the kernels
   // read as the matrices (kernels/decode_weights.h): Float32 (the parameters themselves), BFloat16 or Int8 (copies
-  // made here; BFloat16 becomes BFloat16Fragments where MASKMIX_DECODE_TENSOR_CORES=1 asks for it). tokens [batch, 1] and
-  // position [1] (int64) are what the step reads and advances; history [batch, context] gets each chosen token.
+  // made here; BFloat16 becomes BFloat16Fragments where MASKMIX_DECODE_TENSOR_CORES=1 asks for it). tokens
+  // [batch, 1] and position [1] (int64) are what the step reads and advances; history [batch, context] gets each
+  // chosen token.
   static std::unique_ptr<FusedRepeatStep> tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, kernels::DecodeWeights weights,
                                                    const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history);
   virtual ~FusedRepeatStep() = default;
