@@ -17,4 +17,11 @@ struct DecodeMatrix {
 // (decode/fragment_order.h), Int8 values and row scales (decode/quantized_rows.h).
 DecodeMatrix decodeMatrix(const at::Tensor& weight, kernels::DecodeWeights format);
 
+// The second matrix of a split-output GEMV (kernels.h RepeatDecodeGemv::splitWeight): weight [out, in] float32, `in`
+// a whole number of blocks of rowsPerBlock columns (rowsPerBlock % 8 == 0), in bf16 (format BFloat16) or float32
+// (Float32), eight columns of one output row together: [in / rowsPerBlock, rowsPerBlock / 8, out, 8] (block b's
+// columns), or with `grouped` (RepeatDecodeGemv::splitVector, out % 4 == 0) [in / rowsPerBlock, rowsPerBlock / 8, 4,
+// out / 4, 8], output 4g + i at [.., .., i, g].
+at::Tensor splitColumns(const at::Tensor& weight, int64_t rowsPerBlock, kernels::DecodeWeights format, bool grouped);
+
 }  // namespace maskmix

@@ -154,6 +154,10 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   // scratch: residual stream, mixing output, feed-forward hidden; the head's argmax keys and finished-block count;
   // the flag hand-over's counters (one per GEMV but the head, then the step count)
   at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_, handover_;
+  // Split output (splitOutputRequested): copies 1…2L of the residual stream [2L, batch, d]; the step's kernel k (2l
+  // the mixing of layer l, 2l + 1 its feed-forward) reads copy k (kernel 0 the embedding) and adds into copy k + 1,
+  // which is zero then: kernel k + 1 clears copy k − 1 after its wait (kernel 0 copy 2L, the head copy 2L − 1).
+  at::Tensor residualCopies_;
   std::vector<at::Tensor> keepAlive_;        // bf16 or int8 weight copies (and int8 row scales) the launches point into
   std::vector<Launch> launches_;
   // The persistent kernel (MASKMIX_DECODE_PERSISTENT=1): the launches as planned phases, on the device.
@@ -218,12 +222,18 @@ bool tensorCoresRequested() {
   return envIs("MASKMIX_DECODE_TENSOR_CORES", "1");
 }
 
-}  // namespace
+// Whether MASKMIX_DECODE_SPLIT_OUTPUT=1 asks for two kernels a layer instead of four (kernels.h
+// RepeatDecodeGemv::splitWeight): the mixing's output projection and the down-projection done by the kernels before
+// them, each block adding its partial products into the residual stream with atomics. For bf16 and float32 weights,
+// with the overlapped launches (not the persistent kernel or the flag hand-over). The float atomics add in a varying
+// order, so such a step is not bit-reproducible from run to run.
+bool splitOutputRequested() {
+  return envIs("MASKMIX_DECODE_SPLIT_OUTPUT", "1") && !persistentRequested() && !flagHandoverRequested();
+}
 
-std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, kernels::DecodeWeights weights,
-                                                           const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
-  // On by default since scripts/gpu/check-graphed-decoding.mjs passed on a GPU; MASKMIX_FUSED_DECODE=0 turns it off.
-  if (envIs("MASKMIX_FUSED_DECODE", "0")) return nullptr;
+// The step of tryBuild, with or without split outputs; null where the kernels cannot run this model that way.
+std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingStates& states, int64_t batch, kernels::DecodeWeights weights,
+                                               const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history, bool split) {
   auto* lm = dynamic_cast<RepeatMixerLM*>(&model);
   if (lm == nullptr || states.size() != lm->blocks()->size()) return nullptr;
   const ModelConfig& c = model.config();
@@ -237,7 +247,9 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
       kernels::repeatDecodeGemvTakes(batch, f, fragments, false))
     weights = fragments;
 
+  if (split && weights != kernels::DecodeWeights::BFloat16 && weights != kernels::DecodeWeights::Float32) return nullptr;
   auto step = std::make_unique<FusedRepeatStepImpl>();
+  const int64_t layers = static_cast<int64_t>(lm->blocks()->size());
   step->weights_ = weights;
   const at::Tensor& embedding = lm->embedding()->weight;
   if (!floatOn(embedding, device)) return nullptr;
@@ -247,6 +259,8 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   step->hidden_ = at::zeros({batch, f}, floats);
   step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
   step->blocksDone_ = at::zeros({1}, floats.dtype(at::kInt));
+  if (split) step->residualCopies_ = at::zeros({2 * layers, batch, d}, floats);
+  auto residualCopy = [&](int64_t k) { return step->residualCopies_[k - 1].data_ptr<float>(); };  // copy k of 1…2L
 
   // A matrix as the kernels read it (decode/decode_matrix.h): the float32 parameter, or copies kept alive here.
   auto setMatrix = [&](RepeatDecodeGemv& g, const at::Tensor& w) {
@@ -275,6 +289,21 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     g.output = output.data_ptr<float>();
     g.outputStride = output.size(1);
     return g;
+  };
+  // 16-byte atomics where the GPU has them (sm_90), unless MASKMIX_DECODE_SPLIT_ATOMICS=scalar (kept for measuring).
+  const bool splitVector = at::cuda::getCurrentDeviceProperties()->major >= 9 && !envIs("MASKMIX_DECODE_SPLIT_ATOMICS", "scalar");
+  // Makes g a split-output GEMV whose second matrix is `second`, adding into `into` (false: no kernel for it).
+  auto splitInto = [&](RepeatDecodeGemv& g, RepeatDecodeGemvKind kind, const torch::nn::LinearImpl& second, float* into) {
+    g.splitOut = second.weight.size(0);
+    const int64_t rows = kernels::repeatDecodeSplitRows(kind, g, weights);
+    if (rows == 0 || second.weight.size(1) != g.outFeatures || g.splitOut != g.inFeatures || !floatOn(second.weight, device)) return false;
+    g.splitVector = splitVector && g.splitOut % 4 == 0;
+    step->keepAlive_.push_back(splitColumns(second.weight, rows, weights, g.splitVector));
+    g.splitWeight = step->keepAlive_.back().data_ptr();
+    g.splitBias = second.bias.defined() ? second.bias.data_ptr<float>() : nullptr;
+    g.splitOutput = into;
+    g.clearFloats = batch * d;
+    return true;
   };
   auto withNorm = [](RepeatDecodeGemv g, const torch::nn::LayerNorm& norm) {
     g.normWeight = norm->weight.data_ptr<float>();
@@ -305,7 +334,9 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
                                 block->seq_layernorm->bias, block->patch_layernorm->weight, block->patch_layernorm->bias})
       if (!floatOn(t, device)) return nullptr;
 
-    RepeatDecodeGemv mix = withNorm(gemv(*block->mix->in_proj, step->x_, step->mixed_), block->seq_layernorm);
+    const int64_t first = 2 * static_cast<int64_t>(layer - 1);  // the step's kernel index of this layer's mixing (split output)
+    const at::Tensor mixInput = split && first > 0 ? step->residualCopies_[first - 1] : step->x_;
+    RepeatDecodeGemv mix = withNorm(gemv(*block->mix->in_proj, mixInput, step->mixed_), block->seq_layernorm);
     mix.heads = H;
     mix.columnHeads = columnHeads;
     mix.context = c.context;
@@ -317,11 +348,25 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
     mix.decayConstant = static_cast<float>(w.decayConstant);
     mix.sums = sums.data_ptr<float>();
     mix.position = position.data_ptr<int64_t>();
-    RepeatDecodeGemv mixOut = gemv(*block->mix->out_proj, step->mixed_, step->x_);
-    if (step->launches_.empty()) {  // the first layer reads the fed tokens' embedding rows as its input and residual
+    const bool firstLayer = step->launches_.empty();
+    if (firstLayer) {  // the first layer reads the fed tokens' embedding rows as its input (and residual)
       mix.input = embedding.data_ptr<float>();
       mix.inputStride = d;
       mix.inputTokens = tokens.data_ptr<int64_t>();
+    }
+    if (split) {  // the output projections as second matrices of the GEMVs before them (kernels.h: split output)
+      RepeatDecodeGemv ff = withNorm(gemv(*up, step->residualCopies_[first], step->hidden_), block->patch_layernorm);
+      if (!splitInto(mix, RepeatDecodeGemvKind::NormMix, *block->mix->out_proj, residualCopy(first + 1)) ||
+          !splitInto(ff, RepeatDecodeGemvKind::NormGelu, *down, residualCopy(first + 2)))
+        return nullptr;
+      mix.clear[0] = first == 0 ? residualCopy(2 * layers) : residualCopy(first - 1);
+      if (first > 0) ff.clear[0] = residualCopy(first);
+      step->launches_.push_back({RepeatDecodeGemvKind::NormMix, mix});
+      step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, ff});
+      continue;
+    }
+    RepeatDecodeGemv mixOut = gemv(*block->mix->out_proj, step->mixed_, step->x_);
+    if (firstLayer) {
       mixOut.residual = embedding.data_ptr<float>();
       mixOut.residualStride = d;
       mixOut.residualTokens = tokens.data_ptr<int64_t>();
@@ -333,8 +378,12 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   }
   const torch::nn::Linear& head = lm->head();
   if (!floatOn(head->weight, device)) return nullptr;
-  RepeatDecodeGemv logits = gemv(*head, step->x_, step->x_);
+  RepeatDecodeGemv logits = gemv(*head, split ? step->residualCopies_[2 * layers - 1] : step->x_, step->x_);
   logits.output = nullptr;
+  if (split) {
+    logits.clear[0] = residualCopy(2 * layers - 1);
+    logits.clearFloats = batch * d;
+  }
   logits.argmax = step->argmaxKeys();
   logits.blocksDone = reinterpret_cast<unsigned int*>(step->blocksDone_.data_ptr<int32_t>());
   logits.nextTokens = tokens.data_ptr<int64_t>();
@@ -348,6 +397,17 @@ std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model,
   if (const char* file = std::getenv("MASKMIX_DECODE_TIMELINE"); file != nullptr && !persistent) step->recordTimeline(device, position, file);
   if (!persistent) step->launchEarly(batch);  // after the timeline: its kernels take more registers
   return step;
+}
+
+}  // namespace
+
+std::unique_ptr<FusedRepeatStep> FusedRepeatStep::tryBuild(LanguageModel& model, MixingStates& states, int64_t batch, kernels::DecodeWeights weights,
+                                                           const at::Tensor& tokens, const at::Tensor& position, const at::Tensor& history) {
+  // On by default since scripts/gpu/check-graphed-decoding.mjs passed on a GPU; MASKMIX_FUSED_DECODE=0 turns it off.
+  if (envIs("MASKMIX_FUSED_DECODE", "0")) return nullptr;
+  if (splitOutputRequested())
+    if (auto step = buildStep(model, states, batch, weights, tokens, position, history, true)) return step;
+  return buildStep(model, states, batch, weights, tokens, position, history, false);
 }
 
 #else

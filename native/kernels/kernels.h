@@ -142,6 +142,23 @@ struct RepeatDecodeGemv {
   // LayerNorm → mixing kernel at batch 1) and d/4 divides the block's 256 threads (d a power of two up to 1024);
   // the decode step sets it unless MASKMIX_DECODE_NORM_FIRST=0.
   bool normParametersFirst = true;
+  // Split output projection (a LayerNorm GEMV with the Mixing or GELU epilogue; see repeatDecodeSplitRows): the
+  // block's output rows are not written but kept in shared memory and multiplied by the block's columns of the
+  // matrix that follows them (the mixing's output projection, the down-projection); every block adds those partial
+  // products into splitOutput with atomics, and the block owning an output also adds its residual (the input row
+  // before the LayerNorm) and bias. A layer is then two kernels instead of four. splitWeight holds the second
+  // matrix [splitOut, outFeatures] as [blocks, rowsPerBlock/8, splitOut, 8] in the weight type (decode/decode_matrix.h).
+  const void* splitWeight = nullptr;
+  const float* splitBias = nullptr;  // [splitOut] or null
+  int64_t splitOut = 0;              // = inFeatures (the residual stream's width)
+  float* splitOutput = nullptr;      // [batch, splitOut], all zero when the kernel starts
+  // Four outputs a thread, added with 16-byte atomics (sm_90; splitOut % 4 == 0), splitWeight then laid out as
+  // [blocks, rowsPerBlock/8, 4, splitOut/4, 8] (see splitProducts in kernels/repeat_decode.cu).
+  bool splitVector = false;
+  // Split-output and Argmax GEMVs: set to zero after the wait, each block its share (the buffers that later kernels
+  // of the step add into; see FusedRepeatStep).
+  float* clear[2] = {nullptr, nullptr};
+  int64_t clearFloats = 0;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.
 struct RepeatDecodePhase {
@@ -169,6 +186,10 @@ BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const Repeat
 bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count);
 // The blocks repeatDecodeGemv launches for this GEMV (what a flag hand-over waits for).
 unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
+// The output rows per block of a split-output GEMV (RepeatDecodeGemv::splitWeight) of this kind, shape and weight
+// format: how the host lays out splitWeight. 0 where the kernels have no split form for it (int8 or tensor-core
+// weights, a kind other than NormMix and NormGelu, rows that are not whole blocks, or too little shared memory).
+int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 
 // The last launch's error, as text; empty when none.
 const char* lastError();

@@ -402,6 +402,39 @@ __device__ __forceinline__ uint4 loadWeights(const uint4* p, unsigned long long 
 #endif
 }
 
+// Split output (RepeatDecodeGemv::splitWeight): the block's columns of the second matrix are copied into shared memory
+// while the first matrix's products run (cp.async: the copy needs no registers, so the first matrix's loads keep theirs).
+__device__ __forceinline__ void copyToSharedAsync(void* shared, const void* global) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned int address = static_cast<unsigned int>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(address), "l"(global) : "memory");
+#else
+  *reinterpret_cast<uint4*>(shared) = *reinterpret_cast<const uint4*>(global);
+#endif
+}
+__device__ __forceinline__ void commitAsyncCopies() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void waitForAsyncCopies() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group 0;" ::: "memory");
+#endif
+}
+// Eight consecutive weights of type W (bf16 or float32) from shared memory, widened.
+template <typename W>
+__device__ __forceinline__ void loadEight(const W* p, float (&v)[8]) {
+  if constexpr (std::is_same_v<W, __nv_bfloat16>) {
+    WeightVector<W>::widen(*reinterpret_cast<const uint4*>(p), v);
+  } else {
+    float (&low)[4] = *reinterpret_cast<float (*)[4]>(v);
+    float (&high)[4] = *reinterpret_cast<float (*)[4]>(v + 4);
+    WeightVector<float>::widen(reinterpret_cast<const uint4*>(p)[0], low);
+    WeightVector<float>::widen(reinterpret_cast<const uint4*>(p)[1], high);
+  }
+}
+
 __device__ __forceinline__ unsigned long long globalTimer() {
   unsigned long long t;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
@@ -430,10 +463,75 @@ struct WaitForPreviousKernel {  // one kernel per GEMV: programmatic dependent l
   }
 };
 
+// The second matrix of a split-output GEMV (RepeatDecodeGemv::splitWeight): output o is row o of the block's columns
+// (in shared memory) times the block's outputs, added into the residual stream's next copy; the block whose share o
+// is in also adds the residual (the unnormalised input row) and the bias. splitVector (sm_90): each thread takes four
+// consecutive outputs and adds them with one 16-byte atomic, a quarter of the atomics (weights laid out as
+// [rows/8, 4, splitOut/4, 8]: output 4g + i of chunk q at (4q + i)·splitOut/4 + g, consecutive threads reading
+// consecutive 16 bytes); else one output a thread ([rows/8, splitOut, 8]).
+template <typename W, int B, int kRows>
+__device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t block, const W* weights, const float* rows) {
+  const int splitOut = static_cast<int>(g.splitOut), batch = static_cast<int>(g.batch);
+  const int share = (splitOut + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
+  auto ownPart = [&](int b, int o) {  // residual and bias, from the block whose share output o is in
+    if (o / share != block) return 0.f;
+    const int64_t source = g.inputTokens ? g.inputTokens[b] : b;
+    return __ldcg(g.input + source * g.inputStride + o) + (g.splitBias != nullptr ? g.splitBias[o] : 0.f);
+  };
+  auto dot = [&](const float (&w)[8], int b, int q) {
+    const float4 h0 = reinterpret_cast<const float4*>(rows + b * kRows + 8 * q)[0];
+    const float4 h1 = reinterpret_cast<const float4*>(rows + b * kRows + 8 * q)[1];
+    return (w[0] * h0.x + w[1] * h0.y + w[2] * h0.z + w[3] * h0.w) + (w[4] * h1.x + w[5] * h1.y + w[6] * h1.z + w[7] * h1.w);
+  };
+  if (g.splitVector) {
+    const int groups = splitOut / 4;
+    for (int group = threadIdx.x; group < groups; group += kThreads) {
+      float sum[B][4] = {};
+#pragma unroll
+      for (int q = 0; q < kRows / 8; ++q)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          float w[8];
+          loadEight<W>(weights + ((4 * q + i) * groups + group) * 8, w);
+#pragma unroll
+          for (int b = 0; b < B; ++b)
+            if (b < batch) sum[b][i] += dot(w, b, q);
+        }
+#pragma unroll
+      for (int b = 0; b < B; ++b) {
+        if (b >= batch) break;
+        float4 v = make_float4(sum[b][0] + ownPart(b, 4 * group), sum[b][1] + ownPart(b, 4 * group + 1), sum[b][2] + ownPart(b, 4 * group + 2),
+                               sum[b][3] + ownPart(b, 4 * group + 3));
+        float* out = g.splitOutput + b * splitOut + 4 * group;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        atomicAdd(reinterpret_cast<float4*>(out), v);
+#else
+        atomicAdd(out, v.x), atomicAdd(out + 1, v.y), atomicAdd(out + 2, v.z), atomicAdd(out + 3, v.w);
+#endif
+      }
+    }
+    return;
+  }
+  for (int o = threadIdx.x; o < splitOut; o += kThreads) {
+    float sum[B] = {};
+#pragma unroll
+    for (int q = 0; q < kRows / 8; ++q) {
+      float w[8];
+      loadEight<W>(weights + (q * splitOut + o) * 8, w);
+#pragma unroll
+      for (int b = 0; b < B; ++b)
+        if (b < batch) sum[b] += dot(w, b, q);
+    }
+#pragma unroll
+    for (int b = 0; b < B; ++b)
+      if (b < batch) atomicAdd(g.splitOutput + b * splitOut + o, sum[b] + ownPart(b, o));
+  }
+}
+
 // The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
 // (gemvStepKernel) or one of the phases of the persistent kernel. `wait()` is called once every operand that does
 // not depend on the previous GEMV is fetched.
-template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait, int B = kMaxDecodeBatch>
+template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait, int B = kMaxDecodeBatch, bool S = false>
 __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t block, const Wait& wait, BlockShared& shared) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
   // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias; then, for tensor-core products,
@@ -481,6 +579,17 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     own.bias = __ldg(reinterpret_cast<const float4*>(g.normBias) + threadIdx.x % K4);
   }
   loadChunk(0);
+  // Split output: [rows/8, splitOut, 8] weights after the LayerNorm parameters, then the rows' outputs [batch, rows].
+  constexpr int kRows = (kThreads / 32) * R;
+  const int splitOut = S ? static_cast<int>(g.splitOut) : 0;
+  W* splitWeights = reinterpret_cast<W*>(reinterpret_cast<float*>(input + batch * K / 4) + 2 * K);
+  float* splitRows = reinterpret_cast<float*>(splitWeights + kRows * splitOut);
+  if constexpr (S) {
+    const int copies = kRows * splitOut * static_cast<int>(sizeof(W)) / 16;
+    const uint4* source = reinterpret_cast<const uint4*>(g.splitWeight) + block * copies;
+    for (int i = threadIdx.x; i < copies; i += kThreads) copyToSharedAsync(reinterpret_cast<uint4*>(splitWeights) + i, source + i);
+    commitAsyncCopies();
+  }
   if (g.launchNextOnEntry) letNextKernelStart();  // the next kernel's blocks may take free slots and issue their loads
 
   // Before waiting on the previous kernel, what was written two or more kernels back, or never during decoding:
@@ -518,6 +627,12 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   if (finishes && !firstLayer) fetchRowOperands();
 
   wait();
+  if constexpr (S || E == Epilogue::Argmax) {  // the previous kernel has ended, and with it every read of what is cleared here
+    const int64_t share = (g.clearFloats + gridDim.x - 1) / gridDim.x;
+    for (int c = 0; c < 2; ++c)
+      if (g.clear[c] != nullptr)
+        for (int64_t j = block * share + threadIdx.x; j < min((block + 1) * share, g.clearFloats); j += kThreads) g.clear[c][j] = 0.f;
+  }
   if (finishes && firstLayer) fetchRowOperands();
   if (E == Epilogue::Residual && finishes) {
 #pragma unroll
@@ -630,7 +745,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
         if (lane == r) v = acc[r][b];
       if constexpr (std::is_same_v<W, int8_t>) v *= rowScale;
       v += rowBias;
-      float* y = g.output + b * g.outputStride + ownRow;
+      float* y = S ? splitRows + b * kRows + (ownRow - block * kRows) : g.output + b * g.outputStride + ownRow;
       if (E == Epilogue::Residual) {
         *y = carried[b] + v;
       } else if (E == Epilogue::Gelu) {
@@ -638,7 +753,11 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
       } else if (E == Epilogue::Argmax) {
         atomicMax(blockBest + b, argmaxKey(v, ownRow));  // one global atomic per block below, not one per row
       } else {  // Mixing: channel `ownRow` continues its head's running sum at the current position
-        if (position >= g.context) break;  // past the trained context: the host refuses before it gets here
+        if (position >= g.context) {  // past the trained context: the host refuses before it gets here
+          if (S)
+            for (int c = b; c < batch; ++c) splitRows[c * kRows + (ownRow - block * kRows)] = 0.f;
+          break;
+        }
         float& sum = carried[b];
         if (mixing.column) {  // column: S = γS + x, y = w_t·S
           sum = mixing.gamma * sum + v;
@@ -655,9 +774,14 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     __syncthreads();
     if (threadIdx.x < batch && blockBest[threadIdx.x] != 0) atomicMax(g.argmax + threadIdx.x, blockBest[threadIdx.x]);
   }
+  if constexpr (S) {
+    waitForAsyncCopies();
+    __syncthreads();  // every thread's copies and every warp's outputs in shared memory
+    splitProducts<W, B, kRows>(g, block, splitWeights, splitRows);
+  }
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R, int B, bool Timed>
+template <typename W, Prologue P, Epilogue E, int V, int R, int B, bool Timed, bool S = false>
 __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ BlockShared shared;
   // The step's GEMVs after its first start once the step's first kernel has waited for the previous step's head
@@ -665,7 +789,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
   const unsigned long long entered = Timed ? globalTimer() : 0;
   const WaitForPreviousKernel<Timed> wait{g.previousFinished, target};
-  gemvBlock<W, P, E, V, R, WaitForPreviousKernel<Timed>, B>(g, blockIdx.x, wait, shared);
+  gemvBlock<W, P, E, V, R, WaitForPreviousKernel<Timed>, B, S>(g, blockIdx.x, wait, shared);
   // Timeline: the position is this step's until the head's last block moves it on, which (with the grid hand-over)
   // happens after every block of the step read it.
   const int64_t position = Timed && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
@@ -804,13 +928,32 @@ bool allowSharedBytes(Kernel kernel, size_t dynamicBytes, size_t staticBytes) {
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamicBytes)) == cudaSuccess;
 }
 
+// The kernels with a split output (RepeatDecodeGemv::splitWeight) compiled: LayerNorm GEMVs whose epilogue makes
+// the input of a matrix that follows (mixing, GELU), bf16 or float32 weights, in the shapes their kinds take.
+template <typename W, Prologue P, Epilogue E, int V, int R>
+constexpr bool kSplitCompiled = P == Prologue::LayerNorm && (E == Epilogue::Mixing || E == Epilogue::Gelu) &&
+                                (std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>) && (R == 1 || (V == 4 && R == 4));
+
+// A split-output GEMV's shared memory after sharedBytes: its columns of the second matrix, then its rows' outputs.
+size_t splitSharedBytes(int64_t batch, int64_t rowsPerBlock, int64_t splitOut, size_t weightBytes) {
+  return static_cast<size_t>(rowsPerBlock * splitOut) * weightBytes + static_cast<size_t>(batch * rowsPerBlock) * sizeof(float);
+}
+
 template <typename W, Prologue P, Epilogue E, int V, int R, int B>
 void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
   const unsigned int blocks = static_cast<unsigned int>((g.outFeatures + rowsPerBlock - 1) / rowsPerBlock);
-  const size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm, std::is_same_v<W, Bf16Fragments>);
+  size_t shared = sharedBytes(g.batch, g.inFeatures, P == Prologue::LayerNorm, std::is_same_v<W, Bf16Fragments>);
   // A timeline run (MASKMIX_DECODE_TIMELINE) launches the kernels compiled with its hooks; all others, none.
   auto kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true> : gemvStepKernel<W, P, E, V, R, B, false>;
+  if constexpr (kSplitCompiled<W, P, E, V, R>) {
+    if (g.splitWeight != nullptr) {
+      kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true, true> : gemvStepKernel<W, P, E, V, R, B, false, true>;
+      shared += splitSharedBytes(g.batch, rowsPerBlock, g.splitOut, sizeof(W));
+    }
+  } else if (g.splitWeight != nullptr) {
+    return;  // never: the host builds split GEMVs only where repeatDecodeSplitRows found a kernel for them
+  }
   cudaFuncAttributes attributes;
   if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return;  // left for lastError()
   if (action.footprint != nullptr) {
@@ -978,6 +1121,21 @@ void repeatDecodePersistent(const RepeatDecodePhase* devicePhases, int count, un
 unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {
   const int64_t rows = rowsPerBlock(kernelShape(kind, g, vectorWidth(weights)));
   return static_cast<unsigned int>((g.outFeatures + rows - 1) / rows);
+}
+
+int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {
+  if (kind != RepeatDecodeGemvKind::NormMix && kind != RepeatDecodeGemvKind::NormGelu) return 0;
+  if (weights != DecodeWeights::BFloat16 && weights != DecodeWeights::Float32) return 0;
+  const Shape shape = kernelShape(kind, g, vectorWidth(weights));
+  if (shape == Shape::V4R2) return 0;  // not compiled (kSplitCompiled)
+  const int64_t rows = rowsPerBlock(shape);
+  if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
+  const size_t weightBytes = weights == DecodeWeights::BFloat16 ? 2 : 4;
+  const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes) + sizeof(BlockShared);
+  int device = 0, optIn = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
+    return 0;
+  return shared <= static_cast<size_t>(optIn) ? rows : 0;
 }
 
 BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {

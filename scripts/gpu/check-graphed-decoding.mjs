@@ -20,6 +20,9 @@ import { Decoder, LanguageModel, LINEAR_PATTERNS, REPEAT_STRUCTURES, Trainer } f
 import { Tensor } from '../../dist/lib/tensor.js';
 import { native } from '../../dist/lib/native.js';
 import { SPEC_DECODE_MODEL } from './decode-model.mjs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'int8-checks', 'gemv-checks', 'tensor-core-checks', 'repeat-speed', 'linear-speed'];
 const partArg = process.argv.indexOf('--part');
@@ -109,6 +112,24 @@ async function compare(model, precision, batch, count, against = 'eager', weight
   return { graphed: graphedRun.graphed, fused: graphedRun.fused, int8Weights: graphedRun.int8Weights, same, total: eager.length, prefix };
 }
 
+// The split-output step (MASKMIX_DECODE_SPLIT_OUTPUT=1: two kernels a layer, kernels.h RepeatDecodeGemv::splitWeight)
+// against the step loop, twice: as it runs (16-byte atomics on sm_90), and with one-float atomics
+// (MASKMIX_DECODE_SPLIT_ATOMICS=scalar) and the timeline hooks on, whose file shows how many kernels a step launched
+// (2·layers + 1 when the split kernels ran, 4·layers + 1 when the step fell back to the default launches). Its
+// float atomics add in a varying order, so fp32 tokens may differ from the step loop's where two logits tie to
+// rounding; the checks ask for all of them.
+async function compareSplit(model, batch, count) {
+  const plain = await withEnv('MASKMIX_DECODE_SPLIT_OUTPUT', '1', () => compare(model, 'fp32', batch, count));
+  const file = join(tmpdir(), `split-timeline-${process.pid}.txt`);
+  const timed = await withEnvs({ MASKMIX_DECODE_SPLIT_OUTPUT: '1', MASKMIX_DECODE_SPLIT_ATOMICS: 'scalar', MASKMIX_DECODE_TIMELINE: file }, () =>
+    compare(model, 'fp32', batch, count),
+  );
+  const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1);
+  rmSync(file, { force: true });
+  const launches = 1 + Math.max(...rows.map((line) => Number(line.split(' ')[1])));
+  return { ok: plain.fused && timed.fused && plain.same === plain.total && timed.same === timed.total, launches, detail: `${plain.same}/${plain.total}, scalar atomics with timeline ${timed.same}/${timed.total}, ${launches} kernels a step` };
+}
+
 if (parts.has('repeat-checks')) {
   for (const structure of REPEAT_STRUCTURES) {
     const model = await LanguageModel.create({ kind: 'repeat', structure, vocabSize: V, dModel: 128, nLayers: 2, nHeads: 4, context: 256, seed: 4, device: 'cuda' });
@@ -135,6 +156,8 @@ if (parts.has('repeat-checks')) {
       for (const batch of [1, 3]) {
         const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 64));
         check(`repeat ${structure} fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
+        const s = await compareSplit(model, batch, 64);
+        check(`repeat ${structure} fp32 batch ${batch}: split output = step loop`, s.ok && s.launches === 2 * 2 + 1, s.detail);
       }
     }
     const bf16 = await compare(model, 'auto', 3, 64);
@@ -193,6 +216,12 @@ if (parts.has('shapes')) {
     check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: fused = step loop`, r.fused && r.same === r.total, `${r.same}/${r.total}`);
     const p = await withEnv('MASKMIX_DECODE_PERSISTENT', '1', () => compare(model, 'fp32', batch, 48));
     check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: persistent kernel = step loop`, p.fused && p.same === p.total, `${p.same}/${p.total}`);
+    const s = await compareSplit(model, batch, 45);
+    check(`launch shapes d${dModel} V4000 fp32 batch ${batch}: split output = step loop`, s.ok && s.launches === 2 * 2 + 1, s.detail);
+    // bf16 weights take other shapes (four rows a warp for the up-projection); agreement with the bf16 step loop, with and without split output.
+    const bf16 = await compare(model, 'auto', batch, 45);
+    const bf16Split = await withEnv('MASKMIX_DECODE_SPLIT_OUTPUT', '1', () => compare(model, 'auto', batch, 45));
+    console.log(`     launch shapes d${dModel} V4000 bf16 batch ${batch}: first-sequence agreement with the step loop ${bf16.prefix}/45 tokens (${bf16.same}/${bf16.total} overall), split output ${bf16Split.prefix}/45 (${bf16Split.same}/${bf16Split.total})`);
     model.dispose();
   }
 }
