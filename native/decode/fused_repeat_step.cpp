@@ -226,7 +226,8 @@ bool tensorCoresRequested() {
 // RepeatDecodeGemv::splitWeight): the mixing's output projection and the down-projection done by the kernels before
 // them, each block adding its partial products into the residual stream with atomics. For bf16 and float32 weights,
 // with the overlapped launches (not the persistent kernel or the flag hand-over). The float atomics add in a varying
-// order, so such a step is not bit-reproducible from run to run.
+// order, so such a step is not bit-reproducible from run to run. Off by default: on an H100 it took 150.3 µs a token
+// against 123.5 (d1024 L8, batch 1), 225.5 against 172.6 at batch 2 (README "Split output projections").
 bool splitOutputRequested() {
   return envIs("MASKMIX_DECODE_SPLIT_OUTPUT", "1") && !persistentRequested() && !flagHandoverRequested();
 }
@@ -290,14 +291,22 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
     g.outputStride = output.size(1);
     return g;
   };
-  // 16-byte atomics where the GPU has them (sm_90), unless MASKMIX_DECODE_SPLIT_ATOMICS=scalar (kept for measuring).
-  const bool splitVector = at::cuda::getCurrentDeviceProperties()->major >= 9 && !envIs("MASKMIX_DECODE_SPLIT_ATOMICS", "scalar");
+  // Each block adds its own partial products with one-float atomics: on an H100 (d1024 L8 batch 1) 150.3 µs a
+  // token against 157.0 with 16-byte atomics (sm_90, MASKMIX_DECODE_SPLIT_ATOMICS=vector). On sm_90,
+  // MASKMIX_DECODE_SPLIT_CLUSTER=n (2…8) has clusters of n blocks sum their products in distributed shared memory
+  // before the atomics (n times fewer); compiled, not yet run on a GPU.
+  const bool sm90 = at::cuda::getCurrentDeviceProperties()->major >= 9;
+  const char* clusterSetting = std::getenv("MASKMIX_DECODE_SPLIT_CLUSTER");
+  const int splitCluster = sm90 && clusterSetting != nullptr ? std::atoi(clusterSetting) : 1;
+  const bool splitVector = sm90 && envIs("MASKMIX_DECODE_SPLIT_ATOMICS", "vector");
   // Makes g a split-output GEMV whose second matrix is `second`, adding into `into` (false: no kernel for it).
   auto splitInto = [&](RepeatDecodeGemv& g, RepeatDecodeGemvKind kind, const torch::nn::LinearImpl& second, float* into) {
     g.splitOut = second.weight.size(0);
     const int64_t rows = kernels::repeatDecodeSplitRows(kind, g, weights);
     if (rows == 0 || second.weight.size(1) != g.outFeatures || g.splitOut != g.inFeatures || !floatOn(second.weight, device)) return false;
-    g.splitVector = splitVector && g.splitOut % 4 == 0;
+    const int64_t blocks = g.outFeatures / rows;
+    g.splitCluster = splitCluster > 1 && splitCluster <= 8 && blocks % splitCluster == 0 ? splitCluster : 0;
+    g.splitVector = g.splitCluster == 0 && splitVector && g.splitOut % 4 == 0;
     step->keepAlive_.push_back(splitColumns(second.weight, rows, weights, g.splitVector));
     g.splitWeight = step->keepAlive_.back().data_ptr();
     g.splitBias = second.bias.defined() ? second.bias.data_ptr<float>() : nullptr;

@@ -155,6 +155,10 @@ struct RepeatDecodeGemv {
   // Four outputs a thread, added with 16-byte atomics (sm_90; splitOut % 4 == 0), splitWeight then laid out as
   // [blocks, rowsPerBlock/8, 4, splitOut/4, 8] (see splitProducts in kernels/repeat_decode.cu).
   bool splitVector = false;
+  // > 1 (sm_90, a divisor of the grid): the kernel is launched in clusters of this many blocks, which sum their
+  // partial products in distributed shared memory before adding them, each block a part of the outputs (compiled,
+  // not yet run on a GPU).
+  int splitCluster = 0;
   // Split-output and Argmax GEMVs: set to zero after the wait, each block its share (the buffers that later kernels
   // of the step add into; see FusedRepeatStep).
   float* clear[2] = {nullptr, nullptr};

@@ -483,6 +483,41 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
     const float4 h1 = reinterpret_cast<const float4*>(rows + b * kRows + 8 * q)[1];
     return (w[0] * h0.x + w[1] * h0.y + w[2] * h0.z + w[3] * h0.w) + (w[4] * h1.x + w[5] * h1.y + w[6] * h1.z + w[7] * h1.w);
   };
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (g.splitCluster > 1) {
+    // The block's partial products into its shared memory after its rows' outputs; then block r of the cluster sums
+    // the cluster's partials of its part of the outputs (distributed shared memory) and adds them with one atomic
+    // each: splitCluster times fewer atomics than every block adding all of its own.
+    float* partial = const_cast<float*>(rows) + batch * kRows;
+    for (int o = threadIdx.x; o < splitOut; o += kThreads) {
+      float sum[B] = {};
+#pragma unroll
+      for (int q = 0; q < kRows / 8; ++q) {
+        float w[8];
+        loadEight<W>(weights + (q * splitOut + o) * 8, w);
+#pragma unroll
+        for (int b = 0; b < B; ++b)
+          if (b < batch) sum[b] += dot(w, b, q);
+      }
+#pragma unroll
+      for (int b = 0; b < B; ++b)
+        if (b < batch) partial[b * splitOut + o] = sum[b] + ownPart(b, o);
+    }
+    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+    cluster.sync();
+    const int size = static_cast<int>(cluster.num_blocks()), rank = static_cast<int>(cluster.block_rank());
+    const int part = (splitOut + size - 1) / size;
+    for (int j = threadIdx.x; j < batch * part; j += kThreads) {
+      const int b = j / part, o = rank * part + j % part;
+      if (o >= splitOut) continue;
+      float v = 0;
+      for (int r = 0; r < size; ++r) v += cluster.map_shared_rank(partial, r)[b * splitOut + o];
+      atomicAdd(g.splitOutput + b * splitOut + o, v);
+    }
+    cluster.sync();  // a block's shared memory must outlast the other blocks' reads of it
+    return;
+  }
+#endif
   if (g.splitVector) {
     const int groups = splitOut / 4;
     for (int group = threadIdx.x; group < groups; group += kThreads) {
@@ -903,11 +938,16 @@ void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, 
   config.blockDim = dim3(threads);
   config.dynamicSmemBytes = shared;
   config.stream = stream;
-  cudaLaunchAttribute overlap[1];
-  overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = overlap;
-  config.numAttrs = overlapLaunch(kernel) ? 1 : 0;
+  cudaLaunchAttribute attributes[2];
+  config.attrs = attributes;
+  if (overlapLaunch(kernel)) {
+    attributes[config.numAttrs].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attributes[config.numAttrs++].val.programmaticStreamSerializationAllowed = 1;
+  }
+  if (g->splitCluster > 1) {  // split output reduced across a cluster of blocks (splitProducts)
+    attributes[config.numAttrs].id = cudaLaunchAttributeClusterDimension;
+    attributes[config.numAttrs++].val.clusterDim = {static_cast<unsigned int>(g->splitCluster), 1, 1};
+  }
   cudaLaunchKernelEx(&config, kernel, *g);
 }
 
@@ -934,9 +974,11 @@ template <typename W, Prologue P, Epilogue E, int V, int R>
 constexpr bool kSplitCompiled = P == Prologue::LayerNorm && (E == Epilogue::Mixing || E == Epilogue::Gelu) &&
                                 (std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>) && (R == 1 || (V == 4 && R == 4));
 
-// A split-output GEMV's shared memory after sharedBytes: its columns of the second matrix, then its rows' outputs.
-size_t splitSharedBytes(int64_t batch, int64_t rowsPerBlock, int64_t splitOut, size_t weightBytes) {
-  return static_cast<size_t>(rowsPerBlock * splitOut) * weightBytes + static_cast<size_t>(batch * rowsPerBlock) * sizeof(float);
+// A split-output GEMV's shared memory after sharedBytes: its columns of the second matrix, then its rows' outputs,
+// then (reduced across a cluster) its partial products.
+size_t splitSharedBytes(int64_t batch, int64_t rowsPerBlock, int64_t splitOut, size_t weightBytes, bool cluster) {
+  return static_cast<size_t>(rowsPerBlock * splitOut) * weightBytes + static_cast<size_t>(batch * rowsPerBlock) * sizeof(float) +
+         (cluster ? static_cast<size_t>(batch * splitOut) * sizeof(float) : 0);
 }
 
 template <typename W, Prologue P, Epilogue E, int V, int R, int B>
@@ -949,7 +991,7 @@ void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   if constexpr (kSplitCompiled<W, P, E, V, R>) {
     if (g.splitWeight != nullptr) {
       kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true, true> : gemvStepKernel<W, P, E, V, R, B, false, true>;
-      shared += splitSharedBytes(g.batch, rowsPerBlock, g.splitOut, sizeof(W));
+      shared += splitSharedBytes(g.batch, rowsPerBlock, g.splitOut, sizeof(W), g.splitCluster > 1);
     }
   } else if (g.splitWeight != nullptr) {
     return;  // never: the host builds split GEMVs only where repeatDecodeSplitRows found a kernel for them
@@ -1131,7 +1173,7 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   const int64_t rows = rowsPerBlock(shape);
   if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
   const size_t weightBytes = weights == DecodeWeights::BFloat16 ? 2 : 4;
-  const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes) + sizeof(BlockShared);
+  const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes, true) + sizeof(BlockShared);
   int device = 0, optIn = 0;
   if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
     return 0;
