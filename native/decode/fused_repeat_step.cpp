@@ -156,7 +156,8 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
   at::Tensor x_, mixed_, hidden_, argmax_, blocksDone_, handover_;
   // Split output (splitOutputRequested): copies 1…2L of the residual stream [2L, batch, d]; the step's kernel k (2l
   // the mixing of layer l, 2l + 1 its feed-forward) reads copy k (kernel 0 the embedding) and adds into copy k + 1,
-  // which is zero then: kernel k + 1 clears copy k − 1 after its wait (kernel 0 copy 2L, the head copy 2L − 1).
+  // which is zero then. Kernel k ≥ 2 clears copy k − 1 after its wait (kernel k − 1, its last reader, has ended);
+  // kernel 0 clears copy 2L and the head copy 2L − 1, which the next step adds into again.
   at::Tensor residualCopies_;
   std::vector<at::Tensor> keepAlive_;        // bf16 or int8 weight copies (and int8 row scales) the launches point into
   std::vector<Launch> launches_;
@@ -368,8 +369,8 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
       if (!splitInto(mix, RepeatDecodeGemvKind::NormMix, *block->mix->out_proj, residualCopy(first + 1)) ||
           !splitInto(ff, RepeatDecodeGemvKind::NormGelu, *down, residualCopy(first + 2)))
         return nullptr;
-      mix.clear[0] = first == 0 ? residualCopy(2 * layers) : residualCopy(first - 1);
-      if (first > 0) ff.clear[0] = residualCopy(first);
+      mix.clear = first == 0 ? residualCopy(2 * layers) : residualCopy(first - 1);
+      if (first > 0) ff.clear = residualCopy(first);
       step->launches_.push_back({RepeatDecodeGemvKind::NormMix, mix});
       step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, ff});
       continue;
@@ -390,7 +391,7 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   RepeatDecodeGemv logits = gemv(*head, split ? step->residualCopies_[2 * layers - 1] : step->x_, step->x_);
   logits.output = nullptr;
   if (split) {
-    logits.clear[0] = residualCopy(2 * layers - 1);
+    logits.clear = residualCopy(2 * layers - 1);
     logits.clearFloats = batch * d;
   }
   logits.argmax = step->argmaxKeys();

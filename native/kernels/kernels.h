@@ -159,9 +159,9 @@ struct RepeatDecodeGemv {
   // partial products in distributed shared memory before adding them, each block a part of the outputs (compiled,
   // not yet run on a GPU).
   int splitCluster = 0;
-  // Split-output and Argmax GEMVs: set to zero after the wait, each block its share (the buffers that later kernels
-  // of the step add into; see FusedRepeatStep).
-  float* clear[2] = {nullptr, nullptr};
+  // Split-output and Argmax GEMVs: set to zero after the wait, each block its share (a buffer that a later kernel of
+  // the step adds into; see FusedRepeatStep). Null: nothing.
+  float* clear = nullptr;
   int64_t clearFloats = 0;
 };
 // One GEMV of the step as a phase of the persistent kernel; shape and blocks are filled in by the plan.

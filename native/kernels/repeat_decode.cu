@@ -484,41 +484,11 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
     return (w[0] * h0.x + w[1] * h0.y + w[2] * h0.z + w[3] * h0.w) + (w[4] * h1.x + w[5] * h1.y + w[6] * h1.z + w[7] * h1.w);
   };
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (g.splitCluster > 1) {
-    // The block's partial products into its shared memory after its rows' outputs; then block r of the cluster sums
-    // the cluster's partials of its part of the outputs (distributed shared memory) and adds them with one atomic
-    // each: splitCluster times fewer atomics than every block adding all of its own.
-    float* partial = const_cast<float*>(rows) + batch * kRows;
-    for (int o = threadIdx.x; o < splitOut; o += kThreads) {
-      float sum[B] = {};
-#pragma unroll
-      for (int q = 0; q < kRows / 8; ++q) {
-        float w[8];
-        loadEight<W>(weights + (q * splitOut + o) * 8, w);
-#pragma unroll
-        for (int b = 0; b < B; ++b)
-          if (b < batch) sum[b] += dot(w, b, q);
-      }
-#pragma unroll
-      for (int b = 0; b < B; ++b)
-        if (b < batch) partial[b * splitOut + o] = sum[b] + ownPart(b, o);
-    }
-    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
-    cluster.sync();
-    const int size = static_cast<int>(cluster.num_blocks()), rank = static_cast<int>(cluster.block_rank());
-    const int part = (splitOut + size - 1) / size;
-    for (int j = threadIdx.x; j < batch * part; j += kThreads) {
-      const int b = j / part, o = rank * part + j % part;
-      if (o >= splitOut) continue;
-      float v = 0;
-      for (int r = 0; r < size; ++r) v += cluster.map_shared_rank(partial, r)[b * splitOut + o];
-      atomicAdd(g.splitOutput + b * splitOut + o, v);
-    }
-    cluster.sync();  // a block's shared memory must outlast the other blocks' reads of it
-    return;
-  }
+  const bool clustered = g.splitCluster > 1;
+#else
+  const bool clustered = false;
 #endif
-  if (g.splitVector) {
+  if (g.splitVector && !clustered) {
     const int groups = splitOut / 4;
     for (int group = threadIdx.x; group < groups; group += kThreads) {
       float sum[B][4] = {};
@@ -547,6 +517,9 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
     }
     return;
   }
+  // One output a thread: added at once, or (clustered) kept in shared memory after the rows' outputs for the
+  // cluster's sum below.
+  float* partial = const_cast<float*>(rows) + batch * kRows;
   for (int o = threadIdx.x; o < splitOut; o += kThreads) {
     float sum[B] = {};
 #pragma unroll
@@ -558,9 +531,34 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
         if (b < batch) sum[b] += dot(w, b, q);
     }
 #pragma unroll
-    for (int b = 0; b < B; ++b)
-      if (b < batch) atomicAdd(g.splitOutput + b * splitOut + o, sum[b] + ownPart(b, o));
+    for (int b = 0; b < B; ++b) {
+      if (b >= batch) break;
+      const float v = sum[b] + ownPart(b, o);
+      if (clustered) {
+        partial[b * splitOut + o] = v;
+      } else {
+        atomicAdd(g.splitOutput + b * splitOut + o, v);
+      }
+    }
   }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (clustered) {
+    // Block r of the cluster sums the cluster's partials of its part of the outputs (distributed shared memory) and
+    // adds each with one atomic: splitCluster times fewer atomics than every block adding all of its own.
+    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+    cluster.sync();
+    const int size = static_cast<int>(cluster.num_blocks()), rank = static_cast<int>(cluster.block_rank());
+    const int part = (splitOut + size - 1) / size;
+    for (int j = threadIdx.x; j < batch * part; j += kThreads) {
+      const int b = j / part, o = rank * part + j % part;
+      if (o >= splitOut) continue;
+      float v = 0;
+      for (int r = 0; r < size; ++r) v += cluster.map_shared_rank(partial, r)[b * splitOut + o];
+      atomicAdd(g.splitOutput + b * splitOut + o, v);
+    }
+    cluster.sync();  // a block's shared memory must outlast the other blocks' reads of it
+  }
+#endif
 }
 
 // The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
@@ -664,9 +662,8 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   wait();
   if constexpr (S || E == Epilogue::Argmax) {  // the previous kernel has ended, and with it every read of what is cleared here
     const int64_t share = (g.clearFloats + gridDim.x - 1) / gridDim.x;
-    for (int c = 0; c < 2; ++c)
-      if (g.clear[c] != nullptr)
-        for (int64_t j = block * share + threadIdx.x; j < min((block + 1) * share, g.clearFloats); j += kThreads) g.clear[c][j] = 0.f;
+    if (g.clear != nullptr)
+      for (int64_t j = block * share + threadIdx.x; j < min((block + 1) * share, g.clearFloats); j += kThreads) g.clear[j] = 0.f;
   }
   if (finishes && firstLayer) fetchRowOperands();
   if (E == Epilogue::Residual && finishes) {
