@@ -262,7 +262,7 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   step->argmax_ = at::zeros({batch}, floats.dtype(at::kLong));
   step->blocksDone_ = at::zeros({1}, floats.dtype(at::kInt));
   if (split) step->residualCopies_ = at::zeros({2 * layers, batch, d}, floats);
-  auto residualCopy = [&](int64_t k) { return step->residualCopies_[k - 1].data_ptr<float>(); };  // copy k of 1…2L
+  auto residualCopy = [&](int64_t k) { return step->residualCopies_[k - 1]; };  // copy k of 1…2L, [batch, d]
 
   // A matrix as the kernels read it (decode/decode_matrix.h): the float32 parameter, or copies kept alive here.
   auto setMatrix = [&](RepeatDecodeGemv& g, const at::Tensor& w) {
@@ -301,7 +301,7 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   const int splitCluster = sm90 && clusterSetting != nullptr ? std::atoi(clusterSetting) : 1;
   const bool splitVector = sm90 && envIs("MASKMIX_DECODE_SPLIT_ATOMICS", "vector");
   // Makes g a split-output GEMV whose second matrix is `second`, adding into `into` (false: no kernel for it).
-  auto splitInto = [&](RepeatDecodeGemv& g, RepeatDecodeGemvKind kind, const torch::nn::LinearImpl& second, float* into) {
+  auto splitInto = [&](RepeatDecodeGemv& g, RepeatDecodeGemvKind kind, const torch::nn::LinearImpl& second, const at::Tensor& into) {
     g.splitOut = second.weight.size(0);
     const int64_t rows = kernels::repeatDecodeSplitRows(kind, g, weights);
     if (rows == 0 || second.weight.size(1) != g.outFeatures || g.splitOut != g.inFeatures || !floatOn(second.weight, device)) return false;
@@ -311,7 +311,7 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
     step->keepAlive_.push_back(splitColumns(second.weight, rows, weights, g.splitVector));
     g.splitWeight = step->keepAlive_.back().data_ptr();
     g.splitBias = second.bias.defined() ? second.bias.data_ptr<float>() : nullptr;
-    g.splitOutput = into;
+    g.splitOutput = into.data_ptr<float>();
     g.clearFloats = batch * d;
     return true;
   };
@@ -345,7 +345,7 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
       if (!floatOn(t, device)) return nullptr;
 
     const int64_t first = 2 * static_cast<int64_t>(layer - 1);  // the step's kernel index of this layer's mixing (split output)
-    const at::Tensor mixInput = split && first > 0 ? step->residualCopies_[first - 1] : step->x_;
+    const at::Tensor mixInput = split && first > 0 ? residualCopy(first) : step->x_;
     RepeatDecodeGemv mix = withNorm(gemv(*block->mix->in_proj, mixInput, step->mixed_), block->seq_layernorm);
     mix.heads = H;
     mix.columnHeads = columnHeads;
@@ -365,12 +365,12 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
       mix.inputTokens = tokens.data_ptr<int64_t>();
     }
     if (split) {  // the output projections as second matrices of the GEMVs before them (kernels.h: split output)
-      RepeatDecodeGemv ff = withNorm(gemv(*up, step->residualCopies_[first], step->hidden_), block->patch_layernorm);
+      RepeatDecodeGemv ff = withNorm(gemv(*up, residualCopy(first + 1), step->hidden_), block->patch_layernorm);
       if (!splitInto(mix, RepeatDecodeGemvKind::NormMix, *block->mix->out_proj, residualCopy(first + 1)) ||
           !splitInto(ff, RepeatDecodeGemvKind::NormGelu, *down, residualCopy(first + 2)))
         return nullptr;
-      mix.clear = first == 0 ? residualCopy(2 * layers) : residualCopy(first - 1);
-      if (first > 0) ff.clear = residualCopy(first);
+      mix.clear = (first == 0 ? residualCopy(2 * layers) : residualCopy(first - 1)).data_ptr<float>();
+      if (first > 0) ff.clear = residualCopy(first).data_ptr<float>();
       step->launches_.push_back({RepeatDecodeGemvKind::NormMix, mix});
       step->launches_.push_back({RepeatDecodeGemvKind::NormGelu, ff});
       continue;
@@ -388,10 +388,10 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   }
   const torch::nn::Linear& head = lm->head();
   if (!floatOn(head->weight, device)) return nullptr;
-  RepeatDecodeGemv logits = gemv(*head, split ? step->residualCopies_[2 * layers - 1] : step->x_, step->x_);
+  RepeatDecodeGemv logits = gemv(*head, split ? residualCopy(2 * layers) : step->x_, step->x_);
   logits.output = nullptr;
   if (split) {
-    logits.clear = residualCopy(2 * layers - 1);
+    logits.clear = residualCopy(2 * layers - 1).data_ptr<float>();
     logits.clearFloats = batch * d;
   }
   logits.argmax = step->argmaxKeys();

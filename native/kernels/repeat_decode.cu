@@ -920,12 +920,14 @@ size_t sharedBytes(int64_t batch, int64_t inFeatures, bool layerNorm, bool fragm
 // the next kernel's blocks can start beside this one's.
 constexpr size_t kMaxSharedBytes = 80 * 1024;
 
-int multiprocessors() {
-  int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
-    return 1;
-  return count;
+// An attribute of the current GPU; 0 where it cannot be read.
+int deviceAttribute(cudaDeviceAttr attribute) {
+  int device = 0, value = 0;
+  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&value, attribute, device) != cudaSuccess) return 0;
+  return value;
 }
+
+int multiprocessors() { return std::max(1, deviceAttribute(cudaDevAttrMultiProcessorCount)); }
 
 template <typename Kernel>
 void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, size_t shared, cudaStream_t stream,
@@ -1065,9 +1067,8 @@ bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid,
     shared = std::max(shared, sharedBytes(g.batch, g.inFeatures, layerNorm, false));
   }
   auto kernel = persistentStepKernel<W>;
-  int device = 0, cooperative = 0, perMultiprocessor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&cooperative, cudaDevAttrCooperativeLaunch, device) != cudaSuccess || !cooperative)
-    return false;
+  int perMultiprocessor = 0;
+  if (deviceAttribute(cudaDevAttrCooperativeLaunch) == 0) return false;
   cudaFuncAttributes attributes;
   if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess || !allowSharedBytes(kernel, shared, attributes.sharedSizeBytes)) return false;
   if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perMultiprocessor, kernel, kThreads, shared) != cudaSuccess || perMultiprocessor < 1) return false;
@@ -1136,11 +1137,9 @@ bool repeatDecodeGemvTakes(int64_t batch, int64_t inFeatures, DecodeWeights weig
   const int width = fragments ? 256 : vectorWidth(weights);  // whole tiles of decode/fragment_order.h
   const size_t shared = sharedBytes(batch, inFeatures, layerNorm, fragments);
   if (batch < 1 || batch > kMaxDecodeBatch || inFeatures % width != 0 || shared > kMaxSharedBytes) return false;
-  int device = 0, optIn = 0, major = 0;  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB)
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess)
-    return false;
-  return shared <= static_cast<size_t>(optIn) && (!fragments || major >= 8);  // mma.sync on bf16: sm_80 and newer
+  // what this GPU lets a block opt into (A100 163 KiB, H100 227 KiB); mma.sync on bf16: sm_80 and newer
+  return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)) &&
+         (!fragments || deviceAttribute(cudaDevAttrComputeCapabilityMajor) >= 8);
 }
 
 // The persistent kernel is built for float32 and bf16 weights only (an opt-in measured slower; see persistentRequested).
@@ -1171,10 +1170,7 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
   const size_t weightBytes = weights == DecodeWeights::BFloat16 ? 2 : 4;
   const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes, true) + sizeof(BlockShared);
-  int device = 0, optIn = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&optIn, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-    return 0;
-  return shared <= static_cast<size_t>(optIn) ? rows : 0;
+  return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)) ? rows : 0;
 }
 
 BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {
@@ -1186,11 +1182,9 @@ BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const Repeat
 }
 
 bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count) {
-  int device = 0, registers = 0, shared = 0, threads = 0;
-  if (cudaGetDevice(&device) != cudaSuccess || cudaDeviceGetAttribute(&registers, cudaDevAttrMaxRegistersPerMultiprocessor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&threads, cudaDevAttrMaxThreadsPerMultiProcessor, device) != cudaSuccess)
-    return false;
+  // unreadable attributes read as 0: then nothing fits
+  const int registers = deviceAttribute(cudaDevAttrMaxRegistersPerMultiprocessor), shared = deviceAttribute(cudaDevAttrMaxSharedMemoryPerMultiprocessor),
+            threads = deviceAttribute(cudaDevAttrMaxThreadsPerMultiProcessor);
   int64_t usedRegisters = 0, usedShared = 0, usedThreads = 0;
   for (int i = 0; i < count; ++i) {
     if (blocks[i].registers <= 0) return false;  // unknown
