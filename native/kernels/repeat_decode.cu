@@ -969,9 +969,13 @@ bool allowSharedBytes(Kernel kernel, size_t dynamicBytes, size_t staticBytes) {
 
 // The kernels with a split output (RepeatDecodeGemv::splitWeight) compiled: LayerNorm GEMVs whose epilogue makes
 // the input of a matrix that follows (mixing, GELU), bf16 or float32 weights, in the shapes their kinds take.
+// The shapes (loads a lane, rows a warp) with a split kernel: the one source for the template below and for
+// repeatDecodeSplitRows on the host. V4R2 (d512's fp32 up-projection) has none.
+constexpr bool splitShape(int V, int R) { return R == 1 || (V == 4 && R == 4); }
+
 template <typename W, Prologue P, Epilogue E, int V, int R>
 constexpr bool kSplitCompiled = P == Prologue::LayerNorm && (E == Epilogue::Mixing || E == Epilogue::Gelu) &&
-                                (std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>) && (R == 1 || (V == 4 && R == 4));
+                                (std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>) && splitShape(V, R);
 
 // A split-output GEMV's shared memory after sharedBytes: its columns of the second matrix, then its rows' outputs,
 // then (reduced across a cluster) its partial products.
@@ -1055,8 +1059,10 @@ void dispatchGemvFor(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, const
   }
 }
 
-// The rows a block covers in a shape.
-int64_t rowsPerBlock(Shape shape) { return (kThreads / 32) * (shape == Shape::V4R4 ? 4 : shape == Shape::V4R2 ? 2 : 1); }
+// A shape's template arguments: vectors a lane loads (V) and rows a warp covers (R); and the rows a block covers.
+int vectorsPerLane(Shape shape) { return shape == Shape::V16R1 ? 16 : 4; }
+int rowsPerWarp(Shape shape) { return shape == Shape::V4R4 ? 4 : shape == Shape::V4R2 ? 2 : 1; }
+int64_t rowsPerBlock(Shape shape) { return (kThreads / 32) * rowsPerWarp(shape); }
 
 template <typename W>
 bool planPersistentFor(RepeatDecodePhase* phases, int count, unsigned int& grid, size_t& shared) {
@@ -1165,7 +1171,7 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   if (kind != RepeatDecodeGemvKind::NormMix && kind != RepeatDecodeGemvKind::NormGelu) return 0;
   if (weights != DecodeWeights::BFloat16 && weights != DecodeWeights::Float32) return 0;
   const Shape shape = kernelShape(kind, g, vectorWidth(weights));
-  if (shape == Shape::V4R2) return 0;  // not compiled (kSplitCompiled)
+  if (!splitShape(vectorsPerLane(shape), rowsPerWarp(shape))) return 0;  // no kernel compiled (kSplitCompiled)
   const int64_t rows = rowsPerBlock(shape);
   if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
   const size_t weightBytes = weights == DecodeWeights::BFloat16 ? 2 : 4;
