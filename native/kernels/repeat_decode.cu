@@ -967,12 +967,12 @@ bool allowSharedBytes(Kernel kernel, size_t dynamicBytes, size_t staticBytes) {
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamicBytes)) == cudaSuccess;
 }
 
-// The kernels with a split output (RepeatDecodeGemv::splitWeight) compiled: LayerNorm GEMVs whose epilogue makes
-// the input of a matrix that follows (mixing, GELU), bf16 or float32 weights, in the shapes their kinds take.
-// The shapes (loads a lane, rows a warp) with a split kernel: the one source for the template below and for
+// The shapes (loads a lane, rows a warp) with a split kernel: the one source for kSplitCompiled and for
 // repeatDecodeSplitRows on the host. V4R2 (d512's fp32 up-projection) has none.
 constexpr bool splitShape(int V, int R) { return R == 1 || (V == 4 && R == 4); }
 
+// The kernels with a split output (RepeatDecodeGemv::splitWeight) compiled: LayerNorm GEMVs whose epilogue makes
+// the input of a matrix that follows (mixing, GELU), bf16 or float32 weights, in the shapes their kinds take.
 template <typename W, Prologue P, Epilogue E, int V, int R>
 constexpr bool kSplitCompiled = P == Prologue::LayerNorm && (E == Epilogue::Mixing || E == Epilogue::Gelu) &&
                                 (std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>) && splitShape(V, R);
