@@ -303,10 +303,11 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   // Makes g a split-output GEMV whose second matrix is `second`, adding into `into` (false: no kernel for it).
   auto splitInto = [&](RepeatDecodeGemv& g, RepeatDecodeGemvKind kind, const torch::nn::LinearImpl& second, const at::Tensor& into) {
     g.splitOut = second.weight.size(0);
+    // Asked for before repeatDecodeSplitRows, whose shared-memory check counts a cluster's partials only then.
+    g.splitCluster = splitCluster > 1 && splitCluster <= 8 ? splitCluster : 0;
     const int64_t rows = kernels::repeatDecodeSplitRows(kind, g, weights);
     if (rows == 0 || second.weight.size(1) != g.outFeatures || g.splitOut != g.inFeatures || !floatOn(second.weight, device)) return false;
-    const int64_t blocks = g.outFeatures / rows;
-    g.splitCluster = splitCluster > 1 && splitCluster <= 8 && blocks % splitCluster == 0 ? splitCluster : 0;
+    if (g.splitCluster > 1 && (g.outFeatures / rows) % g.splitCluster != 0) g.splitCluster = 0;  // clusters must tile the grid
     g.splitVector = g.splitCluster == 0 && splitVector && g.splitOut % 4 == 0;
     step->keepAlive_.push_back(splitColumns(second.weight, rows, weights, g.splitVector));
     g.splitWeight = step->keepAlive_.back().data_ptr();

@@ -192,7 +192,8 @@ bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count);
 unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 // The output rows per block of a split-output GEMV (RepeatDecodeGemv::splitWeight) of this kind, shape and weight
 // format: how the host lays out splitWeight. 0 where the kernels have no split form for it (int8 or tensor-core
-// weights, a kind other than NormMix and NormGelu, rows that are not whole blocks, or too little shared memory).
+// weights, a kind other than NormMix and NormGelu, rows that are not whole blocks, or too little shared memory,
+// counting a cluster's partial products where g.splitCluster > 1).
 int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 
 // The last launch's error, as text; empty when none.
