@@ -80,6 +80,25 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     }
   }
 
+  // MASKMIX_DECODE_PREFETCH=n (1…4): each GEMV asks the L2 for the weights of the GEMV n launches after it (the
+  // step's first ones for the last: the next step's), so that the memory streams weights while kernels hand over,
+  // stage and finish; after its products, or at its entry with MASKMIX_DECODE_PREFETCH_AT=entry. Being measured.
+  void prefetchAhead() {
+    const char* setting = std::getenv("MASKMIX_DECODE_PREFETCH");
+    const int distance = setting == nullptr ? 0 : std::atoi(setting);
+    if (distance < 1 || distance > 4) return;
+    const bool atEntry = envIs("MASKMIX_DECODE_PREFETCH_AT", "entry");
+    const int64_t bytesPerWeight = weights_ == kernels::DecodeWeights::Float32 ? 4 : weights_ == kernels::DecodeWeights::Int8 ? 1 : 2;
+    const size_t n = launches_.size();
+    for (size_t i = 0; i < n; ++i) {
+      const RepeatDecodeGemv& later = launches_[(i + distance) % n].gemv;
+      RepeatDecodeGemv& g = launches_[i].gemv;
+      g.prefetch = later.weight;
+      g.prefetchBytes = later.inFeatures * later.outFeatures * bytesPerWeight;
+      g.prefetchAtEntry = atEntry;
+    }
+  }
+
   // MASKMIX_DECODE_TIMELINE=file: every GEMV block notes when it entered, when its wait returned, when its input was
   // staged, when its products were summed and when it ended (kernels.h), for the last kTimelineSlots steps; written out
   // (one line per step and launch) when the step goes.
@@ -405,6 +424,7 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   // One step as one kernel (opt-in, where the grid fits), else separate launches, handing over by flags if asked.
   const bool persistent = persistentRequested() && step->planPersistent(device);
   if (!persistent && flagHandoverRequested()) step->linkByFlags(device);
+  if (!persistent) step->prefetchAhead();
   if (const char* file = std::getenv("MASKMIX_DECODE_TIMELINE"); file != nullptr && !persistent) step->recordTimeline(device, position, file);
   if (!persistent) step->launchEarly(batch);  // after the timeline: its kernels take more registers
   return step;

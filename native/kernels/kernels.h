@@ -159,6 +159,12 @@ struct RepeatDecodeGemv {
   // partial products in distributed shared memory before adding them, each block a part of the outputs (compiled,
   // not yet run on a GPU).
   int splitCluster = 0;
+  // L2 prefetch (MASKMIX_DECODE_PREFETCH, being measured): the block asks the L2 for its share (bytes split evenly over
+  // the grid) of `prefetch`, a later GEMV's weights, so that the memory keeps streaming while the kernels in between
+  // wait on each other; after its products are summed, or at entry (prefetchAtEntry). Null: none.
+  const void* prefetch = nullptr;
+  int64_t prefetchBytes = 0;
+  bool prefetchAtEntry = false;
   // Split-output and Argmax GEMVs: set to zero after the wait, each block its share (a buffer that a later kernel of
   // the step adds into; see FusedRepeatStep). Null: nothing.
   float* clear = nullptr;

@@ -423,6 +423,19 @@ __device__ __forceinline__ void waitForAsyncCopies() {
 #endif
 }
 // Eight consecutive weights of type W (bf16 or float32) from shared memory, widened.
+// This block's share of g.prefetch into the L2 (kernels.h), a 128-byte line per instruction, marked to be kept over
+// the weight lines loaded with evict-first.
+__device__ __forceinline__ void prefetchShare(const RepeatDecodeGemv& g, int64_t block) {
+  const int64_t lines = (g.prefetchBytes + 127) / 128, share = (lines + gridDim.x - 1) / gridDim.x;
+  const char* base = static_cast<const char*>(g.prefetch);
+  for (int64_t line = block * share + threadIdx.x; line < min((block + 1) * share, lines); line += kThreads)
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("prefetch.global.L2::evict_last [%0];" ::"l"(base + 128 * line));
+#else
+    (void)base;
+#endif
+}
+
 template <typename W>
 __device__ __forceinline__ void loadEight(const W* p, float (&v)[8]) {
   if constexpr (std::is_same_v<W, __nv_bfloat16>) {
@@ -612,6 +625,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     own.bias = __ldg(reinterpret_cast<const float4*>(g.normBias) + threadIdx.x % K4);
   }
   loadChunk(0);
+  if (g.prefetch != nullptr && g.prefetchAtEntry) prefetchShare(g, block);
   // Split output: [rows/8, splitOut, 8] weights after the LayerNorm parameters, then the rows' outputs [batch, rows].
   constexpr int kRows = (kThreads / 32) * R;
   const int splitOut = S ? static_cast<int>(g.splitOut) : 0;
@@ -766,6 +780,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     for (int b = 0; b < B; ++b)
       if (b < batch) acc[r][b] = warpSum(carriesSum ? acc[r][b] : 0.f);
   wait.mark(2);
+  if (g.prefetch != nullptr && !g.prefetchAtEntry) prefetchShare(g, block);
 
   if (finishes) {
 #pragma unroll
