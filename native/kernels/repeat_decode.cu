@@ -422,7 +422,7 @@ __device__ __forceinline__ void waitForAsyncCopies() {
   asm volatile("cp.async.wait_group 0;" ::: "memory");
 #endif
 }
-// Eight consecutive weights of type W (bf16 or float32) from shared memory, widened.
+
 // This block's share of g.prefetch into the L2 (kernels.h), a 128-byte line per instruction, marked to be kept over
 // the weight lines loaded with evict-first.
 __device__ __forceinline__ void prefetchShare(const RepeatDecodeGemv& g, int64_t block) {
@@ -436,6 +436,7 @@ __device__ __forceinline__ void prefetchShare(const RepeatDecodeGemv& g, int64_t
 #endif
 }
 
+// Eight consecutive weights of type W (bf16 or float32) from shared memory, widened.
 template <typename W>
 __device__ __forceinline__ void loadEight(const W* p, float (&v)[8]) {
   if constexpr (std::is_same_v<W, __nv_bfloat16>) {
