@@ -165,8 +165,11 @@ if (parts.has('repeat-checks')) {
       check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
       const one = await compare(model, 'fp32', 1, 64);
       check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
-      // The opt-in variants: flag hand-over, eight steps a replay, both; and launches not overlapped.
+      // The opt-in variants: flag hand-over, eight steps a replay, both; launches not overlapped; L2 prefetch of the
+      // weights two GEMVs ahead, after the products and at entry (a hint to the cache: the tokens must not change).
       for (const [name, env] of [
+        ['L2 prefetch two ahead', { MASKMIX_DECODE_PREFETCH: '2' }],
+        ['L2 prefetch two ahead at entry', { MASKMIX_DECODE_PREFETCH: '2', MASKMIX_DECODE_PREFETCH_AT: 'entry' }],
         ['flag hand-over', { MASKMIX_DECODE_HANDOVER: 'flags' }],
         ['eight steps a replay', { MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
         ['flag hand-over, eight steps a replay', { MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
