@@ -88,13 +88,12 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     const int distance = setting == nullptr ? 0 : std::atoi(setting);
     if (distance < 1 || distance > 4) return;
     const bool atEntry = envIs("MASKMIX_DECODE_PREFETCH_AT", "entry");
-    const int64_t bytesPerWeight = weights_ == kernels::DecodeWeights::Float32 ? 4 : weights_ == kernels::DecodeWeights::Int8 ? 1 : 2;
     const size_t n = launches_.size();
     for (size_t i = 0; i < n; ++i) {
       const RepeatDecodeGemv& later = launches_[(i + distance) % n].gemv;
       RepeatDecodeGemv& g = launches_[i].gemv;
       g.prefetch = later.weight;
-      g.prefetchBytes = later.inFeatures * later.outFeatures * bytesPerWeight;
+      g.prefetchBytes = later.inFeatures * later.outFeatures * kernels::bytesPerValue(weights_);
       g.prefetchAtEntry = atEntry;
     }
   }

@@ -1190,7 +1190,7 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   if (!splitShape(vectorsPerLane(shape), rowsPerWarp(shape))) return 0;  // no kernel compiled (kSplitCompiled)
   const int64_t rows = rowsPerBlock(shape);
   if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
-  const size_t weightBytes = weights == DecodeWeights::BFloat16 ? 2 : 4;
+  const size_t weightBytes = bytesPerValue(weights);  // bf16 or float32: the others returned 0 above
   const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes, g.splitCluster > 1) + sizeof(BlockShared);
   return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)) ? rows : 0;
 }
