@@ -80,24 +80,6 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     }
   }
 
-  // MASKMIX_DECODE_PREFETCH=n (1…4): each GEMV asks the L2 for the weights of the GEMV n launches after it (the
-  // step's first ones for the last: the next step's), so that the memory streams weights while kernels hand over,
-  // stage and finish; after its products, or at its entry with MASKMIX_DECODE_PREFETCH_AT=entry. Being measured.
-  void prefetchAhead() {
-    const char* setting = std::getenv("MASKMIX_DECODE_PREFETCH");
-    const int distance = setting == nullptr ? 0 : std::atoi(setting);
-    if (distance < 1 || distance > 4) return;
-    const bool atEntry = envIs("MASKMIX_DECODE_PREFETCH_AT", "entry");
-    const size_t n = launches_.size();
-    for (size_t i = 0; i < n; ++i) {
-      const RepeatDecodeGemv& later = launches_[(i + distance) % n].gemv;
-      RepeatDecodeGemv& g = launches_[i].gemv;
-      g.prefetch = later.weight;
-      g.prefetchBytes = later.inFeatures * later.outFeatures * kernels::bytesPerValue(weights_);
-      g.prefetchAtEntry = atEntry;
-    }
-  }
-
   // MASKMIX_DECODE_TIMELINE=file: every GEMV block notes when it entered, when its wait returned, when its input was
   // staged, when its products were summed and when it ended (kernels.h), for the last kTimelineSlots steps; written out
   // (one line per step and launch) when the step goes.
@@ -311,22 +293,17 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
     return g;
   };
   // Each block adds its own partial products with one-float atomics: on an H100 (d1024 L8 batch 1) 150.3 µs a
-  // token against 157.0 with 16-byte atomics (sm_90, MASKMIX_DECODE_SPLIT_ATOMICS=vector). On sm_90,
-  // MASKMIX_DECODE_SPLIT_CLUSTER=n (2…8) has clusters of n blocks sum their products in distributed shared memory
-  // before the atomics (n times fewer); compiled, not yet run on a GPU.
+  // token against 157.0 with 16-byte atomics (sm_90, MASKMIX_DECODE_SPLIT_ATOMICS=vector). Clusters of 4 or 8
+  // blocks summing their products in distributed shared memory before the atomics took 167.1 and 164.1 against
+  // 150.5 (session 25, docs/benchmarks/h100-2026-12-07b): dropped.
   const bool sm90 = at::cuda::getCurrentDeviceProperties()->major >= 9;
-  const char* clusterSetting = std::getenv("MASKMIX_DECODE_SPLIT_CLUSTER");
-  const int splitCluster = sm90 && clusterSetting != nullptr ? std::atoi(clusterSetting) : 1;
   const bool splitVector = sm90 && envIs("MASKMIX_DECODE_SPLIT_ATOMICS", "vector");
   // Makes g a split-output GEMV whose second matrix is `second`, adding into `into` (false: no kernel for it).
   auto splitInto = [&](RepeatDecodeGemv& g, RepeatDecodeGemvKind kind, const torch::nn::LinearImpl& second, const at::Tensor& into) {
     g.splitOut = second.weight.size(0);
-    // Asked for before repeatDecodeSplitRows, whose shared-memory check counts a cluster's partials only then.
-    g.splitCluster = splitCluster > 1 && splitCluster <= 8 ? splitCluster : 0;
     const int64_t rows = kernels::repeatDecodeSplitRows(kind, g, weights);
     if (rows == 0 || second.weight.size(1) != g.outFeatures || g.splitOut != g.inFeatures || !floatOn(second.weight, device)) return false;
-    if (g.splitCluster > 1 && (g.outFeatures / rows) % g.splitCluster != 0) g.splitCluster = 0;  // clusters must tile the grid
-    g.splitVector = g.splitCluster == 0 && splitVector && g.splitOut % 4 == 0;
+    g.splitVector = splitVector && g.splitOut % 4 == 0;
     step->keepAlive_.push_back(splitColumns(second.weight, rows, weights, g.splitVector));
     g.splitWeight = step->keepAlive_.back().data_ptr();
     g.splitBias = second.bias.defined() ? second.bias.data_ptr<float>() : nullptr;
@@ -423,7 +400,6 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   // One step as one kernel (opt-in, where the grid fits), else separate launches, handing over by flags if asked.
   const bool persistent = persistentRequested() && step->planPersistent(device);
   if (!persistent && flagHandoverRequested()) step->linkByFlags(device);
-  if (!persistent) step->prefetchAhead();
   if (const char* file = std::getenv("MASKMIX_DECODE_TIMELINE"); file != nullptr && !persistent) step->recordTimeline(device, position, file);
   if (!persistent) step->launchEarly(batch);  // after the timeline: its kernels take more registers
   return step;

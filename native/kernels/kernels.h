@@ -155,16 +155,6 @@ struct RepeatDecodeGemv {
   // Four outputs a thread, added with 16-byte atomics (sm_90; splitOut % 4 == 0), splitWeight then laid out as
   // [blocks, rowsPerBlock/8, 4, splitOut/4, 8] (see splitProducts in kernels/repeat_decode.cu).
   bool splitVector = false;
-  // > 1 (sm_90, a divisor of the grid): the kernel is launched in clusters of this many blocks, which sum their
-  // partial products in distributed shared memory before adding them, each block a part of the outputs (compiled,
-  // not yet run on a GPU).
-  int splitCluster = 0;
-  // L2 prefetch (MASKMIX_DECODE_PREFETCH, being measured): the block asks the L2 for its share (bytes split evenly over
-  // the grid) of `prefetch`, a later GEMV's weights, so that the memory keeps streaming while the kernels in between
-  // wait on each other; after its products are summed, or at entry (prefetchAtEntry). Null: none.
-  const void* prefetch = nullptr;
-  int64_t prefetchBytes = 0;
-  bool prefetchAtEntry = false;
   // Split-output and Argmax GEMVs: set to zero after the wait, each block its share (a buffer that a later kernel of
   // the step adds into; see FusedRepeatStep). Null: nothing.
   float* clear = nullptr;
@@ -198,8 +188,7 @@ bool blocksFitOnOneMultiprocessor(const BlockFootprint* blocks, int count);
 unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 // The output rows per block of a split-output GEMV (RepeatDecodeGemv::splitWeight) of this kind, shape and weight
 // format: how the host lays out splitWeight. 0 where the kernels have no split form for it (int8 or tensor-core
-// weights, a kind other than NormMix and NormGelu, rows that are not whole blocks, or too little shared memory,
-// counting a cluster's partial products where g.splitCluster > 1).
+// weights, a kind other than NormMix and NormGelu, rows that are not whole blocks, or too little shared memory).
 int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 
 // The last launch's error, as text; empty when none.

@@ -423,19 +423,6 @@ __device__ __forceinline__ void waitForAsyncCopies() {
 #endif
 }
 
-// This block's share of g.prefetch into the L2 (kernels.h), a 128-byte line per instruction, marked to be kept over
-// the weight lines loaded with evict-first.
-__device__ __forceinline__ void prefetchShare(const RepeatDecodeGemv& g, int64_t block) {
-  const int64_t lines = (g.prefetchBytes + 127) / 128, share = (lines + gridDim.x - 1) / gridDim.x;
-  const char* base = static_cast<const char*>(g.prefetch);
-  for (int64_t line = block * share + threadIdx.x; line < min((block + 1) * share, lines); line += kThreads)
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("prefetch.global.L2::evict_last [%0];" ::"l"(base + 128 * line));
-#else
-    (void)base;
-#endif
-}
-
 // Eight consecutive weights of type W (bf16 or float32) from shared memory, widened.
 template <typename W>
 __device__ __forceinline__ void loadEight(const W* p, float (&v)[8]) {
@@ -497,12 +484,7 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
     const float4 h1 = reinterpret_cast<const float4*>(rows + b * kRows + 8 * q)[1];
     return (w[0] * h0.x + w[1] * h0.y + w[2] * h0.z + w[3] * h0.w) + (w[4] * h1.x + w[5] * h1.y + w[6] * h1.z + w[7] * h1.w);
   };
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const bool clustered = g.splitCluster > 1;
-#else
-  const bool clustered = false;
-#endif
-  if (g.splitVector && !clustered) {
+  if (g.splitVector) {
     const int groups = splitOut / 4;
     for (int group = threadIdx.x; group < groups; group += kThreads) {
       float sum[B][4] = {};
@@ -531,9 +513,7 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
     }
     return;
   }
-  // One output a thread: added at once, or (clustered) kept in shared memory after the rows' outputs for the
-  // cluster's sum below.
-  float* partial = const_cast<float*>(rows) + batch * kRows;
+  // One output a thread.
   for (int o = threadIdx.x; o < splitOut; o += kThreads) {
     float sum[B] = {};
 #pragma unroll
@@ -547,32 +527,9 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
 #pragma unroll
     for (int b = 0; b < B; ++b) {
       if (b >= batch) break;
-      const float v = sum[b] + ownPart(b, o);
-      if (clustered) {
-        partial[b * splitOut + o] = v;
-      } else {
-        atomicAdd(g.splitOutput + b * splitOut + o, v);
-      }
+      atomicAdd(g.splitOutput + b * splitOut + o, sum[b] + ownPart(b, o));
     }
   }
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (clustered) {
-    // Block r of the cluster sums the cluster's partials of its part of the outputs (distributed shared memory) and
-    // adds each with one atomic: splitCluster times fewer atomics than every block adding all of its own.
-    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
-    cluster.sync();
-    const int size = static_cast<int>(cluster.num_blocks()), rank = static_cast<int>(cluster.block_rank());
-    const int part = (splitOut + size - 1) / size;
-    for (int j = threadIdx.x; j < batch * part; j += kThreads) {
-      const int b = j / part, o = rank * part + j % part;
-      if (o >= splitOut) continue;
-      float v = 0;
-      for (int r = 0; r < size; ++r) v += cluster.map_shared_rank(partial, r)[b * splitOut + o];
-      atomicAdd(g.splitOutput + b * splitOut + o, v);
-    }
-    cluster.sync();  // a block's shared memory must outlast the other blocks' reads of it
-  }
-#endif
 }
 
 // The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
@@ -626,7 +583,6 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     own.bias = __ldg(reinterpret_cast<const float4*>(g.normBias) + threadIdx.x % K4);
   }
   loadChunk(0);
-  if (g.prefetch != nullptr && g.prefetchAtEntry) prefetchShare(g, block);
   // Split output: [rows/8, splitOut, 8] weights after the LayerNorm parameters, then the rows' outputs [batch, rows].
   constexpr int kRows = (kThreads / 32) * R;
   const int splitOut = S ? static_cast<int>(g.splitOut) : 0;
@@ -781,7 +737,6 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     for (int b = 0; b < B; ++b)
       if (b < batch) acc[r][b] = warpSum(carriesSum ? acc[r][b] : 0.f);
   wait.mark(2);
-  if (g.prefetch != nullptr && !g.prefetchAtEntry) prefetchShare(g, block);
 
   if (finishes) {
 #pragma unroll
@@ -953,15 +908,11 @@ void launchStepKernel(Kernel kernel, unsigned int blocks, unsigned int threads, 
   config.blockDim = dim3(threads);
   config.dynamicSmemBytes = shared;
   config.stream = stream;
-  cudaLaunchAttribute attributes[2];
+  cudaLaunchAttribute attributes[1];
   config.attrs = attributes;
   if (overlapLaunch(kernel)) {
     attributes[config.numAttrs].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attributes[config.numAttrs++].val.programmaticStreamSerializationAllowed = 1;
-  }
-  if (g->splitCluster > 1) {  // split output reduced across a cluster of blocks (splitProducts)
-    attributes[config.numAttrs].id = cudaLaunchAttributeClusterDimension;
-    attributes[config.numAttrs++].val.clusterDim = {static_cast<unsigned int>(g->splitCluster), 1, 1};
   }
   cudaLaunchKernelEx(&config, kernel, *g);
 }
@@ -993,11 +944,9 @@ template <typename W, Prologue P, Epilogue E, int V, int R>
 constexpr bool kSplitCompiled = P == Prologue::LayerNorm && (E == Epilogue::Mixing || E == Epilogue::Gelu) &&
                                 (std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>) && splitShape(V, R);
 
-// A split-output GEMV's shared memory after sharedBytes: its columns of the second matrix, then its rows' outputs,
-// then (reduced across a cluster) its partial products.
-size_t splitSharedBytes(int64_t batch, int64_t rowsPerBlock, int64_t splitOut, size_t weightBytes, bool cluster) {
-  return static_cast<size_t>(rowsPerBlock * splitOut) * weightBytes + static_cast<size_t>(batch * rowsPerBlock) * sizeof(float) +
-         (cluster ? static_cast<size_t>(batch * splitOut) * sizeof(float) : 0);
+// A split-output GEMV's shared memory after sharedBytes: its columns of the second matrix, then its rows' outputs.
+size_t splitSharedBytes(int64_t batch, int64_t rowsPerBlock, int64_t splitOut, size_t weightBytes) {
+  return static_cast<size_t>(rowsPerBlock * splitOut) * weightBytes + static_cast<size_t>(batch * rowsPerBlock) * sizeof(float);
 }
 
 template <typename W, Prologue P, Epilogue E, int V, int R, int B>
@@ -1010,7 +959,7 @@ void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   if constexpr (kSplitCompiled<W, P, E, V, R>) {
     if (g.splitWeight != nullptr) {
       kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true, true> : gemvStepKernel<W, P, E, V, R, B, false, true>;
-      shared += splitSharedBytes(g.batch, rowsPerBlock, g.splitOut, sizeof(W), g.splitCluster > 1);
+      shared += splitSharedBytes(g.batch, rowsPerBlock, g.splitOut, sizeof(W));
     }
   } else if (g.splitWeight != nullptr) {
     return;  // never: the host builds split GEMVs only where repeatDecodeSplitRows found a kernel for them
@@ -1191,7 +1140,7 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   const int64_t rows = rowsPerBlock(shape);
   if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
   const size_t weightBytes = bytesPerValue(weights);  // bf16 or float32: the others returned 0 above
-  const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes, g.splitCluster > 1) + sizeof(BlockShared);
+  const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes) + sizeof(BlockShared);
   return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)) ? rows : 0;
 }
 

@@ -114,8 +114,7 @@ async function compare(model, precision, batch, count, against = 'eager', weight
 
 // The split-output step (MASKMIX_DECODE_SPLIT_OUTPUT=1: two kernels a layer, kernels.h RepeatDecodeGemv::splitWeight)
 // against the step loop, three ways: as it runs by default (each block adds its products with one-float atomics),
-// with 16-byte atomics (MASKMIX_DECODE_SPLIT_ATOMICS=vector, sm_90), and with clusters of 8 blocks summing their
-// products before the atomics (MASKMIX_DECODE_SPLIT_CLUSTER=8, sm_90) and the timeline hooks on, whose file shows
+// with 16-byte atomics (MASKMIX_DECODE_SPLIT_ATOMICS=vector, sm_90), and with the timeline hooks on, whose file shows
 // how many kernels a step launched (2·layers + 1 when the split kernels ran, 4·layers + 1 when the step fell back
 // to the default launches). Its float atomics add in a varying order, so fp32 tokens may differ from the step
 // loop's where two logits tie to rounding; the checks ask for all of them.
@@ -123,7 +122,7 @@ async function compareSplit(model, batch, count) {
   const plain = await withEnv('MASKMIX_DECODE_SPLIT_OUTPUT', '1', () => compare(model, 'fp32', batch, count));
   const vector = await withEnvs({ MASKMIX_DECODE_SPLIT_OUTPUT: '1', MASKMIX_DECODE_SPLIT_ATOMICS: 'vector' }, () => compare(model, 'fp32', batch, count));
   const file = join(tmpdir(), `split-timeline-${process.pid}.txt`);
-  const env = { MASKMIX_DECODE_SPLIT_OUTPUT: '1', MASKMIX_DECODE_SPLIT_CLUSTER: '8', MASKMIX_DECODE_TIMELINE: file };
+  const env = { MASKMIX_DECODE_SPLIT_OUTPUT: '1', MASKMIX_DECODE_TIMELINE: file };
   const timed = await withEnvs(env, () => compare(model, 'fp32', batch, count));
   const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1);
   rmSync(file, { force: true });
@@ -132,7 +131,7 @@ async function compareSplit(model, batch, count) {
   return {
     ok: all.every((r) => r.fused && r.same === r.total),
     launches,
-    detail: `${plain.same}/${plain.total}, 16-byte atomics ${vector.same}/${vector.total}, clusters of 8 with timeline ${timed.same}/${timed.total}, ${launches} kernels a step`,
+    detail: `${plain.same}/${plain.total}, 16-byte atomics ${vector.same}/${vector.total}, with timeline ${timed.same}/${timed.total}, ${launches} kernels a step`,
   };
 }
 
@@ -165,11 +164,8 @@ if (parts.has('repeat-checks')) {
       check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
       const one = await compare(model, 'fp32', 1, 64);
       check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
-      // The opt-in variants: flag hand-over, eight steps a replay, both; launches not overlapped; L2 prefetch of the
-      // weights two GEMVs ahead, after the products and at entry (a hint to the cache: the tokens must not change).
+      // The opt-in variants: flag hand-over, eight steps a replay, both; launches not overlapped.
       for (const [name, env] of [
-        ['L2 prefetch two ahead', { MASKMIX_DECODE_PREFETCH: '2' }],
-        ['L2 prefetch two ahead at entry', { MASKMIX_DECODE_PREFETCH: '2', MASKMIX_DECODE_PREFETCH_AT: 'entry' }],
         ['flag hand-over', { MASKMIX_DECODE_HANDOVER: 'flags' }],
         ['eight steps a replay', { MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
         ['flag hand-over, eight steps a replay', { MASKMIX_DECODE_HANDOVER: 'flags', MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
