@@ -10,9 +10,4 @@ namespace maskmix::kernels {
 // input rounded to bf16; inFeatures % 256 == 0.
 enum class DecodeWeights { Float32, BFloat16, Int8, BFloat16Fragments };
 
-// Bytes a matrix value takes in this format (Int8's row scales apart).
-constexpr int bytesPerValue(DecodeWeights format) {
-  return format == DecodeWeights::Float32 ? 4 : format == DecodeWeights::Int8 ? 1 : 2;
-}
-
 }  // namespace maskmix::kernels

@@ -1139,7 +1139,7 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   if (!splitShape(vectorsPerLane(shape), rowsPerWarp(shape))) return 0;  // no kernel compiled (kSplitCompiled)
   const int64_t rows = rowsPerBlock(shape);
   if (g.outFeatures % rows != 0 || g.splitOut < 1 || g.batch < 1 || g.batch > kMaxDecodeBatch) return 0;
-  const size_t weightBytes = bytesPerValue(weights);  // bf16 or float32: the others returned 0 above
+  const size_t weightBytes = 16 / vectorWidth(weights);  // a 16-byte weight vector's values: bf16 2 bytes, float32 4
   const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes) + sizeof(BlockShared);
   return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)) ? rows : 0;
 }

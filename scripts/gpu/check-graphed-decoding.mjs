@@ -164,7 +164,7 @@ if (parts.has('repeat-checks')) {
       check(`repeat ${structure} fp32: fused kernels = generic graph`, generic.same === generic.total, `${generic.same}/${generic.total}`);
       const one = await compare(model, 'fp32', 1, 64);
       check(`repeat ${structure} fp32 batch 1: fused = step loop`, one.fused && one.same === one.total, `${one.same}/${one.total}`);
-      // The opt-in variants: flag hand-over, eight steps a replay, both; launches not overlapped.
+      // The opt-in variants: flag hand-over, eight steps a replay, both; and launches not overlapped.
       for (const [name, env] of [
         ['flag hand-over', { MASKMIX_DECODE_HANDOVER: 'flags' }],
         ['eight steps a replay', { MASKMIX_DECODE_STEPS_PER_GRAPH: '8' }],
