@@ -51,6 +51,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu (for --fp32-loss-only parity checks)")
     p.add_argument("--fp32-loss-only", action="store_true", help="print the initial fp32 loss as JSON and exit")
+    p.add_argument(
+        "--profile-trace",
+        help="after the timed steps, profile 3 more with torch.profiler into this Chrome trace (the format maskmix's "
+        "own --profile writes, so lib/bench/trace-summary.ts can put both kernel tables side by side)",
+    )
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         p.error("--steps must be ≥ 1 and --warmup ≥ 0")
@@ -134,6 +139,18 @@ class StepTimer:
         return [(b - a) * 1000.0 for a, b in zip(self.marks, self.marks[1:])]
 
 
+def profile_steps(step, path: str, steps: int) -> None:
+    """Records `steps` more steps' kernels (after warm-up and timing, so compilation is not in them)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        torch.cuda.synchronize()
+    prof.export_chrome_trace(path)
+    log(f"profile of {steps} steps written to {path}")
+
+
 def run(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
@@ -181,6 +198,8 @@ def run(args: argparse.Namespace) -> dict:
         losses.append(step())
         timer.mark()
     ms = timer.step_ms()
+    if args.profile_trace:
+        profile_steps(step, args.profile_trace, 3)
     median_ms = statistics.median(ms)
     log(f"{args.mode}: median {median_ms:.2f} ms/step, mean {statistics.fmean(ms):.2f} ms/step over {args.steps} steps")
 
