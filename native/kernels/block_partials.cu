@@ -3,6 +3,7 @@
 // short, wide matrix took ~12 µs for 1 MB on an H200 (too few threads per output column). Here each tile of 32
 // columns gets 32 row lanes, each summing every 32nd row with four loads in flight; shared memory adds the lanes.
 #include "kernels/kernels.h"
+#include "kernels/vector_access.cuh"
 
 namespace maskmix::kernels {
 
@@ -33,7 +34,39 @@ __global__ void sumPartialRowsKernel(const float* partial, float* out, int64_t r
   }
 }
 
+// Column sums of a [rows, cols] matrix (a bias gradient) in partials: 8 columns a thread, kColumnSumRows rows a
+// block row (blockIdx.y), float32 accumulation. libtorch's reduction over the first axis of a bf16 [16384, 1024]
+// gradient took 37 µs on an H100 (the L8 mixer's b2), about three times its read time.
+constexpr int kColumnSumThreads = 128;
+constexpr int kColumnSumRows = 32;
+template <typename T>
+__global__ void columnSumPartialsKernel(const T* x, float* partial, int64_t rows, int64_t cols) {
+  const int64_t col = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kChunk;
+  if (col >= cols) return;
+  const int64_t first = int64_t(blockIdx.y) * kColumnSumRows;
+  const int64_t last = first + kColumnSumRows < rows ? first + kColumnSumRows : rows;
+  float sum[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t row = first; row < last; ++row) {
+    float v[kChunk];
+    load8(x + row * cols + col, v);
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) sum[k] += v[k];
+  }
+  store8(partial + int64_t(blockIdx.y) * cols + col, sum);
+}
+
 }  // namespace
+
+int columnSumPartialRows(int64_t rows) { return static_cast<int>((rows + kColumnSumRows - 1) / kColumnSumRows); }
+
+void columnSumPartials(const void* x, DType dtype, float* partial, int64_t rows, int64_t cols, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((cols / kChunk + kColumnSumThreads - 1) / kColumnSumThreads),
+                  static_cast<unsigned>(columnSumPartialRows(rows)));
+  if (dtype == DType::BFloat16)
+    columnSumPartialsKernel<<<grid, kColumnSumThreads, 0, stream>>>(static_cast<const __nv_bfloat16*>(x), partial, rows, cols);
+  else
+    columnSumPartialsKernel<<<grid, kColumnSumThreads, 0, stream>>>(static_cast<const float*>(x), partial, rows, cols);
+}
 
 void sumPartialRows(const float* partial, float* out, int64_t rows, int64_t cols, cudaStream_t stream) {
   const unsigned int tiles = static_cast<unsigned int>((cols + kColumns - 1) / kColumns);

@@ -6,6 +6,8 @@
 // caller sums the partials): global atomics from every warp onto the same d addresses serialised badly.
 // Both optionally take a deferred residual add, as rms_norm.cu does: the forward normalises x + delta and writes that
 // sum; the backward also writes its gradient in the delta's dtype (the sublayer that made delta needs it there).
+#include <type_traits>
+
 #include "kernels/kernels.h"
 #include "kernels/vector_access.cuh"
 
@@ -61,13 +63,43 @@ __global__ void layerNormForwardKernel(const float* x, const Delta* delta, float
   }
 }
 
-template <typename G, typename Copy>
-__global__ void layerNormBackwardKernel(const G* gy, const float* x, const float* mean, const float* rstd, const float* w,
-                                        const float* residualGrad, float* gx, Copy* gxCopy, float* partialW, float* partialB, int64_t rows,
-                                        int d) {
+// x̂ = (x − mean)·rstd of one 8-value chunk, and γ's chunk: from the float32 input x and the row's mean, or
+// (kFromOutput) from the saved output y = x̂·γ + β as (y − β)/γ, which needs neither x nor the mean. |γ| is floored
+// at kMinGammaMagnitude (sign kept) so a γ at zero cannot divide by zero; there x̂ is not recoverable from y, the one
+// case where saving the output loses information (γ = 0 exactly is not reached by training from γ = 1 in practice).
+constexpr float kMinGammaMagnitude = 1e-6f;
+template <bool kFromOutput, typename In>
+__device__ __forceinline__ void normalisedChunk(const In* saved, const float* w, const float* b, int64_t offset, int column, float mu,
+                                                float r, float (&wv)[kChunk], float (&xhat)[kChunk]) {
+  float sv[kChunk];
+  load8(saved + offset, sv);
+  load8(w + column, wv);
+  if constexpr (kFromOutput) {
+    float bv[kChunk];
+    load8(b + column, bv);
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k)
+      xhat[k] = __fdividef(sv[k] - bv[k], copysignf(fmaxf(fabsf(wv[k]), kMinGammaMagnitude), wv[k]));
+  } else {
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) xhat[k] = (sv[k] - mu) * r;
+  }
+}
+
+// `saved`: the float32 input x (with mean), or with kFromOutput the forward's output y in G's dtype (mean unused).
+// kWeightGrads: also γ's and β's gradients, per lane in registers, then per block (partialW/B [gridDim.x, d]);
+// without, layerNormWeightGradsKernel makes them in a second pass, and this kernel needs half the registers.
+template <typename G, typename Copy, bool kFromOutput, bool kWeightGrads>
+__global__ void layerNormBackwardKernel(const G* gy, const void* savedIn, const float* mean, const float* rstd, const float* w,
+                                        const float* b, const float* residualGrad, float* gx, Copy* gxCopy, float* partialW,
+                                        float* partialB, int64_t rows, int d) {
+  using In = std::conditional_t<kFromOutput, G, float>;
+  const In* saved = static_cast<const In*>(savedIn);
   extern __shared__ float blockSums[];  // [2·d]: γ then β gradient of this block
-  for (int i = threadIdx.x; i < 2 * d; i += blockDim.x) blockSums[i] = 0;
-  __syncthreads();
+  if constexpr (kWeightGrads) {
+    for (int i = threadIdx.x; i < 2 * d; i += blockDim.x) blockSums[i] = 0;
+    __syncthreads();
+  }
   int lane = threadIdx.x % 32;
   int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
@@ -78,27 +110,27 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
 #pragma unroll
     for (int k = 0; k < kChunk; ++k) gwLocal[c][k] = gbLocal[c][k] = 0;
   for (int64_t row = warp; row < rows; row += warps) {
-    const float mu = mean[row], r = rstd[row];
+    const float mu = kFromOutput ? 0.0f : mean[row], r = rstd[row];
     float sumG = 0, sumGX = 0;  // Σ w·gy and Σ w·gy·x̂ over the row
-    // Two passes over the row, the second re-reading x and gy (from L1: the warp just read them) rather than
-    // keeping x̂ and w·gy in registers: 180 registers a thread had allowed two blocks per multiprocessor, and
-    // the kernel, which only streams memory, ran at ~40 % of bandwidth.
+    // Two passes over the row, the second re-reading the saved tensor and gy (from L1: the warp just read them)
+    // rather than keeping x̂ and w·gy in registers: 180 registers a thread had allowed two blocks per
+    // multiprocessor, and the kernel, which only streams memory, ran at ~40 % of bandwidth.
 #pragma unroll
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        float xv[kChunk], gv[kChunk], wv[kChunk];
-        load8(x + row * d + chunk * kChunk, xv);
+        float xhat[kChunk], gv[kChunk], wv[kChunk];
+        normalisedChunk<kFromOutput>(saved, w, b, row * d + chunk * kChunk, chunk * kChunk, mu, r, wv, xhat);
         load8(gy + row * d + chunk * kChunk, gv);
-        load8(w + chunk * kChunk, wv);
 #pragma unroll
         for (int k = 0; k < kChunk; ++k) {
-          const float xhat = (xv[k] - mu) * r;
           const float g = gv[k] * wv[k];
-          gwLocal[c][k] += gv[k] * xhat;
-          gbLocal[c][k] += gv[k];
+          if constexpr (kWeightGrads) {
+            gwLocal[c][k] += gv[k] * xhat[k];
+            gbLocal[c][k] += gv[k];
+          }
           sumG += g;
-          sumGX += g * xhat;
+          sumGX += g * xhat[k];
         }
       }
     }
@@ -107,21 +139,18 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
     for (int c = 0; c < kMaxChunks; ++c) {
       int chunk = lane + 32 * c;
       if (chunk < chunks) {
-        float xv[kChunk], gv[kChunk], wv[kChunk], out[kChunk], res[kChunk];
-        load8(x + row * d + chunk * kChunk, xv);
+        float xhat[kChunk], gv[kChunk], wv[kChunk], out[kChunk], res[kChunk];
+        normalisedChunk<kFromOutput>(saved, w, b, row * d + chunk * kChunk, chunk * kChunk, mu, r, wv, xhat);
         load8(gy + row * d + chunk * kChunk, gv);
-        load8(w + chunk * kChunk, wv);
         if (residualGrad) load8(residualGrad + row * d + chunk * kChunk, res);
 #pragma unroll
-        for (int k = 0; k < kChunk; ++k) {
-          const float xhat = (xv[k] - mu) * r;
-          out[k] = r * (gv[k] * wv[k] - meanG - xhat * meanGX) + (residualGrad ? res[k] : 0.0f);
-        }
+        for (int k = 0; k < kChunk; ++k) out[k] = r * (gv[k] * wv[k] - meanG - xhat[k] * meanGX) + (residualGrad ? res[k] : 0.0f);
         store8(gx + row * d + chunk * kChunk, out);
         if (gxCopy != nullptr) store8(gxCopy + row * d + chunk * kChunk, out);
       }
     }
   }
+  if constexpr (!kWeightGrads) return;
 #pragma unroll
   for (int c = 0; c < kMaxChunks; ++c) {
     int chunk = lane + 32 * c;
@@ -137,6 +166,35 @@ __global__ void layerNormBackwardKernel(const G* gy, const float* x, const float
     partialW[blockIdx.x * int64_t(d) + i] = blockSums[i];
     partialB[blockIdx.x * int64_t(d) + i] = blockSums[d + i];
   }
+}
+
+// γ's and β's gradients as column sums, for the backward kernel run without them: Σ gy·x̂ and Σ gy over this
+// block's rows (blockIdx.y) for 8 columns a thread, into partialW/B [gridDim.y, d]. A thread's columns are fixed, so
+// γ and β (from the output) are read once; each row costs it one 16-byte load of gy and one of the saved tensor.
+constexpr int kWeightGradThreads = 128;
+constexpr int kWeightGradRowsPerBlock = 32;
+template <typename G, bool kFromOutput>
+__global__ void layerNormWeightGradsKernel(const G* gy, const void* savedIn, const float* mean, const float* rstd, const float* w,
+                                           const float* b, float* partialW, float* partialB, int64_t rows, int d) {
+  using In = std::conditional_t<kFromOutput, G, float>;
+  const In* saved = static_cast<const In*>(savedIn);
+  const int column = (blockIdx.x * blockDim.x + threadIdx.x) * kChunk;
+  if (column >= d) return;
+  const int64_t first = int64_t(blockIdx.y) * kWeightGradRowsPerBlock;
+  const int64_t last = first + kWeightGradRowsPerBlock < rows ? first + kWeightGradRowsPerBlock : rows;
+  float gw[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0}, gb[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float wv[kChunk], xhat[kChunk], gv[kChunk];
+  for (int64_t row = first; row < last; ++row) {
+    normalisedChunk<kFromOutput>(saved, w, b, row * d + column, column, kFromOutput ? 0.0f : mean[row], rstd[row], wv, xhat);
+    load8(gy + row * d + column, gv);
+#pragma unroll
+    for (int k = 0; k < kChunk; ++k) {
+      gw[k] += gv[k] * xhat[k];
+      gb[k] += gv[k];
+    }
+  }
+  store8(partialW + int64_t(blockIdx.y) * d + column, gw);
+  store8(partialB + int64_t(blockIdx.y) * d + column, gb);
 }
 
 }  // namespace
@@ -162,26 +220,45 @@ void layerNormForward(const float* x, const void* delta, DType deltaDtype, float
 
 int layerNormBackwardBlocks(int64_t rows) { return warpBlocks(rows, kBackwardThreads, kBackwardBlockCap); }
 
-template <typename G, typename Copy>
-void launchLayerNormBackward(const void* gradY, const float* x, const float* mean, const float* rstd, const float* w, const float* residualGrad,
-                             float* gx, void* gxCopy, float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream) {
-  layerNormBackwardKernel<<<layerNormBackwardBlocks(rows), kBackwardThreads, 2 * d * sizeof(float), stream>>>(
-      static_cast<const G*>(gradY), x, mean, rstd, w, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, partialB, rows, int(d));
+int layerNormBackwardPartialRows(int64_t rows, bool separateWeightGrads) {
+  if (!separateWeightGrads) return layerNormBackwardBlocks(rows);
+  return static_cast<int>((rows + kWeightGradRowsPerBlock - 1) / kWeightGradRowsPerBlock);
 }
 
-void layerNormBackward(const void* gradY, DType gradDtype, const float* x, const float* mean, const float* rstd, const float* w,
-                       const float* residualGrad, float* gx, void* gxCopy, DType copyDtype, float* partialW, float* partialB, int64_t rows,
-                       int64_t d, cudaStream_t stream) {
-  const bool bf16Copy = gxCopy != nullptr && copyDtype == DType::BFloat16;
-  if (gradDtype == DType::BFloat16) {
-    if (bf16Copy)
-      return launchLayerNormBackward<__nv_bfloat16, __nv_bfloat16>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows,
-                                                                   d, stream);
-    return launchLayerNormBackward<__nv_bfloat16, float>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
+template <typename G, typename Copy, bool kFromOutput>
+void launchLayerNormBackward(const void* gradY, const void* saved, const float* mean, const float* rstd, const float* w, const float* b,
+                             const float* residualGrad, float* gx, void* gxCopy, float* partialW, float* partialB, int64_t rows, int64_t d,
+                             bool separateWeightGrads, cudaStream_t stream) {
+  const G* gy = static_cast<const G*>(gradY);
+  if (!separateWeightGrads) {
+    layerNormBackwardKernel<G, Copy, kFromOutput, true><<<layerNormBackwardBlocks(rows), kBackwardThreads, 2 * d * sizeof(float), stream>>>(
+        gy, saved, mean, rstd, w, b, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, partialB, rows, int(d));
+    return;
   }
-  if (bf16Copy)
-    return launchLayerNormBackward<float, __nv_bfloat16>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
-  launchLayerNormBackward<float, float>(gradY, x, mean, rstd, w, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
+  // Without the per-lane sums the row kernel fits twice the blocks on a multiprocessor.
+  layerNormBackwardKernel<G, Copy, kFromOutput, false><<<warpBlocks(rows, kBackwardThreads, 2 * kBackwardBlockCap), kBackwardThreads, 0, stream>>>(
+      gy, saved, mean, rstd, w, b, residualGrad, gx, static_cast<Copy*>(gxCopy), nullptr, nullptr, rows, int(d));
+  const dim3 grid(static_cast<unsigned>((d / kChunk + kWeightGradThreads - 1) / kWeightGradThreads),
+                  static_cast<unsigned>(layerNormBackwardPartialRows(rows, true)));
+  layerNormWeightGradsKernel<G, kFromOutput><<<grid, kWeightGradThreads, 0, stream>>>(gy, saved, mean, rstd, w, b, partialW, partialB, rows, int(d));
+}
+
+void layerNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* mean, const float* rstd,
+                       const float* w, const float* b, const float* residualGrad, float* gx, void* gxCopy, DType copyDtype,
+                       float* partialW, float* partialB, int64_t rows, int64_t d, bool separateWeightGrads, cudaStream_t stream) {
+  const bool bf16Copy = gxCopy != nullptr && copyDtype == DType::BFloat16;
+  auto launch = [&](auto gradTag, auto copyTag) {
+    using G = decltype(gradTag);
+    using Copy = decltype(copyTag);
+    auto run = fromOutput ? launchLayerNormBackward<G, Copy, true> : launchLayerNormBackward<G, Copy, false>;
+    run(gradY, saved, mean, rstd, w, b, residualGrad, gx, gxCopy, partialW, partialB, rows, d, separateWeightGrads, stream);
+  };
+  if (gradDtype == DType::BFloat16) {
+    if (bf16Copy) return launch(__nv_bfloat16{}, __nv_bfloat16{});
+    return launch(__nv_bfloat16{}, float{});
+  }
+  if (bf16Copy) return launch(float{}, __nv_bfloat16{});
+  launch(float{}, float{});
 }
 
 }  // namespace maskmix::kernels

@@ -3,9 +3,13 @@
 #include <torch/autograd.h>
 
 #include <optional>
+#include <tuple>
+#include <utility>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "ops/block_partials.h"
 #include "ops/gelu_backward.h"
 #include "ops/layer_norm.h"
 
@@ -16,18 +20,24 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// What both sublayer functions keep besides their tensors: the LayerNorm implementation flag, and how their
-// output and the residual add were arranged (deferred or not, with or without an incoming pending output).
-void saveLayout(AutogradContext* ctx, const NormStats& stats, double eps, bool deferred, const at::Tensor& pending) {
+// What both sublayer functions keep besides their tensors: what their LayerNorm kept (which implementation, input or
+// output), and how their output and the residual add were arranged (deferred or not, with or without an incoming
+// pending output).
+void saveLayout(AutogradContext* ctx, const LayerNormSaved& norm, double eps, bool deferred, const at::Tensor& pending) {
   ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined (handled in outputGradients)
-  ctx->saved_data["kernel"] = stats.kernel;
+  ctx->saved_data["kernel"] = norm.stats.kernel;
+  ctx->saved_data["normOutput"] = norm.output;
   ctx->saved_data["eps"] = eps;
   ctx->saved_data["deferred"] = deferred;
   ctx->saved_data["pendingDtype"] = pending.defined() ? static_cast<int64_t>(pending.scalar_type()) : int64_t(-1);
 }
-NormStats loadStats(AutogradContext* ctx, const at::Tensor& mean, const at::Tensor& rstd) {
-  return NormStats{mean, rstd, ctx->saved_data["kernel"].toBool()};
+// The saved tensors' first three are the LayerNorm's (saveNorm); `saved` are all of them.
+std::vector<at::Tensor> saveNorm(const LayerNormSaved& norm) { return {norm.tensor, norm.stats.mean, norm.stats.rstd}; }
+LayerNormSaved loadNorm(AutogradContext* ctx, const tensor_list& saved) {
+  return LayerNormSaved{saved[0], NormStats{saved[1], saved[2], ctx->saved_data["kernel"].toBool()}, ctx->saved_data["normOutput"].toBool()};
 }
+// The float32 residual stream's shape and options (gradients of the stream), whichever tensor the LayerNorm kept.
+at::Tensor streamZeros(const LayerNormSaved& norm, const at::Tensor& lnWeight) { return at::zeros(norm.tensor.sizes(), lnWeight.options()); }
 
 // Outputs: not deferred, the block's x + out (normalised: the LayerNorm's input); deferred, the new stream (only
 // when a pending output was added into it) and out as the next pending.
@@ -44,9 +54,10 @@ struct OutputGradients {
   at::Tensor out, residual, outMaster;  // outMaster: not deferred, the float32 gradient the bias sums read
   std::optional<at::ScalarType> pendingDtype;
 };
-OutputGradients outputGradients(AutogradContext* ctx, const tensor_list& grads, const at::Tensor& like, at::ScalarType dtype) {
+OutputGradients outputGradients(AutogradContext* ctx, const tensor_list& grads, const LayerNormSaved& norm, const at::Tensor& lnWeight,
+                                at::ScalarType dtype) {
   OutputGradients g;
-  auto orZeros = [&](const at::Tensor& t) { return t.defined() ? t.contiguous() : at::zeros_like(like); };
+  auto orZeros = [&](const at::Tensor& t) { return t.defined() ? t.contiguous() : streamZeros(norm, lnWeight); };
   int64_t pendingDtype = ctx->saved_data["pendingDtype"].toInt();
   if (pendingDtype >= 0) g.pendingDtype = static_cast<at::ScalarType>(pendingDtype);
   if (!ctx->saved_data["deferred"].toBool()) {
@@ -64,12 +75,31 @@ OutputGradients outputGradients(AutogradContext* ctx, const tensor_list& grads, 
 // one (not deferred), else from the compute-dtype gradient with float32 accumulation.
 at::Tensor biasGradient(const OutputGradients& g, int64_t rows, int64_t dim, at::ScalarType master) {
   const at::Tensor& source = g.outMaster.defined() ? g.outMaster : g.out;
+  if (dim == 0) return sumOverRows(source.reshape({rows, -1}), master);
   return at::sum(source.reshape({rows, -1}), {dim}, /*keepdim=*/false, master);
 }
 
 // Function::apply records every tensor input's device, so "no pending output" travels as an empty tensor.
 at::Tensor pendingInput(const at::Tensor& pending, const at::Tensor& x) { return pending.defined() ? pending : at::empty({0}, x.options()); }
 at::Tensor pendingOrNone(const at::Tensor& input) { return input.numel() > 0 ? input : at::Tensor(); }
+
+// The mixing bias (one value per output position t) as one more term of the product: [M | bias | 0] · [y ; 1 ; 0].
+// addmm with a [t, 1] bias broadcast it into the output in a pass of its own (an elementwise kernel over the whole
+// [t, b·d] output) and then ran a GEMM that read it back; here the LayerNorm wrote y into the leading t rows of
+// `padded` ([t + kBiasRows, b, d]), and the extra rows hold one row of ones and zeros (K stays a multiple of 8, so
+// every row of both operands stays 16-byte aligned for the tensor cores). Returns (M in the compute dtype, a view of
+// the extended matrix, for the backward; the mixed output [t, b·d]).
+constexpr int64_t kBiasRows = 8;
+std::pair<at::Tensor, at::Tensor> mixWithBiasRow(const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal, const at::Tensor& padded,
+                                                 at::ScalarType dtype) {
+  const int64_t t = mixWeight.size(0);
+  at::Tensor weight = causal ? mixWeight.tril() : mixWeight;
+  at::Tensor extended = at::constant_pad_nd(at::cat({weight, mixBias.view({t, 1})}, 1), {0, kBiasRows - 1}).to(dtype);
+  at::Tensor tail = padded.narrow(0, t, kBiasRows);
+  tail.zero_();
+  tail.select(0, 0).fill_(1);
+  return {extended.narrow(1, 0, t), at::mm(extended, padded.view({t + kBiasRows, -1}))};
+}
 
 struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
   static tensor_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& pendingIn, const at::Tensor& lnWeight,
@@ -78,31 +108,41 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
     at::Tensor pending = pendingOrNone(pendingIn);
     at::ScalarType dtype = compat::computeDtypeFor(x);
     int64_t t = x.size(0);
-    LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending);
-    at::Tensor masked = causal ? mixWeight.tril().to(dtype) : mixWeight.to(dtype);
-    at::Tensor mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, ln.y.view({t, -1}));
-    ctx->save_for_backward({ln.input, ln.stats.mean, ln.stats.rstd, lnWeight, lnBias, masked});
+    const bool biasRow = !envIs("MASKMIX_MIX_BIAS", "addmm");
+    LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending, biasRow ? kBiasRows : 0);
+    at::Tensor masked, mixed;
+    if (ln.padded.defined()) {
+      std::tie(masked, mixed) = mixWithBiasRow(mixWeight, mixBias, causal, ln.padded, dtype);
+    } else {
+      masked = causal ? mixWeight.tril().to(dtype) : mixWeight.to(dtype);
+      mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, ln.y.view({t, -1}));
+    }
+    LayerNormSaved norm = layerNormSaved(ln);
+    std::vector<at::Tensor> saved = saveNorm(norm);
+    saved.insert(saved.end(), {lnWeight, lnBias, masked});
+    ctx->save_for_backward(saved);
     ctx->saved_data["causal"] = causal;
-    saveLayout(ctx, ln.stats, eps, deferred, pending);
+    saveLayout(ctx, norm, eps, deferred, pending);
     return sublayerOutputs(deferred, pending, ln, mixed.view(x.sizes()));
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    const at::Tensor &x = s[0], &mean = s[1], &rstd = s[2], &lnWeight = s[3], &lnBias = s[4], &masked = s[5];
+    const at::Tensor &lnWeight = s[3], &lnBias = s[4], &masked = s[5];
+    LayerNormSaved norm = loadNorm(ctx, s);
     double eps = ctx->saved_data["eps"].toDouble();
-    at::ScalarType dtype = masked.scalar_type();
-    int64_t t = x.size(0);
-    OutputGradients g = outputGradients(ctx, grads, x, dtype);
-    NormStats stats = loadStats(ctx, mean, rstd);
-    at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({t, -1});
+    at::ScalarType dtype = masked.scalar_type(), master = lnWeight.scalar_type();
+    at::IntArrayRef shape = norm.tensor.sizes();
+    int64_t t = shape[0];
+    OutputGradients g = outputGradients(ctx, grads, norm, lnWeight, dtype);
+    at::Tensor normed = layerNormNormed(norm, lnWeight, lnBias, eps, dtype).view({t, -1});
     at::Tensor gy = g.out.view({t, -1});
-    at::Tensor gMixWeight = compat::mmAs(gy, normed.t(), x.scalar_type());
+    at::Tensor gMixWeight = compat::mmAs(gy, normed.t(), master);
     if (ctx->saved_data["causal"].toBool()) gMixWeight.tril_();
-    at::Tensor gMixBias = biasGradient(g, t, 1, x.scalar_type());
-    at::Tensor gNormed = at::mm(masked.t(), gy).view(x.sizes());
+    at::Tensor gMixBias = biasGradient(g, t, 1, master);
+    at::Tensor gNormed = at::mm(masked.t(), gy).view(shape);
     // The residual stream's gradient is added inside the LayerNorm backward.
-    LayerNormGradients ln = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, g.residual, g.pendingDtype);
+    LayerNormGradients ln = layerNormBackward(gNormed, norm, lnWeight, lnBias, g.residual, g.pendingDtype);
     return {ln.x, ln.xCopy, ln.w, ln.b, at::Tensor(), gMixWeight, gMixBias, at::Tensor(), at::Tensor()};
   }
 };
@@ -118,20 +158,24 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::Tensor w1c = w1.to(dtype), w2c = w2.to(dtype);
     at::Tensor pre = at::addmm(b1.to(dtype), ln.y.view({-1, d}), w1c.t());
     at::Tensor y = at::addmm(b2.to(dtype), at::gelu(pre), w2c.t());
-    ctx->save_for_backward({ln.input, ln.stats.mean, ln.stats.rstd, lnWeight, lnBias, w1c, w2c, pre});
-    saveLayout(ctx, ln.stats, eps, deferred, pending);
+    LayerNormSaved norm = layerNormSaved(ln);
+    std::vector<at::Tensor> saved = saveNorm(norm);
+    saved.insert(saved.end(), {lnWeight, lnBias, w1c, w2c, pre});
+    ctx->save_for_backward(saved);
+    saveLayout(ctx, norm, eps, deferred, pending);
     return sublayerOutputs(deferred, pending, ln, y.view(x.sizes()));
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    const at::Tensor &x = s[0], &mean = s[1], &rstd = s[2], &lnWeight = s[3], &lnBias = s[4], &w1c = s[5], &w2c = s[6], &pre = s[7];
+    const at::Tensor &lnWeight = s[3], &lnBias = s[4], &w1c = s[5], &w2c = s[6], &pre = s[7];
+    LayerNormSaved norm = loadNorm(ctx, s);
     double eps = ctx->saved_data["eps"].toDouble();
-    at::ScalarType dtype = w1c.scalar_type(), master = x.scalar_type();
-    int64_t d = x.size(-1);
-    OutputGradients g = outputGradients(ctx, grads, x, dtype);
-    NormStats stats = loadStats(ctx, mean, rstd);
-    at::Tensor normed = layerNormRecompute(x, lnWeight, lnBias, eps, stats, dtype).view({-1, d});
+    at::ScalarType dtype = w1c.scalar_type(), master = lnWeight.scalar_type();
+    at::IntArrayRef shape = norm.tensor.sizes();
+    int64_t d = shape.back();
+    OutputGradients g = outputGradients(ctx, grads, norm, lnWeight, dtype);
+    at::Tensor normed = layerNormNormed(norm, lnWeight, lnBias, eps, dtype).view({-1, d});
     at::Tensor gy = g.out.view({-1, d});
     at::Tensor gB2 = biasGradient(g, gy.size(0), 0, master);
     // GELU(pre) recomputed, pre's gradient and b1's in one pass over the hidden layer (ops/gelu_backward.h).
@@ -140,8 +184,8 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::Tensor gW2 = compat::mmAs(gy.t(), gelu.activated, master);
     at::Tensor gW1 = compat::mmAs(gPre.t(), normed, master);
     at::Tensor& gB1 = gelu.gradBias;
-    at::Tensor gNormed = at::mm(gPre, w1c).view(x.sizes());
-    LayerNormGradients ln = layerNormBackward(gNormed, x, lnWeight, lnBias, stats, g.residual, g.pendingDtype);
+    at::Tensor gNormed = at::mm(gPre, w1c).view(shape);
+    LayerNormGradients ln = layerNormBackward(gNormed, norm, lnWeight, lnBias, g.residual, g.pendingDtype);
     return {ln.x, ln.xCopy, ln.w, ln.b, at::Tensor(), gW1, gB1, gW2, gB2, at::Tensor()};
   }
 };
