@@ -31,9 +31,6 @@ constexpr int kBackwardThreads = 128;
 constexpr int64_t kBackwardBlockCap = 528;  // 4 blocks per multiprocessor of an H100
 int rmsNormBackwardBlocks(int64_t rows);
 int layerNormBackwardBlocks(int64_t rows);
-// Rows of the LayerNorm backward's γ/β partials: one per block of the row kernel, or, with the weight gradients in
-// a separate column-sum pass, one per 32 rows.
-int layerNormBackwardPartialRows(int64_t rows, bool separateWeightGrads);
 
 // out [cols] = Σ over rows of partial [rows, cols] (float32): the sum of a backward kernel's per-block partials.
 void sumPartialRows(const float* partial, float* out, int64_t rows, int64_t cols, cudaStream_t stream);
@@ -57,12 +54,11 @@ void rotary(const void* x, void* out, const float* cos, const float* sin, int64_
 void layerNormForward(const float* x, const void* delta, DType deltaDtype, float* sum, const float* w, const float* b, void* y, float* mean,
                       float* rstd, int64_t rows, int64_t d, float eps, DType outDtype, cudaStream_t stream);
 // LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); gxCopy (may be null) gets gx again in
-// copyDtype; partialW, partialB [layerNormBackwardPartialRows(rows, separateWeightGrads), d]. `saved` is the float32
-// input x (with mean and rstd), or, fromOutput, the forward's output y in gradDtype (with rstd; mean unused):
-// x̂ = (y − b)/w.
+// copyDtype; partialW, partialB [layerNormBackwardBlocks(rows), d]. `saved` is the float32 input x (with mean and
+// rstd), or, fromOutput, the forward's output y in gradDtype (with rstd; mean unused): x̂ = (y − b)/w.
 void layerNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* mean, const float* rstd,
                        const float* w, const float* b, const float* residualGrad, float* gx, void* gxCopy, DType copyDtype,
-                       float* partialW, float* partialB, int64_t rows, int64_t d, bool separateWeightGrads, cudaStream_t stream);
+                       float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream);
 
 // Cross-entropy over logit rows [rows, vocab] (vocab % 8 == 0, 16-byte aligned), in place: adds Σ over counted
 // rows of (logsumexp − logit[target]) to *lossSum and, with writeGrad, overwrites the logits with

@@ -1,7 +1,7 @@
 // LayerNorm for the masked mixer's fused sublayers, one warp per row with 8-element 16-byte chunks in registers
 // (d ≤ 1024, d % 8 == 0). The forward reads the float32 residual stream once and writes the normalised row
 // directly in the compute dtype (no separate cast pass). The backward takes the gradient of that output in its
-// own dtype, adds the residual branch's gradient in the same pass (x + f(LN(x)) has d/dx = upstream + LN's), and
+// own dtype, reads x̂ from the forward's input or from its output (normalisedChunk), adds the residual branch's gradient in the same pass (x + f(LN(x)) has d/dx = upstream + LN's), and
 // accumulates γ/β gradients per lane, then per block in shared memory, writing one partial row per block (the
 // caller sums the partials): global atomics from every warp onto the same d addresses serialised badly.
 // Both optionally take a deferred residual add, as rms_norm.cu does: the forward normalises x + delta and writes that
@@ -87,19 +87,20 @@ __device__ __forceinline__ void normalisedChunk(const In* saved, const float* w,
 }
 
 // `saved`: the float32 input x (with mean), or with kFromOutput the forward's output y in G's dtype (mean unused).
-// kWeightGrads: also γ's and β's gradients, per lane in registers, then per block (partialW/B [gridDim.x, d]);
-// without, layerNormWeightGradsKernel makes them in a second pass, and this kernel needs half the registers.
-template <typename G, typename Copy, bool kFromOutput, bool kWeightGrads>
+// γ's and β's gradients accumulate per lane in registers, then per block (partialW/B [gridDim.x, d]). Those 64
+// accumulators hold the kernel at 125-140 registers, 4 blocks of 128 threads a multiprocessor (Nsight Compute on an
+// H100: 25 % occupancy, 1.8 TB/s, ~122 µs for the L8 mixer's rows). Without them the row pass reached 82 % of DRAM
+// bandwidth (90 µs), but the column-sum pass that then made γ/β's gradients (30 µs) ate the gain: whole steps
+// 19.59 against 19.56 ms (docs/benchmarks/h100-2026-12-07g), so that variant was not kept.
+template <typename G, typename Copy, bool kFromOutput>
 __global__ void layerNormBackwardKernel(const G* gy, const void* savedIn, const float* mean, const float* rstd, const float* w,
                                         const float* b, const float* residualGrad, float* gx, Copy* gxCopy, float* partialW,
                                         float* partialB, int64_t rows, int d) {
   using In = std::conditional_t<kFromOutput, G, float>;
   const In* saved = static_cast<const In*>(savedIn);
   extern __shared__ float blockSums[];  // [2·d]: γ then β gradient of this block
-  if constexpr (kWeightGrads) {
-    for (int i = threadIdx.x; i < 2 * d; i += blockDim.x) blockSums[i] = 0;
-    __syncthreads();
-  }
+  for (int i = threadIdx.x; i < 2 * d; i += blockDim.x) blockSums[i] = 0;
+  __syncthreads();
   int lane = threadIdx.x % 32;
   int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
@@ -125,10 +126,8 @@ __global__ void layerNormBackwardKernel(const G* gy, const void* savedIn, const 
 #pragma unroll
         for (int k = 0; k < kChunk; ++k) {
           const float g = gv[k] * wv[k];
-          if constexpr (kWeightGrads) {
-            gwLocal[c][k] += gv[k] * xhat[k];
-            gbLocal[c][k] += gv[k];
-          }
+          gwLocal[c][k] += gv[k] * xhat[k];
+          gbLocal[c][k] += gv[k];
           sumG += g;
           sumGX += g * xhat[k];
         }
@@ -150,7 +149,6 @@ __global__ void layerNormBackwardKernel(const G* gy, const void* savedIn, const 
       }
     }
   }
-  if constexpr (!kWeightGrads) return;
 #pragma unroll
   for (int c = 0; c < kMaxChunks; ++c) {
     int chunk = lane + 32 * c;
@@ -166,35 +164,6 @@ __global__ void layerNormBackwardKernel(const G* gy, const void* savedIn, const 
     partialW[blockIdx.x * int64_t(d) + i] = blockSums[i];
     partialB[blockIdx.x * int64_t(d) + i] = blockSums[d + i];
   }
-}
-
-// γ's and β's gradients as column sums, for the backward kernel run without them: Σ gy·x̂ and Σ gy over this
-// block's rows (blockIdx.y) for 8 columns a thread, into partialW/B [gridDim.y, d]. A thread's columns are fixed, so
-// γ and β (from the output) are read once; each row costs it one 16-byte load of gy and one of the saved tensor.
-constexpr int kWeightGradThreads = 128;
-constexpr int kWeightGradRowsPerBlock = 32;
-template <typename G, bool kFromOutput>
-__global__ void layerNormWeightGradsKernel(const G* gy, const void* savedIn, const float* mean, const float* rstd, const float* w,
-                                           const float* b, float* partialW, float* partialB, int64_t rows, int d) {
-  using In = std::conditional_t<kFromOutput, G, float>;
-  const In* saved = static_cast<const In*>(savedIn);
-  const int column = (blockIdx.x * blockDim.x + threadIdx.x) * kChunk;
-  if (column >= d) return;
-  const int64_t first = int64_t(blockIdx.y) * kWeightGradRowsPerBlock;
-  const int64_t last = first + kWeightGradRowsPerBlock < rows ? first + kWeightGradRowsPerBlock : rows;
-  float gw[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0}, gb[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0};
-  float wv[kChunk], xhat[kChunk], gv[kChunk];
-  for (int64_t row = first; row < last; ++row) {
-    normalisedChunk<kFromOutput>(saved, w, b, row * d + column, column, kFromOutput ? 0.0f : mean[row], rstd[row], wv, xhat);
-    load8(gy + row * d + column, gv);
-#pragma unroll
-    for (int k = 0; k < kChunk; ++k) {
-      gw[k] += gv[k] * xhat[k];
-      gb[k] += gv[k];
-    }
-  }
-  store8(partialW + int64_t(blockIdx.y) * d + column, gw);
-  store8(partialB + int64_t(blockIdx.y) * d + column, gb);
 }
 
 }  // namespace
@@ -220,38 +189,23 @@ void layerNormForward(const float* x, const void* delta, DType deltaDtype, float
 
 int layerNormBackwardBlocks(int64_t rows) { return warpBlocks(rows, kBackwardThreads, kBackwardBlockCap); }
 
-int layerNormBackwardPartialRows(int64_t rows, bool separateWeightGrads) {
-  if (!separateWeightGrads) return layerNormBackwardBlocks(rows);
-  return static_cast<int>((rows + kWeightGradRowsPerBlock - 1) / kWeightGradRowsPerBlock);
-}
-
 template <typename G, typename Copy, bool kFromOutput>
 void launchLayerNormBackward(const void* gradY, const void* saved, const float* mean, const float* rstd, const float* w, const float* b,
                              const float* residualGrad, float* gx, void* gxCopy, float* partialW, float* partialB, int64_t rows, int64_t d,
-                             bool separateWeightGrads, cudaStream_t stream) {
-  const G* gy = static_cast<const G*>(gradY);
-  if (!separateWeightGrads) {
-    layerNormBackwardKernel<G, Copy, kFromOutput, true><<<layerNormBackwardBlocks(rows), kBackwardThreads, 2 * d * sizeof(float), stream>>>(
-        gy, saved, mean, rstd, w, b, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, partialB, rows, int(d));
-    return;
-  }
-  // Without the per-lane sums the row kernel fits twice the blocks on a multiprocessor.
-  layerNormBackwardKernel<G, Copy, kFromOutput, false><<<warpBlocks(rows, kBackwardThreads, 2 * kBackwardBlockCap), kBackwardThreads, 0, stream>>>(
-      gy, saved, mean, rstd, w, b, residualGrad, gx, static_cast<Copy*>(gxCopy), nullptr, nullptr, rows, int(d));
-  const dim3 grid(static_cast<unsigned>((d / kChunk + kWeightGradThreads - 1) / kWeightGradThreads),
-                  static_cast<unsigned>(layerNormBackwardPartialRows(rows, true)));
-  layerNormWeightGradsKernel<G, kFromOutput><<<grid, kWeightGradThreads, 0, stream>>>(gy, saved, mean, rstd, w, b, partialW, partialB, rows, int(d));
+                             cudaStream_t stream) {
+  layerNormBackwardKernel<G, Copy, kFromOutput><<<layerNormBackwardBlocks(rows), kBackwardThreads, 2 * d * sizeof(float), stream>>>(
+      static_cast<const G*>(gradY), saved, mean, rstd, w, b, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, partialB, rows, int(d));
 }
 
 void layerNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* mean, const float* rstd,
                        const float* w, const float* b, const float* residualGrad, float* gx, void* gxCopy, DType copyDtype,
-                       float* partialW, float* partialB, int64_t rows, int64_t d, bool separateWeightGrads, cudaStream_t stream) {
+                       float* partialW, float* partialB, int64_t rows, int64_t d, cudaStream_t stream) {
   const bool bf16Copy = gxCopy != nullptr && copyDtype == DType::BFloat16;
   auto launch = [&](auto gradTag, auto copyTag) {
     using G = decltype(gradTag);
     using Copy = decltype(copyTag);
     auto run = fromOutput ? launchLayerNormBackward<G, Copy, true> : launchLayerNormBackward<G, Copy, false>;
-    run(gradY, saved, mean, rstd, w, b, residualGrad, gx, gxCopy, partialW, partialB, rows, d, separateWeightGrads, stream);
+    run(gradY, saved, mean, rstd, w, b, residualGrad, gx, gxCopy, partialW, partialB, rows, d, stream);
   };
   if (gradDtype == DType::BFloat16) {
     if (bf16Copy) return launch(__nv_bfloat16{}, __nv_bfloat16{});

@@ -110,16 +110,13 @@ LayerNormGradients layerNormBackward(const at::Tensor& gradY, const LayerNormSav
     at::Tensor gx = at::empty(x.sizes(), master);
     // A tensor of its own even in float32: the autograd engine may accumulate into either gradient in place.
     at::Tensor copy = copyDtype ? at::empty(x.sizes(), x.options().dtype(*copyDtype)) : at::Tensor();
-    // γ and β's gradients in the row kernel's registers, or (MASKMIX_LAYERNORM_WEIGHT_GRADS=separate) in a second,
-    // column-sum pass that leaves the row kernel half its registers; kept switchable to measure one against the other.
-    const bool separate = envIs("MASKMIX_LAYERNORM_WEIGHT_GRADS", "separate");
-    int64_t blocks = kernels::layerNormBackwardPartialRows(rows, separate);
+    int64_t blocks = kernels::layerNormBackwardBlocks(rows);
     at::Tensor partialW = at::empty({blocks, d}, master), partialB = at::empty({blocks, d}, master);
     kernels::layerNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr(), saved.output,
                                saved.output ? nullptr : stats.mean.data_ptr<float>(), stats.rstd.data_ptr<float>(), w.data_ptr<float>(),
                                b.data_ptr<float>(), residual.defined() ? residual.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
                                copy.defined() ? copy.data_ptr() : nullptr, toKernel(copyDtype.value_or(at::kFloat)), partialW.data_ptr<float>(),
-                               partialB.data_ptr<float>(), rows, d, separate, at::cuda::getCurrentCUDAStream().stream());
+                               partialB.data_ptr<float>(), rows, d, at::cuda::getCurrentCUDAStream().stream());
     checkLaunch("layer norm backward");
     return {gx, copy, sumBlockPartials(partialW, at::kFloat), sumBlockPartials(partialB, at::kFloat)};
   }

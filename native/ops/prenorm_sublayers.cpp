@@ -3,10 +3,8 @@
 #include <torch/autograd.h>
 
 #include <optional>
-#include <tuple>
 #include <utility>
 
-#include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "ops/block_partials.h"
@@ -87,8 +85,9 @@ at::Tensor pendingOrNone(const at::Tensor& input) { return input.numel() > 0 ? i
 // addmm with a [t, 1] bias broadcast it into the output in a pass of its own (an elementwise kernel over the whole
 // [t, b·d] output) and then ran a GEMM that read it back; here the LayerNorm wrote y into the leading t rows of
 // `padded` ([t + kBiasRows, b, d]), and the extra rows hold one row of ones and zeros (K stays a multiple of 8, so
-// every row of both operands stays 16-byte aligned for the tensor cores). Returns (M in the compute dtype, a view of
-// the extended matrix, for the backward; the mixed output [t, b·d]).
+// every row of both operands stays 16-byte aligned for the tensor cores). On an H100 the L8 mixer's step took 19.65
+// ms against 19.78 with addmm (docs/benchmarks/h100-2026-12-07g). Returns (M in the compute dtype, a view of the
+// extended matrix, for the backward; the mixed output [t, b·d]).
 constexpr int64_t kBiasRows = 8;
 std::pair<at::Tensor, at::Tensor> mixWithBiasRow(const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal, const at::Tensor& padded,
                                                  at::ScalarType dtype) {
@@ -107,16 +106,8 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
                              bool deferred) {
     at::Tensor pending = pendingOrNone(pendingIn);
     at::ScalarType dtype = compat::computeDtypeFor(x);
-    int64_t t = x.size(0);
-    const bool biasRow = !envIs("MASKMIX_MIX_BIAS", "addmm");
-    LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending, biasRow ? kBiasRows : 0);
-    at::Tensor masked, mixed;
-    if (ln.padded.defined()) {
-      std::tie(masked, mixed) = mixWithBiasRow(mixWeight, mixBias, causal, ln.padded, dtype);
-    } else {
-      masked = causal ? mixWeight.tril().to(dtype) : mixWeight.to(dtype);
-      mixed = at::addmm(mixBias.to(dtype).view({t, 1}), masked, ln.y.view({t, -1}));
-    }
+    LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending, kBiasRows);
+    auto [masked, mixed] = mixWithBiasRow(mixWeight, mixBias, causal, ln.padded, dtype);
     LayerNormSaved norm = layerNormSaved(ln);
     std::vector<at::Tensor> saved = saveNorm(norm);
     saved.insert(saved.end(), {lnWeight, lnBias, masked});
