@@ -1,9 +1,10 @@
 // LayerNorm for the masked mixer's fused sublayers, one warp per row with 8-element 16-byte chunks in registers
 // (d ≤ 1024, d % 8 == 0). The forward reads the float32 residual stream once and writes the normalised row
 // directly in the compute dtype (no separate cast pass). The backward takes the gradient of that output in its
-// own dtype, reads x̂ from the forward's input or from its output (normalisedChunk), adds the residual branch's gradient in the same pass (x + f(LN(x)) has d/dx = upstream + LN's), and
-// accumulates γ/β gradients per lane, then per block in shared memory, writing one partial row per block (the
-// caller sums the partials): global atomics from every warp onto the same d addresses serialised badly.
+// own dtype, reads x̂ from the forward's input or from its output (normalisedChunk), adds the residual branch's
+// gradient in the same pass (x + f(LN(x)) has d/dx = upstream + LN's), and accumulates γ/β gradients per lane, then
+// per block in shared memory, writing one partial row per block (the caller sums the partials): global atomics from
+// every warp onto the same d addresses serialised badly.
 // Both optionally take a deferred residual add, as rms_norm.cu does: the forward normalises x + delta and writes that
 // sum; the backward also writes its gradient in the delta's dtype (the sublayer that made delta needs it there).
 #include <type_traits>

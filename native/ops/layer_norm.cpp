@@ -64,9 +64,9 @@ LayerNormOutput layerNormForward(const at::Tensor& x, const at::Tensor& w, const
   std::vector<int64_t> sizes = x.sizes().vec();
   sizes[0] += extraRows;
   at::Tensor padded = at::empty(sizes, x.options().dtype(outDtype));
-  at::Tensor rows = padded.narrow(0, 0, x.size(0));
-  rows.copy_(y);
-  return {rows, NormStats{mean, rstd, false}, input, padded};
+  at::Tensor leading = padded.narrow(0, 0, x.size(0));
+  leading.copy_(y);
+  return {leading, NormStats{mean, rstd, false}, input, padded};
 }
 
 LayerNormSaved layerNormSaved(const LayerNormOutput& forward) {
