@@ -41,18 +41,16 @@ constexpr int kColumnSumThreads = 128;
 constexpr int kColumnSumRows = 32;
 template <typename T>
 __global__ void columnSumPartialsKernel(const T* x, float* partial, int64_t rows, int64_t cols) {
-  const int64_t col = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kChunk;
-  if (col >= cols) return;
-  const int64_t first = int64_t(blockIdx.y) * kColumnSumRows;
-  const int64_t last = first + kColumnSumRows < rows ? first + kColumnSumRows : rows;
+  const ColumnTile tile = columnTile(rows, kColumnSumRows);
+  if (tile.col >= cols) return;
   float sum[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t row = first; row < last; ++row) {
+  for (int64_t row = tile.first; row < tile.last; ++row) {
     float v[kChunk];
-    load8(x + row * cols + col, v);
+    load8(x + row * cols + tile.col, v);
 #pragma unroll
     for (int k = 0; k < kChunk; ++k) sum[k] += v[k];
   }
-  store8(partial + int64_t(blockIdx.y) * cols + col, sum);
+  store8(partial + int64_t(blockIdx.y) * cols + tile.col, sum);
 }
 
 }  // namespace

@@ -16,12 +16,11 @@ template <typename T>
 __global__ void geluBackwardKernel(const T* pre, const T* gradAct, T* act, T* gradPre, float* partialBias, int64_t rows, int64_t cols,
                                    int64_t rowsPerBlock) {
   // Each thread owns 8 adjacent columns and walks this block's rows: its column sums stay in registers.
-  const int64_t col = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kChunk;
+  const ColumnTile tile = columnTile(rows, rowsPerBlock);
+  const int64_t col = tile.col;
   if (col >= cols) return;
-  const int64_t first = int64_t(blockIdx.y) * rowsPerBlock;
-  const int64_t last = first + rowsPerBlock < rows ? first + rowsPerBlock : rows;
   float sums[kChunk] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t row = first; row < last; ++row) {
+  for (int64_t row = tile.first; row < tile.last; ++row) {
     float p[kChunk], g[kChunk], a[kChunk], gp[kChunk];
     load8(pre + row * cols + col, p);
     load8(gradAct + row * cols + col, g);

@@ -60,6 +60,16 @@ __device__ __forceinline__ float warpSum(float v) {
   return v;
 }
 
+// What one thread of a column-sum launch owns: 8 adjacent columns from col (grid x runs over groups of 8 columns)
+// and the rows [first, last) of its row block (grid y). col ≥ cols: the thread has nothing to do.
+struct ColumnTile {
+  int64_t col, first, last;
+};
+__device__ __forceinline__ ColumnTile columnTile(int64_t rows, int64_t rowsPerBlock) {
+  const int64_t first = int64_t(blockIdx.y) * rowsPerBlock;
+  return {(int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kChunk, first, first + rowsPerBlock < rows ? first + rowsPerBlock : rows};
+}
+
 // Blocks for a one-warp-per-row launch: enough warps to cover the rows, at most `cap` blocks (a grid-stride loop
 // covers the rest; fewer blocks also means fewer weight-gradient partials in the backward kernels).
 inline int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
