@@ -139,14 +139,16 @@ class StepTimer:
         return [(b - a) * 1000.0 for a, b in zip(self.marks, self.marks[1:])]
 
 
-def profile_steps(step, path: str, steps: int) -> None:
+def profile_steps(step, path: str, steps: int, device: torch.device) -> None:
     """Records `steps` more steps' kernels (after warm-up and timing, so compilation is not in them)."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+    cuda = device.type == "cuda"
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
         for _ in range(steps):
             step()
-        torch.cuda.synchronize()
+        if cuda:
+            torch.cuda.synchronize()
     prof.export_chrome_trace(path)
     log(f"profile of {steps} steps written to {path}")
 
@@ -199,7 +201,7 @@ def run(args: argparse.Namespace) -> dict:
         timer.mark()
     ms = timer.step_ms()
     if args.profile_trace:
-        profile_steps(step, args.profile_trace, 3)
+        profile_steps(step, args.profile_trace, 3, device)
     median_ms = statistics.median(ms)
     log(f"{args.mode}: median {median_ms:.2f} ms/step, mean {statistics.fmean(ms):.2f} ms/step over {args.steps} steps")
 
