@@ -2,8 +2,6 @@
 
 #include "common/error.h"
 
-#include <cstdint>
-
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 
@@ -30,7 +28,7 @@ at::Tensor sumOverRows(const at::Tensor& x, at::ScalarType dtype) {
 #ifdef MASKMIX_WITH_CUDA
   const at::ScalarType t = x.scalar_type();
   if (x.is_cuda() && x.dim() == 2 && (t == at::kBFloat16 || t == at::kFloat) && x.is_contiguous() && x.size(1) % 8 == 0 &&
-      reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 == 0 && x.size(0) > 0) {
+      x.size(0) > 0 && kernels::elementwiseTakes(x.numel(), x.data_ptr(), x.data_ptr(), x.data_ptr())) {
     at::Tensor partial = at::empty({kernels::columnSumPartialRows(x.size(0)), x.size(1)}, x.options().dtype(at::kFloat));
     kernels::columnSumPartials(x.data_ptr(), t == at::kBFloat16 ? kernels::DType::BFloat16 : kernels::DType::Float32, partial.data_ptr<float>(),
                                x.size(0), x.size(1), at::cuda::getCurrentCUDAStream().stream());

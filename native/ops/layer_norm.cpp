@@ -70,7 +70,8 @@ LayerNormOutput layerNormForward(const at::Tensor& x, const at::Tensor& w, const
 }
 
 LayerNormSaved layerNormSaved(const LayerNormOutput& forward) {
-  if (forward.stats.kernel && !envIs("MASKMIX_LAYERNORM_SAVES", "input"))
+  static const bool keepInput = envIs("MASKMIX_LAYERNORM_SAVES", "input");  // read once, not on every forward
+  if (forward.stats.kernel && !keepInput)
     return {forward.y, NormStats{at::Tensor(), forward.stats.rstd, true}, true};
   return {forward.input, forward.stats, false};
 }

@@ -15,8 +15,8 @@ res=/tmp/results && mkdir -p $res
 # Packed again after every stage, so a call cut off at its time limit still sends back what was done.
 pack() { tar czf "$OUT/results.tgz" -C /tmp results; }
 OUT=/tmp/build-out bash scripts/device/gpu-run.sh build > $res/build.txt 2>&1
-cp /tmp/build-out/maskmix.node /tmp/build-out/sources "$OUT/" 2>/dev/null
-cp .gpubuild/maskmix.node "$OUT/" 2>/dev/null; [ -f .gpubuild/sources ] && cp .gpubuild/sources "$OUT/"
+# gpu-run.sh leaves the addon it built or reused, and its sources' hash, in .gpubuild/.
+cp .gpubuild/maskmix.node .gpubuild/sources "$OUT/" 2>/dev/null
 source .device/enter.sh
 # Shape of the workload name: mixer-d<d>-L<layers>-n<ctx>-b<batch>, vocabulary 8000 (SPEC §7).
 read -r d layers ctx batch <<< "$(echo "$workload" | sed -E 's/^mixer-d([0-9]+)-L([0-9]+)-n([0-9]+)-b([0-9]+)$/\1 \2 \3 \4/')"
