@@ -27,8 +27,6 @@ void rmsNormForward(const float* x, const void* delta, DType deltaDtype, float* 
                     int64_t d, float eps, DType outDtype, cudaStream_t stream);
 // The backward row kernels write the weight gradient as one partial row per block, [blocks, d] float32, for the
 // caller to sum over blocks; these say how many blocks (rows of partials) a launch uses.
-constexpr int kBackwardThreads = 128;
-constexpr int64_t kBackwardBlockCap = 528;  // 4 blocks per multiprocessor of an H100
 int rmsNormBackwardBlocks(int64_t rows);
 int layerNormBackwardBlocks(int64_t rows);
 
@@ -40,9 +38,11 @@ int columnSumPartialRows(int64_t rows);
 void columnSumPartials(const void* x, DType dtype, float* partial, int64_t rows, int64_t cols, cudaStream_t stream);
 
 // gx [rows, d] float32 = d/dx + residualGrad (float32, may be null); gxCopy (may be null) gets gx again in
-// copyDtype; partialW [rmsNormBackwardBlocks(rows), d].
-void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, const float* residualGrad,
-                     float* gx, void* gxCopy, DType copyDtype, float* partialW, int64_t rows, int64_t d, cudaStream_t stream);
+// copyDtype; partialW [rmsNormBackwardBlocks(rows), d]. `saved` is the float32 input x, or, fromOutput, the
+// forward's output y in gradDtype: x̂ = y/w.
+void rmsNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* w, const float* rstd,
+                     const float* residualGrad, float* gx, void* gxCopy, DType copyDtype, float* partialW, int64_t rows, int64_t d,
+                     cudaStream_t stream);
 
 // Rotary positions on x [batch, positions, heads, headDim] (contiguous), pairs (i, i + headDim/2) rotated by the
 // angle whose cos/sin tables are [positions, headDim]; inverse rotates back (the backward pass).

@@ -1,12 +1,13 @@
-// RMSNorm forward and backward, one warp per row, 8-element 16-byte chunks per lane held in registers (d ≤ 1024,
-// d % 8 == 0): the forward writes the normalised row straight in the compute dtype (bf16 under autocast) and keeps
-// rstd; the backward accumulates the weight gradient per lane, then per block in shared memory, and writes one
-// partial row per block for the caller to sum (no global atomics).
+// RMSNorm forward and backward (d ≤ 1024, d % 8 == 0). The forward, one warp per row with 8-element 16-byte chunks
+// per lane in registers, writes the normalised row straight in the compute dtype (bf16 under autocast) and keeps
+// rstd; the backward (norm_backward_rows.cuh, shared with LayerNorm) recovers x̂ from that output (or reads the
+// input) and writes one partial row of the weight gradient per block for the caller to sum (no global atomics).
 // Both optionally take the residual add that precedes a Llama norm: the forward adds a sublayer's output to the
 // residual stream and writes the sum beside the normalised row; the backward adds the residual stream's gradient
 // and also writes the sum in the sublayer output's dtype. That saves the add, the gradient accumulation and the
 // gradient cast that libtorch would run as three more passes over the rows.
 #include "kernels/kernels.h"
+#include "kernels/norm_backward_rows.cuh"
 #include "kernels/vector_access.cuh"
 
 namespace maskmix::kernels {
@@ -51,76 +52,6 @@ __global__ void rmsNormForwardKernel(const float* x, const Delta* delta, float* 
   }
 }
 
-// With residualGrad: gx = d/dx + residualGrad; with gxCopy, gx is also written there (in the sublayer's dtype).
-template <typename G, typename Copy>
-__global__ void rmsNormBackwardKernel(const G* gy, const float* x, const float* w, const float* rstd, const float* residualGrad, float* gx,
-                                      Copy* gxCopy, float* partialW, int64_t rows, int d) {
-  extern __shared__ float blockSums[];  // [d]
-  for (int i = threadIdx.x; i < d; i += blockDim.x) blockSums[i] = 0;
-  __syncthreads();
-  int lane = threadIdx.x % 32;
-  int64_t warp = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
-  int64_t warps = int64_t(gridDim.x) * blockDim.x / 32;
-  int chunks = d / kChunk;
-  float wv[kMaxChunks][kChunk], gwLocal[kMaxChunks][kChunk];
-#pragma unroll
-  for (int c = 0; c < kMaxChunks; ++c) {
-    int chunk = lane + 32 * c;
-#pragma unroll
-    for (int k = 0; k < kChunk; ++k) gwLocal[c][k] = 0;
-    if (chunk < chunks) load8(w + chunk * kChunk, wv[c]);
-  }
-  for (int64_t row = warp; row < rows; row += warps) {
-    const float r = rstd[row];
-    float dot = 0;  // Σ_k w_k·gy_k·x_k
-    // Two passes, the second re-reading x and gy from L1 instead of holding the row in registers (as in
-    // layer_norm.cu: ~160 registers a thread had halved the blocks a multiprocessor could run).
-#pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) {
-      int chunk = lane + 32 * c;
-      if (chunk < chunks) {
-        float xv[kChunk], g[kChunk];
-        load8(x + row * d + chunk * kChunk, xv);
-        load8(gy + row * d + chunk * kChunk, g);
-#pragma unroll
-        for (int k = 0; k < kChunk; ++k) dot += wv[c][k] * g[k] * xv[k];
-      }
-    }
-    const float scale = warpSum(dot) * r * r * r / float(d);
-#pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) {
-      int chunk = lane + 32 * c;
-      if (chunk < chunks) {
-        float xv[kChunk], g[kChunk], out[kChunk];
-        load8(x + row * d + chunk * kChunk, xv);
-        load8(gy + row * d + chunk * kChunk, g);
-#pragma unroll
-        for (int k = 0; k < kChunk; ++k) {
-          out[k] = r * wv[c][k] * g[k] - xv[k] * scale;
-          gwLocal[c][k] += g[k] * xv[k] * r;
-        }
-        if (residualGrad != nullptr) {
-          float gr[kChunk];
-          load8(residualGrad + row * d + chunk * kChunk, gr);
-#pragma unroll
-          for (int k = 0; k < kChunk; ++k) out[k] += gr[k];
-        }
-        store8(gx + row * d + chunk * kChunk, out);
-        if (gxCopy != nullptr) store8(gxCopy + row * d + chunk * kChunk, out);
-      }
-    }
-  }
-#pragma unroll
-  for (int c = 0; c < kMaxChunks; ++c) {
-    int chunk = lane + 32 * c;
-    if (chunk < chunks)
-#pragma unroll
-      for (int k = 0; k < kChunk; ++k) atomicAdd(&blockSums[chunk * kChunk + k], gwLocal[c][k]);
-  }
-  __syncthreads();
-  for (int i = threadIdx.x; i < d; i += blockDim.x) partialW[blockIdx.x * int64_t(d) + i] = blockSums[i];
-}
-
 }  // namespace
 
 bool rowKernelsTake(int64_t d) { return d % kChunk == 0 && d <= kMaxChunks * kChunk * 32; }
@@ -144,24 +75,31 @@ void rmsNormForward(const float* x, const void* delta, DType deltaDtype, float* 
   launchRmsNormForward<float, float>(x, delta, sum, w, y, rstd, rows, d, eps, stream);
 }
 
-int rmsNormBackwardBlocks(int64_t rows) { return warpBlocks(rows, kBackwardThreads, kBackwardBlockCap); }
+int rmsNormBackwardBlocks(int64_t rows) { return normRowGroupBlocks(rows); }
 
-template <typename G, typename Copy>
-void launchRmsNormBackward(const void* gradY, const float* x, const float* w, const float* rstd, const float* residualGrad, float* gx,
+template <typename G, typename Copy, bool kFromOutput>
+void launchRmsNormBackward(const void* gradY, const void* saved, const float* w, const float* rstd, const float* residualGrad, float* gx,
                            void* gxCopy, float* partialW, int64_t rows, int64_t d, cudaStream_t stream) {
-  rmsNormBackwardKernel<<<rmsNormBackwardBlocks(rows), kBackwardThreads, d * sizeof(float), stream>>>(
-      static_cast<const G*>(gradY), x, w, rstd, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, rows, int(d));
+  normBackwardRowGroupsKernel<false, G, Copy, kFromOutput><<<normRowGroupBlocks(rows), normRowGroupThreads(d), normRowGroupShared(false, d), stream>>>(
+      static_cast<const G*>(gradY), saved, nullptr, rstd, w, nullptr, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, nullptr, rows, int(d));
 }
 
-void rmsNormBackward(const void* gradY, DType gradDtype, const float* x, const float* w, const float* rstd, const float* residualGrad,
-                     float* gx, void* gxCopy, DType copyDtype, float* partialW, int64_t rows, int64_t d, cudaStream_t stream) {
+void rmsNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* w, const float* rstd,
+                     const float* residualGrad, float* gx, void* gxCopy, DType copyDtype, float* partialW, int64_t rows, int64_t d,
+                     cudaStream_t stream) {
   const bool bf16Copy = gxCopy != nullptr && copyDtype == DType::BFloat16;
+  auto launch = [&](auto gradTag, auto copyTag) {
+    using G = decltype(gradTag);
+    using Copy = decltype(copyTag);
+    auto run = fromOutput ? launchRmsNormBackward<G, Copy, true> : launchRmsNormBackward<G, Copy, false>;
+    run(gradY, saved, w, rstd, residualGrad, gx, gxCopy, partialW, rows, d, stream);
+  };
   if (gradDtype == DType::BFloat16) {
-    if (bf16Copy) return launchRmsNormBackward<__nv_bfloat16, __nv_bfloat16>(gradY, x, w, rstd, residualGrad, gx, gxCopy, partialW, rows, d, stream);
-    return launchRmsNormBackward<__nv_bfloat16, float>(gradY, x, w, rstd, residualGrad, gx, gxCopy, partialW, rows, d, stream);
+    if (bf16Copy) return launch(__nv_bfloat16{}, __nv_bfloat16{});
+    return launch(__nv_bfloat16{}, float{});
   }
-  if (bf16Copy) return launchRmsNormBackward<float, __nv_bfloat16>(gradY, x, w, rstd, residualGrad, gx, gxCopy, partialW, rows, d, stream);
-  launchRmsNormBackward<float, float>(gradY, x, w, rstd, residualGrad, gx, gxCopy, partialW, rows, d, stream);
+  if (bf16Copy) return launch(float{}, __nv_bfloat16{});
+  launch(float{}, float{});
 }
 
 }  // namespace maskmix::kernels

@@ -48,7 +48,7 @@ struct LlamaAttentionInputFunction : public torch::autograd::Function<LlamaAtten
     at::Tensor gQW = at::mm(gq.t(), h).to(master), gKW = at::mm(gk.t(), h).to(master), gVW = at::mm(gv.t(), h).to(master);
     h.reset();
     at::Tensor gH = at::addmm(at::addmm(at::mm(gq, qC), gk, kC), gv, vC);
-    RmsNormGradients norm = rmsNormBackward(gH.view(x.sizes()), x, normWeight, rstd);
+    RmsNormGradients norm = rmsNormBackward(gH.view(x.sizes()), x, false, x.scalar_type(), normWeight, rstd);
     return {norm.x, norm.weight, at::Tensor(), gQW, gKW, gVW, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };

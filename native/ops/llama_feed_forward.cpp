@@ -52,7 +52,7 @@ struct LlamaFeedForwardFunction : public torch::autograd::Function<LlamaFeedForw
     gGate.reset();
     gUp.reset();
     // The residual branch's gradient is added inside the norm's backward.
-    RmsNormGradients norm = rmsNormBackward(gH.view(x.sizes()), x, normWeight, rstd, gout.view(x.sizes()));
+    RmsNormGradients norm = rmsNormBackward(gH.view(x.sizes()), x, false, x.scalar_type(), normWeight, rstd, gout.view(x.sizes()));
     return {norm.x, norm.weight, at::Tensor(), gGateW, gUpW, gDown};
   }
 };

@@ -2,6 +2,7 @@
 
 #include <torch/autograd.h>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "ops/block_partials.h"
 
@@ -66,7 +67,7 @@ RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, 
                             weight.data_ptr<float>(), y.data_ptr(), rstd.data_ptr<float>(), rows, d, static_cast<float>(eps),
                             toKernel(outDtype), stream());
     checkLaunch("rms norm forward");
-    return {y, rstd, sum};
+    return {y, rstd, sum, true};
   }
 #endif
   if (delta.defined()) x = x + delta;
@@ -88,21 +89,27 @@ at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const
   return (x.to(accum).view({rows, d}) * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes());
 }
 
-RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd,
-                                 const at::Tensor& residualGrad, std::optional<at::ScalarType> copyDtype) {
-  int64_t d = x.size(-1), rows = x.numel() / d;
-  at::Tensor gy = gradY.defined() ? gradY.contiguous() : at::zeros_like(x);
+RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& savedIn, bool fromOutput, at::ScalarType inputDtype,
+                                 const at::Tensor& weight, const at::Tensor& rstd, const at::Tensor& residualGrad,
+                                 std::optional<at::ScalarType> copyDtype) {
+  at::Tensor saved = savedIn.contiguous();
+  int64_t d = saved.size(-1), rows = saved.numel() / d;
+  at::TensorOptions xOptions = saved.options().dtype(inputDtype);
+  // From the output, the kernel reads y in the gradient's dtype (both are the compute dtype of the layer).
+  at::Tensor gy = gradY.defined() ? gradY.contiguous() : at::zeros(saved.sizes(), saved.options());
+  if (fromOutput) gy = gy.to(saved.scalar_type());
   at::Tensor gr = residualGrad.defined() ? residualGrad.contiguous() : at::Tensor();
 #ifdef MASKMIX_WITH_CUDA
-  if (useKernel({gy, x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernels::rowKernelsTake(d) &&
-      (!gr.defined() || (useKernel({gr}) && gr.scalar_type() == at::kFloat && gr.sizes() == x.sizes())) &&
+  if (useKernel({gy, saved, weight}) && inputDtype == at::kFloat && (fromOutput || saved.scalar_type() == at::kFloat) &&
+      weight.scalar_type() == at::kFloat && kernels::rowKernelsTake(d) &&
+      (!gr.defined() || (useKernel({gr}) && gr.scalar_type() == at::kFloat && gr.sizes() == saved.sizes())) &&
       (!copyDtype || kernelDtype(*copyDtype))) {
-    at::Tensor gx = at::empty(x.sizes(), x.options());
+    at::Tensor gx = at::empty(saved.sizes(), xOptions);
     // gx again in the copy's dtype, a tensor of its own even in float32: the autograd engine may accumulate into
     // either gradient in place.
-    at::Tensor copy = copyDtype ? at::empty(x.sizes(), x.options().dtype(*copyDtype)) : at::Tensor();
-    at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, x.options());
-    kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr<float>(), weight.data_ptr<float>(),
+    at::Tensor copy = copyDtype ? at::empty(saved.sizes(), saved.options().dtype(*copyDtype)) : at::Tensor();
+    at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, xOptions);
+    kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), saved.data_ptr(), fromOutput, weight.data_ptr<float>(),
                              rstd.data_ptr<float>(), gr.defined() ? gr.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
                              copy.defined() ? copy.data_ptr() : nullptr, toKernel(copyDtype.value_or(at::kFloat)),
                              partial.data_ptr<float>(), rows, d, stream());
@@ -110,16 +117,24 @@ RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, c
     return {gx, copy, sumBlockPartials(partial, weight.scalar_type())};
   }
 #endif
+  // The same arithmetic as the kernel, in x̂ = x·rstd (or y/w, |w| floored at 1e-6 as the kernel does).
   at::ScalarType accum = rstd.scalar_type();
-  at::Tensor xf = x.to(accum).view({rows, d});
-  at::Tensor g = gy.to(accum).view({rows, d});
   at::Tensor r = rstd.unsqueeze(1);
-  at::Tensor wg = g * weight.to(accum);
-  at::Tensor dot = (wg * xf).sum(-1, /*keepdim=*/true);
-  at::Tensor gx = (r * wg - xf * (r * r * r) * dot / static_cast<double>(d)).to(x.scalar_type()).view(x.sizes());
+  at::Tensor w = weight.to(accum);
+  at::Tensor floored = w.abs().clamp_min(1e-6);
+  at::Tensor xhat = fromOutput ? saved.to(accum).view({rows, d}) / at::where(w < 0, -floored, floored) : saved.to(accum).view({rows, d}) * r;
+  at::Tensor g = gy.to(accum).view({rows, d});
+  at::Tensor wg = g * w;
+  at::Tensor meanDot = (wg * xhat).mean(-1, /*keepdim=*/true);
+  at::Tensor gx = (r * (wg - xhat * meanDot)).to(inputDtype).view(saved.sizes());
   if (gr.defined()) gx = gx + gr;
   at::Tensor copy = copyDtype ? gx.to(*copyDtype, /*non_blocking=*/false, /*copy=*/true) : at::Tensor();  // see the kernel path
-  return {gx, copy, (g * xf * r).sum(0).to(weight.scalar_type())};
+  return {gx, copy, (g * xhat).sum(0).to(weight.scalar_type())};
+}
+
+bool rmsNormKeepsOutput(const RmsNormOutput& forward) {
+  static const bool keepInput = envIs("MASKMIX_RMSNORM_SAVES", "input");  // read once, not on every forward
+  return forward.kernel && !keepInput;
 }
 
 at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up) {
@@ -153,17 +168,27 @@ std::pair<at::Tensor, at::Tensor> swigluGradients(const at::Tensor& gradOut, con
 
 namespace {
 
+// What the saving norm functions keep for backward: y (when the kernel made it) or the normalised input, with the
+// weight and rstd, and how to read them back.
+void saveNorm(AutogradContext* ctx, const RmsNormOutput& out, at::ScalarType inputDtype, const at::Tensor& weight) {
+  const bool fromOutput = rmsNormKeepsOutput(out);
+  ctx->save_for_backward({fromOutput ? out.y : out.input, weight, out.rstd});
+  ctx->saved_data["fromOutput"] = fromOutput;
+  ctx->saved_data["inputDtype"] = static_cast<int64_t>(inputDtype);
+}
+
 struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight, double eps, at::ScalarType outDtype) {
     at::Tensor x = input.contiguous();
     RmsNormOutput out = rmsNormForward(x, weight, eps, outDtype);
-    ctx->save_for_backward({x, weight, out.rstd});
+    saveNorm(ctx, out, x.scalar_type(), weight);
     return out.y;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    RmsNormGradients g = rmsNormBackward(grads[0], s[0], s[1], s[2]);
+    RmsNormGradients g = rmsNormBackward(grads[0], s[0], ctx->saved_data["fromOutput"].toBool(),
+                                         static_cast<at::ScalarType>(ctx->saved_data["inputDtype"].toInt()), s[1], s[2]);
     return {g.x, g.weight, at::Tensor(), at::Tensor()};
   }
 };
@@ -174,7 +199,7 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
                              at::ScalarType outDtype) {
     RmsNormOutput out = rmsNormForward(x, weight, eps, outDtype, delta);
     ctx->set_materialize_grads(false);  // the final norm's unused sum: no zero-filled gradient to read
-    ctx->save_for_backward({out.input, weight, out.rstd});
+    saveNorm(ctx, out, out.input.scalar_type(), weight);
     ctx->saved_data["deltaDtype"] = static_cast<int64_t>(delta.scalar_type());
     return {out.input, out.y};
   }
@@ -182,7 +207,8 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
     auto deltaDtype = static_cast<at::ScalarType>(ctx->saved_data["deltaDtype"].toInt());
-    RmsNormGradients g = rmsNormBackward(grads[1], s[0], s[1], s[2], grads[0], deltaDtype);
+    RmsNormGradients g = rmsNormBackward(grads[1], s[0], ctx->saved_data["fromOutput"].toBool(),
+                                         static_cast<at::ScalarType>(ctx->saved_data["inputDtype"].toInt()), s[1], s[2], grads[0], deltaDtype);
     return {g.x, g.xCopy, g.weight, at::Tensor(), at::Tensor()};
   }
 };

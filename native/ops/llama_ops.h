@@ -27,6 +27,7 @@ struct RmsNormOutput {
   at::Tensor y;      // x's shape, outDtype
   at::Tensor rstd;   // [rows]: float32, float64 for float64 input
   at::Tensor input;  // what was normalised: x, or x + delta when a delta was given
+  bool kernel = false;  // made by maskmix's kernel: its backward can work from y (rmsNormBackward's fromOutput)
 };
 // With delta (a sublayer's output not yet added to the residual stream x; undefined for none) the rows normalised
 // are x + delta, formed inside the kernel.
@@ -39,10 +40,17 @@ struct RmsNormGradients {
   at::Tensor xCopy;   // the same in copyDtype when one was asked for (a deferred delta's gradient), else undefined
   at::Tensor weight;  // in weight's dtype
 };
-// Gradients given d/dy in any float dtype (undefined: zero); x contiguous; residualGrad (may be undefined) is added
-// to d/dx in the same pass.
-RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd,
-                                 const at::Tensor& residualGrad = {}, std::optional<at::ScalarType> copyDtype = std::nullopt);
+// Gradients given d/dy in any float dtype (undefined: zero); residualGrad (may be undefined) is added to d/dx in the
+// same pass. `saved` (contiguous) is the normalised input x, or with fromOutput the forward's output y, from which
+// the backward recovers x̂ = y/w: what the saving autograd functions keep when the kernel made y (the compute-dtype
+// tensor the next product keeps anyway), so the float32 residual stream is not kept for the norm. x̂ then has y's
+// precision (bf16: 2⁻⁹ relative). `inputDtype`: x's dtype, that of the gradient returned.
+RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& saved, bool fromOutput, at::ScalarType inputDtype,
+                                 const at::Tensor& weight, const at::Tensor& rstd, const at::Tensor& residualGrad = {},
+                                 std::optional<at::ScalarType> copyDtype = std::nullopt);
+// Whether the saving RMSNorm functions keep the output (the default, when the kernel made it) or the input
+// (MASKMIX_RMSNORM_SAVES=input, to measure one against the other).
+bool rmsNormKeepsOutput(const RmsNormOutput& forward);
 // x [batch, t, heads, headDim] rotated by +angle, or by −angle when inverse (its transpose: the backward).
 at::Tensor rotaryRotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool inverse);
 // silu(gate) · up, and its gradients (d/dgate, d/dup) given d/dout; all contiguous, of one dtype.

@@ -23,22 +23,25 @@ function worst(a, b) {
 const configs = {
   mixer: { kind: 'mixer', vocabSize: 500, dModel: 128, nLayers: 2, context: 64, seed: 1 },
   llama: { kind: 'llama', vocabSize: 500, dModel: 128, nHeads: 2, nLayers: 2, context: 64, seed: 1 },
+  // The LayerNorm backward's row groups: d 1024 spans four warps, d 320 two with the second part idle.
+  'mixer d1024': { kind: 'mixer', vocabSize: 500, dModel: 1024, nLayers: 2, context: 64, seed: 1 },
+  'mixer d320': { kind: 'mixer', vocabSize: 500, dModel: 320, nLayers: 2, context: 64, seed: 1 },
 };
 const r = rng(7);
 const tokens = Int32Array.from({ length: 4 * 64 }, () => 1 + Math.floor(r() * 499));
 const batch = { tokens, batch: 4 };
 
-for (const [kind, config] of Object.entries(configs)) {
+for (const [label, config] of Object.entries(configs)) {
   const fused = await LanguageModel.create({ ...config, device, fused: true });
   const plain = await LanguageModel.create({ ...config, device, fused: false });
   const a = await gradients(fused, batch), b = await gradients(plain, batch);
   const w1 = worst(a, b);
-  console.log(`[1] ${kind}: fused vs module-by-module on ${device} (fp32): loss ${a.loss.toFixed(6)} vs ${b.loss.toFixed(6)}, worst gradient rel. error ${w1.err.toExponential(2)} (${w1.name})`);
+  console.log(`[1] ${label}: fused vs module-by-module on ${device} (fp32): loss ${a.loss.toFixed(6)} vs ${b.loss.toFixed(6)}, worst gradient rel. error ${w1.err.toExponential(2)} (${w1.name})`);
   const cpu = await LanguageModel.create({ ...config, device: 'cpu', dtype: 'float64' });
   cpu.loadStateDict(Object.fromEntries(Object.entries(fused.stateDict()).map(([k, t]) => [k, Tensor.from(Float64Array.from(t.toTypedArray()), t.shape)])));
   const c = await gradients(cpu, batch);
   const w2 = worst(a, c);
-  console.log(`[2] ${kind}: ${device} fp32 fused vs CPU float64: loss ${a.loss.toFixed(8)} vs ${c.loss.toFixed(8)}, worst gradient rel. error ${w2.err.toExponential(2)} (${w2.name})`);
+  console.log(`[2] ${label}: ${device} fp32 fused vs CPU float64: loss ${a.loss.toFixed(8)} vs ${c.loss.toFixed(8)}, worst gradient rel. error ${w2.err.toExponential(2)} (${w2.name})`);
   for (const m of [fused, plain, cpu]) m.dispose();
 }
 
