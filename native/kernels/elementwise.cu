@@ -27,10 +27,12 @@ __global__ void swigluForwardKernel(const T* gate, const T* up, T* out, int64_t 
   }
 }
 
+// With product (may be null): silu(gate)·up again, written in the same pass (what a backward that did not save it
+// needs for the down projection's weight gradient).
 template <typename T>
-__global__ void swigluBackwardKernel(const T* gradOut, const T* gate, const T* up, T* gradGate, T* gradUp, int64_t chunks) {
+__global__ void swigluBackwardKernel(const T* gradOut, const T* gate, const T* up, T* gradGate, T* gradUp, T* product, int64_t chunks) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < chunks; i += int64_t(gridDim.x) * blockDim.x) {
-    float g[kChunk], u[kChunk], go[kChunk], gg[kChunk], gu[kChunk];
+    float g[kChunk], u[kChunk], go[kChunk], gg[kChunk], gu[kChunk], p[kChunk];
     load8(gate + i * kChunk, g);
     load8(up + i * kChunk, u);
     load8(gradOut + i * kChunk, go);
@@ -40,9 +42,11 @@ __global__ void swigluBackwardKernel(const T* gradOut, const T* gate, const T* u
       // d silu(g)/dg = s · (1 + g · (1 − s))
       gg[k] = go[k] * u[k] * s * (1.0f + g[k] * (1.0f - s));
       gu[k] = go[k] * g[k] * s;
+      p[k] = g[k] * s * u[k];
     }
     store8(gradGate + i * kChunk, gg);
     store8(gradUp + i * kChunk, gu);
+    if (product != nullptr) store8(product + i * kChunk, p);
   }
 }
 
@@ -87,18 +91,18 @@ void swigluForward(const void* gate, const void* up, void* out, int64_t n, DType
                                                                             static_cast<float*>(out), chunks);
 }
 
-void swigluBackward(const void* gradOut, const void* gate, const void* up, void* gradGate, void* gradUp, int64_t n, DType dtype,
-                    cudaStream_t stream) {
+void swigluBackward(const void* gradOut, const void* gate, const void* up, void* gradGate, void* gradUp, void* product, int64_t n,
+                    DType dtype, cudaStream_t stream) {
   const int threads = 256;
   int64_t chunks = n / kChunk;
   if (dtype == DType::BFloat16)
     swigluBackwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(
         static_cast<const __nv_bfloat16*>(gradOut), static_cast<const __nv_bfloat16*>(gate), static_cast<const __nv_bfloat16*>(up),
-        static_cast<__nv_bfloat16*>(gradGate), static_cast<__nv_bfloat16*>(gradUp), chunks);
+        static_cast<__nv_bfloat16*>(gradGate), static_cast<__nv_bfloat16*>(gradUp), static_cast<__nv_bfloat16*>(product), chunks);
   else
     swigluBackwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(static_cast<const float*>(gradOut), static_cast<const float*>(gate),
                                                                              static_cast<const float*>(up), static_cast<float*>(gradGate),
-                                                                             static_cast<float*>(gradUp), chunks);
+                                                                             static_cast<float*>(gradUp), static_cast<float*>(product), chunks);
 }
 
 void rotary(const void* x, void* out, const float* cos, const float* sin, int64_t batch, int64_t positions, int64_t heads, int64_t headDim,

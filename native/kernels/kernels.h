@@ -16,9 +16,9 @@ enum class DType { Float32, BFloat16 };
 
 // out = silu(gate) · up, elementwise, n elements.
 void swigluForward(const void* gate, const void* up, void* out, int64_t n, DType dtype, cudaStream_t stream);
-// d/d(gate, up) of silu(gate) · up given d/d(out).
-void swigluBackward(const void* gradOut, const void* gate, const void* up, void* gradGate, void* gradUp, int64_t n, DType dtype,
-                    cudaStream_t stream);
+// d/d(gate, up) of silu(gate) · up given d/d(out); with product (may be null), silu(gate) · up again in the same pass.
+void swigluBackward(const void* gradOut, const void* gate, const void* up, void* gradGate, void* gradUp, void* product, int64_t n,
+                    DType dtype, cudaStream_t stream);
 
 // y = x · rsqrt(mean(x²) + eps) · w per row of width d; x and w float32, y in `outDtype`, rstd [rows] float32.
 // With delta (null for none; in deltaDtype): the row normalised is x + delta, and that sum is written to sum

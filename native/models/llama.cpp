@@ -144,7 +144,7 @@ at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Ten
 }
 
 at::Tensor LlamaDecoderLayerImpl::fusedMlp(const at::Tensor& h) {
-  return mlp->down_proj->forward(swiglu(mlp->gate_proj->forward(h), mlp->up_proj->forward(h)));
+  return swigluDown(mlp->gate_proj->forward(h), mlp->up_proj->forward(h), mlp->down_proj->weight);
 }
 
 std::pair<at::Tensor, at::Tensor> LlamaDecoderLayerImpl::forwardDeferred(const at::Tensor& stream, const at::Tensor& pending,

@@ -43,7 +43,8 @@ struct LlamaFeedForwardFunction : public torch::autograd::Function<LlamaFeedForw
     at::Tensor act = swigluProduct(gate, up);
     at::Tensor gDown = at::mm(gy.t(), act).to(master);
     act.reset();
-    auto [gGate, gUp] = swigluGradients(at::mm(gy, downC), gate, up);
+    SwigluGradients swiglu = swigluGradients(at::mm(gy, downC), gate, up);
+    at::Tensor gGate = std::move(swiglu.gate), gUp = std::move(swiglu.up);
     at::Tensor h = rmsNormRecompute(x, normWeight, rstd, eps, dtype).view({-1, d});
     at::Tensor gGateW = at::mm(gGate.t(), h).to(master);
     at::Tensor gUpW = at::mm(gUp.t(), h).to(master);

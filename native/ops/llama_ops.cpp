@@ -150,20 +150,22 @@ at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up) {
   return at::silu(gate) * up;
 }
 
-std::pair<at::Tensor, at::Tensor> swigluGradients(const at::Tensor& gradOut, const at::Tensor& gate, const at::Tensor& up) {
+SwigluGradients swigluGradients(const at::Tensor& gradOut, const at::Tensor& gate, const at::Tensor& up, bool withProduct) {
   at::Tensor go = gradOut.contiguous();
 #ifdef MASKMIX_WITH_CUDA
   at::Tensor gg = at::empty_like(gate), gu = at::empty_like(up);
+  at::Tensor product = withProduct ? at::empty_like(gate) : at::Tensor();
   if (useKernel({go, gate, up}) && go.scalar_type() == gate.scalar_type() &&
-      kernels::elementwiseTakes(gate.numel(), go.data_ptr(), gate.data_ptr(), up.data_ptr())) {
-    kernels::swigluBackward(go.data_ptr(), gate.data_ptr(), up.data_ptr(), gg.data_ptr(), gu.data_ptr(), gate.numel(),
-                            toKernel(gate.scalar_type()), stream());
+      kernels::elementwiseTakes(gate.numel(), go.data_ptr(), gate.data_ptr(), up.data_ptr()) &&
+      (!withProduct || kernels::elementwiseTakes(gate.numel(), product.data_ptr(), gg.data_ptr(), gu.data_ptr()))) {
+    kernels::swigluBackward(go.data_ptr(), gate.data_ptr(), up.data_ptr(), gg.data_ptr(), gu.data_ptr(),
+                            withProduct ? product.data_ptr() : nullptr, gate.numel(), toKernel(gate.scalar_type()), stream());
     checkLaunch("swiglu backward");
-    return {gg, gu};
+    return {gg, gu, product};
   }
 #endif
   at::Tensor sig = at::sigmoid(gate);
-  return {go * up * sig * (1 + gate * (1 - sig)), go * gate * sig};
+  return {go * up * sig * (1 + gate * (1 - sig)), go * gate * sig, withProduct ? gate * sig * up : at::Tensor()};
 }
 
 namespace {
@@ -213,17 +215,34 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
   }
 };
 
-struct SwigluFunction : public torch::autograd::Function<SwigluFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gateIn, const at::Tensor& upIn) {
+// (silu(gate) · up) · downᵀ without saving the product (see swigluDown in the header).
+struct SwigluDownFunction : public torch::autograd::Function<SwigluDownFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gateIn, const at::Tensor& upIn, const at::Tensor& downWeight) {
     at::Tensor gate = gateIn.contiguous(), up = upIn.contiguous();
-    ctx->save_for_backward({gate, up});
-    return swigluProduct(gate, up);
+    at::Tensor downC = downWeight.to(gate.scalar_type());  // the compute dtype, as autocast's Linear would cast it
+    // MASKMIX_SWIGLU_SAVES=product keeps the product instead of writing it again (for measuring one against the other).
+    static const bool keepProduct = envIs("MASKMIX_SWIGLU_SAVES", "product");
+    const int64_t f = gate.size(-1);
+    at::Tensor product = swigluProduct(gate, up);
+    ctx->save_for_backward(keepProduct ? tensor_list{gate, up, downC, product} : tensor_list{gate, up, downC});
+    ctx->saved_data["master"] = static_cast<int64_t>(downWeight.scalar_type());
+    at::Tensor out = at::mm(product.view({-1, f}), downC.t());
+    std::vector<int64_t> sizes = gate.sizes().vec();
+    sizes.back() = downC.size(0);
+    return out.view(sizes);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     auto s = ctx->get_saved_variables();
-    auto [gg, gu] = swigluGradients(grads[0], s[0], s[1]);
-    return {gg, gu};
+    const at::Tensor &gate = s[0], &up = s[1], &downC = s[2];
+    auto master = static_cast<at::ScalarType>(ctx->saved_data["master"].toInt());
+    const int64_t f = gate.size(-1);
+    at::Tensor gy = grads[0].contiguous().to(downC.scalar_type()).view({-1, downC.size(0)});
+    const bool kept = s.size() == 4;
+    SwigluGradients g = swigluGradients(at::mm(gy, downC).view(gate.sizes()), gate, up, /*withProduct=*/!kept);
+    if (kept) g.product = s[3];
+    at::Tensor gDown = at::mm(gy.t(), g.product.view({-1, f})).to(master);
+    return {g.gate, g.up, gDown};
   }
 };
 
@@ -276,9 +295,12 @@ std::pair<at::Tensor, at::Tensor> residualRmsNorm(const at::Tensor& x, const at:
   return {out[0], out[1]};
 }
 
-at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up) {
-  require(gate.sizes() == up.sizes(), "swiglu needs gate and up of one shape", "SHAPE_MISMATCH");
-  return SwigluFunction::apply(gate, up);
+at::Tensor swigluDown(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& downWeight) {
+  require(gate.sizes() == up.sizes() && gate.scalar_type() == up.scalar_type(), "swiglu needs gate and up of one shape and dtype",
+          "SHAPE_MISMATCH");
+  require(downWeight.dim() == 2 && downWeight.size(1) == gate.size(-1), "the down projection's weight must be [d, f] for f-wide gate and up",
+          "SHAPE_MISMATCH");
+  return SwigluDownFunction::apply(gate, up, downWeight);
 }
 
 at::Tensor rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {

@@ -1,5 +1,5 @@
 // Fused pieces of the Llama baseline, each one autograd function: RMSNorm (writes its output directly in the
-// compute dtype and saves only rstd), SwiGLU's silu(gate)·up, and rotary positions. On CUDA they run maskmix's
+// compute dtype and saves only rstd), SwiGLU's silu(gate)·up with the down projection, and rotary positions. On CUDA they run maskmix's
 // own kernels (native/kernels); elsewhere, or for shapes the kernels do not take, the same math in libtorch ops.
 #pragma once
 
@@ -16,8 +16,12 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps, at
 // gradient inside the norm's backward kernel and writes delta's gradient in delta's dtype in the same pass.
 std::pair<at::Tensor, at::Tensor> residualRmsNorm(const at::Tensor& x, const at::Tensor& delta, const at::Tensor& weight, double eps,
                                                   at::ScalarType outDtype);
-// silu(gate) · up; gate and up of one shape and dtype.
-at::Tensor swiglu(const at::Tensor& gate, const at::Tensor& up);
+// down(silu(gate) · up) = (silu(gate) · up) · downWeightᵀ, gate and up [rows, f] of one shape and dtype, downWeight
+// [d, f] (cast to gate's dtype, its gradient returned in its own). It saves gate and up but not their product (the
+// largest activation of a Llama layer after them: f wide): the backward's SwiGLU kernel writes the product again
+// beside the gate and up gradients, for down's weight gradient. A saved product would cost 64 MiB a layer at the bench
+// size (b32 n512, f 2048, bf16); writing it again costs one f-wide write in backward.
+at::Tensor swigluDown(const at::Tensor& gate, const at::Tensor& up, const at::Tensor& downWeight);
 // x: [batch, t, heads, headDim]; cos, sin: [t, headDim] float32 (Hugging Face's rotate-half convention).
 at::Tensor rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
@@ -55,6 +59,10 @@ bool rmsNormKeepsOutput(const RmsNormOutput& forward);
 at::Tensor rotaryRotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool inverse);
 // silu(gate) · up, and its gradients (d/dgate, d/dup) given d/dout; all contiguous, of one dtype.
 at::Tensor swigluProduct(const at::Tensor& gate, const at::Tensor& up);
-std::pair<at::Tensor, at::Tensor> swigluGradients(const at::Tensor& gradOut, const at::Tensor& gate, const at::Tensor& up);
+struct SwigluGradients {
+  at::Tensor gate, up;
+  at::Tensor product;  // silu(gate) · up when asked for (withProduct), else undefined
+};
+SwigluGradients swigluGradients(const at::Tensor& gradOut, const at::Tensor& gate, const at::Tensor& up, bool withProduct = false);
 
 }  // namespace maskmix
