@@ -99,9 +99,11 @@ at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
 
 namespace {
 // MASKMIX_LLAMA_RECOMPUTE=1: each half of a fused layer is one autograd function that recomputes its norm output and
-// silu(gate)·up in backward instead of saving them (1.4 GiB less at the L16 bench size). Off by default: in one run on
-// an H100 that step took 29.82 ms where the saving layers took 28.11 (README "Performance"). Read when a layer is
-// built, so a model keeps one behaviour and the forward pass reads no environment.
+// silu(gate)·up in backward instead of saving them. Off by default: in one run on an H100 that step took 29.82 ms
+// where the saving layers took 28.11 (README "Performance"). Since the saving layers keep the norms' bf16 outputs
+// (not their float32 inputs) and swigluDown does not save the product, they keep fewer bytes than this switch by
+// tensor-size count. Read when a layer is built, so a model keeps one behaviour and the forward pass reads no
+// environment.
 bool llamaRecomputes() {
   return envIs("MASKMIX_LLAMA_RECOMPUTE", "1");
 }
