@@ -100,9 +100,9 @@ void swigluBackward(const void* gradOut, const void* gate, const void* up, void*
         static_cast<const __nv_bfloat16*>(gradOut), static_cast<const __nv_bfloat16*>(gate), static_cast<const __nv_bfloat16*>(up),
         static_cast<__nv_bfloat16*>(gradGate), static_cast<__nv_bfloat16*>(gradUp), static_cast<__nv_bfloat16*>(product), chunks);
   else
-    swigluBackwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(static_cast<const float*>(gradOut), static_cast<const float*>(gate),
-                                                                             static_cast<const float*>(up), static_cast<float*>(gradGate),
-                                                                             static_cast<float*>(gradUp), static_cast<float*>(product), chunks);
+    swigluBackwardKernel<<<blocksFor(chunks, threads), threads, 0, stream>>>(
+        static_cast<const float*>(gradOut), static_cast<const float*>(gate), static_cast<const float*>(up), static_cast<float*>(gradGate),
+        static_cast<float*>(gradUp), static_cast<float*>(product), chunks);
 }
 
 void rotary(const void* x, void* out, const float* cos, const float* sin, int64_t batch, int64_t positions, int64_t heads, int64_t headDim,

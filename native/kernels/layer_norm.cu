@@ -89,7 +89,8 @@ template <typename G, typename Copy, bool kFromOutput>
 void launchLayerNormBackward(const void* gradY, const void* saved, const float* mean, const float* rstd, const float* w, const float* b,
                              const float* residualGrad, float* gx, void* gxCopy, float* partialW, float* partialB, int64_t rows, int64_t d,
                              cudaStream_t stream) {
-  normBackwardRowGroupsKernel<true, G, Copy, kFromOutput><<<normRowGroupBlocks(rows), normRowGroupThreads(d), normRowGroupShared(true, d), stream>>>(
+  auto kernel = normBackwardRowGroupsKernel</*kCentred=*/true, G, Copy, kFromOutput>;
+  kernel<<<normRowGroupBlocks(rows), normRowGroupThreads(d), normRowGroupShared(true, d), stream>>>(
       static_cast<const G*>(gradY), saved, mean, rstd, w, b, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, partialB, rows, int(d));
 }
 

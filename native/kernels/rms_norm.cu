@@ -80,8 +80,10 @@ int rmsNormBackwardBlocks(int64_t rows) { return normRowGroupBlocks(rows); }
 template <typename G, typename Copy, bool kFromOutput>
 void launchRmsNormBackward(const void* gradY, const void* saved, const float* w, const float* rstd, const float* residualGrad, float* gx,
                            void* gxCopy, float* partialW, int64_t rows, int64_t d, cudaStream_t stream) {
-  normBackwardRowGroupsKernel<false, G, Copy, kFromOutput><<<normRowGroupBlocks(rows), normRowGroupThreads(d), normRowGroupShared(false, d), stream>>>(
-      static_cast<const G*>(gradY), saved, nullptr, rstd, w, nullptr, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW, nullptr, rows, int(d));
+  auto kernel = normBackwardRowGroupsKernel</*kCentred=*/false, G, Copy, kFromOutput>;
+  kernel<<<normRowGroupBlocks(rows), normRowGroupThreads(d), normRowGroupShared(false, d), stream>>>(
+      static_cast<const G*>(gradY), saved, /*mean=*/nullptr, rstd, w, /*b=*/nullptr, residualGrad, gx, static_cast<Copy*>(gxCopy), partialW,
+      /*partialB=*/nullptr, rows, int(d));
 }
 
 void rmsNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* w, const float* rstd,

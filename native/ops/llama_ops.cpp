@@ -210,7 +210,8 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
     auto s = ctx->get_saved_variables();
     auto deltaDtype = static_cast<at::ScalarType>(ctx->saved_data["deltaDtype"].toInt());
     RmsNormGradients g = rmsNormBackward(grads[1], s[0], ctx->saved_data["fromOutput"].toBool(),
-                                         static_cast<at::ScalarType>(ctx->saved_data["inputDtype"].toInt()), s[1], s[2], grads[0], deltaDtype);
+                                         static_cast<at::ScalarType>(ctx->saved_data["inputDtype"].toInt()), s[1], s[2], grads[0],
+                                         deltaDtype);
     return {g.x, g.xCopy, g.weight, at::Tensor(), at::Tensor()};
   }
 };

@@ -1,6 +1,7 @@
 // Fused pieces of the Llama baseline, each one autograd function: RMSNorm (writes its output directly in the
-// compute dtype and saves only rstd), SwiGLU's silu(gate)·up with the down projection, and rotary positions. On CUDA they run maskmix's
-// own kernels (native/kernels); elsewhere, or for shapes the kernels do not take, the same math in libtorch ops.
+// compute dtype and saves only rstd), SwiGLU's silu(gate)·up with the down projection, and rotary positions. On CUDA
+// they run maskmix's own kernels (native/kernels); elsewhere, or for shapes the kernels do not take, the same math in
+// libtorch ops.
 #pragma once
 
 #include <ATen/ATen.h>
