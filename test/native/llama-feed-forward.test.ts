@@ -83,7 +83,7 @@ describe('llama layer halves as single autograd functions (MASKMIX_LLAMA_RECOMPU
   });
 });
 
-describe('llama fused layers by default (saving norm outputs and silu(gate)·up)', () => {
+describe('llama fused layers by default (norm outputs saved; silu(gate)·up written again in backward by swigluDown)', () => {
   withRecomputeSetting(undefined);
 
   it('give the reference loss and every parameter gradient in float64', async () => {
