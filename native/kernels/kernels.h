@@ -25,10 +25,9 @@ void swigluBackward(const void* gradOut, const void* gate, const void* up, void*
 // (float32, [rows, d]).
 void rmsNormForward(const float* x, const void* delta, DType deltaDtype, float* sum, const float* w, void* y, float* rstd, int64_t rows,
                     int64_t d, float eps, DType outDtype, cudaStream_t stream);
-// The backward row kernels write the weight gradient as one partial row per block, [blocks, d] float32, for the
-// caller to sum over blocks; these say how many blocks (rows of partials) a launch uses.
-int rmsNormBackwardBlocks(int64_t rows);
-int layerNormBackwardBlocks(int64_t rows);
+// The norm backward kernels (RMSNorm and LayerNorm share one) write the weight gradient as one partial row per block,
+// [blocks, d] float32, for the caller to sum over blocks; this says how many blocks (rows of partials) a launch uses.
+int normBackwardBlocks(int64_t rows);
 
 // out [cols] = Σ over rows of partial [rows, cols] (float32): the sum of a backward kernel's per-block partials.
 void sumPartialRows(const float* partial, float* out, int64_t rows, int64_t cols, cudaStream_t stream);
@@ -38,7 +37,7 @@ int columnSumPartialRows(int64_t rows);
 void columnSumPartials(const void* x, DType dtype, float* partial, int64_t rows, int64_t cols, cudaStream_t stream);
 
 // gx [rows, d] float32 = d/dx + residualGrad (float32, may be null); gxCopy (may be null) gets gx again in
-// copyDtype; partialW [rmsNormBackwardBlocks(rows), d]. `saved` is the float32 input x, or, fromOutput, the
+// copyDtype; partialW [normBackwardBlocks(rows), d]. `saved` is the float32 input x, or, fromOutput, the
 // forward's output y in gradDtype: x̂ = y/w.
 void rmsNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* w, const float* rstd,
                      const float* residualGrad, float* gx, void* gxCopy, DType copyDtype, float* partialW, int64_t rows, int64_t d,
@@ -54,7 +53,7 @@ void rotary(const void* x, void* out, const float* cos, const float* sin, int64_
 void layerNormForward(const float* x, const void* delta, DType deltaDtype, float* sum, const float* w, const float* b, void* y, float* mean,
                       float* rstd, int64_t rows, int64_t d, float eps, DType outDtype, cudaStream_t stream);
 // LayerNorm backward: gx = d/dx + residualGrad (residualGrad may be null); gxCopy (may be null) gets gx again in
-// copyDtype; partialW, partialB [layerNormBackwardBlocks(rows), d]. `saved` is the float32 input x (with mean and
+// copyDtype; partialW, partialB [normBackwardBlocks(rows), d]. `saved` is the float32 input x (with mean and
 // rstd), or, fromOutput, the forward's output y in gradDtype (with rstd; mean unused): x̂ = (y − b)/w.
 void layerNormBackward(const void* gradY, DType gradDtype, const void* saved, bool fromOutput, const float* mean, const float* rstd,
                        const float* w, const float* b, const float* residualGrad, float* gx, void* gxCopy, DType copyDtype,

@@ -83,7 +83,8 @@ void layerNormForward(const float* x, const void* delta, DType deltaDtype, float
   launchLayerNormForward<float, float>(x, delta, sum, w, b, y, mean, rstd, rows, d, eps, stream);
 }
 
-int layerNormBackwardBlocks(int64_t rows) { return normRowGroupBlocks(rows); }
+// Shared with rms_norm.cu's backward, which launches the same kernel.
+int normBackwardBlocks(int64_t rows) { return normRowGroupBlocks(rows); }
 
 template <typename G, typename Copy, bool kFromOutput>
 void launchLayerNormBackward(const void* gradY, const void* saved, const float* mean, const float* rstd, const float* w, const float* b,

@@ -75,8 +75,6 @@ void rmsNormForward(const float* x, const void* delta, DType deltaDtype, float* 
   launchRmsNormForward<float, float>(x, delta, sum, w, y, rstd, rows, d, eps, stream);
 }
 
-int rmsNormBackwardBlocks(int64_t rows) { return normRowGroupBlocks(rows); }
-
 template <typename G, typename Copy, bool kFromOutput>
 void launchRmsNormBackward(const void* gradY, const void* saved, const float* w, const float* rstd, const float* residualGrad, float* gx,
                            void* gxCopy, float* partialW, int64_t rows, int64_t d, cudaStream_t stream) {

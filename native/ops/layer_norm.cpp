@@ -111,7 +111,7 @@ LayerNormGradients layerNormBackward(const at::Tensor& gradY, const LayerNormSav
     at::Tensor gx = at::empty(x.sizes(), master);
     // A tensor of its own even in float32: the autograd engine may accumulate into either gradient in place.
     at::Tensor copy = copyDtype ? at::empty(x.sizes(), x.options().dtype(*copyDtype)) : at::Tensor();
-    int64_t blocks = kernels::layerNormBackwardBlocks(rows);
+    int64_t blocks = kernels::normBackwardBlocks(rows);
     at::Tensor partialW = at::empty({blocks, d}, master), partialB = at::empty({blocks, d}, master);
     kernels::layerNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), x.data_ptr(), saved.output,
                                saved.output ? nullptr : stats.mean.data_ptr<float>(), stats.rstd.data_ptr<float>(), w.data_ptr<float>(),

@@ -108,7 +108,7 @@ RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& save
     // gx again in the copy's dtype, a tensor of its own even in float32: the autograd engine may accumulate into
     // either gradient in place.
     at::Tensor copy = copyDtype ? at::empty(saved.sizes(), saved.options().dtype(*copyDtype)) : at::Tensor();
-    at::Tensor partial = at::empty({kernels::rmsNormBackwardBlocks(rows), d}, xOptions);
+    at::Tensor partial = at::empty({kernels::normBackwardBlocks(rows), d}, xOptions);
     kernels::rmsNormBackward(gy.data_ptr(), toKernel(gy.scalar_type()), saved.data_ptr(), fromOutput, weight.data_ptr<float>(),
                              rstd.data_ptr<float>(), gr.defined() ? gr.data_ptr<float>() : nullptr, gx.data_ptr<float>(),
                              copy.defined() ? copy.data_ptr() : nullptr, toKernel(copyDtype.value_or(at::kFloat)),
@@ -121,8 +121,13 @@ RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& save
   at::ScalarType accum = rstd.scalar_type();
   at::Tensor r = rstd.unsqueeze(1);
   at::Tensor w = weight.to(accum);
-  at::Tensor floored = w.abs().clamp_min(1e-6);
-  at::Tensor xhat = fromOutput ? saved.to(accum).view({rows, d}) / at::where(w < 0, -floored, floored) : saved.to(accum).view({rows, d}) * r;
+  at::Tensor xhat = saved.to(accum).view({rows, d});
+  if (fromOutput) {
+    at::Tensor floored = w.abs().clamp_min(1e-6);
+    xhat = xhat / at::where(w < 0, -floored, floored);
+  } else {
+    xhat = xhat * r;
+  }
   at::Tensor g = gy.to(accum).view({rows, d});
   at::Tensor wg = g * w;
   at::Tensor meanDot = (wg * xhat).mean(-1, /*keepdim=*/true);
