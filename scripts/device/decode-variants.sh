@@ -39,7 +39,6 @@ variant bulk-all 1 MASKMIX_DECODE_BULK_WEIGHTS=all
 variant bulk-large 1 MASKMIX_DECODE_BULK_WEIGHTS=large
 variant default-again 1
 variant bulk-all-again 1 MASKMIX_DECODE_BULK_WEIGHTS=all
-variant bulk-large-again 1 MASKMIX_DECODE_BULK_WEIGHTS=large
 variant batch2 2
 variant bulk-all-batch2 2 MASKMIX_DECODE_BULK_WEIGHTS=all
 variant batch4 4
