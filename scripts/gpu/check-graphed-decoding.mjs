@@ -112,6 +112,14 @@ async function compare(model, precision, batch, count, against = 'eager', weight
   return { graphed: graphedRun.graphed, fused: graphedRun.fused, int8Weights: graphedRun.int8Weights, same, total: eager.length, prefix };
 }
 
+// A timeline file (MASKMIX_DECODE_TIMELINE), read and removed: its rows as numbers (columns as in its header line)
+// and how many kernels a step launched.
+function readTimeline(file) {
+  const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => line.split(' ').map(Number));
+  rmSync(file, { force: true });
+  return { rows, launches: 1 + Math.max(...rows.map((row) => row[1])) };
+}
+
 // The split-output step (MASKMIX_DECODE_SPLIT_OUTPUT=1: two kernels a layer, kernels.h RepeatDecodeGemv::splitWeight)
 // against the step loop, three ways: as it runs by default (each block adds its products with one-float atomics),
 // with 16-byte atomics (MASKMIX_DECODE_SPLIT_ATOMICS=vector, sm_90), and with the timeline hooks on, whose file shows
@@ -124,9 +132,7 @@ async function compareSplit(model, batch, count) {
   const file = join(tmpdir(), `split-timeline-${process.pid}.txt`);
   const env = { MASKMIX_DECODE_SPLIT_OUTPUT: '1', MASKMIX_DECODE_TIMELINE: file };
   const timed = await withEnvs(env, () => compare(model, 'fp32', batch, count));
-  const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1);
-  rmSync(file, { force: true });
-  const launches = 1 + Math.max(...rows.map((line) => Number(line.split(' ')[1])));
+  const { launches } = readTimeline(file);
   const all = [plain, vector, timed];
   return {
     ok: all.every((r) => r.fused && r.same === r.total),
@@ -141,9 +147,7 @@ async function compareSplit(model, batch, count) {
 async function compareBulk(model, batch, count) {
   const file = join(tmpdir(), `bulk-timeline-${process.pid}.txt`);
   const r = await withEnvs({ MASKMIX_DECODE_BULK_WEIGHTS: 'all', MASKMIX_DECODE_TIMELINE: file }, () => compare(model, 'fp32', batch, count));
-  const rows = readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => line.split(' ').map(Number));
-  rmSync(file, { force: true });
-  const launches = 1 + Math.max(...rows.map((row) => row[1]));
+  const { rows, launches } = readTimeline(file);
   const bulk = new Set(rows.filter((row) => row[14] === 1).map((row) => row[1])).size;
   return { ok: r.fused && r.same === r.total, launches, bulk, detail: `${r.same}/${r.total}, ${bulk} of ${launches} kernels with bulk weights` };
 }
