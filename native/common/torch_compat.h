@@ -22,6 +22,20 @@ inline at::Tensor mmAs(const at::Tensor& a, const at::Tensor& b, at::ScalarType 
   return at::mm(a, b).to(out);
 }
 
+// sum += a·b for a float32 `sum` (a weight gradient summed over chunks). On CUDA with libtorch 2.9+ and bf16/half
+// operands the GEMM adds into `sum` itself (addmm's out_dtype overload, beta = 1): no float32 temporary and no
+// separate add, which read the [V, d] gradient twice and wrote it once more per chunk. Elsewhere: mmAs, then add.
+inline void addMmInto(at::Tensor& sum, const at::Tensor& a, const at::Tensor& b) {
+#if MASKMIX_TORCH_AT_LEAST(2, 9) && !defined(MASKMIX_NO_MM_OUT_DTYPE)
+  const bool halfOperands = (a.scalar_type() == at::kBFloat16 || a.scalar_type() == at::kHalf) && b.scalar_type() == a.scalar_type();
+  if (sum.scalar_type() == at::kFloat && sum.is_cuda() && halfOperands) {
+    at::addmm_out(sum, sum, a, b, at::kFloat);
+    return;
+  }
+#endif
+  sum.add_(mmAs(a, b, sum.scalar_type()));
+}
+
 // Whether CUDA autocast is on for the calling thread, and its dtype.
 inline bool cudaAutocastEnabled() {
 #if MASKMIX_TORCH_AT_LEAST(2, 4)

@@ -64,9 +64,9 @@ struct LinearCrossEntropyFunction : public torch::autograd::Function<LinearCross
         if (error[0] != '\0') fail("INTERNAL", std::string("cross-entropy kernel failed: ") + error);
         if (wantGrad) {
           gradHidden.narrow(0, start, rows).copy_(at::mm(logits, w));
-          // The chunk's weight gradient straight from the GEMM in float32 (libtorch 2.9+): rounding each chunk's
-          // partial sum to bf16 before adding lost precision, and the mixed-dtype add ran at ~1/3 of bandwidth.
-          gradWeight.add_(compat::mmAs(logits.t(), h, accum));
+          // The chunk's weight gradient summed in float32 by the GEMM itself (libtorch 2.9+): rounding each
+          // chunk's partial sum to bf16 before adding lost precision, and a separate add re-read the sum.
+          compat::addMmInto(gradWeight, logits.t(), h);
         }
         continue;
       }
