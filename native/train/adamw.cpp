@@ -33,25 +33,29 @@ namespace {
 // PyTorch's fused kernel, with the learning rate as a number or a 0-dim tensor on the device. It reads the step
 // counters but does not advance them (PyTorch's Python side does): advance by 1 − skip, so a skipped step
 // (found_inf set: params and moments untouched) leaves bias correction unchanged.
+// The kernel divides each gradient by grad_scale (when given) and stores the divided gradient back.
 template <typename LearningRate>
 void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs,
                 std::vector<at::Tensor>& avgSqs, std::vector<at::Tensor>& steps, const LearningRate& lr, const AdamWOptions& o,
-                const at::Tensor& skip) {
+                const at::Tensor& skip, const at::Tensor& gradDivisor) {
   at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
+  c10::optional<at::Tensor> gradScale;
+  if (gradDivisor.defined()) gradScale = gradDivisor.to(at::kFloat);  // the kernel reads it as float
   at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, o.beta1, o.beta2, o.weightDecay, o.epsilon,
-                    /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/c10::nullopt, /*found_inf=*/skip);
+                    /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/gradScale, /*found_inf=*/skip);
 }
 }  // namespace
 #endif
 
-void AdamW::step(double lr, const at::Tensor& skip) {
+void AdamW::step(double lr, const at::Tensor& skip, const at::Tensor& gradDivisor) {
   at::NoGradGuard noGrad;
   Group g = withGradients();
   if (g.params.empty()) return;
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
-  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip);
+  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
 #else
   if (skip.item<float>() != 0.0f) return;  // 1.13 path runs on CPU, where reading the flag costs nothing
+  if (gradDivisor.defined()) at::_foreach_div_(g.grads, at::Scalar(gradDivisor.item<double>()));
   for (size_t i = 0; i < g.params.size(); ++i) {
     double t = g.steps[i].add_(1).item<double>();
     double bias1 = 1.0 - std::pow(options_.beta1, t);
@@ -65,15 +69,16 @@ void AdamW::step(double lr, const at::Tensor& skip) {
 #endif
 }
 
-void AdamW::step(const at::Tensor& lr, const at::Tensor& skip) {
+void AdamW::step(const at::Tensor& lr, const at::Tensor& skip, const at::Tensor& gradDivisor) {
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
   at::NoGradGuard noGrad;
   Group g = withGradients();
   if (g.params.empty()) return;
-  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip);
+  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
 #else
   (void)lr;
   (void)skip;
+  (void)gradDivisor;
   fail("CUDA_UNAVAILABLE", "a learning rate held on the device needs libtorch 2.4 or newer");
 #endif
 }
@@ -116,24 +121,23 @@ void AdamW::loadState(const std::vector<at::Tensor>& tensors, int64_t steps, con
   }
 }
 
-at::Tensor clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
+GradientClip measureGradientClip(const std::vector<at::Tensor>& params, double maxNorm) {
   at::NoGradGuard noGrad;
   std::vector<at::Tensor> grads;
   for (const auto& p : params)
     if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return at::zeros({});
-  std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
-  at::Tensor total = at::stack(norms).to(at::kFloat).norm(2);
-  if (maxNorm > 0) {
-    // Scale by min(1, maxNorm / norm) as a tensor, so the GPU never waits on the host for it.
-    at::Tensor coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
-#if MASKMIX_TORCH_AT_LEAST(2, 1)
-    at::_foreach_mul_(grads, coefficient);
-#else
-    at::_foreach_mul_(grads, at::Scalar(coefficient.item<double>()));
-#endif
+  GradientClip clip;
+  if (grads.empty()) {
+    clip.norm = at::zeros({});
+    return clip;
   }
-  return total;
+  std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
+  // In float64 for a float64 model (as clip_grad_norm_ would), else in float32 whatever the gradients' dtype.
+  clip.norm = at::stack(norms).to(grads[0].scalar_type() == at::kDouble ? at::kDouble : at::kFloat).norm(2);
+  // clip_grad_norm_'s factor min(1, maxNorm / (norm + 1e-6)) as the divisor the fused optimizer takes, kept as a
+  // tensor so the GPU never waits on the host for it.
+  if (maxNorm > 0) clip.divisor = clip.norm.add(1e-6).div(maxNorm).clamp_min(1.0);
+  return clip;
 }
 
 }  // namespace maskmix

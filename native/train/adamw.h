@@ -22,11 +22,12 @@ class AdamW {
 
   // One update with learning rate `lr` from the parameters' current .grad(). When `skip` (a 0-dim float tensor
   // on the parameters' device) is non-zero the update is skipped without a host sync: how non-finite gradients
-  // leave the weights untouched on a GPU.
-  void step(double lr, const at::Tensor& skip);
+  // leave the weights untouched on a GPU. A defined `gradDivisor` (0-dim, GradientClip::divisor) divides
+  // the gradients first, and they keep the divided values; on libtorch 2.4+ inside the fused kernel's one pass.
+  void step(double lr, const at::Tensor& skip, const at::Tensor& gradDivisor = {});
   // The same with the learning rate read from a 0-dim float32 tensor on the parameters' device, so a step
   // captured as a CUDA graph (train/graphed_training_step.h) still follows the schedule. libtorch ≥ 2.4 only.
-  void step(const at::Tensor& lr, const at::Tensor& skip);
+  void step(const at::Tensor& lr, const at::Tensor& skip, const at::Tensor& gradDivisor = {});
 
   // State for checkpoints: exp_avg and exp_avg_sq of every parameter, in parameter order.
   std::vector<at::Tensor> stateTensors() const;
@@ -50,8 +51,12 @@ class AdamW {
   AdamWOptions options_;
 };
 
-// Global L2 norm of the gradients, and (if maxNorm > 0) scaling of the gradients so it is at most maxNorm.
-// Returns the norm before clipping as a 0-dim float tensor on the gradients' device; no host sync.
-at::Tensor clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm);
+// Clipping by the gradients' global L2 norm, as torch.nn.utils.clip_grad_norm_ scales them, but left to the
+// optimizer to apply (AdamW::step's gradDivisor): a separate scaling pass read and wrote every gradient once more.
+struct GradientClip {
+  at::Tensor norm;     // before clipping: 0-dim float32 (float64 for float64 gradients) on their device, no host sync
+  at::Tensor divisor;  // max(1, (norm + 1e-6) / maxNorm), 0-dim, norm's dtype; undefined when maxNorm <= 0
+};
+GradientClip measureGradientClip(const std::vector<at::Tensor>& params, double maxNorm);
 
 }  // namespace maskmix

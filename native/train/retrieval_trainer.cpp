@@ -28,9 +28,10 @@ RetrievalStepResult RetrievalTrainer::step(const at::Tensor& inputs, const at::T
     loss = retrievalLoss(model_->logits(inputs), labels);
   }
   loss.backward();
-  at::Tensor norm = clipGradNorm(params_, config_.gradClip);
+  GradientClip clip = measureGradientClip(params_, config_.gradClip);
+  const at::Tensor& norm = clip.norm;
   at::Tensor nonFinite = at::logical_not(at::logical_and(loss.isfinite(), norm.isfinite())).to(at::kFloat);
-  optimizer_->step(lr, nonFinite);
+  optimizer_->step(lr, nonFinite, clip.divisor);
   ++steps_;
   RetrievalStepResult result;
   result.step = steps_;

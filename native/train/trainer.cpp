@@ -110,10 +110,11 @@ StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets
     }
   }
   if (sync) sync->finish();
-  at::Tensor norm = clipGradNorm(params_, config_.gradClip);
+  GradientClip clip = measureGradientClip(params_, config_.gradClip);
+  const at::Tensor& norm = clip.norm;
   // A non-finite loss or gradient skips the update inside the optimizer, without a host round trip.
   at::Tensor nonFinite = at::logical_not(at::logical_and(stepLoss.isfinite(), norm.isfinite())).to(at::kFloat);
-  std::visit([&](const auto& rate) { optimizer_->step(rate, nonFinite); }, lr);
+  std::visit([&](const auto& rate) { optimizer_->step(rate, nonFinite, clip.divisor); }, lr);
   {
     torch::NoGradGuard noGrad;
     model_->afterUpdate();
