@@ -403,12 +403,14 @@ __device__ __forceinline__ uint4 loadWeights(const uint4* p, unsigned long long 
 #endif
 }
 
+// The 32-bit shared-state-space address of a pointer into shared memory, as the cp.async and mbarrier forms take it.
+__device__ __forceinline__ unsigned int sharedAddress(const void* p) { return static_cast<unsigned int>(__cvta_generic_to_shared(p)); }
+
 // Split output (RepeatDecodeGemv::splitWeight): the block's columns of the second matrix are copied into shared memory
 // while the first matrix's products run (cp.async: the copy needs no registers, so the first matrix's loads keep theirs).
 __device__ __forceinline__ void copyToSharedAsync(void* shared, const void* global) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  const unsigned int address = static_cast<unsigned int>(__cvta_generic_to_shared(shared));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(address), "l"(global) : "memory");
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(sharedAddress(shared)), "l"(global) : "memory");
 #else
   *reinterpret_cast<uint4*>(shared) = *reinterpret_cast<const uint4*>(global);
 #endif
@@ -430,7 +432,6 @@ __device__ __forceinline__ void waitForAsyncCopies() {
 // tracked by the SM's L1 like any other miss; the copy engine needs no registers and no L1 tracking.
 // Lane 0 starts the copy; the warp then goes on (staging, the wait for the previous kernel) and waits on the barrier
 // only before its products. Below sm_90 (never selected there by the host) the warp copies with plain loads.
-__device__ __forceinline__ unsigned int sharedAddress(const void* p) { return static_cast<unsigned int>(__cvta_generic_to_shared(p)); }
 __device__ __forceinline__ void fetchWarpSlab(uint4* slab, const uint4* source, int vectors, unsigned long long* arrived, unsigned long long policy) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   if (threadIdx.x % 32 == 0) {
