@@ -40,7 +40,11 @@ void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads,
                 const at::Tensor& skip, const at::Tensor& gradDivisor) {
   at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
   c10::optional<at::Tensor> gradScale;
-  if (gradDivisor.defined()) gradScale = gradDivisor.to(at::kFloat);  // the kernel reads it as float
+  if (gradDivisor.defined()) {
+    // The kernel reads grad_scale as float32: a float64 model's gradients are divided here, at full precision.
+    if (gradDivisor.scalar_type() == at::kFloat) gradScale = gradDivisor;
+    else at::_foreach_mul_(grads, gradDivisor.reciprocal());
+  }
   at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, o.beta1, o.beta2, o.weightDecay, o.epsilon,
                     /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/gradScale, /*found_inf=*/skip);
 }
