@@ -6,21 +6,22 @@
 //   - against the same op in one chunk (nothing accumulated across chunks).
 // Run after `npm run build`: node scripts/gpu/check-cross-entropy.mjs [device]  (default cuda; cpu works, slowly).
 // Prints one line per comparison, "ok" or "FAIL"; exits 1 if any failed.
-import { Tensor } from '../../dist/lib/index.js';
+import { Tensor, mulberry32 } from '../../dist/lib/index.js';
 import { native } from '../../dist/lib/native.js';
 import { relError } from './relative-error.mjs';
 
 const device = process.argv[2] ?? 'cuda';
-const rng = (seed) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const [rows, d, vocab, ignore] = [4096, 256, 1000, 0];
-const r = rng(3);
+const r = mulberry32(3);
 const hidden = Float32Array.from({ length: rows * d }, () => 2 * r() - 1);
 const weight = Float32Array.from({ length: vocab * d }, () => (2 * r() - 1) * 0.2);
 // Every seventh target ignored (id 0), so the chunks hold different numbers of scored rows.
 const targets = BigInt64Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? 0n : BigInt(1 + Math.floor(r() * (vocab - 1)))));
+// On each side's device: the op wants its targets where its hidden states are.
+const [targetsCpu, targetsOnDevice] = [Tensor.from(targets, [rows]), Tensor.from(targets, [rows]).to({ device })];
 
-function run(h, w, chunkRows) {
-  const out = native().linearCrossEntropy(h.handle, w.handle, Tensor.from(targets, [rows]).to({ device }).handle, ignore, chunkRows);
+function run(h, w, t, chunkRows) {
+  const out = native().linearCrossEntropy(h.handle, w.handle, t.handle, ignore, chunkRows);
   const f64 = (handle) => Float64Array.from(new Tensor(handle).to({ dtype: 'float64', device: 'cpu' }).toTypedArray());
   return { loss: out.loss, gradHidden: f64(out.gradHidden), gradWeight: f64(out.gradWeight) };
 }
@@ -38,9 +39,9 @@ function report(label, err, bound) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${label}: relative error ${err.toExponential(2)} (bound ${bound})`);
 }
 
-const reference = run(h64, w64, rows);
-const chunked = run(h16, w32, 512); // 8 chunks
-const whole = run(h16, w32, rows);
+const reference = run(h64, w64, targetsCpu, rows);
+const chunked = run(h16, w32, targetsOnDevice, 512); // 8 chunks
+const whole = run(h16, w32, targetsOnDevice, rows);
 report(`loss, 8 chunks on ${device} (bf16) vs CPU float64`, Math.abs(chunked.loss - reference.loss) / reference.loss, 1e-3);
 report(`weight gradient, 8 chunks on ${device} (bf16) vs CPU float64`, relError(chunked.gradWeight, reference.gradWeight), 2e-2);
 report(`hidden gradient, 8 chunks on ${device} (bf16) vs CPU float64`, relError(chunked.gradHidden, reference.gradHidden), 2e-2);
