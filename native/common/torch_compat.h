@@ -11,13 +11,19 @@
 
 namespace maskmix::compat {
 
+#if MASKMIX_TORCH_AT_LEAST(2, 9) && !defined(MASKMIX_NO_MM_OUT_DTYPE)
+// Whether cuBLAS writes a·b in float32 itself (the out_dtype overloads): bf16 or half operands of one dtype on CUDA.
+inline bool gemmWritesFloat(const at::Tensor& a, const at::Tensor& b) {
+  return a.is_cuda() && (a.scalar_type() == at::kBFloat16 || a.scalar_type() == at::kHalf) && b.scalar_type() == a.scalar_type();
+}
+#endif
+
 // a·b as `out` (float32 weight gradients from bf16 operands): on CUDA with libtorch 2.9+ the GEMM writes float32
 // itself (mm's out_dtype overload; cuBLAS accumulates in float32 either way), elsewhere the product is cast after,
 // one more pass over the result. MASKMIX_NO_MM_OUT_DTYPE turns it off for a libtorch without that overload.
 inline at::Tensor mmAs(const at::Tensor& a, const at::Tensor& b, at::ScalarType out) {
 #if MASKMIX_TORCH_AT_LEAST(2, 9) && !defined(MASKMIX_NO_MM_OUT_DTYPE)
-  const bool halfOperands = (a.scalar_type() == at::kBFloat16 || a.scalar_type() == at::kHalf) && b.scalar_type() == a.scalar_type();
-  if (out == at::kFloat && a.is_cuda() && halfOperands) return at::mm(a, b, out);
+  if (out == at::kFloat && gemmWritesFloat(a, b)) return at::mm(a, b, out);
 #endif
   return at::mm(a, b).to(out);
 }
@@ -27,8 +33,7 @@ inline at::Tensor mmAs(const at::Tensor& a, const at::Tensor& b, at::ScalarType 
 // separate add, which read the [V, d] gradient twice and wrote it once more per chunk. Elsewhere: mmAs, then add.
 inline void addMmInto(at::Tensor& sum, const at::Tensor& a, const at::Tensor& b) {
 #if MASKMIX_TORCH_AT_LEAST(2, 9) && !defined(MASKMIX_NO_MM_OUT_DTYPE)
-  const bool halfOperands = (a.scalar_type() == at::kBFloat16 || a.scalar_type() == at::kHalf) && b.scalar_type() == a.scalar_type();
-  if (sum.scalar_type() == at::kFloat && sum.is_cuda() && halfOperands) {
+  if (sum.scalar_type() == at::kFloat && gemmWritesFloat(a, b)) {
     at::addmm_out(sum, sum, a, b, at::kFloat);
     return;
   }
