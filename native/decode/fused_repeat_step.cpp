@@ -80,19 +80,6 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
     }
   }
 
-  // MASKMIX_DECODE_BULK_WEIGHTS (to be measured, off by default): the GEMVs' weights come into shared memory by
-  // copy-engine transfers (kernels.h RepeatDecodeGemv::weightsBulk) instead of register loads: `all` of them, or
-  // `large`: those with more weights than the step's smallest (at d1024, the 4·d×d projections and the head).
-  void useBulkWeights() {
-    const bool all = envIs("MASKMIX_DECODE_BULK_WEIGHTS", "all"), large = envIs("MASKMIX_DECODE_BULK_WEIGHTS", "large");
-    if (!all && !large) return;
-    auto weights = [](const Launch& l) { return l.gemv.inFeatures * l.gemv.outFeatures; };
-    int64_t smallest = weights(launches_.front());
-    for (const Launch& l : launches_) smallest = std::min(smallest, weights(l));
-    for (Launch& l : launches_)
-      l.gemv.weightsBulk = (all || weights(l) > smallest) && kernels::repeatDecodeBulkTakes(l.kind, l.gemv, weights_);
-  }
-
   // MASKMIX_DECODE_TIMELINE=file: every GEMV block notes when it entered, when its wait returned, when its input was
   // staged, when its products were summed and when it ended (kernels.h), for the last kTimelineSlots steps; written out
   // (one line per step and launch) when the step goes.
@@ -125,7 +112,7 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
       std::FILE* out = std::fopen(timelineFile_.c_str(), "w");
       if (out == nullptr) return;
       std::fprintf(out, "slot launch kind blocks entered released_first released_last exited_last staging_mean staging_max "
-                        "products_mean products_max epilogue_mean epilogue_max bulk_weights\n");
+                        "products_mean products_max epilogue_mean epilogue_max\n");
       const int64_t n = static_cast<int64_t>(launches_.size());
       const int64_t stride = *std::max_element(timelineLaunchBlocks_.begin(), timelineLaunchBlocks_.end());  // as recordTimeline laid it out
       for (int64_t slot = 0; slot < kTimelineSlots; ++slot) {
@@ -148,12 +135,11 @@ class FusedRepeatStepImpl : public FusedRepeatStep {
               longest[k] = std::max(longest[k], m[k + 2] - m[k + 1]);
             }
           }
-          std::fprintf(out, "%lld %lld %d %lld %lld %lld %lld %lld %.0f %lld %.0f %lld %.0f %lld %d\n", static_cast<long long>(slot),
+          std::fprintf(out, "%lld %lld %d %lld %lld %lld %lld %lld %.0f %lld %.0f %lld %.0f %lld\n", static_cast<long long>(slot),
                        static_cast<long long>(i), static_cast<int>(launches_[i].kind), static_cast<long long>(blocks),
                        static_cast<long long>(entered - origin), static_cast<long long>(releasedFirst - origin),
                        static_cast<long long>(releasedLast - origin), static_cast<long long>(exitedLast - origin), mean[0],
-                       static_cast<long long>(longest[0]), mean[1], static_cast<long long>(longest[1]), mean[2], static_cast<long long>(longest[2]),
-                       launches_[i].gemv.weightsBulk ? 1 : 0);
+                       static_cast<long long>(longest[0]), mean[1], static_cast<long long>(longest[1]), mean[2], static_cast<long long>(longest[2]));
         }
       }
       std::fclose(out);
@@ -414,7 +400,6 @@ std::unique_ptr<FusedRepeatStepImpl> buildStep(LanguageModel& model, MixingState
   // One step as one kernel (opt-in, where the grid fits), else separate launches, handing over by flags if asked.
   const bool persistent = persistentRequested() && step->planPersistent(device);
   if (!persistent && flagHandoverRequested()) step->linkByFlags(device);
-  if (!persistent) step->useBulkWeights();  // before launchEarly: the bulk kernels take more shared memory
   if (const char* file = std::getenv("MASKMIX_DECODE_TIMELINE"); file != nullptr && !persistent) step->recordTimeline(device, position, file);
   if (!persistent) step->launchEarly(batch);  // after the timeline: its kernels take more registers
   return step;

@@ -139,9 +139,6 @@ struct RepeatDecodeGemv {
   // The weight loads ask the L2 to evict their lines first (the decode step sets it from
   // MASKMIX_DECODE_WEIGHTS_EVICT_FIRST at capture; 0: normal eviction, kept for comparison).
   bool weightsEvictFirst = true;
-  // Bulk weights: each warp's rows come into shared memory by one copy-engine transfer (cp.async.bulk, sm_90) instead
-  // of register loads; set by the decode step where repeatDecodeBulkTakes allows (MASKMIX_DECODE_BULK_WEIGHTS).
-  bool weightsBulk = false;
   // Let the next kernel start as soon as this one's weight loads are issued, not after its wait (the decode step
   // chooses where: FusedRepeatStepImpl::launchEarly; never for a step's first GEMV).
   bool launchNextOnEntry = false;
@@ -197,9 +194,6 @@ unsigned int repeatDecodeGemvBlocks(RepeatDecodeGemvKind kind, const RepeatDecod
 // format: how the host lays out splitWeight. 0 where the kernels have no split form for it (int8 or tensor-core
 // weights, a kind other than NormMix and NormGelu, rows that are not whole blocks, or too little shared memory).
 int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
-// Whether this GEMV can take bulk weights (RepeatDecodeGemv::weightsBulk): bf16 or float32 weights, no split output,
-// an sm_90 GPU, each row one chunk of the kernel's shape, and its rows with the input within a block's shared memory.
-bool repeatDecodeBulkTakes(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights);
 
 // The last launch's error, as text; empty when none.
 const char* lastError();

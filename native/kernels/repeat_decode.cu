@@ -376,7 +376,6 @@ __device__ void finishStep(const RepeatDecodeGemv& g) {
 struct BlockShared {
   WarpPartials partials;                     // LayerNorm
   unsigned long long best[kMaxDecodeBatch];  // Argmax: the block's best key per batch row
-  unsigned long long slabArrived[kThreads / 32];  // bulk weights: each warp's transaction barrier (fetchWarpSlab)
 };
 
 // A 16-byte weight load through the read-only path with an L2 eviction policy. The weights are read once a token and
@@ -423,43 +422,6 @@ __device__ __forceinline__ void commitAsyncCopies() {
 __device__ __forceinline__ void waitForAsyncCopies() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("cp.async.wait_group 0;" ::: "memory");
-#endif
-}
-
-// Bulk weights (RepeatDecodeGemv::weightsBulk): a warp's R rows are one contiguous run of the matrix, copied into
-// shared memory by one instruction of the Hopper copy engine (cp.async.bulk, the 1-D form of TMA), which signals a
-// transaction barrier when its bytes have landed. The register loads this replaces hold 16 loads a lane in flight,
-// tracked by the SM's L1 like any other miss; the copy engine needs no registers and no L1 tracking.
-// Lane 0 starts the copy; the warp then goes on (staging, the wait for the previous kernel) and waits on the barrier
-// only before its products. Below sm_90 (never selected there by the host) the warp copies with plain loads.
-__device__ __forceinline__ void fetchWarpSlab(uint4* slab, const uint4* source, int vectors, unsigned long long* arrived, unsigned long long policy) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if (threadIdx.x % 32 == 0) {
-    const unsigned int barrier = sharedAddress(arrived), bytes = static_cast<unsigned int>(vectors) * 16u;
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(barrier) : "memory");
-    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // the copy engine sees the initialised barrier
-    // One arrival (this one) and `bytes` of transactions complete the barrier's phase 0; no bytes: it completes here.
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(barrier), "r"(bytes) : "memory");
-    if (bytes > 0)
-      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;"
-                   ::"r"(sharedAddress(slab)), "l"(source), "r"(bytes), "r"(barrier), "l"(policy) : "memory");
-  }
-  __syncwarp();  // the barrier initialised before any lane of the warp polls it
-#else
-  (void)arrived;
-  for (int v = threadIdx.x % 32; v < vectors; v += 32) slab[v] = __ldg(source + v);
-  __syncwarp();
-#endif
-}
-__device__ __forceinline__ void waitForWarpSlab(unsigned long long* arrived) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const unsigned int barrier = sharedAddress(arrived);
-  unsigned int done = 0;
-  while (!done)
-    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], 0; selp.u32 %0, 1, 0, p; }"
-                 : "=r"(done) : "r"(barrier) : "memory");
-#else
-  (void)arrived;
 #endif
 }
 
@@ -574,9 +536,8 @@ __device__ __forceinline__ void splitProducts(const RepeatDecodeGemv& g, int64_t
 
 // The part of the output rows `block` covers (8·R rows) of one GEMV, as one block of the grid: its own kernel
 // (gemvStepKernel) or one of the phases of the persistent kernel. `wait()` is called once every operand that does
-// not depend on the previous GEMV is fetched. T: the weights come as bulk copies into shared memory (fetchWarpSlab),
-// one chunk (vectorsPerRow ≤ 32·V), after the input and LayerNorm parameters (slabOffset).
-template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait, int B = kMaxDecodeBatch, bool S = false, bool T = false>
+// not depend on the previous GEMV is fetched.
+template <typename W, Prologue P, Epilogue E, int V, int R, typename Wait, int B = kMaxDecodeBatch, bool S = false>
 __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t block, const Wait& wait, BlockShared& shared) {
   static_assert(V * R <= kMaxVectorsInFlight, "too many loads in flight per lane");
   // [batch, K/4]: the (normalised) input vectors; then LayerNorm weight and bias; then, for tensor-core products,
@@ -596,10 +557,6 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   // Vector i of row r in a chunk starting at `base` is row vector base + 32·i + lane: a warp's loads are contiguous.
   uint4 raw[R][V] = {};  // rows past the matrix stay zero (their results are never written)
   const unsigned long long policy = weightPolicy(g.weightsEvictFirst);
-  // Bulk weights: this warp's rows in shared memory, [R, vectorsPerRow], after the input rows and LayerNorm parameters.
-  const int slabOffset = (batch + (P == Prologue::LayerNorm ? 2 : 0)) * K;  // floats (sharedBytes)
-  uint4* warpSlab = reinterpret_cast<uint4*>(reinterpret_cast<float*>(input) + slabOffset) + (threadIdx.x / 32) * R * vectorsPerRow;
-  unsigned long long* slabArrived = shared.slabArrived + threadIdx.x / 32;
   auto loadChunk = [&](int base) {
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -608,7 +565,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
 #pragma unroll
       for (int i = 0; i < V; ++i) {
         const int v = base + 32 * i + lane;
-        if (v < vectorsPerRow) raw[r][i] = T ? warpSlab[r * vectorsPerRow + v] : loadWeights(row + v, policy);
+        if (v < vectorsPerRow) raw[r][i] = loadWeights(row + v, policy);
       }
     }
   };
@@ -627,12 +584,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
     own.weight = __ldg(reinterpret_cast<const float4*>(g.normWeight) + threadIdx.x % K4);
     own.bias = __ldg(reinterpret_cast<const float4*>(g.normBias) + threadIdx.x % K4);
   }
-  if constexpr (T) {
-    const int64_t rows = firstRow < g.outFeatures ? min(static_cast<int64_t>(R), g.outFeatures - firstRow) : 0;
-    fetchWarpSlab(warpSlab, weights + firstRow * vectorsPerRow, static_cast<int>(rows) * vectorsPerRow, slabArrived, policy);
-  } else {
-    loadChunk(0);
-  }
+  loadChunk(0);
   // Split output: [rows/8, splitOut, 8] weights after the LayerNorm parameters, then the rows' outputs [batch, rows].
   constexpr int kRows = (kThreads / 32) * R;
   const int splitOut = S ? static_cast<int>(g.splitOut) : 0;
@@ -706,9 +658,8 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   // waits for the previous one on its accumulators): about four chains a warp where registers allow.
   constexpr int kBatchPairs = kMma ? (B + 1) / 2 : 1, kChains = kMma && R * kBatchPairs < 4 ? 4 / (R * kBatchPairs) : 1;
   float sums[kMma ? R : 1][kBatchPairs][kChains][4] = {};
-  if constexpr (T) waitForWarpSlab(slabArrived);
   for (int base = 0; base < vectorsPerRow; base += 32 * V) {
-    if (base > 0 || T) loadChunk(base);
+    if (base > 0) loadChunk(base);
 #pragma unroll
     for (int i = 0; i < V; ++i) {
       const int v = base + 32 * i + lane;
@@ -835,7 +786,7 @@ __device__ __forceinline__ void gemvBlock(const RepeatDecodeGemv& g, int64_t blo
   }
 }
 
-template <typename W, Prologue P, Epilogue E, int V, int R, int B, bool Timed, bool S = false, bool T = false>
+template <typename W, Prologue P, Epilogue E, int V, int R, int B, bool Timed, bool S = false>
 __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g) {
   __shared__ BlockShared shared;
   // The step's GEMVs after its first start once the step's first kernel has waited for the previous step's head
@@ -843,7 +794,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvStepKernel(RepeatDecodeGemv g
   const unsigned int target = g.previousFinished == nullptr ? 0u : g.previousBlocks * (__ldcg(g.steps) + 1u);
   const unsigned long long entered = Timed ? globalTimer() : 0;
   const WaitForPreviousKernel<Timed> wait{g.previousFinished, target};
-  gemvBlock<W, P, E, V, R, WaitForPreviousKernel<Timed>, B, S, T>(g, blockIdx.x, wait, shared);
+  gemvBlock<W, P, E, V, R, WaitForPreviousKernel<Timed>, B, S>(g, blockIdx.x, wait, shared);
   // Timeline: the position is this step's until the head's last block moves it on, which (with the grid hand-over)
   // happens after every block of the step read it.
   const int64_t position = Timed && threadIdx.x == 0 ? __ldcg(g.timelinePosition) : 0;
@@ -1000,14 +951,6 @@ size_t splitSharedBytes(int64_t batch, int64_t rowsPerBlock, int64_t splitOut, s
   return static_cast<size_t>(rowsPerBlock * splitOut) * weightBytes + static_cast<size_t>(batch * rowsPerBlock) * sizeof(float);
 }
 
-// The kernels with bulk weights (RepeatDecodeGemv::weightsBulk) compiled: bf16 and float32 weights, without a split
-// output. A block's shared memory then also holds its rows of the matrix (bulkSlabBytes).
-template <typename W>
-constexpr bool kBulkCompiled = std::is_same_v<W, __nv_bfloat16> || std::is_same_v<W, float>;
-size_t bulkSlabBytes(int64_t rowsPerBlock, int64_t inFeatures, size_t weightBytes) {
-  return static_cast<size_t>(rowsPerBlock * inFeatures) * weightBytes;
-}
-
 template <typename W, Prologue P, Epilogue E, int V, int R, int B>
 void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
   const int64_t rowsPerBlock = (kThreads / 32) * R;
@@ -1022,14 +965,6 @@ void dispatchGemvForBatch(const RepeatDecodeGemv& g, const GemvAction& action) {
     }
   } else if (g.splitWeight != nullptr) {
     return;  // never: the host builds split GEMVs only where repeatDecodeSplitRows found a kernel for them
-  }
-  if constexpr (kBulkCompiled<W>) {
-    if (g.weightsBulk && g.splitWeight == nullptr) {  // repeatDecodeBulkTakes checked the shape and the device
-      kernel = g.timeline != nullptr ? gemvStepKernel<W, P, E, V, R, B, true, false, true> : gemvStepKernel<W, P, E, V, R, B, false, false, true>;
-      shared += bulkSlabBytes(rowsPerBlock, g.inFeatures, sizeof(W));
-    }
-  } else if (g.weightsBulk) {
-    return;  // never: repeatDecodeBulkTakes refuses these weights
   }
   cudaFuncAttributes attributes;
   if (cudaFuncGetAttributes(&attributes, kernel) != cudaSuccess) return;  // left for lastError()
@@ -1209,18 +1144,6 @@ int64_t repeatDecodeSplitRows(RepeatDecodeGemvKind kind, const RepeatDecodeGemv&
   const size_t weightBytes = 16 / vectorWidth(weights);  // a 16-byte weight vector's values: bf16 2 bytes, float32 4
   const size_t shared = sharedBytes(g.batch, g.inFeatures, true, false) + splitSharedBytes(g.batch, rows, g.splitOut, weightBytes) + sizeof(BlockShared);
   return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin)) ? rows : 0;
-}
-
-bool repeatDecodeBulkTakes(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {
-  if (weights != DecodeWeights::BFloat16 && weights != DecodeWeights::Float32) return false;  // kBulkCompiled
-  if (g.splitWeight != nullptr || deviceAttribute(cudaDevAttrComputeCapabilityMajor) < 9) return false;
-  const int width = vectorWidth(weights);
-  const Shape shape = kernelShape(kind, g, width);
-  if (g.inFeatures % width != 0 || g.inFeatures / width > 32 * vectorsPerLane(shape)) return false;  // one chunk a row
-  const bool layerNorm = kind == RepeatDecodeGemvKind::NormMix || kind == RepeatDecodeGemvKind::NormGelu;
-  const size_t shared = sharedBytes(g.batch, g.inFeatures, layerNorm, false) + bulkSlabBytes(rowsPerBlock(shape), g.inFeatures, 16 / width) +
-                        sizeof(BlockShared);
-  return shared <= static_cast<size_t>(deviceAttribute(cudaDevAttrMaxSharedMemoryPerBlockOptin));
 }
 
 BlockFootprint repeatDecodeGemvFootprint(RepeatDecodeGemvKind kind, const RepeatDecodeGemv& g, DecodeWeights weights) {

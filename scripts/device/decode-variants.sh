@@ -4,9 +4,9 @@
 #   run: bash scripts/device/decode-variants.sh        carry: [".device", "dist"]
 # Builds the CUDA addon (scripts/device/gpu-run.sh build, ~150 s), then for each variant runs
 # `node scripts/gpu/decode-timeline.mjs mixed B` (SPEC §7 decode model, bf16 weights; its first line is the speed in
-# µs a token) and appends its output to $OUT/timelines.txt: the default beside bulk weights (MASKMIX_DECODE_BULK_WEIGHTS
-# all and large), alternating; the repeat checks (check-graphed-decoding.mjs --part repeat-checks); batches 2 and 4
-# each way; then the launch-shape checks (--part shapes). The checks' output goes to $OUT/check.txt.
+# µs a token) and appends its output to $OUT/timelines.txt: the default beside the switches kept for measuring
+# (MASKMIX_DECODE_EARLY_LAUNCH, _NORM_FIRST, _WEIGHTS_EVICT_FIRST, _HANDOVER), then batches 2 and 4; at the end the
+# repeat and launch-shape checks (check-graphed-decoding.mjs --part repeat-checks, then shapes) into $OUT/check.txt.
 # Each session's variants replace these (the benchmark folders keep the version that ran).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
@@ -35,14 +35,13 @@ checks() {  # checks PART
 }
 
 variant default 1
-variant bulk-all 1 MASKMIX_DECODE_BULK_WEIGHTS=all
-variant bulk-large 1 MASKMIX_DECODE_BULK_WEIGHTS=large
+variant no-early-launch 1 MASKMIX_DECODE_EARLY_LAUNCH=0
+variant no-norm-first 1 MASKMIX_DECODE_NORM_FIRST=0
+variant no-evict-first 1 MASKMIX_DECODE_WEIGHTS_EVICT_FIRST=0
+variant flag-handover 1 MASKMIX_DECODE_HANDOVER=flags
 variant default-again 1
-variant bulk-all-again 1 MASKMIX_DECODE_BULK_WEIGHTS=all
-checks repeat-checks
 variant batch2 2
-variant bulk-all-batch2 2 MASKMIX_DECODE_BULK_WEIGHTS=all
 variant batch4 4
-variant bulk-all-batch4 4 MASKMIX_DECODE_BULK_WEIGHTS=all
+checks repeat-checks
 checks shapes
 tail -8 "$OUT/check.txt"

@@ -75,7 +75,7 @@ function printTimeline(path, recorded) {
   };
   const f = (x, width = 6) => x.toFixed(2).padStart(width);
   console.log(`mean over ${steps} steps, µs after the step's first block entered:`);
-  console.log('launch kind        blocks  entered  released(first..last)  exited  handover  body | per block: staging (max)  products (max)  epilogue (max)  (bulk: weights by bulk copies)');
+  console.log('launch kind        blocks  entered  released(first..last)  exited  handover  body | per block: staging (max)  products (max)  epilogue (max)');
   let previousExit = null;
   const totals = { handover: 0, body: 0 };
   for (let i = 0; i < launches; i++) {
@@ -87,7 +87,7 @@ function printTimeline(path, recorded) {
     totals.body += body;
     console.log(`${String(i).padStart(6)} ${KINDS[first[2]].padEnd(11)} ${String(first[3]).padStart(6)} ${f(entered, 8)} ` +
       `${f(releasedFirst, 10)}..${releasedLast.toFixed(2).padEnd(10)} ${f(exited, 7)} ${f(handover, 9)} ${f(body, 5)} | ` +
-      `${f(mean(i, 8))} (${f(mean(i, 9))})  ${f(mean(i, 10))} (${f(mean(i, 11))})  ${f(mean(i, 12))} (${f(mean(i, 13))})${first[14] === 1 ? '  bulk' : ''}`);
+      `${f(mean(i, 8))} (${f(mean(i, 9))})  ${f(mean(i, 10))} (${f(mean(i, 11))})  ${f(mean(i, 12))} (${f(mean(i, 13))})`);
     previousExit = exited;
   }
   const between = recorded === undefined ? '' : `; the rest of the ${recorded.toFixed(1)} µs/token is between steps (graph replays)`;
