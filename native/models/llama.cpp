@@ -10,8 +10,6 @@
 #include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
-#include "ops/llama_attention_input.h"
-#include "ops/llama_feed_forward.h"
 #include "ops/llama_ops.h"
 
 namespace maskmix {
@@ -97,20 +95,8 @@ at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
   return down_proj->forward(torch::nn::functional::silu(gate_proj->forward(x)) * up_proj->forward(x));
 }
 
-namespace {
-// MASKMIX_LLAMA_RECOMPUTE=1: each half of a fused layer is one autograd function that recomputes its norm output and
-// silu(gate)·up in backward instead of saving them. Off by default: in one run on an H100 that step took 29.82 ms
-// where the saving layers took 28.11 (README "Performance"). Since the saving layers keep the norms' bf16 outputs
-// (not their float32 inputs) and swigluDown does not save the product, they keep fewer bytes than this switch by
-// tensor-size count. Read when a layer is built, so a model keeps one behaviour and the forward pass reads no
-// environment.
-bool llamaRecomputes() {
-  return envIs("MASKMIX_LLAMA_RECOMPUTE", "1");
-}
-}  // namespace
-
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c)
-    : fused_(c.fused), recompute_(c.fused && llamaRecomputes()), eps_(c.normEps) {
+    : fused_(c.fused), eps_(c.normEps) {
   int64_t intermediate = c.intermediateSize > 0 ? c.intermediateSize : 4 * c.dModel;
   self_attn = register_module("self_attn", LlamaAttention(c.dModel, c.nHeads, c.fused));
   mlp = register_module("mlp", LlamaMlp(c.dModel, intermediate));
@@ -118,8 +104,7 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const ModelConfig& c)
   post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.dModel, c.normEps));
 }
 
-// Fused: norms write the compute dtype directly (key/value-cache decoding and the saving forward use this; with
-// recompute_ the full-sequence forward runs the attention and feed-forward halves as single autograd functions).
+// Fused: norms write the compute dtype directly (key/value-cache decoding and the saving forward use this).
 at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
   if (!fused_) return input_layernorm->forward(x);
   return rmsNorm(x, input_layernorm->weight, eps_, compat::computeDtypeFor(x));
@@ -127,22 +112,12 @@ at::Tensor LlamaDecoderLayerImpl::attentionInput(const at::Tensor& x) {
 
 at::Tensor LlamaDecoderLayerImpl::feedForward(const at::Tensor& x) {
   if (!fused_) return x + mlp->forward(post_attention_layernorm->forward(x));
-  if (!recompute_) {
-    at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, compat::computeDtypeFor(x));
-    return x + fusedMlp(h);
-  }
-  // One autograd function that recomputes the norm's output and silu(gate)·up in backward (ops/llama_feed_forward.h).
-  return llamaFeedForward(x, post_attention_layernorm->weight, eps_, mlp->gate_proj->weight, mlp->up_proj->weight,
-                          mlp->down_proj->weight);
+  at::Tensor h = rmsNorm(x, post_attention_layernorm->weight, eps_, compat::computeDtypeFor(x));
+  return x + fusedMlp(h);
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& input, const at::Tensor& cos, const at::Tensor& sin) {
-  if (!recompute_) return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
-  // Norm, projections and rotary as one function that recomputes the norm's output in backward
-  // (ops/llama_attention_input.h); attention reads the [b, heads, t, headDim] views.
-  auto [q, k, v] = llamaAttentionInputs(input, input_layernorm->weight, eps_, self_attn->q_proj->weight, self_attn->k_proj->weight,
-                                        self_attn->v_proj->weight, cos, sin, self_attn->heads());
-  return feedForward(input + self_attn->attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)));
+  return feedForward(input + self_attn->forward(attentionInput(input), cos, sin));
 }
 
 at::Tensor LlamaDecoderLayerImpl::fusedMlp(const at::Tensor& h) {

@@ -38,7 +38,6 @@ class LlamaAttentionImpl : public torch::nn::Module {
   at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t headDim() const { return headDim_; }
-  int64_t heads() const { return nHeads_; }
 
  private:
   int64_t nHeads_, headDim_;
@@ -65,7 +64,7 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   // inside the norm that follows it (residualRmsNorm). For fused layers that keep their activations.
   std::pair<at::Tensor, at::Tensor> forwardDeferred(const at::Tensor& stream, const at::Tensor& pending, const at::Tensor& cos,
                                                     const at::Tensor& sin);
-  bool defersResidual() const { return fused_ && !recompute_; }
+  bool defersResidual() const { return fused_; }
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};
@@ -77,7 +76,6 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
   // down(silu(gate(h))·up(h)) with the fused SwiGLU.
   at::Tensor fusedMlp(const at::Tensor& h);
   bool fused_;
-  bool recompute_;  // fused layer halves as single recomputing autograd functions (MASKMIX_LLAMA_RECOMPUTE=1)
   double eps_;
 };
 TORCH_MODULE(LlamaDecoderLayer);

@@ -45,7 +45,7 @@ bool useKernel(std::initializer_list<at::Tensor> tensors) {
 
 #ifdef MASKMIX_WITH_CUDA
 // Whether the RMSNorm forward kernel takes these tensors (float32 input and weight, a kernel output dtype, a row
-// width it handles); the recompute asks the same so that it takes the same path as the forward did.
+// width it handles).
 static bool rmsNormKernelTakes(const at::Tensor& x, const at::Tensor& weight, at::ScalarType outDtype) {
   return useKernel({x, weight}) && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && kernelDtype(outDtype) &&
          kernels::rowKernelsTake(x.size(-1));
@@ -75,18 +75,6 @@ RmsNormOutput rmsNormForward(const at::Tensor& input, const at::Tensor& weight, 
   at::Tensor xf = x.to(accum).view({rows, d});
   at::Tensor rstd = at::rsqrt(xf.pow(2).mean(-1) + eps);
   return {(xf * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes()), rstd, x};
-}
-
-at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype) {
-  int64_t d = x.size(-1), rows = x.numel() / d;
-#ifdef MASKMIX_WITH_CUDA
-  // The forward's kernel again (its rstd, the same numbers, is dropped): one pass, as the forward made it.
-  if (rmsNormKernelTakes(x, weight, outDtype)) return rmsNormForward(x, weight, eps, outDtype).y;
-#else
-  (void)eps;
-#endif
-  at::ScalarType accum = rstd.scalar_type();
-  return (x.to(accum).view({rows, d}) * rstd.unsqueeze(1) * weight.to(accum)).to(outDtype).view(x.sizes());
 }
 
 RmsNormGradients rmsNormBackward(const at::Tensor& gradY, const at::Tensor& savedIn, bool fromOutput, at::ScalarType inputDtype,

@@ -26,8 +26,8 @@ at::Tensor swigluDown(const at::Tensor& gate, const at::Tensor& up, const at::Te
 // x: [batch, t, heads, headDim]; cos, sin: [t, headDim] float32 (Hugging Face's rotate-half convention).
 at::Tensor rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
-// The same math without autograd, for functions that save less and recompute in their backward
-// (ops/llama_feed_forward.h). Kernels where they take the tensors, libtorch ops otherwise, as above.
+// The same math without autograd, the pieces of the autograd functions above. Kernels where they take the tensors,
+// libtorch ops otherwise, as above.
 struct RmsNormOutput {
   at::Tensor y;      // x's shape, outDtype
   at::Tensor rstd;   // [rows]: float32, float64 for float64 input
@@ -38,8 +38,6 @@ struct RmsNormOutput {
 // are x + delta, formed inside the kernel.
 RmsNormOutput rmsNormForward(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType outDtype,
                              const at::Tensor& delta = {});
-// The forward's output again, bit for bit, from x (contiguous) and the saved rstd.
-at::Tensor rmsNormRecompute(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& rstd, double eps, at::ScalarType outDtype);
 struct RmsNormGradients {
   at::Tensor x;       // d/dx + residualGrad, in x's dtype
   at::Tensor xCopy;   // the same in copyDtype when one was asked for (a deferred delta's gradient), else undefined
