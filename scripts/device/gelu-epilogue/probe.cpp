@@ -49,6 +49,16 @@ void report(const char* what, double ms, double baselineMs) {
   std::printf("%-58s %8.3f ms  (%.3f × the cuBLAS path)\n", what, ms, baselineMs / ms);
 }
 
+// d = a · (b, as the kind takes it): the operands and sizes every kind shares.
+ProbeGemm problem(const at::Tensor& a, const at::Tensor& b, const at::Tensor& d) {
+  ProbeGemm g;
+  g.a = a.data_ptr();
+  g.b = b.data_ptr();
+  g.d = d.data_ptr();
+  g.m = static_cast<int>(a.size(0)), g.n = static_cast<int>(d.size(1)), g.k = static_cast<int>(a.size(1));
+  return g;
+}
+
 bool check(const char* error, const char* what) {
   if (error[0] == '\0') return true;
   std::printf("%s: %s\n", what, error);
@@ -82,12 +92,8 @@ int main() {
   std::printf("%-58s %8.3f ms\n", "GELU as its own pass", geluMs);
   at::Tensor h2 = at::empty_like(h), a2 = at::empty_like(a);
   for (int config = 0; config < 3; ++config) {
-    ProbeGemm g;
-    g.a = x.data_ptr();
-    g.b = w1.data_ptr();
+    ProbeGemm g = problem(x, w1, h2);
     g.bias = b1.data_ptr();
-    g.d = h2.data_ptr();
-    g.m = m, g.n = f, g.k = d;
     std::string name = "CUTLASS bias epilogue, config " + std::to_string(config);
     if (!check(probeBias(config, g, stream), name.c_str())) continue;
     report(name.c_str(), medianMs([&] { probeBias(config, g, stream); }), addmmMs);
@@ -112,12 +118,8 @@ int main() {
   const double backwardMs = mmMs + geluGradMs + geluMs;
   at::Tensor dh2 = at::empty_like(dh);
   for (int config = 0; config < 3; ++config) {
-    ProbeGemm g;
-    g.a = dy.data_ptr();
-    g.b = w2.data_ptr();
+    ProbeGemm g = problem(dy, w2, dh2);
     g.auxIn = h.data_ptr();
-    g.d = dh2.data_ptr();
-    g.m = m, g.n = f, g.k = d;
     std::string name = "CUTLASS GELU′ epilogue, config " + std::to_string(config);
     if (!check(probeGeluGrad(config, g, stream), name.c_str())) continue;
     const double ms = medianMs([&] { probeGeluGrad(config, g, stream); });
