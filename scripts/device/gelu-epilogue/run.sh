@@ -21,7 +21,8 @@ g++ -O2 -std=c++17 -I "$here" -I "$torch/include" -I "$torch/include/torch/csrc/
 fail=0
 for job in $(jobs -p); do wait "$job" || fail=1; done
 if [ $fail = 1 ]; then for kind in 0 1 2; do tail -20 /tmp/gelu-probe/build$kind.log; done; exit 1; fi
-nvcc /tmp/gelu-probe/*.o -o /tmp/gelu-probe/probe -L "$torch/lib" -ltorch -ltorch_cuda -ltorch_cpu -lc10_cuda -lc10 \
-  -Xlinker -rpath="$torch/lib"
+# --no-as-needed keeps libtorch_cuda, which registers the CUDA backend though the probe calls none of it directly.
+nvcc /tmp/gelu-probe/*.o -o /tmp/gelu-probe/probe -Xlinker --no-as-needed -L "$torch/lib" -ltorch -ltorch_cuda -ltorch_cpu \
+  -lc10_cuda -lc10 -Xlinker -rpath="$torch/lib"
 echo "build: $(( $(date +%s) - start )) s"
 /tmp/gelu-probe/probe | tee "$OUT/probe.txt"
