@@ -7,7 +7,6 @@
 #include <cmath>
 #include <string>
 
-#include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "ops/llama_ops.h"

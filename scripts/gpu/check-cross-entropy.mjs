@@ -8,6 +8,7 @@
 // Prints one line per comparison, "ok" or "FAIL"; exits 1 if any failed.
 import { Tensor, mulberry32 } from '../../dist/lib/index.js';
 import { native } from '../../dist/lib/native.js';
+import { check, exitWithChecks } from './check-report.mjs';
 import { relError } from './relative-error.mjs';
 
 const device = process.argv[2] ?? 'cuda';
@@ -32,12 +33,7 @@ const w32 = Tensor.from(weight, [vocab, d]).to({ device });
 const h64 = h16.to({ dtype: 'float64', device: 'cpu' });
 const w64 = Tensor.from(weight, [vocab, d]).to({ dtype: 'bfloat16' }).to({ dtype: 'float64' });
 
-let failed = false;
-function report(label, err, bound) {
-  const ok = err < bound;
-  failed ||= !ok;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${label}: relative error ${err.toExponential(2)} (bound ${bound})`);
-}
+const report = (label, err, bound) => check(label, err < bound, `relative error ${err.toExponential(2)} (bound ${bound})`);
 
 const reference = run(h64, w64, targetsCpu, rows);
 const chunked = run(h16, w32, targetsOnDevice, 512); // 8 chunks
@@ -46,4 +42,4 @@ report(`loss, 8 chunks on ${device} (bf16) vs CPU float64`, Math.abs(chunked.los
 report(`weight gradient, 8 chunks on ${device} (bf16) vs CPU float64`, relError(chunked.gradWeight, reference.gradWeight), 2e-2);
 report(`hidden gradient, 8 chunks on ${device} (bf16) vs CPU float64`, relError(chunked.gradHidden, reference.gradHidden), 2e-2);
 report(`weight gradient, 8 chunks vs one chunk on ${device}`, relError(chunked.gradWeight, whole.gradWeight), 1e-2);
-process.exit(failed ? 1 : 0);
+exitWithChecks();

@@ -23,17 +23,13 @@ import { SPEC_DECODE_MODEL } from './decode-model.mjs';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { check, exitWithChecks } from './check-report.mjs';
 
 const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'int8-checks', 'gemv-checks', 'tensor-core-checks', 'repeat-speed', 'linear-speed'];
 const partArg = process.argv.indexOf('--part');
 const parts = new Set(partArg > 0 ? (process.argv[partArg + 1] ?? '').split(',') : PARTS);
 for (const p of parts) if (!PARTS.includes(p)) throw new Error(`unknown --part ${p}: one of ${PARTS.join(', ')}`);
 
-let failed = false;
-const check = (name, ok, detail = '') => {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
-  failed ||= !ok;
-};
 const V = 500;
 let seed = 11;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -499,4 +495,4 @@ if (parts.has('linear-speed')) {
   }
 }
 
-process.exit(failed ? 1 : 0);
+exitWithChecks();
