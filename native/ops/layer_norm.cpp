@@ -43,7 +43,7 @@ LayerNormOutput layerNormForward(const at::Tensor& x, const at::Tensor& w, const
       std::vector<int64_t> sizes = x.sizes().vec();
       sizes[0] += extraRows;
       padded = at::empty(sizes, x.options().dtype(outDtype));
-      y = padded.narrow(0, 0, x.size(0));  // leading rows of a contiguous buffer: contiguous
+      y = padded.narrow(0, extraRows, x.size(0));  // trailing rows of a contiguous buffer: contiguous
     } else {
       y = at::empty(x.sizes(), x.options().dtype(outDtype));
     }
@@ -64,9 +64,9 @@ LayerNormOutput layerNormForward(const at::Tensor& x, const at::Tensor& w, const
   std::vector<int64_t> sizes = x.sizes().vec();
   sizes[0] += extraRows;
   at::Tensor padded = at::empty(sizes, x.options().dtype(outDtype));
-  at::Tensor leading = padded.narrow(0, 0, x.size(0));
-  leading.copy_(y);
-  return {leading, NormStats{mean, rstd, false}, input, padded};
+  at::Tensor trailing = padded.narrow(0, extraRows, x.size(0));
+  trailing.copy_(y);
+  return {trailing, NormStats{mean, rstd, false}, input, padded};
 }
 
 LayerNormSaved layerNormSaved(const LayerNormOutput& forward) {

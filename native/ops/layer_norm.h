@@ -18,12 +18,12 @@ struct LayerNormOutput {
   at::Tensor y;
   NormStats stats;
   at::Tensor input;   // what was normalised: x, or x + delta (float32) when a delta was given
-  at::Tensor padded;  // with extraRows: the buffer y is the leading rows of, else undefined
+  at::Tensor padded;  // with extraRows: the buffer y is the trailing rows of, else undefined
 };
 // y = LayerNorm(x) over the last axis, in `outDtype`. With delta (a sublayer's output not yet added to the float32
 // residual stream x; undefined for none) the row normalised is x + delta, formed inside the kernel. With extraRows,
-// y is written into the first x.size(0) rows (first axis) of a buffer that has extraRows more,
-// left for the caller to fill (the mixing sublayer's bias row).
+// y is written into the last x.size(0) rows (first axis) of a buffer that has extraRows more in front, left for
+// the caller to fill (the mixing sublayer's bias row).
 LayerNormOutput layerNormForward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, double eps, at::ScalarType outDtype,
                                  const at::Tensor& delta = {}, int64_t extraRows = 0);
 

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/torch_compat.h"
 #include "ops/block_partials.h"
+#include "ops/causal_products.h"
 #include "ops/gelu_backward.h"
 #include "ops/layer_norm.h"
 
@@ -81,23 +82,26 @@ at::Tensor biasGradient(const OutputGradients& g, int64_t rows, int64_t dim, at:
 at::Tensor pendingInput(const at::Tensor& pending, const at::Tensor& x) { return pending.defined() ? pending : at::empty({0}, x.options()); }
 at::Tensor pendingOrNone(const at::Tensor& input) { return input.numel() > 0 ? input : at::Tensor(); }
 
-// The mixing bias (one value per output position t) as one more term of the product: [M | bias | 0] · [y ; 1 ; 0].
+// The mixing bias (one value per output position t) as one more term of the product: [bias | 0 | M] · [1 ; 0 ; y].
 // addmm with a [t, 1] bias broadcast it into the output in a pass of its own (an elementwise kernel over the whole
-// [t, b·d] output) and then ran a GEMM that read it back; here the LayerNorm wrote y into the leading t rows of
-// `padded` ([t + kBiasRows, b, d]), and the extra rows hold one row of ones and zeros (K stays a multiple of 8, so
+// [t, b·d] output) and then ran a GEMM that read it back; here the LayerNorm wrote y into the trailing t rows of
+// `padded` ([kBiasRows + t, b, d]), and the leading rows hold one row of ones and zeros (K stays a multiple of 8, so
 // every row of both operands stays 16-byte aligned for the tensor cores). On an H100 the L8 mixer's step took 19.65
-// ms against 19.78 with addmm (docs/benchmarks/h100-2026-12-07g). Returns (M in the compute dtype, a view of the
+// ms against 19.78 with addmm (docs/benchmarks/h100-2026-12-07g). The bias leads so that a causal product can stop
+// each row panel at its last position (ops/causal_products.h). Returns (M in the compute dtype, a view of the
 // extended matrix, for the backward; the mixed output [t, b·d]).
 constexpr int64_t kBiasRows = 8;
 std::pair<at::Tensor, at::Tensor> mixWithBiasRow(const at::Tensor& mixWeight, const at::Tensor& mixBias, bool causal, const at::Tensor& padded,
                                                  at::ScalarType dtype) {
   const int64_t t = mixWeight.size(0);
   at::Tensor weight = causal ? mixWeight.tril() : mixWeight;
-  at::Tensor extended = at::constant_pad_nd(at::cat({weight, mixBias.view({t, 1})}, 1), {0, kBiasRows - 1}).to(dtype);
-  at::Tensor tail = padded.narrow(0, t, kBiasRows);
-  tail.zero_();
-  tail.select(0, 0).fill_(1);
-  return {extended.narrow(1, 0, t), at::mm(extended, padded.view({t + kBiasRows, -1}))};
+  at::Tensor extended = at::cat({at::constant_pad_nd(mixBias.view({t, 1}), {0, kBiasRows - 1}), weight}, 1).to(dtype);
+  at::Tensor head = padded.narrow(0, 0, kBiasRows);
+  head.zero_();
+  head.select(0, 0).fill_(1);
+  at::Tensor operand = padded.view({kBiasRows + t, -1});
+  at::Tensor mixed = causal ? causalProduct(extended, operand, kBiasRows) : at::mm(extended, operand);
+  return {extended.narrow(1, kBiasRows, t), mixed};
 }
 
 struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunction> {
@@ -128,10 +132,10 @@ struct MixSublayerFunction : public torch::autograd::Function<MixSublayerFunctio
     OutputGradients g = outputGradients(ctx, grads, norm, lnWeight, dtype);
     at::Tensor normed = layerNormNormed(norm, lnWeight, lnBias, eps, dtype).view({t, -1});
     at::Tensor gy = g.out.view({t, -1});
-    at::Tensor gMixWeight = compat::mmAs(gy, normed.t(), master);
-    if (ctx->saved_data["causal"].toBool()) gMixWeight.tril_();
+    bool causal = ctx->saved_data["causal"].toBool();
+    at::Tensor gMixWeight = causal ? causalWeightGradient(gy, normed, master) : compat::mmAs(gy, normed.t(), master);
     at::Tensor gMixBias = biasGradient(g, t, 1, master);
-    at::Tensor gNormed = at::mm(masked.t(), gy).view(shape);
+    at::Tensor gNormed = (causal ? causalTransposedProduct(masked, gy) : at::mm(masked.t(), gy)).view(shape);
     // The residual stream's gradient is added inside the LayerNorm backward.
     LayerNormGradients ln = layerNormBackward(gNormed, norm, lnWeight, lnBias, g.residual, g.pendingDtype);
     return {ln.x, ln.xCopy, ln.w, ln.b, at::Tensor(), gMixWeight, gMixBias, at::Tensor(), at::Tensor()};

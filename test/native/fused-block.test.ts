@@ -45,6 +45,23 @@ describe('fused masked mixer blocks', () => {
     plain.dispose();
   });
 
+  // MASKMIX_MIXING_PANELS cuts each causal product into row panels that stop at the diagonal (ops/causal_products):
+  // three panels at t = 40 (edges 0, 16, 32, 40) and at t = 20 (0, 8, 16, 20) give the module-by-module gradients.
+  it('give the reference gradients with the causal products cut into panels (fp64)', async () => {
+    const config = { ...CONFIG, context: 40 };
+    process.env.MASKMIX_MIXING_PANELS = '3';
+    try {
+      const fused = await LanguageModel.create({ ...config, fused: true });
+      const plain = await LanguageModel.create({ ...config, fused: false });
+      await expectSameGradients(fused, plain, { tokens: randomTokens(2 * 40, 30, 7), batch: 2 });
+      await expectSameGradients(fused, plain, { tokens: randomTokens(3 * 20, 30, 3), batch: 3 });
+      fused.dispose();
+      plain.dispose();
+    } finally {
+      delete process.env.MASKMIX_MIXING_PANELS;
+    }
+  });
+
   // The language model's blocks defer each residual add into the next LayerNorm (two blocks: a deferred add crosses
   // a block boundary); the autoencoder's run each sublayer with its own add. Both against the module-by-module blocks.
   it('give the reference gradients without deferred residual adds too (autoencoder blocks, fp64)', async () => {
