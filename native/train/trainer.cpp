@@ -125,7 +125,13 @@ StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets
 }
 
 StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr) {
-  if (graph_ && graph_->accepts(tokens, targets)) return graph_->run(tokens, targets, lr);
+  if (graph_ && graph_->accepts(tokens, targets)) {
+    const StepTensors& out = graph_->run(tokens, targets, lr);
+    // A replay rewrites the weights on the device through no op their version counters see: bump them, so what
+    // keys on them (a held decoder's captured graph and bf16 weight copies, decode/graphed_greedy_step) sees the change.
+    for (auto& p : params_) p.unsafeGetTensorImpl()->bump_version();
+    return out;
+  }
   // First step, or a batch of another shape: the old graph's gradients go with it. This step runs eagerly as the
   // warm-up (its own errors pass through unchanged), then the same step is captured for the next batches.
   for (auto& p : params_) p.mutable_grad() = at::Tensor();

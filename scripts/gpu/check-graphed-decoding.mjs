@@ -191,6 +191,25 @@ if (parts.has('repeat-checks')) {
     const after = await compare(model, 'fp32', 3, 32);
     check(`repeat ${structure} fp32 after a training step`, after.same === after.total, `${after.same}/${after.total}`);
     trainer.dispose();
+    // A decoder held across graphed training steps: the replays (steps 2 and 3) rewrite the weights without an op the
+    // version counters see, so the trainer bumps them; else the held decoder replays its old graph and weight copies.
+    const held = new Decoder(model, { batch: 1, precision: 'fp32' });
+    const prompt = randomTokens(16), first = randomTokens(1);
+    await held.prefill(prompt);
+    await held.greedy(first, 8);
+    const graphed = new Trainer(model, { learningRate: 1e-2, cudaGraph: true });
+    for (let i = 0; i < 3; i++) await graphed.step({ tokens: randomTokens(4 * 64), batch: 4 });
+    held.reset();
+    await held.prefill(prompt);
+    const heldTokens = Array.from((await held.greedy(first, 16)).tokens);
+    const fresh = new Decoder(model, { batch: 1, precision: 'fp32' });
+    await fresh.prefill(prompt);
+    const loopTokens = await stepLoop(fresh, first, 16);
+    const agree = heldTokens.filter((t, i) => t === loopTokens[i]).length;
+    check(`repeat ${structure} fp32 held decoder after graphed training steps = step loop`, agree === 16, `${agree}/16`);
+    held.dispose();
+    fresh.dispose();
+    graphed.dispose();
     model.dispose();
   }
 }
