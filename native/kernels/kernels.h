@@ -71,6 +71,32 @@ int geluBackwardRowBlocks(int64_t rows);
 void geluBackward(const void* pre, const void* gradAct, void* act, void* gradPre, float* partialBias, int64_t rows, int64_t cols, DType dtype,
                   cudaStream_t stream);
 
+// AdamW over up to kAdamWTensors float32 tensors in one launch (kernels/adamw.cu), PyTorch's fused arithmetic. The
+// tensors travel in the kernel's parameters (nothing to upload, so a CUDA graph can capture it), each cut into
+// chunks of kAdamWChunk elements, one block each. copy (may be null) gets the updated weight in bf16. step: the
+// tensor's step count, already advanced. lr, skip and gradDivisor are device scalars (lr null: lrValue; skip
+// non-zero: no update; gradDivisor null: 1, else the gradients are divided and keep the result).
+constexpr int kAdamWTensors = 40;
+constexpr int64_t kAdamWChunk = 32768;
+struct AdamWTensor {
+  float *param = nullptr, *grad = nullptr, *avg = nullptr, *avgSq = nullptr;
+  const float* step = nullptr;
+  void* copy = nullptr;
+  int64_t numel = 0;
+};
+struct AdamWHyper {
+  const float* lr = nullptr;
+  float lrValue = 0.f;
+  const float* skip = nullptr;
+  const float* gradDivisor = nullptr;
+  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f, weightDecay = 0.f;
+};
+struct AdamWBatch {
+  AdamWTensor tensors[kAdamWTensors];
+  int count = 0;
+};
+void adamW(const AdamWBatch& batch, const AdamWHyper& hyper, cudaStream_t stream);
+
 // Whether the row kernels (RMSNorm, LayerNorm) take width d: d % 8 == 0 and d ≤ 1024.
 bool rowKernelsTake(int64_t d);
 // Whether the elementwise kernels take n elements at these addresses: n % 8 == 0 and 16-byte alignment.

@@ -5,6 +5,7 @@
 #include "common/env_setting.h"
 #include "common/error.h"
 #include "ops/block_partials.h"
+#include "tensor/compute_copies.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -213,7 +214,7 @@ struct ResidualRmsNormFunction : public torch::autograd::Function<ResidualRmsNor
 struct SwigluDownFunction : public torch::autograd::Function<SwigluDownFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gateIn, const at::Tensor& upIn, const at::Tensor& downWeight) {
     at::Tensor gate = gateIn.contiguous(), up = upIn.contiguous();
-    at::Tensor downC = downWeight.to(gate.scalar_type());  // the compute dtype, as autocast's Linear would cast it
+    at::Tensor downC = computeCopy(downWeight, gate.scalar_type());  // the compute dtype, as autocast's Linear would cast it
     // MASKMIX_SWIGLU_SAVES=product keeps the product instead of writing it again (for measuring one against the other).
     static const bool keepProduct = envIs("MASKMIX_SWIGLU_SAVES", "product");
     const int64_t f = gate.size(-1);

@@ -11,6 +11,7 @@
 #include "ops/causal_products.h"
 #include "ops/gelu_backward.h"
 #include "ops/layer_norm.h"
+#include "tensor/compute_copies.h"
 
 namespace maskmix {
 
@@ -150,7 +151,7 @@ struct FeedForwardSublayerFunction : public torch::autograd::Function<FeedForwar
     at::ScalarType dtype = compat::computeDtypeFor(x);
     int64_t d = x.size(-1);
     LayerNormOutput ln = layerNormForward(x, lnWeight, lnBias, eps, dtype, pending);
-    at::Tensor w1c = w1.to(dtype), w2c = w2.to(dtype);
+    at::Tensor w1c = computeCopy(w1, dtype), w2c = computeCopy(w2, dtype);
     at::Tensor pre = at::addmm(b1.to(dtype), ln.y.view({-1, d}), w1c.t());
     at::Tensor y = at::addmm(b2.to(dtype), at::gelu(pre), w2c.t());
     LayerNormSaved norm = layerNormSaved(ln);

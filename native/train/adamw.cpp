@@ -1,9 +1,18 @@
 #include "train/adamw.h"
 
 #include <cmath>
+#include <type_traits>
 
+#include "common/env_setting.h"
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "tensor/compute_copies.h"
+
+#ifdef MASKMIX_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+
+#include "kernels/kernels.h"
+#endif
 
 namespace maskmix {
 
@@ -48,6 +57,84 @@ void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads,
   at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, o.beta1, o.beta2, o.weightDecay, o.epsilon,
                     /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/gradScale, /*found_inf=*/skip);
 }
+
+#ifdef MASKMIX_WITH_CUDA
+bool aligned16(const at::Tensor& t) { return (reinterpret_cast<uintptr_t>(t.data_ptr()) & 15u) == 0; }
+
+// Whether maskmix's AdamW kernel (kernels/adamw.cu) takes the group: float32 CUDA tensors, contiguous and 16-byte
+// aligned, on one device, with a float32 divisor. MASKMIX_ADAMW=torch keeps PyTorch's fused kernel, for comparison.
+bool kernelTakes(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& avgs,
+                 const std::vector<at::Tensor>& avgSqs, const at::Tensor& gradDivisor) {
+  if (envIs("MASKMIX_ADAMW", "torch") || (gradDivisor.defined() && gradDivisor.scalar_type() != at::kFloat)) return false;
+  for (size_t i = 0; i < params.size(); ++i)
+    for (const at::Tensor* t : {&params[i], &grads[i], &avgs[i], &avgSqs[i]})
+      if (!t->is_cuda() || t->device() != params[0].device() || t->scalar_type() != at::kFloat || !t->is_contiguous() || !aligned16(*t))
+        return false;
+  return true;
+}
+
+// The update by kernels/adamw.cu, kAdamWTensors tensors a launch, writing each weight's bf16 copy (tensor/
+// compute_copies.h) where it has one. Step counts advance as in fusedAdamW. The kernel writes the weights through
+// no op their version counters see, so they are bumped here (what keys on them, a decoder's captured graph, must
+// see the change) and the copies marked current after.
+void kernelAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs,
+                 std::vector<at::Tensor>& avgSqs, std::vector<at::Tensor>& steps, const float* lrPointer, double lrValue,
+                 const AdamWOptions& o, const at::Tensor& skip, const at::Tensor& gradDivisor) {
+  at::Tensor skipFloat = skip.to(at::kFloat);
+  at::_foreach_add_(steps, 1.0 - skipFloat);
+  kernels::AdamWHyper hyper;
+  hyper.lr = lrPointer;
+  hyper.lrValue = static_cast<float>(lrValue);
+  hyper.skip = skipFloat.data_ptr<float>();
+  hyper.gradDivisor = gradDivisor.defined() ? gradDivisor.data_ptr<float>() : nullptr;
+  hyper.beta1 = static_cast<float>(o.beta1);
+  hyper.beta2 = static_cast<float>(o.beta2);
+  hyper.epsilon = static_cast<float>(o.epsilon);
+  hyper.weightDecay = static_cast<float>(o.weightDecay);
+  cudaStream_t stream = at::cuda::getCurrentCUDAStream(params[0].device().index()).stream();
+  kernels::AdamWBatch batch;
+  auto flush = [&] {
+    kernels::adamW(batch, hyper, stream);
+    batch.count = 0;
+  };
+  for (size_t i = 0; i < params.size(); ++i) {
+    at::Tensor copy = copyOf(params[i]);
+    kernels::AdamWTensor& t = batch.tensors[batch.count++];
+    t.param = params[i].data_ptr<float>();
+    t.grad = grads[i].data_ptr<float>();
+    t.avg = avgs[i].data_ptr<float>();
+    t.avgSq = avgSqs[i].data_ptr<float>();
+    t.step = steps[i].data_ptr<float>();
+    t.copy = copy.defined() ? copy.data_ptr() : nullptr;
+    t.numel = params[i].numel();
+    if (batch.count == kernels::kAdamWTensors) flush();
+  }
+  if (batch.count > 0) flush();
+  const char* error = kernels::lastError();
+  if (error[0] != '\0') fail("INTERNAL", std::string("AdamW kernel failed: ") + error);
+  for (auto& p : params) p.unsafeGetTensorImpl()->bump_version();
+  markCopiesCurrent(params);
+}
+#endif
+
+// The update on libtorch 2.4+: maskmix's kernel where it takes the tensors, else PyTorch's fused one.
+template <typename LearningRate>
+void update(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs, std::vector<at::Tensor>& avgSqs,
+            std::vector<at::Tensor>& steps, const LearningRate& lr, const AdamWOptions& o, const at::Tensor& skip,
+            const at::Tensor& gradDivisor) {
+#ifdef MASKMIX_WITH_CUDA
+  if (kernelTakes(params, grads, avgs, avgSqs, gradDivisor)) {
+    if constexpr (std::is_same_v<LearningRate, at::Tensor>) {
+      at::Tensor lrFloat = lr.to(at::kFloat);
+      kernelAdamW(params, grads, avgs, avgSqs, steps, lrFloat.template data_ptr<float>(), 0.0, o, skip, gradDivisor);
+    } else {
+      kernelAdamW(params, grads, avgs, avgSqs, steps, nullptr, lr, o, skip, gradDivisor);
+    }
+    return;
+  }
+#endif
+  fusedAdamW(params, grads, avgs, avgSqs, steps, lr, o, skip, gradDivisor);
+}
 }  // namespace
 #endif
 
@@ -56,7 +143,7 @@ void AdamW::step(double lr, const at::Tensor& skip, const at::Tensor& gradDiviso
   Group g = withGradients();
   if (g.params.empty()) return;
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
-  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
+  update(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
 #else
   if (skip.item<float>() != 0.0f) return;  // 1.13 path runs on CPU, where reading the flag costs nothing
   if (gradDivisor.defined()) at::_foreach_div_(g.grads, at::Scalar(gradDivisor.item<double>()));
@@ -78,7 +165,7 @@ void AdamW::step(const at::Tensor& lr, const at::Tensor& skip, const at::Tensor&
   at::NoGradGuard noGrad;
   Group g = withGradients();
   if (g.params.empty()) return;
-  fusedAdamW(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
+  update(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
 #else
   (void)lr;
   (void)skip;

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "tensor/compute_copies.h"
 
 #ifdef MASKMIX_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -32,7 +33,7 @@ struct LinearCrossEntropyFunction : public torch::autograd::Function<LinearCross
     at::ScalarType dtype = computeDtype.value_or(hidden.scalar_type());
     // Softmax statistics in float32, or float64 when the whole op runs in float64 (gradient checks).
     at::ScalarType accum = dtype == at::kDouble ? at::kDouble : at::kFloat;
-    at::Tensor w = weight.to(dtype);
+    at::Tensor w = computeCopy(weight, dtype);
     at::Tensor valid = targets.ne(ignoreIndex);
     at::Tensor count = valid.sum();
     // 1/count as a device tensor (clamped so an all-pad batch gives 0 rather than NaN gradients).

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/torch_compat.h"
+#include "tensor/compute_copies.h"
 #include "train/gradient_accumulation.h"
 #include "train/multi_token.h"
 
@@ -126,10 +127,14 @@ StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets
 
 StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr) {
   if (graph_ && graph_->accepts(tokens, targets)) {
+    // The graph's products read the weights' bf16 copies without asking whether they are current (weights changed
+    // since, by a checkpoint load say, are cast again first), and its update writes them.
+    refreshStaleCopies(params_);
     const StepTensors& out = graph_->run(tokens, targets, lr);
     // A replay rewrites the weights on the device through no op their version counters see: bump them, so what
     // keys on them (a held decoder's captured graph and bf16 weight copies, decode/graphed_greedy_step) sees the change.
     for (auto& p : params_) p.unsafeGetTensorImpl()->bump_version();
+    markCopiesCurrent(graphCopied_);
     return out;
   }
   // First step, or a batch of another shape: the old graph's gradients go with it. This step runs eagerly as the
@@ -142,6 +147,9 @@ StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targ
   try {
     graph->capture(params_, body);
     graph_ = std::move(graph);
+    graphCopied_.clear();
+    for (const auto& p : params_)
+      if (copyOf(p).defined()) graphCopied_.push_back(p);
   } catch (...) {
     // The step itself was taken; later steps run step by step, and step() reports the failure once it has
     // counted this one.

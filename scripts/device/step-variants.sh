@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One lease's measurements of the training step's switches, maskmix only, graphed: the causal products in 1, 2 or 4
+# row panels (MASKMIX_MIXING_PANELS) and the AdamW kernel with bf16 weight copies against PyTorch's fused AdamW with
+# per-product casts (MASKMIX_ADAMW=torch MASKMIX_WEIGHT_COPIES=0); each variant twice, alternating. First the GPU
+# checks of the AdamW kernel (scripts/gpu/check-adamw.mjs).
+#   run: bash scripts/device/step-variants.sh [workload ...]      carry: [".device", "dist"]
+# Output: $OUT/variants.txt (one line per run: ms per step, peak GiB, first loss), $OUT/check-adamw.txt.
+set -uo pipefail
+OUT=${OUT:-/tmp/out}
+bash scripts/device/gpu-run.sh build > "$OUT/build-call.txt" 2>&1 || { tail -30 "$OUT/build-call.txt"; exit 1; }
+source .device/enter.sh
+node scripts/gpu/check-adamw.mjs 2>&1 | tee "$OUT/check-adamw.txt"
+workloads=("$@")
+[ ${#workloads[@]} -gt 0 ] || workloads=(mixer-d1024-L8-n512-b32 mixer-d1024-L16-n1024-b16)
+variants=("default" "MASKMIX_MIXING_PANELS=1" "MASKMIX_MIXING_PANELS=4" "MASKMIX_MIXING_PANELS=2" "MASKMIX_ADAMW=torch MASKMIX_WEIGHT_COPIES=0")
+for w in "${workloads[@]}"; do
+  for round in 1 2; do
+    for v in "${variants[@]}"; do
+      settings=(); [ "$v" = default ] || read -ra settings <<< "$v"
+      env "${settings[@]}" ./bin/maskmix.js bench --workload "$w" --cuda-graph --no-reference --json > /tmp/variant.json 2>> "$OUT/variants.log"
+      node -e "
+        const r = JSON.parse(require('fs').readFileSync('/tmp/variant.json', 'utf8'));
+        for (const x of r.results) for (const s of x.sides)
+          console.log(['$w', '$v', 'round $round', s.msPerStep.toFixed(2) + ' ms', (s.peakMemoryBytes / 2 ** 30).toFixed(2) + ' GiB',
+            'loss0 ' + s.lossFirst.toFixed(4), s.error || ''].join('  '));
+      " | tee -a "$OUT/variants.txt" || tail -20 "$OUT/variants.log"
+    done
+  done
+done
