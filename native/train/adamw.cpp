@@ -56,6 +56,9 @@ void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads,
   }
   at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, o.beta1, o.beta2, o.weightDecay, o.epsilon,
                     /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/gradScale, /*found_inf=*/skip);
+  // Whether or not the fused op counts as a write to the version counters, the weights' bf16 copies (which it does not
+  // update) must read as stale now.
+  for (auto& p : params) p.unsafeGetTensorImpl()->bump_version();
 }
 
 #ifdef MASKMIX_WITH_CUDA
@@ -79,7 +82,7 @@ bool kernelTakes(const std::vector<at::Tensor>& params, const std::vector<at::Te
 // see the change) and the copies marked current after.
 void kernelAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs,
                  std::vector<at::Tensor>& avgSqs, std::vector<at::Tensor>& steps, const float* lrPointer, double lrValue,
-                 const AdamWOptions& o, const at::Tensor& skip, const at::Tensor& gradDivisor) {
+                 const AdamWOptions& o, const at::Tensor& skip, const at::Tensor& gradDivisor, std::vector<at::Tensor>& copied) {
   at::Tensor skipFloat = skip.to(at::kFloat);
   at::_foreach_add_(steps, 1.0 - skipFloat);
   kernels::AdamWHyper hyper;
@@ -99,6 +102,7 @@ void kernelAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads
   };
   for (size_t i = 0; i < params.size(); ++i) {
     at::Tensor copy = copyOf(params[i]);
+    if (copy.defined()) copied.push_back(params[i]);
     kernels::AdamWTensor& t = batch.tensors[batch.count++];
     t.param = params[i].data_ptr<float>();
     t.grad = grads[i].data_ptr<float>();
@@ -121,14 +125,15 @@ void kernelAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads
 template <typename LearningRate>
 void update(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs, std::vector<at::Tensor>& avgSqs,
             std::vector<at::Tensor>& steps, const LearningRate& lr, const AdamWOptions& o, const at::Tensor& skip,
-            const at::Tensor& gradDivisor) {
+            const at::Tensor& gradDivisor, std::vector<at::Tensor>& copied) {
+  copied.clear();
 #ifdef MASKMIX_WITH_CUDA
   if (kernelTakes(params, grads, avgs, avgSqs, gradDivisor)) {
     if constexpr (std::is_same_v<LearningRate, at::Tensor>) {
       at::Tensor lrFloat = lr.to(at::kFloat);
-      kernelAdamW(params, grads, avgs, avgSqs, steps, lrFloat.template data_ptr<float>(), 0.0, o, skip, gradDivisor);
+      kernelAdamW(params, grads, avgs, avgSqs, steps, lrFloat.template data_ptr<float>(), 0.0, o, skip, gradDivisor, copied);
     } else {
-      kernelAdamW(params, grads, avgs, avgSqs, steps, nullptr, lr, o, skip, gradDivisor);
+      kernelAdamW(params, grads, avgs, avgSqs, steps, nullptr, lr, o, skip, gradDivisor, copied);
     }
     return;
   }
@@ -140,10 +145,11 @@ void update(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std
 
 void AdamW::step(double lr, const at::Tensor& skip, const at::Tensor& gradDivisor) {
   at::NoGradGuard noGrad;
+  copied_.clear();
   Group g = withGradients();
   if (g.params.empty()) return;
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
-  update(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
+  update(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor, copied_);
 #else
   if (skip.item<float>() != 0.0f) return;  // 1.13 path runs on CPU, where reading the flag costs nothing
   if (gradDivisor.defined()) at::_foreach_div_(g.grads, at::Scalar(gradDivisor.item<double>()));
@@ -163,9 +169,10 @@ void AdamW::step(double lr, const at::Tensor& skip, const at::Tensor& gradDiviso
 void AdamW::step(const at::Tensor& lr, const at::Tensor& skip, const at::Tensor& gradDivisor) {
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
   at::NoGradGuard noGrad;
+  copied_.clear();
   Group g = withGradients();
   if (g.params.empty()) return;
-  update(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor);
+  update(g.params, g.grads, g.avgs, g.avgSqs, g.steps, lr, options_, skip, gradDivisor, copied_);
 #else
   (void)lr;
   (void)skip;

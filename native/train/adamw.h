@@ -29,6 +29,10 @@ class AdamW {
   // captured as a CUDA graph (train/graphed_training_step.h) still follows the schedule. libtorch ≥ 2.4 only.
   void step(const at::Tensor& lr, const at::Tensor& skip, const at::Tensor& gradDivisor = {});
 
+  // The parameters whose bf16 copies (tensor/compute_copies.h) the last step wrote beside them: what a CUDA graph
+  // that captured that step keeps current on every replay.
+  const std::vector<at::Tensor>& copiedLastStep() const { return copied_; }
+
   // State for checkpoints: exp_avg and exp_avg_sq of every parameter, in parameter order.
   std::vector<at::Tensor> stateTensors() const;
   // Every parameter's own step count (0-dim float32, in parameter order), which sets its bias correction: a
@@ -47,7 +51,8 @@ class AdamW {
   std::vector<at::Tensor> params_;
   std::vector<at::Tensor> expAvg_;
   std::vector<at::Tensor> expAvgSq_;
-  std::vector<at::Tensor> stepTensors_;  // float32 step count per parameter, as the fused kernel wants it
+  std::vector<at::Tensor> stepTensors_;
+  std::vector<at::Tensor> copied_;  // float32 step count per parameter, as the fused kernel wants it
   AdamWOptions options_;
 };
 

@@ -147,9 +147,7 @@ StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targ
   try {
     graph->capture(params_, body);
     graph_ = std::move(graph);
-    graphCopied_.clear();
-    for (const auto& p : params_)
-      if (copyOf(p).defined()) graphCopied_.push_back(p);
+    graphCopied_ = optimizer_->copiedLastStep();  // the captured update's
   } catch (...) {
     // The step itself was taken; later steps run step by step, and step() reports the failure once it has
     // counted this one.

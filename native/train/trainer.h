@@ -105,7 +105,7 @@ class Trainer {
   StepTimer timer_;
   std::shared_ptr<GradientSync> gradientSync_;
   std::unique_ptr<GraphedTrainingStep> graph_;
-  std::vector<at::Tensor> graphCopied_;  // the parameters whose bf16 copies (tensor/compute_copies.h) the graph writes
+  std::vector<at::Tensor> graphCopied_;  // the parameters whose bf16 copies (tensor/compute_copies.h) the graph's update writes
   std::optional<ErrorInfo> captureFailure_;  // set by a failed capture, reported (once) by the step that made it
 };
 
