@@ -9,6 +9,7 @@
 import { LanguageModel, Tensor, Trainer } from '../../dist/lib/index.js';
 import { check, exitWithChecks } from './check-report.mjs';
 import { relError } from './relative-error.mjs';
+import { withEnvs } from './with-env.mjs';
 
 const config = { kind: 'mixer', vocabSize: 512, dModel: 256, nLayers: 2, context: 64, seed: 3, device: 'cuda' };
 let seed = 11;
@@ -16,17 +17,8 @@ const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const data = Array.from({ length: 30 }, () => ({ tokens: Int32Array.from({ length: 8 * 64 }, () => Math.floor(random() * 512)), batch: 8 }));
 const TORCH = { MASKMIX_ADAMW: 'torch', MASKMIX_WEIGHT_COPIES: '0' };
 
-async function withEnv(env, fn) {
-  for (const [k, v] of Object.entries(env)) process.env[k] = v;
-  try {
-    return await fn();
-  } finally {
-    for (const k of Object.keys(env)) delete process.env[k];
-  }
-}
-
 async function train(env, options, steps) {
-  return withEnv(env, async () => {
+  return withEnvs(env, async () => {
     const model = await LanguageModel.create(config);
     const trainer = new Trainer(model, { learningRate: 3e-3, weightDecay: 0.1, gradClip: 0.5, ...options });
     const losses = [];

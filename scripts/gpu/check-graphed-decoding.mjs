@@ -24,6 +24,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { check, exitWithChecks } from './check-report.mjs';
+import { withEnvs } from './with-env.mjs';
 
 const PARTS = ['repeat-checks', 'linear-checks', 'shapes', 'int8-checks', 'gemv-checks', 'tensor-core-checks', 'repeat-speed', 'linear-speed'];
 const partArg = process.argv.indexOf('--part');
@@ -63,15 +64,6 @@ async function greedyWith(decoder, first, count, fusedOff) {
   }
 }
 
-// Runs fn with environment variables set (read by the addon at each graph capture), then removes them.
-async function withEnvs(env, fn) {
-  for (const [k, v] of Object.entries(env)) process.env[k] = v;
-  try {
-    return await fn();
-  } finally {
-    for (const k of Object.keys(env)) delete process.env[k];
-  }
-}
 const withEnv = (name, value, fn) => withEnvs({ [name]: value }, fn);
 
 // against: 'eager' (a step loop on the same model), 'generic' (the generic graph), or another model (its step loop:
