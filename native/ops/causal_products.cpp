@@ -6,8 +6,9 @@
 namespace maskmix {
 
 std::vector<int64_t> causalPanelEdges(int64_t t) {
-  const long fallback = t < 512 ? 1 : (t < 1024 ? 2 : 4);
-  const int64_t panels = envInt("MASKMIX_MIXING_PANELS", fallback, 1, 16);
+  // One panel (the plain GEMM) until the panel counts have been timed on a GPU (scripts/device/step-variants.sh):
+  // smaller GEMMs may lose more to tile quantisation than the skipped triangle saves.
+  const int64_t panels = envInt("MASKMIX_MIXING_PANELS", 1, 1, 16);
   std::vector<int64_t> edges{0};
   for (int64_t i = 1; i < panels; ++i) {
     int64_t edge = (i * t / panels + 7) / 8 * 8;

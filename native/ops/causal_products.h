@@ -11,8 +11,8 @@
 namespace maskmix {
 
 // Panel edges 0 = e₀ < e₁ < … < e_P = t, each inner edge a multiple of 8 (so every panel's operands keep the
-// 16-byte alignment tensor cores want). P: MASKMIX_MIXING_PANELS when set (1–16, for measuring one count against
-// another), else a default by t (one panel below 512 positions, where the GEMMs are small).
+// 16-byte alignment tensor cores want). P: MASKMIX_MIXING_PANELS (1–16; default 1, the full GEMM, until counts
+// have been timed against each other on a GPU).
 std::vector<int64_t> causalPanelEdges(int64_t t);
 
 // [t, N] = A · B, where A = [L lead columns | M] ([t, L + t], M lower triangular, any row stride) and B = [L lead

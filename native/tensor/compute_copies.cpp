@@ -56,8 +56,10 @@ void pruneExpired() {
 
 }  // namespace
 
+bool weightCopiesOn() { return envIs("MASKMIX_ADAMW", "maskmix") && !envSaysOff("MASKMIX_WEIGHT_COPIES"); }
+
 at::Tensor computeCopy(const at::Tensor& w, at::ScalarType dtype) {
-  if (envSaysOff("MASKMIX_WEIGHT_COPIES") || dtype != at::kBFloat16 || w.scalar_type() != at::kFloat || !w.is_cuda() || !w.is_contiguous()) return w.to(dtype);
+  if (!weightCopiesOn() || dtype != at::kBFloat16 || w.scalar_type() != at::kFloat || !w.is_cuda() || !w.is_contiguous()) return w.to(dtype);
   std::lock_guard<std::mutex> lock(mutex);
   auto it = copies.find(w.unsafeGetTensorImpl());
   if (it != copies.end() && current(it->second, w)) return it->second.copy;

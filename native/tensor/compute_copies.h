@@ -12,9 +12,13 @@
 
 namespace maskmix {
 
+// Whether weights get copies: only with maskmix's AdamW kernel (MASKMIX_ADAMW=maskmix, opt-in until it has been
+// measured on a GPU), the optimizer that writes them; MASKMIX_WEIGHT_COPIES=0 turns them off even then.
+bool weightCopiesOn();
+
 // w in `dtype` for a product inside a custom autograd function's forward (no gradient flows through the result):
-// the weight's current copy, or a fresh cast, which for a float32 CUDA weight cast to bf16 becomes its copy.
-// MASKMIX_WEIGHT_COPIES=0 turns the copies off (every call casts), for measuring one against the other.
+// the weight's current copy, or a fresh cast, which for a float32 CUDA weight cast to bf16 becomes its copy while
+// weightCopiesOn().
 at::Tensor computeCopy(const at::Tensor& w, at::ScalarType dtype);
 
 // The bf16 copy of `param` an update should also write (undefined when it has none).

@@ -65,10 +65,11 @@ void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads,
 bool aligned16(const at::Tensor& t) { return (reinterpret_cast<uintptr_t>(t.data_ptr()) & 15u) == 0; }
 
 // Whether maskmix's AdamW kernel (kernels/adamw.cu) takes the group: float32 CUDA tensors, contiguous and 16-byte
-// aligned, on one device, with a float32 divisor. MASKMIX_ADAMW=torch keeps PyTorch's fused kernel, for comparison.
+// aligned, on one device, with a float32 divisor. Opt-in (MASKMIX_ADAMW=maskmix) until it has run on a GPU: it was
+// written in a session that got none (scripts/gpu/check-adamw.mjs and scripts/device/step-variants.sh are ready).
 bool kernelTakes(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& avgs,
                  const std::vector<at::Tensor>& avgSqs, const at::Tensor& gradDivisor) {
-  if (envIs("MASKMIX_ADAMW", "torch") || (gradDivisor.defined() && gradDivisor.scalar_type() != at::kFloat)) return false;
+  if (!envIs("MASKMIX_ADAMW", "maskmix") || (gradDivisor.defined() && gradDivisor.scalar_type() != at::kFloat)) return false;
   for (size_t i = 0; i < params.size(); ++i)
     for (const at::Tensor* t : {&params[i], &grads[i], &avgs[i], &avgSqs[i]})
       if (!t->is_cuda() || t->device() != params[0].device() || t->scalar_type() != at::kFloat || !t->is_contiguous() || !aligned16(*t))

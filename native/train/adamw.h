@@ -1,6 +1,7 @@
 // AdamW (decoupled weight decay), as torch.optim.AdamW computes it. On libtorch 2.x the update is PyTorch's
-// fused multi-tensor kernel (one launch per dtype group on CUDA, vectorised on CPU); on 1.13 it is the same
-// arithmetic written as per-tensor in-place ops.
+// fused multi-tensor kernel (one launch per dtype group on CUDA, vectorised on CPU), or, opt-in on CUDA
+// (MASKMIX_ADAMW=maskmix), maskmix's own (kernels/adamw.cu), which also writes the weights' bf16 copies
+// (tensor/compute_copies.h); on 1.13 it is the same arithmetic written as per-tensor in-place ops.
 #pragma once
 
 #include <ATen/ATen.h>

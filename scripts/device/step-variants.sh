@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One lease's measurements of the training step's switches, maskmix only, graphed: the causal products in 1, 2 or 4
-# row panels (MASKMIX_MIXING_PANELS) and the AdamW kernel with bf16 weight copies against PyTorch's fused AdamW with
-# per-product casts (MASKMIX_ADAMW=torch MASKMIX_WEIGHT_COPIES=0); each variant twice, alternating. First the GPU
-# checks of the AdamW kernel (scripts/gpu/check-adamw.mjs).
+# row panels (MASKMIX_MIXING_PANELS; default 1) and maskmix's AdamW kernel with bf16 weight copies (MASKMIX_ADAMW=maskmix;
+# default PyTorch's fused AdamW with per-product casts), alone and together; each variant twice, alternating. First
+# the GPU checks of the AdamW kernel (scripts/gpu/check-adamw.mjs).
 #   run: bash scripts/device/step-variants.sh [workload ...]      carry: [".device", "dist"]
 # Output: $OUT/variants.txt (one line per run: ms per step, peak GiB, first loss), $OUT/check-adamw.txt.
 set -uo pipefail
@@ -12,7 +12,7 @@ source .device/enter.sh
 node scripts/gpu/check-adamw.mjs 2>&1 | tee "$OUT/check-adamw.txt"
 workloads=("$@")
 [ ${#workloads[@]} -gt 0 ] || workloads=(mixer-d1024-L8-n512-b32 mixer-d1024-L16-n1024-b16)
-variants=("default" "MASKMIX_MIXING_PANELS=1" "MASKMIX_MIXING_PANELS=4" "MASKMIX_MIXING_PANELS=2" "MASKMIX_ADAMW=torch MASKMIX_WEIGHT_COPIES=0")
+variants=("default" "MASKMIX_MIXING_PANELS=2" "MASKMIX_MIXING_PANELS=4" "MASKMIX_ADAMW=maskmix" "MASKMIX_MIXING_PANELS=4 MASKMIX_ADAMW=maskmix")
 for w in "${workloads[@]}"; do
   for round in 1 2; do
     for v in "${variants[@]}"; do

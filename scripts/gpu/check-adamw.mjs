@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // GPU checks of maskmix's AdamW kernel (kernels/adamw.cu) and the bf16 weight copies it writes beside the weights
-// (tensor/compute_copies.h), against PyTorch's fused AdamW with every product casting its weight
-// (MASKMIX_ADAMW=torch, MASKMIX_WEIGHT_COPIES=0), same model, seed and batches:
+// (tensor/compute_copies.h), both opt-in (MASKMIX_ADAMW=maskmix), against the default, PyTorch's fused AdamW with
+// every product casting its weight, same model, seed and batches:
 //  1. precision fp32, 10 steps with weight decay and clipping: every weight after them (relative error);
 //  2. bf16 autocast, 30 steps, step by step and as a CUDA graph: the two loss curves;
 //  3. a checkpoint-style change of the weights between graph replays reaches the graph's products (copies cast again).
@@ -15,7 +15,7 @@ const config = { kind: 'mixer', vocabSize: 512, dModel: 256, nLayers: 2, context
 let seed = 11;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const data = Array.from({ length: 30 }, () => ({ tokens: Int32Array.from({ length: 8 * 64 }, () => Math.floor(random() * 512)), batch: 8 }));
-const TORCH = { MASKMIX_ADAMW: 'torch', MASKMIX_WEIGHT_COPIES: '0' };
+const OURS = { MASKMIX_ADAMW: 'maskmix' };
 
 async function train(env, options, steps) {
   return withEnvs(env, async () => {
@@ -30,7 +30,7 @@ async function train(env, options, steps) {
   });
 }
 
-const ours = await train({}, { precision: 'fp32' }, 10), torch = await train(TORCH, { precision: 'fp32' }, 10);
+const ours = await train(OURS, { precision: 'fp32' }, 10), torch = await train({}, { precision: 'fp32' }, 10);
 let worst = 0, worstName = '';
 for (const k of Object.keys(torch.weights)) {
   const e = relError(ours.weights[k], torch.weights[k]);
@@ -39,14 +39,14 @@ for (const k of Object.keys(torch.weights)) {
 check('fp32, 10 steps: weights = PyTorch fused AdamW', worst < 1e-5, `worst relative error ${worst.toExponential(2)} (${worstName})`);
 
 for (const cudaGraph of [false, true]) {
-  const a = await train({}, { cudaGraph }, 30), b = await train(TORCH, { cudaGraph }, 30);
+  const a = await train(OURS, { cudaGraph }, 30), b = await train({}, { cudaGraph }, 30);
   const gap = Math.max(...a.losses.map((v, i) => Math.abs(v - b.losses[i])));
   check(`bf16${cudaGraph ? ', CUDA graph' : ''}, 30 steps: loss curve = PyTorch fused AdamW + casts`, gap < 5e-3,
     `largest per-step gap ${gap.toFixed(5)} (last ${a.losses[29].toFixed(4)} vs ${b.losses[29].toFixed(4)})`);
 }
 
 // Weights loaded between replays: the graph reads bf16 copies, which must be cast again from the loaded weights.
-{
+await withEnvs(OURS, async () => {
   const model = await LanguageModel.create(config);
   const fresh = model.stateDict();
   const saved = Object.fromEntries(Object.entries(fresh).map(([k, t]) => [k, Tensor.from(Float32Array.from(t.toTypedArray()), t.shape)]));
@@ -61,5 +61,5 @@ for (const cudaGraph of [false, true]) {
   trainer.dispose();
   model.dispose();
   reference.dispose();
-}
+});
 exitWithChecks();
