@@ -13,6 +13,7 @@
 #include "common/promise_worker.h"
 #include "common/torch_compat.h"
 #include "decode/decoder.h"
+#include "tensor/compute_copies.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
 #include "train/info_nce.h"
@@ -379,6 +380,7 @@ Napi::Value ModelWrap::config(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
   return withLockedHandle(info, *handle_, [&](ModelHandle& handle) -> Napi::Value {
     handle.model.reset();
+    dropFreedCopies();  // its weights' bf16 copies, unless a trainer still holds the weights
     return info.Env().Undefined();
   });
 }

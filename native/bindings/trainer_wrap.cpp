@@ -5,6 +5,7 @@
 #include "bindings/wrap_base.h"
 #include "common/js_object.h"
 #include "common/promise_worker.h"
+#include "tensor/compute_copies.h"
 #include "tensor/tensor_wrap.h"
 #include "tensor/typed_array.h"
 #include "train/step_profiler.h"
@@ -205,6 +206,7 @@ Napi::Value TrainerWrap::dispose(const Napi::CallbackInfo& info) {
     TryLock lock(*handle_);
     trainer_.reset();
     sync_.reset();
+    dropFreedCopies();  // the bf16 copies of weights only the trainer still held
     return info.Env().Undefined();
   });
 }

@@ -26,7 +26,8 @@ struct Copy {
 };
 
 std::mutex mutex;
-std::unordered_map<const c10::TensorImpl*, Copy> copies;
+// Never destroyed: its CUDA tensors must not be freed by static destruction after the CUDA runtime has gone.
+auto& copies = *new std::unordered_map<const c10::TensorImpl*, Copy>();
 
 bool current(const Copy& c, const at::Tensor& w) {
   return !c.weight.expired() && c.data == w.data_ptr() && c.version == w._version() && c.copy.sizes() == w.sizes();
@@ -49,12 +50,17 @@ bool capturing(const at::Tensor& w) {
 #endif
 }
 
-// Entries of weights that are gone, dropped whenever a new copy is made.
+// Entries of weights that are gone (called with the mutex held).
 void pruneExpired() {
   for (auto it = copies.begin(); it != copies.end();) it = it->second.weight.expired() ? copies.erase(it) : std::next(it);
 }
 
 }  // namespace
+
+void dropFreedCopies() {
+  std::lock_guard<std::mutex> lock(mutex);
+  pruneExpired();
+}
 
 bool weightCopiesOn() { return envIs("MASKMIX_ADAMW", "maskmix") && !envSaysOff("MASKMIX_WEIGHT_COPIES"); }
 

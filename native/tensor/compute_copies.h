@@ -26,6 +26,8 @@ at::Tensor copyOf(const at::Tensor& param);
 // Marks the copies of `params` current: after an update wrote them beside the weights (through no op the version
 // counters see), or after a CUDA graph replayed such an update and the replay's caller bumped the versions.
 void markCopiesCurrent(const std::vector<at::Tensor>& params);
+// Frees the copies of weights that no longer exist (a disposed model's, a trainer's): also done whenever a copy is made.
+void dropFreedCopies();
 // Casts again every copy among `params` whose weight changed since it was written: before replaying a CUDA graph,
 // whose products read the copies without asking.
 void refreshStaleCopies(const std::vector<at::Tensor>& params);
