@@ -32,7 +32,7 @@ using kernels::RepeatDecodeGemvKind;
 // The kernels read float32 tensors as dense rows with 16-byte vector loads.
 bool floatOn(const at::Tensor& t, const at::Device& device) {
   return t.defined() && t.scalar_type() == at::kFloat && t.is_contiguous() && t.device() == device &&
-         reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+         kernels::aligned16(t.data_ptr());
 }
 
 struct Launch {

@@ -97,6 +97,8 @@ struct AdamWBatch {
 };
 void adamW(const AdamWBatch& batch, const AdamWHyper& hyper, cudaStream_t stream);
 
+// Whether p is 16-byte aligned, as the kernels' vector accesses need (allocations are; views at odd offsets may not be).
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 // Whether the row kernels (RMSNorm, LayerNorm) take width d: d % 8 == 0 and d ≤ 1024.
 bool rowKernelsTake(int64_t d);
 // Whether the elementwise kernels take n elements at these addresses: n % 8 == 0 and 16-byte alignment.

@@ -78,7 +78,5 @@ inline int warpBlocks(int64_t rows, int threads, int64_t cap = 1056) {
   return static_cast<int>(blocks < cap ? blocks : cap);
 }
 
-// True when every pointer is 16-byte aligned (allocations are; views at odd offsets may not be).
-inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 }  // namespace maskmix::kernels
