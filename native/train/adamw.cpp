@@ -40,14 +40,11 @@ AdamW::Group AdamW::withGradients() const {
 #if MASKMIX_TORCH_AT_LEAST(2, 4)
 namespace {
 // PyTorch's fused kernel, with the learning rate as a number or a 0-dim tensor on the device. It reads the step
-// counters but does not advance them (PyTorch's Python side does): advance by 1 − skip, so a skipped step
-// (found_inf set: params and moments untouched) leaves bias correction unchanged.
-// The kernel divides each gradient by grad_scale (when given) and stores the divided gradient back.
+// counters (advanced by the caller) and divides each gradient by grad_scale (when given), storing it back.
 template <typename LearningRate>
 void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs,
                 std::vector<at::Tensor>& avgSqs, std::vector<at::Tensor>& steps, const LearningRate& lr, const AdamWOptions& o,
                 const at::Tensor& skip, const at::Tensor& gradDivisor) {
-  at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
   c10::optional<at::Tensor> gradScale;
   if (gradDivisor.defined()) {
     // The kernel reads grad_scale as float32: a float64 model's gradients are divided here, at full precision.
@@ -56,14 +53,9 @@ void fusedAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads,
   }
   at::_fused_adamw_(params, grads, avgs, avgSqs, /*max_exp_avg_sqs=*/{}, steps, lr, o.beta1, o.beta2, o.weightDecay, o.epsilon,
                     /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/gradScale, /*found_inf=*/skip);
-  // Whether or not the fused op counts as a write to the version counters, the weights' bf16 copies (which it does not
-  // update) must read as stale now.
-  for (auto& p : params) p.unsafeGetTensorImpl()->bump_version();
 }
 
 #ifdef MASKMIX_WITH_CUDA
-bool aligned16(const at::Tensor& t) { return (reinterpret_cast<uintptr_t>(t.data_ptr()) & 15u) == 0; }
-
 // Whether maskmix's AdamW kernel (kernels/adamw.cu) takes the group: float32 CUDA tensors, contiguous and 16-byte
 // aligned, on one device, with a float32 divisor. Opt-in (MASKMIX_ADAMW=maskmix) until it has run on a GPU: it was
 // written in a session that got none (scripts/gpu/check-adamw.mjs and scripts/device/step-variants.sh are ready).
@@ -72,20 +64,18 @@ bool kernelTakes(const std::vector<at::Tensor>& params, const std::vector<at::Te
   if (!envIs("MASKMIX_ADAMW", "maskmix") || (gradDivisor.defined() && gradDivisor.scalar_type() != at::kFloat)) return false;
   for (size_t i = 0; i < params.size(); ++i)
     for (const at::Tensor* t : {&params[i], &grads[i], &avgs[i], &avgSqs[i]})
-      if (!t->is_cuda() || t->device() != params[0].device() || t->scalar_type() != at::kFloat || !t->is_contiguous() || !aligned16(*t))
+      if (!t->is_cuda() || t->device() != params[0].device() || t->scalar_type() != at::kFloat || !t->is_contiguous() ||
+          !kernels::aligned16(t->data_ptr()))
         return false;
   return true;
 }
 
 // The update by kernels/adamw.cu, kAdamWTensors tensors a launch, writing each weight's bf16 copy (tensor/
-// compute_copies.h) where it has one. Step counts advance as in fusedAdamW. The kernel writes the weights through
-// no op their version counters see, so they are bumped here (what keys on them, a decoder's captured graph, must
-// see the change) and the copies marked current after.
+// compute_copies.h) where it has one; `copied` gets the weights whose copies it wrote.
 void kernelAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs,
                  std::vector<at::Tensor>& avgSqs, std::vector<at::Tensor>& steps, const float* lrPointer, double lrValue,
                  const AdamWOptions& o, const at::Tensor& skip, const at::Tensor& gradDivisor, std::vector<at::Tensor>& copied) {
   at::Tensor skipFloat = skip.to(at::kFloat);
-  at::_foreach_add_(steps, 1.0 - skipFloat);
   kernels::AdamWHyper hyper;
   hyper.lr = lrPointer;
   hyper.lrValue = static_cast<float>(lrValue);
@@ -117,29 +107,35 @@ void kernelAdamW(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads
   if (batch.count > 0) flush();
   const char* error = kernels::lastError();
   if (error[0] != '\0') fail("INTERNAL", std::string("AdamW kernel failed: ") + error);
-  for (auto& p : params) p.unsafeGetTensorImpl()->bump_version();
-  markCopiesCurrent(params);
 }
 #endif
 
-// The update on libtorch 2.4+: maskmix's kernel where it takes the tensors, else PyTorch's fused one.
+// The update on libtorch 2.4+: maskmix's kernel where it takes the tensors, else PyTorch's fused one. Neither
+// advances the step counters, so that is done first, by 1 − skip: a skipped step (params and moments untouched)
+// leaves bias correction unchanged. Afterwards the weights' version counters are bumped, whether or not the kernel's
+// writes counted (ours do not): what keys on them (a decoder's captured graph, the bf16 copies) must see the change.
+// Then the copies the update wrote beside the weights are current again.
 template <typename LearningRate>
 void update(std::vector<at::Tensor>& params, std::vector<at::Tensor>& grads, std::vector<at::Tensor>& avgs, std::vector<at::Tensor>& avgSqs,
             std::vector<at::Tensor>& steps, const LearningRate& lr, const AdamWOptions& o, const at::Tensor& skip,
             const at::Tensor& gradDivisor, std::vector<at::Tensor>& copied) {
   copied.clear();
+  at::_foreach_add_(steps, 1.0 - skip.to(at::kFloat));
+  bool ours = false;
 #ifdef MASKMIX_WITH_CUDA
-  if (kernelTakes(params, grads, avgs, avgSqs, gradDivisor)) {
+  ours = kernelTakes(params, grads, avgs, avgSqs, gradDivisor);
+  if (ours) {
     if constexpr (std::is_same_v<LearningRate, at::Tensor>) {
       at::Tensor lrFloat = lr.to(at::kFloat);
       kernelAdamW(params, grads, avgs, avgSqs, steps, lrFloat.template data_ptr<float>(), 0.0, o, skip, gradDivisor, copied);
     } else {
       kernelAdamW(params, grads, avgs, avgSqs, steps, nullptr, lr, o, skip, gradDivisor, copied);
     }
-    return;
   }
 #endif
-  fusedAdamW(params, grads, avgs, avgSqs, steps, lr, o, skip, gradDivisor);
+  if (!ours) fusedAdamW(params, grads, avgs, avgSqs, steps, lr, o, skip, gradDivisor);
+  for (auto& p : params) p.unsafeGetTensorImpl()->bump_version();
+  markCopiesCurrent(copied);
 }
 }  // namespace
 #endif
