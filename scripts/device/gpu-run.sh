@@ -37,13 +37,7 @@ case "$what" in
   bench)
     for w in "$@"; do
       ./bin/maskmix.js bench --workload "$w" ${BENCH_ARGS:-} --json > "$OUT/bench-$w.json" 2>> "$OUT/bench.log"
-      node -e "
-        const r = JSON.parse(require('fs').readFileSync('$OUT/bench-$w.json', 'utf8'));
-        for (const x of r.results) for (const s of x.sides)
-          console.log([x.workload, s.implementation, s.msPerStep.toFixed(2) + ' ms', Math.round(s.tokensPerSecond) + ' tok/s',
-            (s.peakMemoryBytes / 2 ** 30).toFixed(2) + ' GiB', 'loss0 ' + s.lossFirst.toFixed(4),
-            s.loopOverhead !== undefined ? 'loop ' + (100 * s.loopOverhead).toFixed(2) + '%' : '', s.error || ''].join('  '));
-      " || tail -20 "$OUT/bench.log"
+      node scripts/device/bench-lines.mjs "$OUT/bench-$w.json" || tail -20 "$OUT/bench.log"
     done
     grep -h -A14 "GPU kernel time" "$OUT/bench.log" 2>/dev/null || true
     ;;

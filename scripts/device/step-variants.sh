@@ -6,7 +6,7 @@
 #   run: bash scripts/device/step-variants.sh [workload ...]      carry: [".device", "dist"]
 # Default workload: mixer-d1024-L8-n512-b32 (a 600 s call fits the build, the checks and its ten runs); on the warm
 # machine a second call with CHECKS=0 and mixer-d1024-L16-n1024-b16 reuses the build.
-# Output: $OUT/variants.txt (one line per run: ms per step, peak GiB, first loss), $OUT/check-adamw.txt.
+# Output: $OUT/variants.txt (one line per run, scripts/device/bench-lines.mjs), $OUT/check-adamw.txt.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 bash scripts/device/gpu-run.sh build > "$OUT/build-call.txt" 2>&1 || { tail -30 "$OUT/build-call.txt"; exit 1; }
@@ -20,12 +20,7 @@ for w in "${workloads[@]}"; do
     for v in "${variants[@]}"; do
       settings=(); [ "$v" = default ] || read -ra settings <<< "$v"
       env "${settings[@]}" ./bin/maskmix.js bench --workload "$w" --cuda-graph --no-reference --json > /tmp/variant.json 2>> "$OUT/variants.log"
-      node -e "
-        const r = JSON.parse(require('fs').readFileSync('/tmp/variant.json', 'utf8'));
-        for (const x of r.results) for (const s of x.sides)
-          console.log(['$w', '$v', 'round $round', s.msPerStep.toFixed(2) + ' ms', (s.peakMemoryBytes / 2 ** 30).toFixed(2) + ' GiB',
-            'loss0 ' + s.lossFirst.toFixed(4), s.error || ''].join('  '));
-      " | tee -a "$OUT/variants.txt" || tail -20 "$OUT/variants.log"
+      node scripts/device/bench-lines.mjs /tmp/variant.json "$v, round $round" | tee -a "$OUT/variants.txt" || tail -20 "$OUT/variants.log"
     done
   done
 done
