@@ -127,9 +127,9 @@ StepTensors Trainer::runStep(const at::Tensor& tokens, const at::Tensor& targets
 
 StepTensors Trainer::replayStep(const at::Tensor& tokens, const at::Tensor& targets, double lr) {
   if (graph_ && graph_->accepts(tokens, targets)) {
-    // The graph's products read the weights' bf16 copies without asking whether they are current (weights changed
-    // since, by a checkpoint load say, are cast again first), and its update writes them.
-    refreshStaleCopies(params_);
+    // The graph's products read the bf16 copies its update writes without asking whether they are current (weights
+    // changed since, by a checkpoint load say, are cast again first).
+    refreshStaleCopies(graphCopied_);
     const StepTensors& out = graph_->run(tokens, targets, lr);
     // A replay rewrites the weights on the device through no op their version counters see: bump them, so what
     // keys on them (a held decoder's captured graph and bf16 weight copies, decode/graphed_greedy_step) sees the change.
